@@ -1,0 +1,268 @@
+//! Classical predictors, peers of the model: each answers the same question through
+//! one trait, [`Predictor`]: given a prompt and a position k, predict y_k from the
+//! first k pairs and the query x_k. One file per algorithm, dispatched by the serde
+//! enum [`BaselineConfig`]. Linear algebra goes through nalgebra.
+
+mod averaging;
+mod dmmse;
+mod gradient_descent;
+mod knn;
+mod lasso;
+mod least_squares;
+mod neural_net;
+mod newton;
+mod ridge;
+mod zero;
+
+pub use averaging::Averaging;
+pub use dmmse::Dmmse;
+pub use gradient_descent::GradientDescent;
+pub use knn::KNearest;
+pub use lasso::Lasso;
+pub use least_squares::LeastSquares;
+pub use neural_net::NeuralNet;
+pub use newton::{Newton, newton_inverse};
+pub use ridge::Ridge;
+pub use zero::Zero;
+
+use nalgebra::{DMatrixView, DVector, DVectorView};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Checker;
+use crate::prompt::Prompt;
+use crate::tasks::TaskPool;
+
+/// Anything that predicts in context: a baseline or the trained model.
+pub trait Predictor {
+    /// snake_case name used as the curve's key in `eval.json`.
+    fn name(&self) -> String;
+
+    /// Predicts y_k for the query x_k from the first k pairs of `prompt`.
+    fn predict(&self, prompt: &Prompt, k: usize) -> f64;
+
+    /// Predictions for every prompt and every k = 0 … points−1, [prompt][k]. The
+    /// model overrides this to run one batched forward pass.
+    fn predict_prompts(&self, prompts: &[Prompt]) -> Vec<Vec<f64>> {
+        prompts
+            .iter()
+            .map(|p| (0..p.points()).map(|k| self.predict(p, k)).collect())
+            .collect()
+    }
+}
+
+/// The first k pairs and the query of position k.
+pub struct Context<'a> {
+    /// [k, d]
+    pub xs: DMatrixView<'a, f64>,
+    /// [k]
+    pub ys: DVectorView<'a, f64>,
+    /// [d]
+    pub query: DVector<f64>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(prompt: &'a Prompt, k: usize) -> Self {
+        Self {
+            xs: prompt.xs.rows(0, k),
+            ys: prompt.ys.rows(0, k),
+            query: prompt.xs.row(k).transpose(),
+        }
+    }
+    pub fn k(&self) -> usize {
+        self.xs.nrows()
+    }
+}
+
+/// What a baseline may know besides the prompt.
+#[derive(Clone, Copy, Default)]
+pub struct BaselineContext<'a> {
+    /// The training pool, for dMMSE.
+    pub pool: Option<&'a TaskPool>,
+    /// Prior variance τ² of each weight (w ~ N(0, τ² I)), for Bayes-optimal ridge.
+    pub prior_var: f64,
+}
+
+/// Which baseline, with its parameters.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BaselineConfig {
+    /// Always 0: normalised error 1 on isotropic linear tasks.
+    Zero,
+    /// ŵ = (1/k) Σ y_i x_i (Garg's averaging estimator).
+    Averaging,
+    /// Mean label of the k nearest context inputs (Garg: 3-NN).
+    KNearest {
+        #[serde(default = "three")]
+        k: usize,
+    },
+    /// Minimum-norm least squares, ŵ = X⁺y.
+    LeastSquares,
+    /// ŵ = (XᵀX + λI)⁻¹Xᵀy. `null` λ = σ²/τ² with the prompt's own σ: the Bayes
+    /// posterior mean (an oracle that knows the noise level).
+    Ridge {
+        #[serde(default)]
+        lambda: Option<f64>,
+    },
+    /// Posterior mean over the training pool (needs `task.pool`).
+    Dmmse,
+    /// ℓ1-regularised least squares, (1/2k)‖y − Xw‖² + α‖w‖₁ (scikit-learn's
+    /// objective; Garg's α = 0.01).
+    Lasso {
+        #[serde(default = "lasso_alpha")]
+        alpha: f64,
+    },
+    /// `steps` steps of gradient descent from w = 0 on ½‖y − Xw‖²/k; `null` lr =
+    /// 1/λ_max(XᵀX/k), the largest stable step.
+    GradientDescent {
+        #[serde(default = "one")]
+        steps: usize,
+        #[serde(default)]
+        lr: Option<f64>,
+    },
+    /// ŵ = M_t Xᵀy with M_t the t-th iterate of Newton–Schulz for (XᵀX)⁻¹ (Fu et al.).
+    Newton {
+        #[serde(default = "three")]
+        iterations: usize,
+    },
+    /// A 2-layer ReLU network fit to the context by full-batch gradient descent.
+    NeuralNet {
+        #[serde(default = "nn_hidden")]
+        hidden: usize,
+        #[serde(default = "nn_steps")]
+        steps: usize,
+        #[serde(default = "nn_lr")]
+        lr: f64,
+    },
+}
+
+fn one() -> usize {
+    1
+}
+fn three() -> usize {
+    3
+}
+fn lasso_alpha() -> f64 {
+    0.01
+}
+fn nn_hidden() -> usize {
+    100
+}
+fn nn_steps() -> usize {
+    200
+}
+fn nn_lr() -> f64 {
+    0.05
+}
+
+impl BaselineConfig {
+    /// Builds the predictor; fails when it needs something the run lacks.
+    pub fn build(&self, ctx: &BaselineContext) -> Result<Box<dyn Predictor>, String> {
+        Ok(match self {
+            BaselineConfig::Zero => Box::new(Zero),
+            BaselineConfig::Averaging => Box::new(Averaging),
+            BaselineConfig::KNearest { k } => Box::new(KNearest { neighbours: *k }),
+            BaselineConfig::LeastSquares => Box::new(LeastSquares),
+            BaselineConfig::Ridge { lambda } => Box::new(Ridge {
+                lambda: *lambda,
+                prior_var: ctx.prior_var,
+            }),
+            BaselineConfig::Dmmse => Box::new(Dmmse {
+                pool: ctx
+                    .pool
+                    .ok_or("dmmse needs a finite task pool (set task.pool)")?
+                    .clone(),
+            }),
+            BaselineConfig::Lasso { alpha } => Box::new(Lasso { alpha: *alpha }),
+            BaselineConfig::GradientDescent { steps, lr } => Box::new(GradientDescent {
+                steps: *steps,
+                lr: *lr,
+            }),
+            BaselineConfig::Newton { iterations } => Box::new(Newton {
+                iterations: *iterations,
+            }),
+            BaselineConfig::NeuralNet { hidden, steps, lr } => Box::new(NeuralNet {
+                hidden: *hidden,
+                steps: *steps,
+                lr: *lr,
+            }),
+        })
+    }
+
+    pub(crate) fn validate(&self, field: &str, c: &mut Checker) {
+        match self {
+            BaselineConfig::KNearest { k } => c.range_usize(&format!("{field}.k"), *k, 1, 1000),
+            BaselineConfig::Ridge { lambda: Some(l) } => {
+                c.range_f64(&format!("{field}.lambda"), *l, 0.0, 1e6)
+            }
+            BaselineConfig::Lasso { alpha } => {
+                c.range_f64(&format!("{field}.alpha"), *alpha, 0.0, 1e3)
+            }
+            BaselineConfig::GradientDescent { steps, lr } => {
+                c.range_usize(&format!("{field}.steps"), *steps, 1, 10_000);
+                if let Some(lr) = lr {
+                    c.range_f64(&format!("{field}.lr"), *lr, 1e-9, 100.0);
+                }
+            }
+            BaselineConfig::Newton { iterations } => {
+                c.range_usize(&format!("{field}.iterations"), *iterations, 0, 100)
+            }
+            BaselineConfig::NeuralNet { hidden, steps, lr } => {
+                c.range_usize(&format!("{field}.hidden"), *hidden, 1, 1024);
+                c.range_usize(&format!("{field}.steps"), *steps, 1, 100_000);
+                c.range_f64(&format!("{field}.lr"), *lr, 1e-9, 10.0);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use nalgebra::{DMatrix, DVector};
+    use rand::SeedableRng;
+
+    use crate::IclRng;
+    use crate::prompt::{Prompt, PromptSampler};
+    use crate::tasks::{LinearRegression, TaskSource};
+    use crate::xdist::Gaussian;
+
+    /// `count` noiseless isotropic linear-regression prompts.
+    pub fn linear_prompts(count: usize, points: usize, dims: usize, seed: u64) -> Vec<Prompt> {
+        let mut rng = IclRng::seed_from_u64(seed);
+        let sampler = PromptSampler {
+            family: &LinearRegression,
+            source: &TaskSource::Fresh,
+            x_dist: &Gaussian,
+            dims,
+            y_scale: 1.0,
+            label_noise: 0.0,
+        };
+        sampler.sample_batch(count, points, dims, &mut rng)
+    }
+
+    /// Mean normalised squared error at each k.
+    pub fn curve(p: &dyn super::Predictor, prompts: &[Prompt]) -> Vec<f64> {
+        let preds = p.predict_prompts(prompts);
+        let n = prompts[0].points();
+        let d = prompts[0].dims() as f64;
+        (0..n)
+            .map(|k| {
+                prompts
+                    .iter()
+                    .zip(&preds)
+                    .map(|(pr, pd)| (pd[k] - pr.ys[k]).powi(2) / d)
+                    .sum::<f64>()
+                    / prompts.len() as f64
+            })
+            .collect()
+    }
+
+    pub fn prompt_from(xs: &[f64], ys: &[f64], dims: usize) -> Prompt {
+        Prompt {
+            xs: DMatrix::from_row_slice(ys.len(), dims, xs),
+            ys: DVector::from_row_slice(ys),
+            noise_std: 0.0,
+            task_index: None,
+        }
+    }
+}

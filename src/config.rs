@@ -1,0 +1,613 @@
+//! The one experiment config: at once the CLI's config file, the record saved with
+//! every run and (in the browser) the URL hash.
+//!
+//! Every field has a default that says why it was chosen; [`Experiment::validate`]
+//! names the field, the value and the allowed range of everything it rejects.
+//! Missing fields take their defaults, unknown fields are refused (a typo in a config
+//! file must not silently train the wrong thing).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::baselines::BaselineConfig;
+use crate::tasks::TaskFamilyConfig;
+use crate::xdist::XDistConfig;
+
+/// Bumped whenever a field changes meaning; old records are refused or migrated.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One experiment: what is trained, on what data, how, and how it is evaluated.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Experiment {
+    /// Format version of this record ([`FORMAT_VERSION`]).
+    pub version: u32,
+    /// Seeds everything: prompts (a Rust RNG, identical on every backend), the task
+    /// pool, the evaluation prompts and the model's initial weights.
+    pub seed: u64,
+    pub task: TaskConfig,
+    /// Distribution of the inputs x during training (and in-distribution evaluation).
+    pub x_dist: XDistConfig,
+    pub model: ModelConfig,
+    pub optim: OptimConfig,
+    /// Garg's curriculum; `null` trains at full size from the first step.
+    pub curriculum: Option<CurriculumConfig>,
+    pub train: TrainConfig,
+    pub eval: EvalConfig,
+}
+
+impl Default for Experiment {
+    fn default() -> Self {
+        Self {
+            version: FORMAT_VERSION,
+            // Any fixed value: runs are reproducible by default.
+            seed: 0,
+            task: TaskConfig::default(),
+            x_dist: XDistConfig::default(),
+            model: ModelConfig::default(),
+            optim: OptimConfig::default(),
+            curriculum: None,
+            train: TrainConfig::default(),
+            eval: EvalConfig::default(),
+        }
+    }
+}
+
+/// The in-context task: which function family, its size, and how prompts are encoded.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaskConfig {
+    pub family: TaskFamilyConfig,
+    /// Input dimension d. 5 is Garg's `toy` setting: small enough to train in a minute,
+    /// large enough that k < d and k ≥ d look different.
+    pub dims: usize,
+    /// (x, y) pairs per prompt. 11 ≈ 2d + 1 shows the whole curve past k = d.
+    pub points: usize,
+    /// Size M of a finite task pool (Raventós's task diversity); `null` draws a fresh
+    /// task for every prompt (M = ∞), the classic ICL setting.
+    pub pool: Option<usize>,
+    /// How a prompt becomes tokens.
+    pub encoding: Encoding,
+}
+
+impl Default for TaskConfig {
+    fn default() -> Self {
+        Self {
+            family: TaskFamilyConfig::default(),
+            dims: 5,
+            points: 11,
+            pool: None,
+            encoding: Encoding::Interleaved,
+        }
+    }
+}
+
+/// Prompt encodings.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    /// Garg et al.: x tokens and y tokens alternate (y zero-padded to d); the model
+    /// predicts y_k at the position of x_k, with a causal mask.
+    Interleaved,
+    /// von Oswald et al.: context tokens [x_i, y_i] followed by one query token
+    /// [x_k, 0] per position k, which sees only the first k context tokens.
+    Concatenated,
+}
+
+/// Attention kinds.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AttentionKind {
+    /// Standard scaled dot-product attention with a softmax.
+    Softmax,
+    /// Softmax-free ("linear") attention: scores averaged over the visible keys, as in
+    /// von Oswald's linear self-attention.
+    Linear,
+}
+
+/// The GPT-2-style decoder.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Transformer blocks. 3 layers / 2 heads / width 64 is Garg's `tiny` model: it
+    /// learns linear regression in context in a few thousand steps on a CPU.
+    pub layers: usize,
+    pub heads: usize,
+    /// Residual width (d_model); must be a multiple of `heads`.
+    pub width: usize,
+    /// GELU MLP (4× width) in every block; `false` gives an attention-only model.
+    pub mlp: bool,
+    pub attention: AttentionKind,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            layers: 3,
+            heads: 2,
+            width: 64,
+            mlp: true,
+            attention: AttentionKind::Softmax,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    Adam,
+    /// Adam with decoupled weight decay (Singh: L2 regularisation keeps ICL alive).
+    AdamW,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    Constant,
+    /// Cosine decay to 10 % of the peak rate after warm-up.
+    Cosine,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimConfig {
+    pub kind: OptimizerKind,
+    /// Peak learning rate. Garg uses 1e-4 over 500k steps; browser-scale runs of a few
+    /// thousand steps need a larger rate, and 1e-3 with warm-up is stable for `tiny`.
+    pub lr: f64,
+    /// Decoupled weight decay (AdamW only); 0 = none.
+    pub weight_decay: f64,
+    /// Linear warm-up steps: Adam's second-moment estimate is noisy at first.
+    pub warmup_steps: usize,
+    pub schedule: Schedule,
+    /// Clip each parameter's gradient to this L2 norm; `null` = no clipping. 1.0 only
+    /// catches spikes, it leaves ordinary steps alone.
+    pub grad_clip: Option<f64>,
+}
+
+impl Default for OptimConfig {
+    fn default() -> Self {
+        Self {
+            kind: OptimizerKind::Adam,
+            lr: 1e-3,
+            weight_decay: 0.0,
+            warmup_steps: 100,
+            schedule: Schedule::Cosine,
+            grad_clip: Some(1.0),
+        }
+    }
+}
+
+/// Garg's curriculum: train on few active dimensions and short prompts first, growing
+/// both every `every` steps up to `task.dims` and `task.points`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CurriculumConfig {
+    pub dims_start: usize,
+    pub dims_step: usize,
+    pub points_start: usize,
+    pub points_step: usize,
+    pub every: usize,
+}
+
+impl Default for CurriculumConfig {
+    /// Garg's schedule: dims 5 (+1), points 11 (+2), every 2000 steps.
+    fn default() -> Self {
+        Self {
+            dims_start: 5,
+            dims_step: 1,
+            points_start: 11,
+            points_step: 2,
+            every: 2000,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Optimizer steps. 3000 is enough for `tiny` at d = 5 to reach least squares.
+    pub steps: usize,
+    /// Prompts per step. 64 is Garg's `toy` batch.
+    pub batch: usize,
+    /// Read the loss back (and check for divergence) every this many steps; reads
+    /// are rationed because on a GPU each one is a synchronisation.
+    pub log_every: usize,
+    /// Evaluate the ICL curve every this many steps; 0 = only at the end.
+    pub eval_every: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            steps: 3000,
+            batch: 64,
+            log_every: 25,
+            eval_every: 0,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalConfig {
+    /// Evaluation prompts per distribution. 256 keeps the standard error of the
+    /// normalised error near 0.05 at k = 0 while the baselines stay fast.
+    pub prompts: usize,
+    /// Predictors compared with the model; `null` = the family's usual set.
+    pub baselines: Option<Vec<BaselineConfig>>,
+    /// Multiply y by this (out-of-distribution evaluation; 1 = in distribution).
+    pub y_scale: f64,
+    /// Extra label noise σ added at evaluation only (out-of-distribution).
+    pub label_noise: f64,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self {
+            prompts: 256,
+            baselines: None,
+            y_scale: 1.0,
+            label_noise: 0.0,
+        }
+    }
+}
+
+/// One rejected value: the field's path, what it held and what is allowed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field} = {value} is not allowed: {allowed}")]
+pub struct FieldError {
+    pub field: String,
+    pub value: String,
+    pub allowed: String,
+}
+
+/// Why a config could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid config: {}", join(.0))]
+    Invalid(Vec<FieldError>),
+    #[error("config is not valid JSON for an experiment: {0}")]
+    Parse(String),
+    #[error("--set {path}: {why}")]
+    Set { path: String, why: String },
+    #[error("unknown preset `{0}`; `icl-lab presets` lists them")]
+    UnknownPreset(String),
+}
+
+fn join(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Collects field errors during validation.
+#[derive(Default)]
+pub(crate) struct Checker {
+    pub errors: Vec<FieldError>,
+}
+
+impl Checker {
+    pub fn range_usize(&mut self, field: &str, v: usize, lo: usize, hi: usize) {
+        if v < lo || v > hi {
+            self.fail(field, v, format!("an integer in {lo}..={hi}"));
+        }
+    }
+    pub fn range_f64(&mut self, field: &str, v: f64, lo: f64, hi: f64) {
+        if !v.is_finite() || v < lo || v > hi {
+            self.fail(field, v, format!("a number in [{lo}, {hi}]"));
+        }
+    }
+    pub fn fail(&mut self, field: &str, v: impl std::fmt::Display, allowed: impl Into<String>) {
+        self.errors.push(FieldError {
+            field: field.to_string(),
+            value: v.to_string(),
+            allowed: allowed.into(),
+        });
+    }
+}
+
+/// Upper limits. Generous for native runs; the browser may impose tighter ones.
+pub mod limits {
+    pub const DIMS: usize = 64;
+    pub const POINTS: usize = 256;
+    pub const POOL: usize = 1 << 30;
+    pub const LAYERS: usize = 24;
+    pub const HEADS: usize = 16;
+    pub const WIDTH: usize = 1024;
+    pub const BATCH: usize = 4096;
+    pub const STEPS: usize = 10_000_000;
+    pub const EVAL_PROMPTS: usize = 100_000;
+}
+
+impl Experiment {
+    /// Checks every field; returns all problems at once.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        use limits::*;
+        let mut c = Checker::default();
+        if self.version != FORMAT_VERSION {
+            c.fail("version", self.version, format!("{FORMAT_VERSION}"));
+        }
+        let t = &self.task;
+        c.range_usize("task.dims", t.dims, 1, DIMS);
+        c.range_usize("task.points", t.points, 1, POINTS);
+        if let Some(m) = t.pool {
+            c.range_usize("task.pool", m, 1, POOL);
+        }
+        t.family.validate(t.dims, &mut c);
+        self.x_dist.validate("x_dist", &mut c);
+
+        let m = &self.model;
+        c.range_usize("model.layers", m.layers, 1, LAYERS);
+        c.range_usize("model.heads", m.heads, 1, HEADS);
+        c.range_usize("model.width", m.width, 1, WIDTH);
+        if m.heads > 0 && m.width % m.heads != 0 {
+            c.fail(
+                "model.width",
+                m.width,
+                format!("a multiple of model.heads ({})", m.heads),
+            );
+        }
+
+        let o = &self.optim;
+        if !(o.lr.is_finite() && o.lr > 0.0 && o.lr <= 1.0) {
+            c.fail("optim.lr", o.lr, "a number in (0, 1]");
+        }
+        c.range_f64("optim.weight_decay", o.weight_decay, 0.0, 1.0);
+        if o.weight_decay > 0.0 && o.kind == OptimizerKind::Adam {
+            c.fail(
+                "optim.weight_decay",
+                o.weight_decay,
+                "0 with optim.kind = adam (use adam_w for weight decay)",
+            );
+        }
+        c.range_usize("optim.warmup_steps", o.warmup_steps, 0, self.train.steps);
+        if let Some(g) = o.grad_clip
+            && !(g.is_finite() && g > 0.0)
+        {
+            c.fail("optim.grad_clip", g, "a positive number, or null");
+        }
+
+        if let Some(cur) = &self.curriculum {
+            c.range_usize("curriculum.dims_start", cur.dims_start, 1, t.dims.max(1));
+            c.range_usize(
+                "curriculum.points_start",
+                cur.points_start,
+                1,
+                t.points.max(1),
+            );
+            c.range_usize("curriculum.every", cur.every, 1, STEPS);
+        }
+
+        let tr = &self.train;
+        c.range_usize("train.steps", tr.steps, 1, STEPS);
+        c.range_usize("train.batch", tr.batch, 1, BATCH);
+        c.range_usize("train.log_every", tr.log_every, 1, STEPS);
+        c.range_usize("train.eval_every", tr.eval_every, 0, STEPS);
+
+        let e = &self.eval;
+        c.range_usize("eval.prompts", e.prompts, 2, EVAL_PROMPTS);
+        c.range_f64("eval.y_scale", e.y_scale, -1e3, 1e3);
+        c.range_f64("eval.label_noise", e.label_noise, 0.0, 1e3);
+        if let Some(bs) = &e.baselines {
+            for (i, b) in bs.iter().enumerate() {
+                b.validate(&format!("eval.baselines[{i}]"), &mut c);
+            }
+        }
+
+        if c.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(c.errors))
+        }
+    }
+
+    /// Number of tokens in the longest prompt the model sees.
+    pub fn max_seq_len(&self) -> usize {
+        2 * self.task.points
+    }
+
+    /// Parses a JSON config (missing fields take defaults) and validates it.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        let exp: Experiment =
+            serde_json::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        exp.validate()?;
+        Ok(exp)
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).expect("config always serialises")
+    }
+
+    /// The config as JSON holding only what differs from the defaults: what a URL
+    /// carries. [`Experiment::from_json`] reads it back exactly.
+    pub fn to_compact_json(&self) -> String {
+        let full = serde_json::to_value(self).expect("config always serialises");
+        let base = serde_json::to_value(Experiment::default()).expect("default serialises");
+        let mut diff = diff_value(&full, &base).unwrap_or(Value::Object(Default::default()));
+        // The version always travels, so old links can be recognised.
+        if let Value::Object(map) = &mut diff {
+            map.insert("version".into(), Value::from(self.version));
+        }
+        serde_json::to_string(&diff).expect("json")
+    }
+
+    /// Applies `path=value` overrides (`task.dims=8`, `model.attention=linear`,
+    /// `task.pool=null`). The value is read as JSON when it parses as JSON, else as a
+    /// string. The path must name an existing field.
+    pub fn with_overrides<S: AsRef<str>>(&self, sets: &[S]) -> Result<Self, ConfigError> {
+        let mut v = serde_json::to_value(self).expect("config always serialises");
+        for s in sets {
+            let s = s.as_ref();
+            let (path, raw) = s.split_once('=').ok_or_else(|| ConfigError::Set {
+                path: s.to_string(),
+                why: "expected path=value".into(),
+            })?;
+            let value: Value =
+                serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+            set_path(&mut v, path, value)?;
+        }
+        let exp: Experiment = serde_json::from_value(v).map_err(|e| ConfigError::Set {
+            path: sets
+                .iter()
+                .map(|s| s.as_ref().to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            why: e.to_string(),
+        })?;
+        exp.validate()?;
+        Ok(exp)
+    }
+}
+
+fn set_path(root: &mut Value, path: &str, value: Value) -> Result<(), ConfigError> {
+    let err = |why: String| ConfigError::Set {
+        path: path.to_string(),
+        why,
+    };
+    let mut cur = root;
+    let parts: Vec<&str> = path.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let Value::Object(map) = cur else {
+            return Err(err(format!("`{}` is not a section", parts[..i].join("."))));
+        };
+        if !map.contains_key(*part) {
+            let known: Vec<&String> = map.keys().collect();
+            return Err(err(format!(
+                "no field `{part}` here; known fields: {}",
+                known
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        if last {
+            map.insert(part.to_string(), value);
+            return Ok(());
+        }
+        cur = map.get_mut(*part).expect("checked");
+        if cur.is_null() && !last {
+            // An optional section switched on by setting one of its fields.
+            if *part == "curriculum" {
+                *cur = serde_json::to_value(CurriculumConfig::default()).expect("json");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The parts of `v` that differ from `base` (objects recursively, everything else whole).
+fn diff_value(v: &Value, base: &Value) -> Option<Value> {
+    match (v, base) {
+        (Value::Object(a), Value::Object(b)) => {
+            // A tagged enum whose tag changed must travel whole.
+            if a.get("kind").is_some() && a.get("kind") != b.get("kind") {
+                return Some(v.clone());
+            }
+            let mut out = serde_json::Map::new();
+            for (k, av) in a {
+                match b.get(k) {
+                    Some(bv) => {
+                        if let Some(d) = diff_value(av, bv) {
+                            out.insert(k.clone(), d);
+                        }
+                    }
+                    None => {
+                        out.insert(k.clone(), av.clone());
+                    }
+                }
+            }
+            if out.is_empty() {
+                None
+            } else {
+                if let Some(kind) = a.get("kind") {
+                    out.insert("kind".into(), kind.clone());
+                }
+                Some(Value::Object(out))
+            }
+        }
+        _ if v == base => None,
+        _ => Some(v.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_round_trips() {
+        let e = Experiment::default();
+        e.validate().unwrap();
+        let back = Experiment::from_json(&e.to_json_pretty()).unwrap();
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn compact_json_is_small_and_exact() {
+        let mut e = Experiment::default();
+        e.seed = 7;
+        e.task.pool = Some(64);
+        e.task.family = TaskFamilyConfig::NoisyLinear {
+            noise: vec![0.1, 0.5],
+        };
+        e.curriculum = Some(CurriculumConfig::default());
+        let c = e.to_compact_json();
+        assert!(c.len() < 200, "{c}");
+        assert_eq!(Experiment::from_json(&c).unwrap(), e);
+        assert_eq!(Experiment::default().to_compact_json(), r#"{"version":1}"#);
+    }
+
+    #[test]
+    fn validation_names_field_value_and_range() {
+        let mut e = Experiment::default();
+        e.task.dims = 0;
+        e.model.width = 65;
+        e.optim.lr = f64::NAN;
+        let err = e.validate().unwrap_err().to_string();
+        assert!(err.contains("task.dims = 0"), "{err}");
+        assert!(err.contains("1..=64"), "{err}");
+        assert!(err.contains("model.width = 65"), "{err}");
+        assert!(err.contains("multiple of model.heads"), "{err}");
+        assert!(err.contains("optim.lr = NaN"), "{err}");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let err = Experiment::from_json(r#"{"task": {"dimz": 3}}"#).unwrap_err();
+        assert!(err.to_string().contains("dimz"), "{err}");
+    }
+
+    #[test]
+    fn overrides_apply_and_reject_bad_paths() {
+        let e = Experiment::default()
+            .with_overrides(&["task.dims=8", "model.attention=linear", "task.pool=16"])
+            .unwrap();
+        assert_eq!(e.task.dims, 8);
+        assert_eq!(e.model.attention, AttentionKind::Linear);
+        assert_eq!(e.task.pool, Some(16));
+        let err = Experiment::default()
+            .with_overrides(&["task.dimz=8"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no field `dimz`"), "{err}");
+        let err = Experiment::default()
+            .with_overrides(&["task.dims=-3"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("task.dims"), "{err}");
+        let err = Experiment::default()
+            .with_overrides(&["task.dims=1000"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("task.dims = 1000"), "{err}");
+        let e = Experiment::default()
+            .with_overrides(&["curriculum.every=500"])
+            .unwrap();
+        assert_eq!(e.curriculum.unwrap().every, 500);
+    }
+}

@@ -1,0 +1,306 @@
+//! Evaluation: the ICL curve.
+//!
+//! The same evaluation prompts go to the model and to every baseline; the squared
+//! error of each prediction, divided by d, is averaged over prompts at every context
+//! length k, with its standard error. Prompts come from fresh tasks and, when the
+//! training pool is finite, from pool tasks too.
+
+use std::collections::BTreeMap;
+
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::baselines::{BaselineContext, Predictor};
+use crate::config::{Encoding, Experiment};
+use crate::model::{ModelInput, Transformer};
+use crate::prompt::{Prompt, PromptSampler};
+use crate::tasks::TaskSource;
+use crate::train::{rng_for, streams};
+use crate::xdist::XDistConfig;
+
+/// Mean and standard error at each k.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Curve {
+    pub mean: Vec<f64>,
+    pub stderr: Vec<f64>,
+}
+
+/// One evaluation distribution: k and one curve per predictor.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct EvalCurves {
+    /// `fresh` (new tasks) or `pool` (tasks from the training pool).
+    pub name: String,
+    /// The x-distribution the prompts were drawn from.
+    pub x_dist: String,
+    pub k: Vec<usize>,
+    pub curves: BTreeMap<String, Curve>,
+}
+
+/// `eval.json`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct EvalReport {
+    pub dims: usize,
+    /// Training steps done when this was evaluated.
+    pub step: usize,
+    pub evals: Vec<EvalCurves>,
+}
+
+impl EvalReport {
+    pub fn eval(&self, name: &str) -> Option<&EvalCurves> {
+        self.evals.iter().find(|e| e.name == name)
+    }
+}
+
+/// Which tasks the evaluation prompts come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvalSet {
+    Fresh,
+    Pool,
+}
+
+impl EvalSet {
+    pub fn name(self) -> &'static str {
+        match self {
+            EvalSet::Fresh => "fresh",
+            EvalSet::Pool => "pool",
+        }
+    }
+    /// The sets an experiment is evaluated on.
+    pub fn for_experiment(exp: &Experiment) -> Vec<EvalSet> {
+        if exp.task.pool.is_some() {
+            vec![EvalSet::Fresh, EvalSet::Pool]
+        } else {
+            vec![EvalSet::Fresh]
+        }
+    }
+}
+
+/// Evaluation prompts: full size, seeded from the experiment's evaluation stream
+/// (one sub-stream per set), so every evaluation of a run sees the same prompts.
+pub fn eval_prompts(
+    exp: &Experiment,
+    source: &TaskSource,
+    set: EvalSet,
+    x_dist: &XDistConfig,
+) -> Vec<Prompt> {
+    let family = exp.task.family.family();
+    let dist = x_dist.distribution();
+    let fresh = TaskSource::Fresh;
+    let sampler = PromptSampler {
+        family: family.as_ref(),
+        source: match set {
+            EvalSet::Fresh => &fresh,
+            EvalSet::Pool => source,
+        },
+        x_dist: dist.as_ref(),
+        dims: exp.task.dims,
+        y_scale: exp.eval.y_scale,
+        label_noise: exp.eval.label_noise,
+    };
+    let mut rng = rng_for(exp.seed, streams::EVAL * 16 + set as u64);
+    sampler.sample_batch(exp.eval.prompts, exp.task.points, exp.task.dims, &mut rng)
+}
+
+/// The experiment's baselines (its own list, or its family's usual set, plus dMMSE
+/// when there is a pool).
+pub fn baselines(exp: &Experiment, source: &TaskSource) -> Result<Vec<Box<dyn Predictor>>, String> {
+    let configs = match &exp.eval.baselines {
+        Some(list) => list.clone(),
+        None => {
+            let mut list = exp.task.family.family().default_baselines();
+            if exp.task.pool.is_some() {
+                list.insert(0, crate::baselines::BaselineConfig::Dmmse);
+            }
+            list
+        }
+    };
+    let ctx = BaselineContext {
+        pool: source.pool(),
+        prior_var: exp.task.family.prior_var(),
+    };
+    configs.iter().map(|c| c.build(&ctx)).collect()
+}
+
+/// The trained model as a [`Predictor`]: one batched forward pass per chunk.
+pub struct ModelPredictor<'a> {
+    pub model: &'a Transformer,
+    pub device: Device,
+    pub encoding: Encoding,
+}
+
+/// Prompts per forward pass during evaluation.
+const EVAL_CHUNK: usize = 256;
+
+impl ModelPredictor<'_> {
+    /// The prediction tensor [b, n] for a chunk, not yet read back (the browser reads
+    /// it asynchronously).
+    pub fn prediction_tensor(&self, prompts: &[Prompt]) -> Tensor<2> {
+        let batch = self.encoding.encode(prompts);
+        let input = ModelInput::new(&batch, &self.device);
+        self.model.forward(&input).predictions
+    }
+}
+
+impl Predictor for ModelPredictor<'_> {
+    fn name(&self) -> String {
+        "model".into()
+    }
+    fn predict(&self, prompt: &Prompt, k: usize) -> f64 {
+        self.predict_prompts(std::slice::from_ref(prompt))[0][k]
+    }
+    fn predict_prompts(&self, prompts: &[Prompt]) -> Vec<Vec<f64>> {
+        let mut out = Vec::with_capacity(prompts.len());
+        for chunk in prompts.chunks(EVAL_CHUNK) {
+            let n = chunk[0].points();
+            let data: Vec<f32> = self
+                .prediction_tensor(chunk)
+                .into_data()
+                .try_into_vec::<f32>()
+                .expect("f32 predictions");
+            out.extend(
+                data.chunks(n)
+                    .map(|row| row.iter().map(|v| *v as f64).collect()),
+            );
+        }
+        out
+    }
+}
+
+/// Prompts and everything predicted for them: what `--dump-prompts` writes.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct EvalDump {
+    pub name: String,
+    pub x_dist: String,
+    pub prompts: Vec<DumpedPrompt>,
+    /// predictor → [prompt][k]
+    pub predictions: BTreeMap<String, Vec<Vec<f64>>>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct DumpedPrompt {
+    /// [points][dims]; the query at position k is xs[k].
+    pub xs: Vec<Vec<f64>>,
+    /// Observed labels, noise included; the true y at position k is ys[k].
+    pub ys: Vec<f64>,
+    pub noise_std: f64,
+    pub task_index: Option<usize>,
+}
+
+impl From<&Prompt> for DumpedPrompt {
+    fn from(p: &Prompt) -> Self {
+        Self {
+            xs: (0..p.points())
+                .map(|i| p.xs.row(i).iter().copied().collect())
+                .collect(),
+            ys: p.ys.iter().copied().collect(),
+            noise_std: p.noise_std,
+            task_index: p.task_index,
+        }
+    }
+}
+
+/// Mean and standard error of (prediction − y)²/d at each k.
+pub fn curve(prompts: &[Prompt], predictions: &[Vec<f64>], dims: usize) -> Curve {
+    let n = prompts[0].points();
+    let count = prompts.len() as f64;
+    let mut mean = Vec::with_capacity(n);
+    let mut stderr = Vec::with_capacity(n);
+    for k in 0..n {
+        let errs: Vec<f64> = prompts
+            .iter()
+            .zip(predictions)
+            .map(|(p, pred)| (pred[k] - p.ys[k]).powi(2) / dims as f64)
+            .collect();
+        let m = errs.iter().sum::<f64>() / count;
+        let var = errs.iter().map(|e| (e - m).powi(2)).sum::<f64>() / (count - 1.0).max(1.0);
+        mean.push(m);
+        stderr.push((var / count).sqrt());
+    }
+    Curve { mean, stderr }
+}
+
+/// Evaluates `model` and the baselines on every evaluation set of the experiment,
+/// with inputs from `x_dist` (the training distribution when `None`).
+pub fn evaluate(
+    exp: &Experiment,
+    model: &Transformer,
+    device: &Device,
+    source: &TaskSource,
+    x_dist: Option<&XDistConfig>,
+    step: usize,
+) -> Result<(EvalReport, Vec<EvalDump>), String> {
+    let x_dist = x_dist.unwrap_or(&exp.x_dist);
+    let model = ModelPredictor {
+        model,
+        device: device.clone(),
+        encoding: exp.task.encoding,
+    };
+    let mut predictors: Vec<Box<dyn Predictor + '_>> = vec![Box::new(model)];
+    predictors.extend(baselines(exp, source)?);
+
+    let mut evals = Vec::new();
+    let mut dumps = Vec::new();
+    for set in EvalSet::for_experiment(exp) {
+        let prompts = eval_prompts(exp, source, set, x_dist);
+        let mut predictions = BTreeMap::new();
+        let mut curves = BTreeMap::new();
+        for p in &predictors {
+            let pred = p.predict_prompts(&prompts);
+            curves.insert(p.name(), curve(&prompts, &pred, exp.task.dims));
+            predictions.insert(p.name(), pred);
+        }
+        evals.push(EvalCurves {
+            name: set.name().into(),
+            x_dist: x_dist.name(),
+            k: (0..exp.task.points).collect(),
+            curves,
+        });
+        dumps.push(EvalDump {
+            name: set.name().into(),
+            x_dist: x_dist.name(),
+            prompts: prompts.iter().map(DumpedPrompt::from).collect(),
+            predictions,
+        });
+    }
+    Ok((
+        EvalReport {
+            dims: exp.task.dims,
+            step,
+            evals,
+        },
+        dumps,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curve_mean_and_stderr_by_hand() {
+        let p = |y: f64| Prompt {
+            xs: nalgebra::DMatrix::zeros(1, 2),
+            ys: nalgebra::DVector::from_element(1, y),
+            noise_std: 0.0,
+            task_index: None,
+        };
+        // errors/d: (2²)/2 = 2 and (0²)/2 = 0 → mean 1, sd √2, stderr 1
+        let c = curve(&[p(2.0), p(1.0)], &[vec![0.0], vec![1.0]], 2);
+        assert_eq!(c.mean, vec![1.0]);
+        assert!((c.stderr[0] - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn eval_prompts_are_reproducible_and_pool_prompts_use_the_pool() {
+        let mut e = Experiment::default();
+        e.task.pool = Some(4);
+        e.eval.prompts = 20;
+        let src = crate::train::task_source(&e);
+        let a = eval_prompts(&e, &src, EvalSet::Pool, &e.x_dist);
+        let b = eval_prompts(&e, &src, EvalSet::Pool, &e.x_dist);
+        assert_eq!(a, b);
+        assert!(a.iter().all(|p| p.task_index.unwrap() < 4));
+        let f = eval_prompts(&e, &src, EvalSet::Fresh, &e.x_dist);
+        assert!(f.iter().all(|p| p.task_index.is_none()));
+    }
+}

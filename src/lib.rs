@@ -1,0 +1,33 @@
+//! # ICL Lab core
+//!
+//! Train tiny transformers on in-context regression and compare them, prompt for
+//! prompt, with the classical algorithms. The same code runs natively (the `icl-lab`
+//! CLI) and in wasm (the browser lab): no files, clocks or threads in here.
+//!
+//! Module map (see ARCHITECTURE.md for the data flow):
+//! - [`config`]: the one serde [`Experiment`](config::Experiment) config, validation,
+//!   compact JSON for URLs, `--set` overrides; [`presets`]: named experiments.
+//! - [`tasks`]: task families (one trait, one file each) and finite task pools.
+//! - [`xdist`]: input distributions, in- and out-of-distribution.
+//! - [`prompt`]: prompts and their token encodings (interleaved, concatenated).
+//! - [`baselines`]: classical predictors behind one [`Predictor`](baselines::Predictor)
+//!   trait.
+//! - [`model`]: the GPT-2-style decoder (burn).
+//! - [`train`]: the training loop, schedule, curriculum, divergence guard.
+//! - [`eval`]: ICL curves of the model and the baselines on the same prompts.
+//! - [`checkpoint`]: model and optimizer bytes, in memory.
+
+pub mod baselines;
+pub mod checkpoint;
+pub mod config;
+pub mod eval;
+pub mod model;
+pub mod presets;
+pub mod prompt;
+pub mod tasks;
+pub mod train;
+pub mod xdist;
+
+/// The RNG behind every random draw of data: seeded, portable, identical natively and
+/// in wasm.
+pub type IclRng = rand_chacha::ChaCha8Rng;

@@ -1,0 +1,375 @@
+//! The model: a GPT-2-style causal decoder over prompt tokens, read top to bottom.
+//!
+//! tokens ─read_in─▶ + learned positions ─▶ [LN → attention → + ; LN → MLP → +] × L
+//!        ─▶ LN ─read_out─▶ one scalar per position
+//!
+//! Built from `burn::nn` parts (Linear, LayerNorm, Embedding, Gelu). Attention is
+//! written out here because it comes in two kinds, softmax and linear (softmax-free,
+//! von Oswald's), and because the lenses need its weights. No dropout: the data are
+//! infinite. Tensor shapes are noted on every step: b = batch, s = sequence, w =
+//! width, h = heads, t = token width.
+
+use burn::module::Module;
+use burn::nn::{
+    Embedding, EmbeddingConfig, Gelu, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+};
+use burn::tensor::activation::softmax;
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+
+use crate::config::{AttentionKind, ModelConfig};
+use crate::prompt::EncodedBatch;
+
+/// GPT-2's initialisation: N(0, 0.02).
+fn init() -> Initializer {
+    Initializer::Normal {
+        mean: 0.0,
+        std: 0.02,
+    }
+}
+
+/// Everything needed to build a [`Transformer`].
+#[derive(Clone, Debug)]
+pub struct TransformerConfig {
+    pub model: ModelConfig,
+    /// Width of one input token.
+    pub token_dim: usize,
+    /// Longest sequence the learned positions cover.
+    pub max_seq: usize,
+}
+
+impl TransformerConfig {
+    pub fn init(&self, device: &Device) -> Transformer {
+        let m = &self.model;
+        Transformer {
+            read_in: LinearConfig::new(self.token_dim, m.width)
+                .with_initializer(init())
+                .init(device),
+            positions: EmbeddingConfig::new(self.max_seq, m.width)
+                .with_initializer(init())
+                .init(device),
+            blocks: (0..m.layers)
+                .map(|_| Block {
+                    ln_attn: LayerNormConfig::new(m.width).init(device),
+                    attention: Attention {
+                        query: linear(m.width, m.width, device),
+                        key: linear(m.width, m.width, device),
+                        value: linear(m.width, m.width, device),
+                        output: linear(m.width, m.width, device),
+                        heads: m.heads,
+                        softmax: m.attention == AttentionKind::Softmax,
+                    },
+                    mlp: m.mlp.then(|| Mlp {
+                        ln: LayerNormConfig::new(m.width).init(device),
+                        fc: linear(m.width, 4 * m.width, device),
+                        gelu: Gelu::new(),
+                        proj: linear(4 * m.width, m.width, device),
+                    }),
+                })
+                .collect(),
+            ln_final: LayerNormConfig::new(m.width).init(device),
+            read_out: linear(m.width, 1, device),
+        }
+    }
+}
+
+fn linear(i: usize, o: usize, device: &Device) -> Linear {
+    LinearConfig::new(i, o)
+        .with_initializer(init())
+        .init(device)
+}
+
+/// Multi-head self-attention, softmax or linear.
+#[derive(Module, Debug)]
+pub struct Attention {
+    pub query: Linear,
+    pub key: Linear,
+    pub value: Linear,
+    pub output: Linear,
+    pub heads: usize,
+    pub softmax: bool,
+}
+
+impl Attention {
+    /// x: [b, s, w] → ([b, s, w], attention weights [b, h, s, s])
+    pub fn forward(&self, x: Tensor<3>, mask: &AttentionMask) -> (Tensor<3>, Tensor<4>) {
+        let [b, s, w] = x.dims();
+        let (h, dk) = (self.heads, w / self.heads);
+        // [b, s, w] → [b, h, s, dk]
+        let split = |t: Tensor<3>| t.reshape([b, s, h, dk]).swap_dims(1, 2);
+        let q = split(self.query.forward(x.clone()));
+        let k = split(self.key.forward(x.clone()));
+        let v = split(self.value.forward(x));
+        // [b, h, s, s]
+        let scores = q.matmul(k.swap_dims(2, 3)) / (dk as f64).sqrt();
+        let masked = mask.masked.clone().expand([b, h, s, s]);
+        let weights = if self.softmax {
+            softmax(scores.mask_fill(masked, -1.0e9), 3)
+        } else {
+            // Softmax-free: average of the raw scores over the visible keys.
+            scores.mask_fill(masked, 0.0) * mask.inv_visible.clone().expand([b, h, s, s])
+        };
+        // [b, h, s, dk] → [b, s, w]
+        let ctx = weights.clone().matmul(v).swap_dims(1, 2).reshape([b, s, w]);
+        (self.output.forward(ctx), weights)
+    }
+}
+
+/// The GELU MLP of a block (4× width), with its own pre-LayerNorm.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    pub ln: LayerNorm,
+    pub fc: Linear,
+    pub gelu: Gelu,
+    pub proj: Linear,
+}
+
+/// One pre-LayerNorm transformer block.
+#[derive(Module, Debug)]
+pub struct Block {
+    pub ln_attn: LayerNorm,
+    pub attention: Attention,
+    /// `None` in attention-only models.
+    pub mlp: Option<Mlp>,
+}
+
+impl Block {
+    /// x: [b, s, w] → [b, s, w]
+    pub fn forward(&self, x: Tensor<3>, mask: &AttentionMask) -> (Tensor<3>, Tensor<4>) {
+        let (a, weights) = self
+            .attention
+            .forward(self.ln_attn.forward(x.clone()), mask);
+        let x = x + a;
+        let x = match &self.mlp {
+            Some(m) => {
+                let y = m
+                    .proj
+                    .forward(m.gelu.forward(m.fc.forward(m.ln.forward(x.clone()))));
+                x + y
+            }
+            None => x,
+        };
+        (x, weights)
+    }
+}
+
+/// The whole model.
+#[derive(Module, Debug)]
+pub struct Transformer {
+    pub read_in: Linear,
+    pub positions: Embedding,
+    pub blocks: Vec<Block>,
+    pub ln_final: LayerNorm,
+    pub read_out: Linear,
+}
+
+/// The attention mask of one sequence length, broadcast over batch and heads.
+#[derive(Clone, Debug)]
+pub struct AttentionMask {
+    /// [1, 1, s, s], true = masked.
+    pub masked: Tensor<4, Bool>,
+    /// [1, 1, s, 1]: 1 / (number of visible keys) per query row (linear attention).
+    pub inv_visible: Tensor<4>,
+}
+
+impl AttentionMask {
+    pub fn new(mask: &[bool], seq: usize, device: &Device) -> Self {
+        assert_eq!(mask.len(), seq * seq);
+        let inv: Vec<f32> = mask
+            .chunks(seq)
+            .map(|row| 1.0 / row.iter().filter(|m| !**m).count().max(1) as f32)
+            .collect();
+        Self {
+            masked: Tensor::<1, Bool>::from_data(
+                TensorData::new(mask.to_vec(), [seq * seq]),
+                device,
+            )
+            .reshape([1, 1, seq, seq]),
+            inv_visible: Tensor::from_data(TensorData::new(inv, [1, 1, seq, 1]), device),
+        }
+    }
+}
+
+/// A batch ready for the model.
+#[derive(Clone, Debug)]
+pub struct ModelInput {
+    /// [b, s, t]
+    pub tokens: Tensor<3>,
+    pub mask: AttentionMask,
+    /// [n]: positions where y_0 … y_{n−1} are read.
+    pub readout: Tensor<1, Int>,
+    /// [b, n]
+    pub targets: Tensor<2>,
+}
+
+impl ModelInput {
+    pub fn new(batch: &EncodedBatch, device: &Device) -> Self {
+        let n = batch.readout.len();
+        Self {
+            tokens: Tensor::from_data(
+                TensorData::new(
+                    batch.tokens.clone(),
+                    [batch.batch, batch.seq, batch.token_dim],
+                ),
+                device,
+            ),
+            mask: AttentionMask::new(&batch.mask, batch.seq, device),
+            readout: Tensor::from_data(
+                TensorData::new(
+                    batch.readout.iter().map(|&p| p as i64).collect::<Vec<_>>(),
+                    [n],
+                ),
+                device,
+            ),
+            targets: Tensor::from_data(
+                TensorData::new(batch.targets.clone(), [batch.batch, n]),
+                device,
+            ),
+        }
+    }
+}
+
+/// What one forward pass produced.
+pub struct ModelOutput {
+    /// [b, n]: the prediction of y_k at each readout position.
+    pub predictions: Tensor<2>,
+    /// Per layer, [b, h, s, s].
+    pub attention: Vec<Tensor<4>>,
+}
+
+impl Transformer {
+    /// tokens [b, s, t] → one scalar per position [b, s], plus every layer's attention.
+    pub fn forward_all(
+        &self,
+        tokens: Tensor<3>,
+        mask: &AttentionMask,
+    ) -> (Tensor<2>, Vec<Tensor<4>>) {
+        let [b, s, _] = tokens.dims();
+        let device = tokens.device();
+        // [1, s] → [1, s, w]
+        let pos = self
+            .positions
+            .forward(Tensor::<1, Int>::arange(0..s as i64, &device).reshape([1, s]));
+        // [b, s, w]
+        let mut x = self.read_in.forward(tokens) + pos;
+        let mut attention = Vec::with_capacity(self.blocks.len());
+        for block in &self.blocks {
+            let (y, w) = block.forward(x, mask);
+            x = y;
+            attention.push(w);
+        }
+        // [b, s, 1] → [b, s]
+        let out = self
+            .read_out
+            .forward(self.ln_final.forward(x))
+            .reshape([b, s]);
+        (out, attention)
+    }
+
+    /// Predictions at the readout positions, [b, n].
+    pub fn forward(&self, input: &ModelInput) -> ModelOutput {
+        let (out, attention) = self.forward_all(input.tokens.clone(), &input.mask);
+        ModelOutput {
+            predictions: out.select(1, input.readout.clone()),
+            attention,
+        }
+    }
+
+    /// Mean squared error over every prompt and every position k (Garg's loss), [1].
+    pub fn loss(&self, input: &ModelInput) -> Tensor<1> {
+        let diff = self.forward(input).predictions - input.targets.clone();
+        (diff.clone() * diff).mean()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Encoding;
+    use crate::prompt::Prompt;
+    use nalgebra::{DMatrix, DVector};
+
+    fn small(attention: AttentionKind, mlp: bool, token_dim: usize) -> Transformer {
+        Device::flex().seed(1);
+        TransformerConfig {
+            model: ModelConfig {
+                layers: 2,
+                heads: 2,
+                width: 16,
+                mlp,
+                attention,
+            },
+            token_dim,
+            max_seq: 12,
+        }
+        .init(&Device::flex())
+    }
+
+    fn prompt(seed: f64) -> Prompt {
+        Prompt {
+            xs: DMatrix::from_fn(6, 3, |i, j| ((i * 3 + j) as f64 * 0.37 + seed).sin()),
+            ys: DVector::from_fn(6, |i, _| (i as f64 * 1.3 + seed).cos()),
+            noise_std: 0.0,
+            task_index: None,
+        }
+    }
+
+    fn predictions(model: &Transformer, enc: Encoding, p: &Prompt) -> Vec<f32> {
+        let batch = enc.encode(std::slice::from_ref(p));
+        let input = ModelInput::new(&batch, &Device::flex());
+        model
+            .forward(&input)
+            .predictions
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap()
+    }
+
+    /// Changing pair j may change predictions at k > j only (k = j reads x_j only).
+    #[test]
+    fn later_tokens_never_change_earlier_predictions() {
+        for attention in [AttentionKind::Softmax, AttentionKind::Linear] {
+            for enc in [Encoding::Interleaved, Encoding::Concatenated] {
+                let model = small(attention, true, enc.token_dim(3));
+                let p = prompt(0.0);
+                let base = predictions(&model, enc, &p);
+                for j in 0..6 {
+                    let mut q = p.clone();
+                    q.ys[j] += 3.0;
+                    q.xs[(j, 1)] -= 2.0;
+                    let changed = predictions(&model, enc, &q);
+                    for k in 0..6 {
+                        // Masked entries contribute exact zeros, so "unchanged" is exact.
+                        let same = changed[k] == base[k];
+                        if k < j {
+                            assert!(
+                                same,
+                                "{attention:?} {enc:?}: k={k} moved when pair {j} changed"
+                            );
+                        }
+                        if k > j {
+                            assert!(!same, "{attention:?} {enc:?}: k={k} ignores pair {j}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn attention_only_has_fewer_parameters_and_weights_sum_to_one() {
+        let full = small(AttentionKind::Softmax, true, 3);
+        let attn_only = small(AttentionKind::Softmax, false, 3);
+        assert!(attn_only.num_params() < full.num_params());
+        let batch = Encoding::Interleaved.encode(&[prompt(0.5)]);
+        let input = ModelInput::new(&batch, &Device::flex());
+        let out = full.forward(&input);
+        assert_eq!(out.attention.len(), 2);
+        let sums: Vec<f32> = out.attention[0]
+            .clone()
+            .sum_dim(3)
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-5), "{sums:?}");
+    }
+}

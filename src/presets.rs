@@ -1,0 +1,156 @@
+//! Named experiments: the starting points of the CLI (`--preset`) and of the browser's
+//! preset menu. Each says in one line what a user should see.
+
+use crate::baselines::BaselineConfig;
+use crate::config::{ConfigError, CurriculumConfig, Experiment, ModelConfig};
+use crate::tasks::TaskFamilyConfig;
+
+pub struct Preset {
+    pub name: &'static str,
+    /// What the run shows, in one line.
+    pub summary: &'static str,
+    pub build: fn() -> Experiment,
+}
+
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        name: "garg-tiny",
+        summary: "d=5 linear regression, 3-layer 2-head width-64 model: the model's error tracks least squares (1 − k/d, then 0), far below averaging and 3-NN",
+        build: garg_tiny,
+    },
+    Preset {
+        name: "garg-linear",
+        summary: "Garg's setting at d=20 with the curriculum (dims 5→20, points 11→41): the same least-squares curve at scale (a native run: ~32k steps)",
+        build: garg_linear,
+    },
+    Preset {
+        name: "sparse",
+        summary: "3-sparse weights in d=10: the model beats least squares for k < d and approaches Lasso",
+        build: sparse,
+    },
+    Preset {
+        name: "noisy-mixture",
+        summary: "noise σ drawn from {0.1, 0.25, 0.5, 1} per prompt: the model tracks ridge tuned to each prompt's noise (algorithm selection)",
+        build: noisy_mixture,
+    },
+    Preset {
+        name: "relu-nn",
+        summary: "random 2-layer ReLU networks in d=4: the model beats least squares and 3-NN, close to a network fit by gradient descent",
+        build: relu_nn,
+    },
+    Preset {
+        name: "decision-tree",
+        summary: "random depth-4 decision trees in d=5: least squares fails, the model does better than 3-NN as k grows",
+        build: decision_tree,
+    },
+    Preset {
+        name: "task-diversity",
+        summary: "Raventós's setup with a pool of M=32 tasks (d=8, σ=0.5): the model tracks dMMSE on pool tasks and falls short of ridge on fresh ones; raise task.pool past the threshold and it tracks ridge",
+        build: task_diversity,
+    },
+];
+
+pub fn preset(name: &str) -> Result<Experiment, ConfigError> {
+    PRESETS
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| (p.build)())
+        .ok_or_else(|| ConfigError::UnknownPreset(name.to_string()))
+}
+
+fn garg_tiny() -> Experiment {
+    // The defaults are garg-tiny: d=5, 11 points, 3L/2H/64, batch 64.
+    Experiment::default()
+}
+
+fn garg_linear() -> Experiment {
+    let mut e = Experiment::default();
+    e.task.dims = 20;
+    e.task.points = 41;
+    e.model = ModelConfig {
+        layers: 6,
+        heads: 4,
+        width: 128,
+        ..ModelConfig::default()
+    };
+    e.curriculum = Some(CurriculumConfig::default());
+    e.train.steps = 32_000;
+    e.optim.lr = 3e-4;
+    e.optim.warmup_steps = 500;
+    e.train.log_every = 100;
+    e
+}
+
+fn sparse() -> Experiment {
+    let mut e = Experiment::default();
+    e.task.family = TaskFamilyConfig::SparseLinear { sparsity: 3 };
+    e.task.dims = 10;
+    e.task.points = 21;
+    e.train.steps = 5000;
+    e
+}
+
+fn noisy_mixture() -> Experiment {
+    let mut e = Experiment::default();
+    e.task.family = TaskFamilyConfig::NoisyLinear {
+        noise: vec![0.1, 0.25, 0.5, 1.0],
+    };
+    e.task.dims = 8;
+    e.task.points = 21;
+    e.train.steps = 5000;
+    e.eval.baselines = Some(vec![
+        BaselineConfig::Ridge { lambda: None },
+        BaselineConfig::Ridge { lambda: Some(0.25) },
+        BaselineConfig::LeastSquares,
+        BaselineConfig::Averaging,
+    ]);
+    e
+}
+
+fn relu_nn() -> Experiment {
+    let mut e = Experiment::default();
+    e.task.family = TaskFamilyConfig::ReluNet { hidden: 100 };
+    e.task.dims = 4;
+    e.task.points = 21;
+    e.train.steps = 5000;
+    e.eval.prompts = 128;
+    e
+}
+
+fn decision_tree() -> Experiment {
+    let mut e = Experiment::default();
+    e.task.family = TaskFamilyConfig::DecisionTree { depth: 4 };
+    e.task.dims = 5;
+    e.task.points = 31;
+    e.train.steps = 5000;
+    e
+}
+
+fn task_diversity() -> Experiment {
+    let mut e = Experiment::default();
+    e.task.family = TaskFamilyConfig::NoisyLinear { noise: vec![0.5] };
+    e.task.dims = 8;
+    e.task.points = 16;
+    e.task.pool = Some(32);
+    e.train.steps = 5000;
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_is_valid_and_garg_tiny_is_garg_tiny() {
+        for p in PRESETS {
+            (p.build)()
+                .validate()
+                .unwrap_or_else(|e| panic!("{}: {e}", p.name));
+        }
+        let t = preset("garg-tiny").unwrap();
+        assert_eq!((t.task.dims, t.task.points), (5, 11));
+        assert_eq!((t.model.layers, t.model.heads, t.model.width), (3, 2, 64));
+        assert_eq!(t.train.batch, 64);
+        assert!(preset("nope").is_err());
+    }
+}

@@ -1,0 +1,207 @@
+//! Task families: the functions a prompt's (x, y) pairs come from.
+//!
+//! One trait, [`TaskFamily`], one file per family, dispatched by the serde enum
+//! [`TaskFamilyConfig`]. A family draws a [`Task`] (a function R^d → R and its label
+//! noise); a [`TaskSource`] decides whether tasks are fresh for every prompt or drawn
+//! from a finite pool of M tasks (task diversity).
+
+mod decision_tree;
+mod linear;
+mod noisy_linear;
+mod pool;
+mod relu_net;
+mod sparse_linear;
+
+pub use decision_tree::{DecisionTree, DecisionTreeFamily};
+pub use linear::LinearRegression;
+pub use noisy_linear::NoisyLinearRegression;
+pub use pool::{TaskPool, TaskSource};
+pub use relu_net::{ReluNet, ReluNetFamily};
+pub use sparse_linear::SparseLinearRegression;
+
+use nalgebra::{DVector, DVectorView};
+use serde::{Deserialize, Serialize};
+
+use crate::IclRng;
+use crate::baselines::BaselineConfig;
+use crate::config::Checker;
+
+/// A family of in-context tasks.
+pub trait TaskFamily {
+    /// Draws one task on inputs of dimension `dims`.
+    fn sample(&self, dims: usize, rng: &mut IclRng) -> Task;
+    /// The predictors a user compares this family with by default.
+    fn default_baselines(&self) -> Vec<BaselineConfig>;
+}
+
+/// One drawn task: a function and the standard deviation of its label noise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Task {
+    pub function: TaskFn,
+    pub noise_std: f64,
+}
+
+impl Task {
+    /// The noiseless value f(x).
+    pub fn eval(&self, x: DVectorView<f64>) -> f64 {
+        self.function.eval(x)
+    }
+}
+
+/// The function of a task, one variant per kind of function.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TaskFn {
+    /// y = w · x
+    Linear(DVector<f64>),
+    ReluNet(ReluNet),
+    Tree(DecisionTree),
+}
+
+impl TaskFn {
+    pub fn eval(&self, x: DVectorView<f64>) -> f64 {
+        match self {
+            TaskFn::Linear(w) => w.dot(&x),
+            TaskFn::ReluNet(n) => n.eval(x),
+            TaskFn::Tree(t) => t.eval(x),
+        }
+    }
+
+    /// The weight vector of a linear task.
+    pub fn linear_weights(&self) -> Option<&DVector<f64>> {
+        match self {
+            TaskFn::Linear(w) => Some(w),
+            _ => None,
+        }
+    }
+}
+
+/// Which family, with its parameters. Serialised with a `kind` tag.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TaskFamilyConfig {
+    /// y = w·x, w ~ N(0, I_d): Garg's main setting.
+    Linear,
+    /// Only `sparsity` of the d weights are non-zero (Garg: s = 3).
+    SparseLinear {
+        #[serde(default = "default_sparsity")]
+        sparsity: usize,
+    },
+    /// y = w·x + σε. One σ, or several: each prompt then draws its σ uniformly from
+    /// the list (Bai's algorithm selection). Raventós uses σ = 0.5.
+    NoisyLinear {
+        #[serde(default = "default_noise")]
+        noise: Vec<f64>,
+    },
+    /// f(x) = Σ_i a_i ReLU(w_i·x), w_i ~ N(0, I), a_i ~ N(0, 2/hidden): Garg uses 100
+    /// hidden units.
+    ReluNet {
+        #[serde(default = "default_hidden")]
+        hidden: usize,
+    },
+    /// Depth-`depth` binary tree splitting on the sign of a random coordinate, leaf
+    /// values N(0, 1): Garg uses depth 4.
+    DecisionTree {
+        #[serde(default = "default_depth")]
+        depth: usize,
+    },
+}
+
+fn default_sparsity() -> usize {
+    3
+}
+fn default_noise() -> Vec<f64> {
+    vec![0.5]
+}
+fn default_hidden() -> usize {
+    100
+}
+fn default_depth() -> usize {
+    4
+}
+
+impl Default for TaskFamilyConfig {
+    fn default() -> Self {
+        TaskFamilyConfig::Linear
+    }
+}
+
+impl TaskFamilyConfig {
+    /// The family behind the config.
+    pub fn family(&self) -> Box<dyn TaskFamily> {
+        match self {
+            TaskFamilyConfig::Linear => Box::new(LinearRegression),
+            TaskFamilyConfig::SparseLinear { sparsity } => Box::new(SparseLinearRegression {
+                sparsity: *sparsity,
+            }),
+            TaskFamilyConfig::NoisyLinear { noise } => Box::new(NoisyLinearRegression {
+                levels: noise.clone(),
+            }),
+            TaskFamilyConfig::ReluNet { hidden } => Box::new(ReluNetFamily { hidden: *hidden }),
+            TaskFamilyConfig::DecisionTree { depth } => {
+                Box::new(DecisionTreeFamily { depth: *depth })
+            }
+        }
+    }
+
+    /// Prior variance τ² of each weight for the linear families (w ~ N(0, τ²I)).
+    pub fn prior_var(&self) -> f64 {
+        1.0
+    }
+
+    pub fn is_linear(&self) -> bool {
+        matches!(
+            self,
+            TaskFamilyConfig::Linear
+                | TaskFamilyConfig::SparseLinear { .. }
+                | TaskFamilyConfig::NoisyLinear { .. }
+        )
+    }
+
+    /// Short snake_case name, for tables and file names.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TaskFamilyConfig::Linear => "linear",
+            TaskFamilyConfig::SparseLinear { .. } => "sparse_linear",
+            TaskFamilyConfig::NoisyLinear { .. } => "noisy_linear",
+            TaskFamilyConfig::ReluNet { .. } => "relu_net",
+            TaskFamilyConfig::DecisionTree { .. } => "decision_tree",
+        }
+    }
+
+    pub(crate) fn validate(&self, dims: usize, c: &mut Checker) {
+        match self {
+            TaskFamilyConfig::Linear => {}
+            TaskFamilyConfig::SparseLinear { sparsity } => {
+                c.range_usize("task.family.sparsity", *sparsity, 1, dims.max(1))
+            }
+            TaskFamilyConfig::NoisyLinear { noise } => {
+                if noise.is_empty() || noise.len() > 16 {
+                    c.fail(
+                        "task.family.noise",
+                        format!("{noise:?}"),
+                        "a list of 1 to 16 noise levels",
+                    );
+                }
+                for (i, s) in noise.iter().enumerate() {
+                    c.range_f64(&format!("task.family.noise[{i}]"), *s, 0.0, 10.0);
+                }
+            }
+            TaskFamilyConfig::ReluNet { hidden } => {
+                c.range_usize("task.family.hidden", *hidden, 1, 1024)
+            }
+            TaskFamilyConfig::DecisionTree { depth } => {
+                c.range_usize("task.family.depth", *depth, 1, 12)
+            }
+        }
+    }
+}
+
+/// The usual comparison set for linear families.
+fn linear_baselines() -> Vec<BaselineConfig> {
+    vec![
+        BaselineConfig::LeastSquares,
+        BaselineConfig::KNearest { k: 3 },
+        BaselineConfig::Averaging,
+        BaselineConfig::Zero,
+    ]
+}

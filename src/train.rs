@@ -1,0 +1,314 @@
+//! The training loop, read top to bottom.
+//!
+//! Each step: the curriculum sets the prompt size → a seeded Rust RNG draws a batch of
+//! prompts (the same bytes on every backend) → forward → MSE over all positions →
+//! backward → clip → Adam(W) step at the scheduled rate.
+//!
+//! No clock, no files, no threads: the caller times steps, stores checkpoints and
+//! reads the loss. Reads are rationed: [`Trainer::step`] hands back the loss tensor
+//! only on logging steps, and the caller reads it (synchronously natively, with
+//! `into_data_async` in the browser) and passes the value to [`Trainer::record_loss`],
+//! which guards against divergence.
+
+use burn::grad_clipping::GradientClippingConfig;
+use burn::module::Module;
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor};
+use rand::SeedableRng;
+
+use crate::IclRng;
+use crate::config::{Experiment, OptimizerKind, Schedule};
+use crate::model::{ModelInput, Transformer, TransformerConfig};
+use crate::prompt::PromptSampler;
+use crate::tasks::{TaskFamily, TaskPool, TaskSource};
+use crate::xdist::XDistribution;
+
+/// Independent random streams derived from the one seed, so that e.g. changing the
+/// number of evaluation prompts never changes the training prompts.
+pub mod streams {
+    pub const TRAIN: u64 = 1;
+    pub const POOL: u64 = 2;
+    pub const EVAL: u64 = 3;
+}
+
+/// A seeded RNG for one stream.
+pub fn rng_for(seed: u64, stream: u64) -> IclRng {
+    let mut rng = IclRng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// The task pool of an experiment (drawn from its own stream), or fresh tasks.
+pub fn task_source(exp: &Experiment) -> TaskSource {
+    match exp.task.pool {
+        None => TaskSource::Fresh,
+        Some(m) => {
+            let family = exp.task.family.family();
+            let mut rng = rng_for(exp.seed, streams::POOL);
+            TaskSource::Pool(TaskPool::new(family.as_ref(), exp.task.dims, m, &mut rng))
+        }
+    }
+}
+
+/// Builds the model for an experiment. Weights are always initialised on the CPU
+/// backend from the seed and then moved, so every backend starts from the same
+/// weights.
+pub fn init_model(exp: &Experiment, device: &Device) -> Transformer {
+    let cpu = Device::flex();
+    cpu.seed(exp.seed);
+    TransformerConfig {
+        model: exp.model.clone(),
+        token_dim: exp.task.encoding.token_dim(exp.task.dims),
+        max_seq: exp.max_seq_len(),
+    }
+    .init(&cpu)
+    .to_device(device)
+}
+
+/// Learning rate at `step` (0-based): linear warm-up, then constant or cosine decay to
+/// 10 % of the peak.
+pub fn learning_rate(exp: &Experiment, step: usize) -> f64 {
+    let o = &exp.optim;
+    if step < o.warmup_steps {
+        return o.lr * (step + 1) as f64 / o.warmup_steps as f64;
+    }
+    match o.schedule {
+        Schedule::Constant => o.lr,
+        Schedule::Cosine => {
+            let span = (exp.train.steps - o.warmup_steps).max(1) as f64;
+            let t = ((step - o.warmup_steps) as f64 / span).min(1.0);
+            let floor = 0.1 * o.lr;
+            floor + (o.lr - floor) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+        }
+    }
+}
+
+/// (active dimensions, points) at `step` under the curriculum.
+pub fn curriculum(exp: &Experiment, step: usize) -> (usize, usize) {
+    let (dims, points) = (exp.task.dims, exp.task.points);
+    match &exp.curriculum {
+        None => (dims, points),
+        Some(c) => {
+            let stage = step / c.every;
+            (
+                (c.dims_start + stage * c.dims_step).min(dims),
+                (c.points_start + stage * c.points_step).min(points),
+            )
+        }
+    }
+}
+
+fn optimizer(exp: &Experiment) -> ModuleOptimizer {
+    let o = &exp.optim;
+    let clip = o.grad_clip.map(|c| GradientClippingConfig::Norm(c as f32));
+    match o.kind {
+        OptimizerKind::Adam => AdamConfig::new()
+            .with_epsilon(1e-8)
+            .with_grad_clipping(clip)
+            .init(),
+        OptimizerKind::AdamW => AdamWConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(o.weight_decay as f32)
+            .with_grad_clipping(clip)
+            .init(),
+    }
+}
+
+/// Why training stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(
+        "training diverged at step {step}: the loss is {loss}. The model was restored to \
+         step {restored_step}, the last step with a finite loss. Try a smaller optim.lr \
+         (now {lr}), a longer optim.warmup_steps, or set optim.grad_clip."
+    )]
+    Diverged {
+        step: usize,
+        loss: f32,
+        restored_step: usize,
+        lr: f64,
+    },
+}
+
+/// What one step reports.
+pub struct StepOutcome {
+    /// Number of steps done, this one included.
+    pub step: usize,
+    pub lr: f64,
+    pub active_dims: usize,
+    pub points: usize,
+    /// The loss tensor [1], only on logging steps (every `train.log_every` and the last).
+    pub loss: Option<Tensor<1>>,
+}
+
+pub struct Trainer {
+    pub exp: Experiment,
+    /// On the autodiff device.
+    model: Transformer,
+    optim: ModuleOptimizer,
+    device: Device,
+    rng: IclRng,
+    family: Box<dyn TaskFamily>,
+    x_dist: Box<dyn XDistribution>,
+    pub source: TaskSource,
+    /// Steps done.
+    pub step: usize,
+    /// The model at the last logged finite loss, and its step.
+    last_good: (usize, Transformer),
+}
+
+impl Trainer {
+    /// `device` is a plain device (`Device::flex()`, a wgpu device); autodiff is
+    /// added here.
+    pub fn new(exp: &Experiment, device: &Device) -> Self {
+        let device = device.clone().autodiff();
+        let model = init_model(exp, &device);
+        Self {
+            exp: exp.clone(),
+            last_good: (0, model.clone()),
+            model,
+            optim: optimizer(exp),
+            rng: rng_for(exp.seed, streams::TRAIN),
+            family: exp.task.family.family(),
+            x_dist: exp.x_dist.distribution(),
+            source: task_source(exp),
+            step: 0,
+            device,
+        }
+    }
+
+    pub fn done(&self) -> bool {
+        self.step >= self.exp.train.steps
+    }
+
+    /// One optimizer step.
+    pub fn step(&mut self) -> StepOutcome {
+        let (active, points) = curriculum(&self.exp, self.step);
+        let lr = learning_rate(&self.exp, self.step);
+
+        // Prompts from the seeded Rust RNG.
+        let sampler = PromptSampler {
+            family: self.family.as_ref(),
+            source: &self.source,
+            x_dist: self.x_dist.as_ref(),
+            dims: self.exp.task.dims,
+            y_scale: 1.0,
+            label_noise: 0.0,
+        };
+        let prompts = sampler.sample_batch(self.exp.train.batch, points, active, &mut self.rng);
+        let batch = self.exp.task.encoding.encode(&prompts);
+        let input = ModelInput::new(&batch, &self.device);
+
+        // forward → loss [1] → backward → optimizer
+        let loss = self.model.loss(&input);
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let model = std::mem::replace(&mut self.model, self.last_good.1.clone());
+        self.model = self.optim.step(lr, model, grads);
+        self.step += 1;
+
+        let log = self.step % self.exp.train.log_every == 0 || self.done();
+        StepOutcome {
+            step: self.step,
+            lr,
+            active_dims: active,
+            points,
+            loss: log.then(|| loss.detach()),
+        }
+    }
+
+    /// Records a loss read back from a logging step. A non-finite loss restores the
+    /// model to the last logged finite one and stops the run.
+    pub fn record_loss(&mut self, step: usize, loss: f32) -> Result<(), TrainError> {
+        if loss.is_finite() {
+            self.last_good = (step, self.model.clone());
+            Ok(())
+        } else {
+            self.model = self.last_good.1.clone();
+            let restored_step = self.last_good.0;
+            self.step = restored_step;
+            Err(TrainError::Diverged {
+                step,
+                loss,
+                restored_step,
+                lr: self.exp.optim.lr,
+            })
+        }
+    }
+
+    /// The current model without autodiff, for evaluation.
+    pub fn model(&self) -> Transformer {
+        self.model.valid()
+    }
+
+    /// The model at the last logged finite loss (equal to [`Trainer::model`] unless
+    /// the run diverged).
+    pub fn last_good_model(&self) -> (usize, Transformer) {
+        (self.last_good.0, self.last_good.1.valid())
+    }
+
+    /// Optimizer state, for checkpoints.
+    pub fn optimizer_bytes(&self) -> Vec<u8> {
+        self.optim
+            .into_bytes()
+            .map(|b| b.to_vec())
+            .unwrap_or_default()
+    }
+
+    /// Position of the prompt stream, saved with checkpoints so a resumed run draws
+    /// exactly the prompts it would have drawn.
+    pub fn rng_position(&self) -> u128 {
+        self.rng.get_word_pos()
+    }
+
+    /// Resumes from a checkpoint: weights, optimizer state, step and prompt stream.
+    pub fn resume(
+        &mut self,
+        model: Transformer,
+        optim: Option<Vec<u8>>,
+        step: usize,
+        rng_position: u128,
+    ) {
+        self.model = model.to_device(&self.device);
+        if let Some(bytes) = optim
+            && let Ok(o) =
+                optimizer(&self.exp).from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+        {
+            self.optim = o;
+        }
+        self.rng.set_word_pos(rng_position);
+        self.step = step;
+        self.last_good = (step, self.model.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CurriculumConfig;
+
+    #[test]
+    fn schedule_warms_up_then_decays_to_a_tenth() {
+        let mut e = Experiment::default();
+        e.train.steps = 1000;
+        e.optim.warmup_steps = 100;
+        assert!((learning_rate(&e, 0) - 1e-5).abs() < 1e-12);
+        assert!((learning_rate(&e, 99) - 1e-3).abs() < 1e-12);
+        assert!((learning_rate(&e, 100) - 1e-3).abs() < 1e-12);
+        assert!((learning_rate(&e, 1000) - 1e-4).abs() < 1e-12);
+        e.optim.schedule = Schedule::Constant;
+        assert_eq!(learning_rate(&e, 900), 1e-3);
+    }
+
+    #[test]
+    fn curriculum_grows_to_the_task_size() {
+        let mut e = Experiment::default();
+        e.task.dims = 20;
+        e.task.points = 41;
+        e.curriculum = Some(CurriculumConfig::default());
+        assert_eq!(curriculum(&e, 0), (5, 11));
+        assert_eq!(curriculum(&e, 1999), (5, 11));
+        assert_eq!(curriculum(&e, 2000), (6, 13));
+        assert_eq!(curriculum(&e, 30_000), (20, 41));
+        assert_eq!(curriculum(&e, 1_000_000), (20, 41));
+    }
+}

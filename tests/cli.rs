@@ -1,0 +1,241 @@
+//! The CLI as a user meets it: outputs, formats and clear errors on bad input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn icl_lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_icl-lab"))
+        .args(args)
+        .output()
+        .expect("run icl-lab")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn read_json(p: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+#[test]
+fn presets_lists_every_required_preset() {
+    let o = icl_lab(&["presets"]);
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    for name in [
+        "garg-tiny",
+        "garg-linear",
+        "sparse",
+        "noisy-mixture",
+        "relu-nn",
+        "decision-tree",
+        "task-diversity",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(name)),
+            "{name} missing:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn bad_input_fails_clearly_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out_s = out.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["train", "--preset", "nope", "--out", out_s],
+            "unknown preset `nope`",
+        ),
+        (
+            vec![
+                "train",
+                "--preset",
+                "garg-tiny",
+                "--set",
+                "task.dimz=3",
+                "--out",
+                out_s,
+            ],
+            "no field `dimz`",
+        ),
+        (
+            vec![
+                "train",
+                "--preset",
+                "garg-tiny",
+                "--set",
+                "task.dims=0",
+                "--out",
+                out_s,
+            ],
+            "task.dims = 0",
+        ),
+        (
+            vec![
+                "train",
+                "--preset",
+                "garg-tiny",
+                "--set",
+                "model.heads=3",
+                "--out",
+                out_s,
+            ],
+            "multiple of model.heads",
+        ),
+        (
+            vec!["train", "--config", "/no/such/file.json", "--out", out_s],
+            "cannot read config file",
+        ),
+        (
+            vec![
+                "train",
+                "--preset",
+                "garg-tiny",
+                "--set",
+                "eval.baselines=[{\"kind\":\"dmmse\"}]",
+                "--out",
+                out_s,
+            ],
+            "dmmse needs a finite task pool",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = icl_lab(&args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        let err = stderr(&o);
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
+        assert!(!out.exists(), "{args:?} created the run directory");
+    }
+    // An invalid config file names the file and the field.
+    let cfg = dir.path().join("bad.json");
+    std::fs::write(&cfg, r#"{"model": {"layers": 100}}"#).unwrap();
+    let o = icl_lab(&["train", "--config", cfg.to_str().unwrap(), "--out", out_s]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("model.layers = 100"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
+
+#[test]
+fn train_writes_the_run_and_eval_reevaluates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out_s = out.to_str().unwrap();
+    let o = icl_lab(&[
+        "train",
+        "--preset",
+        "garg-tiny",
+        "--set",
+        "train.steps=30",
+        "--set",
+        "train.log_every=10",
+        "--set",
+        "model.layers=1",
+        "--set",
+        "eval.prompts=16",
+        "--set",
+        "task.pool=8",
+        "--out",
+        out_s,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let config = read_json(&out.join("config.json"));
+    assert_eq!(config["train"]["steps"], 30);
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = metrics
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(l["step"], 10 * (i + 1));
+        assert!(l["loss"].as_f64().unwrap().is_finite());
+        assert!(l["lr"].as_f64().unwrap() > 0.0);
+        assert!(l["seconds"].as_f64().unwrap() >= 0.0);
+    }
+    let eval = read_json(&out.join("eval.json"));
+    assert_eq!(eval["dims"], 5);
+    let names: Vec<&str> = eval["evals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["fresh", "pool"]);
+    let fresh = &eval["evals"][0];
+    assert_eq!(fresh["k"].as_array().unwrap().len(), 11);
+    for name in [
+        "model",
+        "least_squares",
+        "averaging",
+        "knn_3",
+        "zero",
+        "dmmse",
+        "ridge",
+    ] {
+        let c = &fresh["curves"][name];
+        assert_eq!(c["mean"].as_array().unwrap().len(), 11, "{name}");
+        assert_eq!(c["stderr"].as_array().unwrap().len(), 11, "{name}");
+    }
+    assert!(out.join("model.bin").exists() && out.join("checkpoint.json").exists());
+
+    // A second train into the same directory is refused: nothing is overwritten.
+    let o = icl_lab(&["train", "--preset", "garg-tiny", "--out", out_s]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("already holds files"));
+
+    // Out-of-distribution re-evaluation with a prompt dump.
+    let dump = dir.path().join("dump.json");
+    let o = icl_lab(&[
+        "eval",
+        "--run",
+        out_s,
+        "--x-dist",
+        "scaled:2",
+        "--dump-prompts",
+        dump.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = read_json(&out.join("eval_scaled_2.json"));
+    assert_eq!(report["evals"][0]["x_dist"], "scaled:2");
+    let d = read_json(&dump);
+    let first = &d["evals"][0];
+    let prompts = first["prompts"].as_array().unwrap();
+    assert_eq!(prompts.len(), 16);
+    assert_eq!(prompts[0]["xs"].as_array().unwrap().len(), 11);
+    assert_eq!(prompts[0]["xs"][0].as_array().unwrap().len(), 5);
+    // Every predictor's predictions are there, one per prompt and k; least squares is
+    // exact from k = d on (noiseless), which anyone can check from the dump.
+    let ls = &first["predictions"]["least_squares"];
+    for (p, preds) in prompts.iter().zip(ls.as_array().unwrap()) {
+        let y = p["ys"][7].as_f64().unwrap();
+        assert!((preds[7].as_f64().unwrap() - y).abs() < 1e-6 * (1.0 + y.abs()));
+    }
+    assert_eq!(first["predictions"]["model"].as_array().unwrap().len(), 16);
+
+    let o = icl_lab(&["eval", "--run", out_s, "--x-dist", "sideways"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("unknown x-distribution `sideways`"));
+}
+
+#[test]
+fn bench_prints_one_json_line() {
+    let o = icl_lab(&[
+        "bench",
+        "--preset",
+        "garg-tiny",
+        "--steps",
+        "3",
+        "--warmup",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line = String::from_utf8(o.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert!(v["steps_per_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["backend"], "cpu (flex)");
+}
