@@ -20,6 +20,10 @@ use icl_lab::presets::{PRESETS, preset};
 use icl_lab::train::{Trainer, task_source};
 use icl_lab::xdist::XDistConfig;
 
+/// Keeps freed tensor buffers for reuse instead of handing them back to the OS.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "icl-lab",

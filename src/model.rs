@@ -14,7 +14,7 @@ use burn::nn::{
     Embedding, EmbeddingConfig, Gelu, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 };
 use burn::tensor::activation::softmax;
-use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::config::{AttentionKind, ModelConfig};
 use crate::prompt::EncodedBatch;
@@ -61,6 +61,8 @@ impl TransformerConfig {
                     mlp: m.mlp.then(|| Mlp {
                         ln: LayerNormConfig::new(m.width).init(device),
                         fc: linear(m.width, 4 * m.width, device),
+                        // Exact (erf) GELU. The tanh form is GPT-2's, but on flex it costs
+                        // far more (scalar libm tanh and powf per element).
                         gelu: Gelu::new(),
                         proj: linear(4 * m.width, m.width, device),
                     }),
@@ -101,12 +103,12 @@ impl Attention {
         let v = split(self.value.forward(x));
         // [b, h, s, s]
         let scores = q.matmul(k.swap_dims(2, 3)) / (dk as f64).sqrt();
-        let masked = mask.masked.clone().expand([b, h, s, s]);
         let weights = if self.softmax {
-            softmax(scores.mask_fill(masked, -1.0e9), 3)
+            // −1e9 on masked keys: exactly zero weight after the softmax.
+            softmax(scores + mask.bias.clone(), 3)
         } else {
-            // Softmax-free: average of the raw scores over the visible keys.
-            scores.mask_fill(masked, 0.0) * mask.inv_visible.clone().expand([b, h, s, s])
+            // Softmax-free: the raw scores averaged over the visible keys.
+            scores * mask.average.clone()
         };
         // [b, h, s, dk] → [b, s, w]
         let ctx = weights.clone().matmul(v).swap_dims(1, 2).reshape([b, s, w]);
@@ -162,29 +164,34 @@ pub struct Transformer {
     pub read_out: Linear,
 }
 
-/// The attention mask of one sequence length, broadcast over batch and heads.
+/// The attention mask of one sequence length as two float tensors, broadcast over
+/// batch and heads (one add or multiply per layer instead of a mask fill).
 #[derive(Clone, Debug)]
 pub struct AttentionMask {
-    /// [1, 1, s, s], true = masked.
-    pub masked: Tensor<4, Bool>,
-    /// [1, 1, s, 1]: 1 / (number of visible keys) per query row (linear attention).
-    pub inv_visible: Tensor<4>,
+    /// [1, 1, s, s]: 0 where a query may attend to a key, −1e9 where it may not
+    /// (added to softmax scores).
+    pub bias: Tensor<4>,
+    /// [1, 1, s, s]: 1/(visible keys of the row) where visible, 0 where masked
+    /// (multiplies linear-attention scores).
+    pub average: Tensor<4>,
 }
 
 impl AttentionMask {
+    /// `mask` is row-major [s, s], `true` = masked.
     pub fn new(mask: &[bool], seq: usize, device: &Device) -> Self {
         assert_eq!(mask.len(), seq * seq);
-        let inv: Vec<f32> = mask
-            .chunks(seq)
-            .map(|row| 1.0 / row.iter().filter(|m| !**m).count().max(1) as f32)
-            .collect();
+        let mut bias = Vec::with_capacity(seq * seq);
+        let mut average = Vec::with_capacity(seq * seq);
+        for row in mask.chunks(seq) {
+            let visible = row.iter().filter(|m| !**m).count().max(1) as f32;
+            for &m in row {
+                bias.push(if m { -1.0e9 } else { 0.0 });
+                average.push(if m { 0.0 } else { 1.0 / visible });
+            }
+        }
         Self {
-            masked: Tensor::<1, Bool>::from_data(
-                TensorData::new(mask.to_vec(), [seq * seq]),
-                device,
-            )
-            .reshape([1, 1, seq, seq]),
-            inv_visible: Tensor::from_data(TensorData::new(inv, [1, 1, seq, 1]), device),
+            bias: Tensor::from_data(TensorData::new(bias, [1, 1, seq, seq]), device),
+            average: Tensor::from_data(TensorData::new(average, [1, 1, seq, seq]), device),
         }
     }
 }

@@ -11,7 +11,7 @@
 //! which guards against divergence.
 
 use burn::grad_clipping::GradientClippingConfig;
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use rand::SeedableRng;
@@ -51,18 +51,35 @@ pub fn task_source(exp: &Experiment) -> TaskSource {
 }
 
 /// Builds the model for an experiment. Weights are always initialised on the CPU
-/// backend from the seed and then moved, so every backend starts from the same
-/// weights.
+/// backend from the seed and then forked to `device` (trainable there when it is an
+/// autodiff device), so every backend starts from the same weights.
 pub fn init_model(exp: &Experiment, device: &Device) -> Transformer {
     let cpu = Device::flex();
     cpu.seed(exp.seed);
-    TransformerConfig {
+    let model = TransformerConfig {
         model: exp.model.clone(),
         token_dim: exp.task.encoding.token_dim(exp.task.dims),
         max_seq: exp.max_seq_len(),
     }
-    .init(&cpu)
-    .to_device(device)
+    .init(&cpu);
+    // burn initialises parameters lazily, on the device where they are first used;
+    // touch every one now, on the CPU, in a fixed order.
+    model.visit(&mut Materialize);
+    let model = model.fork(device);
+    if device.is_autodiff() {
+        // Created on a plain device, the parameters do not track gradients yet.
+        model.train()
+    } else {
+        model
+    }
+}
+
+struct Materialize;
+
+impl ModuleVisitor for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
+    }
 }
 
 /// Learning rate at `step` (0-based): linear warm-up, then constant or cosine decay to
@@ -268,7 +285,7 @@ impl Trainer {
         step: usize,
         rng_position: u128,
     ) {
-        self.model = model.to_device(&self.device);
+        self.model = model.fork(&self.device).train();
         if let Some(bytes) = optim
             && let Ok(o) =
                 optimizer(&self.exp).from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
