@@ -363,7 +363,7 @@ impl Experiment {
                 "0 with optim.kind = adam (use adam_w for weight decay)",
             );
         }
-        c.range_usize("optim.warmup_steps", o.warmup_steps, 0, self.train.steps);
+        c.range_usize("optim.warmup_steps", o.warmup_steps, 0, STEPS);
         if let Some(g) = o.grad_clip
             && !(g.is_finite() && g > 0.0)
         {

@@ -54,6 +54,10 @@ pub fn task_source(exp: &Experiment) -> TaskSource {
 /// backend from the seed and then forked to `device` (trainable there when it is an
 /// autodiff device), so every backend starts from the same weights.
 pub fn init_model(exp: &Experiment, device: &Device) -> Transformer {
+    // burn's CPU generator is process-wide: hold it while seeding and drawing, so
+    // models initialised on other threads at the same time cannot interleave draws.
+    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let guard = INIT.lock().unwrap_or_else(|p| p.into_inner());
     let cpu = Device::flex();
     cpu.seed(exp.seed);
     let model = TransformerConfig {
@@ -65,6 +69,7 @@ pub fn init_model(exp: &Experiment, device: &Device) -> Transformer {
     // burn initialises parameters lazily, on the device where they are first used;
     // touch every one now, on the CPU, in a fixed order.
     model.visit(&mut Materialize);
+    drop(guard);
     let model = model.fork(device);
     if device.is_autodiff() {
         // Created on a plain device, the parameters do not track gradients yet.
@@ -92,7 +97,7 @@ pub fn learning_rate(exp: &Experiment, step: usize) -> f64 {
     match o.schedule {
         Schedule::Constant => o.lr,
         Schedule::Cosine => {
-            let span = (exp.train.steps - o.warmup_steps).max(1) as f64;
+            let span = exp.train.steps.saturating_sub(o.warmup_steps).max(1) as f64;
             let t = ((step - o.warmup_steps) as f64 / span).min(1.0);
             let floor = 0.1 * o.lr;
             floor + (o.lr - floor) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
@@ -327,5 +332,59 @@ mod tests {
         assert_eq!(curriculum(&e, 2000), (6, 13));
         assert_eq!(curriculum(&e, 30_000), (20, 41));
         assert_eq!(curriculum(&e, 1_000_000), (20, 41));
+    }
+
+    fn tiny() -> Experiment {
+        let mut e = Experiment::default();
+        e.model.layers = 1;
+        e.model.width = 16;
+        e.train.batch = 8;
+        e.train.steps = 10;
+        e.train.log_every = 1;
+        e
+    }
+
+    fn read(t: &mut Trainer) -> f32 {
+        let l: f32 = t.step().loss.unwrap().into_scalar();
+        t.record_loss(t.step, l).unwrap();
+        l
+    }
+
+    #[test]
+    fn a_resumed_run_continues_exactly() {
+        let e = tiny();
+        let dev = Device::flex();
+        let mut a = Trainer::new(&e, &dev);
+        let full: Vec<f32> = (0..10).map(|_| read(&mut a)).collect();
+
+        let mut b = Trainer::new(&e, &dev);
+        let first: Vec<f32> = (0..5).map(|_| read(&mut b)).collect();
+        assert_eq!(first, full[..5]);
+        let bytes = crate::checkpoint::model_to_bytes(b.model()).unwrap();
+        let (optim, pos) = (b.optimizer_bytes(), b.rng_position());
+        drop(b);
+
+        let mut c = Trainer::new(&e, &dev);
+        let model = crate::checkpoint::model_from_bytes(&e, bytes, &dev).unwrap();
+        c.resume(model, Some(optim), 5, pos);
+        let rest: Vec<f32> = (0..5).map(|_| read(&mut c)).collect();
+        assert_eq!(rest, full[5..], "resumed losses differ");
+    }
+
+    #[test]
+    fn a_non_finite_loss_restores_the_last_good_model() {
+        let e = tiny();
+        let dev = Device::flex();
+        let mut t = Trainer::new(&e, &dev);
+        read(&mut t);
+        read(&mut t);
+        let good = crate::checkpoint::model_to_bytes(t.model()).unwrap();
+        t.step();
+        let err = t.record_loss(3, f32::NAN).unwrap_err().to_string();
+        assert!(err.contains("diverged at step 3"), "{err}");
+        assert!(err.contains("restored to step 2"), "{err}");
+        assert!(err.contains("optim.lr"), "{err}");
+        assert_eq!(t.step, 2);
+        assert_eq!(crate::checkpoint::model_to_bytes(t.model()).unwrap(), good);
     }
 }
