@@ -14,8 +14,13 @@ pub struct Preset {
 
 pub const PRESETS: &[Preset] = &[
     Preset {
+        name: "icl-in-a-minute",
+        summary: "garg-tiny's model on d=5 regression with [x, y] tokens and 21 points: within ~1500 steps (about two minutes on one CPU core) its error follows least squares, 1 − k/d then ≈ 0",
+        build: icl_in_a_minute,
+    },
+    Preset {
         name: "garg-tiny",
-        summary: "d=5 linear regression, 3-layer 2-head width-64 model: the model's error tracks least squares (1 − k/d, then 0), far below averaging and 3-NN",
+        summary: "Garg's interleaved x / y tokens, d=5, 11 points, 3 layers, 2 heads, width 64: expect a long plateau near the zero predictor (measured: still there after 7500 steps) before in-context learning appears",
         build: garg_tiny,
     },
     Preset {
@@ -61,6 +66,18 @@ pub fn preset(name: &str) -> Result<Experiment, ConfigError> {
 fn garg_tiny() -> Experiment {
     // The defaults are garg-tiny: d=5, 11 points, 3L/2H/64, batch 64.
     Experiment::default()
+}
+
+fn icl_in_a_minute() -> Experiment {
+    let mut e = Experiment::default();
+    // One token per pair lets a single attention layer form Σ y_i x_i; with 21
+    // points the gradient signal for in-context learning is strong enough that the
+    // model leaves the plateau within a few hundred steps (measured: 11 points
+    // stalls near one-step-GD error, 21 points reaches least squares).
+    e.task.encoding = crate::config::Encoding::Concatenated;
+    e.task.points = 21;
+    e.train.steps = 1500;
+    e
 }
 
 fn garg_linear() -> Experiment {
