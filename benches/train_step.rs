@@ -11,6 +11,10 @@ use icl_lab::presets::preset;
 use icl_lab::prompt::PromptSampler;
 use icl_lab::train::{Trainer, init_model, rng_for, streams, task_source};
 
+/// The CLI's allocator, so the bench measures what `icl-lab train` runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn garg_tiny(c: &mut Criterion) {
     let mut exp = preset("garg-tiny").unwrap();
     exp.train.steps = usize::MAX / 2;

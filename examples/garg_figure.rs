@@ -85,7 +85,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_cartesian_2d(0f64..k_max, 0f64..y_max)?;
     chart
         .configure_mesh()
-        .x_desc("in-context examples k")
+        .x_desc("in-context examples k (grey line: k = d)")
+        .x_label_formatter(&|v| format!("{v:.0}"))
         .y_desc("squared error / d")
         .light_line_style(WHITE.mix(0.0))
         .draw()?;

@@ -17,9 +17,13 @@ if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
   fi
 fi
 
-cargo test --release --locked --all-targets "$@"
-
 # The core must keep compiling for the browser.
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
 cargo check --release --locked --lib --target wasm32-unknown-unknown
 echo "wasm32 check: ok"
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --release --locked --all-targets "$@" 2>&1 | tee "$log"
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
