@@ -48,17 +48,9 @@ pub fn model_from_bytes(
 ) -> Result<Transformer, CheckpointError> {
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| CheckpointError::Read(e.to_string()))?;
-    let model = init_model(exp, device);
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.load_record(record))).map_err(
-        |p| {
-            CheckpointError::Mismatch(
-                p.downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "shapes differ".into()),
-            )
-        },
-    )
+    init_model(exp, device)
+        .try_load_record(record)
+        .map_err(|e| CheckpointError::Mismatch(e.to_string()))
 }
 
 #[cfg(test)]

@@ -394,6 +394,13 @@ impl Experiment {
         if let Some(bs) = &e.baselines {
             for (i, b) in bs.iter().enumerate() {
                 b.validate(&format!("eval.baselines[{i}]"), &mut c);
+                if *b == BaselineConfig::Dmmse && t.pool.is_none() {
+                    c.fail(
+                        &format!("eval.baselines[{i}]"),
+                        "dmmse",
+                        "dmmse only with a finite task pool (set task.pool)",
+                    );
+                }
             }
         }
 

@@ -153,10 +153,14 @@ fn device(backend: Backend) -> Result<Device> {
 fn wgpu_device() -> Result<Device> {
     let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
     // Touch the device once so a missing adapter is reported here, in one line.
+    // (quietly: the panic of a missing adapter becomes the one line below)
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let probe = std::panic::catch_unwind(|| {
         let t = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0], &device);
         t.sum().into_scalar::<f32>()
     });
+    std::panic::set_hook(hook);
     match probe {
         Ok(v) if v == 3.0 => Ok(device),
         Ok(v) => Err(anyhow!(
@@ -261,8 +265,6 @@ fn train(
     // Everything that can be wrong with the input is checked before DIR is touched.
     let exp = load_experiment(preset_name, config, sets)?;
     let dev = device(backend)?;
-    let source_check = task_source(&exp);
-    icl_lab::eval::baselines(&exp, &source_check).map_err(anyhow::Error::msg)?;
     prepare_out_dir(out, force)?;
     write_json(&out.join("config.json"), &exp)?;
 

@@ -224,8 +224,7 @@ impl Trainer {
         // forward → loss [1] → backward → optimizer
         let loss = self.model.loss(&input);
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        let model = std::mem::replace(&mut self.model, self.last_good.1.clone());
-        self.model = self.optim.step(lr, model, grads);
+        self.model = self.optim.step(lr, self.model.clone(), grads);
         self.step += 1;
 
         let log = self.step % self.exp.train.log_every == 0 || self.done();

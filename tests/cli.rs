@@ -99,7 +99,7 @@ fn bad_input_fails_clearly_and_writes_nothing() {
                 "--out",
                 out_s,
             ],
-            "dmmse needs a finite task pool",
+            "dmmse only with a finite task pool",
         ),
     ];
     for (args, want) in cases {
