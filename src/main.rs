@@ -271,7 +271,19 @@ fn train(
     let mut trainer = Trainer::new(&exp, &dev);
     let mut metrics =
         fs::File::create(out.join("metrics.jsonl")).context("cannot create metrics.jsonl")?;
-    let mut history = None;
+    // The ICL curve through training, when train.eval_every > 0.
+    let mut history = match exp.train.eval_every {
+        0 => None,
+        _ => Some(
+            fs::File::create(out.join("eval_history.jsonl"))
+                .context("cannot create eval_history.jsonl")?,
+        ),
+    };
+    let evaluate_now = |t: &Trainer| -> Result<EvalReport> {
+        evaluate(&exp, &t.model(), &dev, &t.source, None, t.step)
+            .map(|(report, _)| report)
+            .map_err(anyhow::Error::msg)
+    };
 
     let bar = ProgressBar::new(exp.train.steps as u64);
     bar.set_style(
@@ -308,32 +320,15 @@ fn train(
         }
         let every = exp.train.eval_every;
         if every > 0 && trainer.step % every == 0 && !trainer.done() {
-            let (report, _) = evaluate(
-                &exp,
-                &trainer.model(),
-                &dev,
-                &trainer.source,
-                None,
-                trainer.step,
-            )
-            .map_err(anyhow::Error::msg)?;
-            let file = history.get_or_insert_with(|| {
-                fs::File::create(out.join("eval_history.jsonl")).expect("create eval_history.jsonl")
-            });
-            writeln!(file, "{}", serde_json::to_string(&report)?)?;
+            let report = evaluate_now(&trainer)?;
+            if let Some(file) = history.as_mut() {
+                writeln!(file, "{}", serde_json::to_string(&report)?)?;
+            }
             write_checkpoint(out, &trainer, None)?;
         }
     }
     bar.finish_with_message("evaluating…");
-    let (report, _) = evaluate(
-        &exp,
-        &trainer.model(),
-        &dev,
-        &trainer.source,
-        None,
-        trainer.step,
-    )
-    .map_err(anyhow::Error::msg)?;
+    let report = evaluate_now(&trainer)?;
     if let Some(file) = history.as_mut() {
         writeln!(file, "{}", serde_json::to_string(&report)?)?;
     }

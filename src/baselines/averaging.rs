@@ -1,7 +1,7 @@
 //! Garg's averaging estimator: ŵ = (1/k) Σ y_i x_i, prediction ŵ·x_q. Unbiased for
 //! isotropic x but with variance that shrinks only like 1/k.
 
-use super::{Context, Predictor};
+use super::{Predictor, linear_prediction};
 use crate::prompt::Prompt;
 
 pub struct Averaging;
@@ -11,12 +11,7 @@ impl Predictor for Averaging {
         "averaging".into()
     }
     fn predict(&self, prompt: &Prompt, k: usize) -> f64 {
-        if k == 0 {
-            return 0.0;
-        }
-        let c = Context::new(prompt, k);
-        let w = c.xs.transpose() * c.ys / k as f64;
-        w.dot(&c.query)
+        linear_prediction(prompt, k, |c| c.xs.transpose() * c.ys / k as f64)
     }
 }
 

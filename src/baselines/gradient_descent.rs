@@ -3,7 +3,7 @@
 
 use nalgebra::DVector;
 
-use super::{Context, Predictor};
+use super::{Context, Predictor, linear_prediction};
 use crate::prompt::Prompt;
 
 pub struct GradientDescent {
@@ -36,11 +36,7 @@ impl Predictor for GradientDescent {
         format!("gd_{}", self.steps)
     }
     fn predict(&self, prompt: &Prompt, k: usize) -> f64 {
-        if k == 0 {
-            return 0.0;
-        }
-        let c = Context::new(prompt, k);
-        self.fit(&c).dot(&c.query)
+        linear_prediction(prompt, k, |c| self.fit(c))
     }
 }
 

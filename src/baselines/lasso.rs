@@ -6,7 +6,7 @@
 
 use nalgebra::DVector;
 
-use super::{Context, Predictor};
+use super::{Context, Predictor, linear_prediction};
 use crate::prompt::Prompt;
 
 pub struct Lasso {
@@ -56,11 +56,7 @@ impl Predictor for Lasso {
         "lasso".into()
     }
     fn predict(&self, prompt: &Prompt, k: usize) -> f64 {
-        if k == 0 {
-            return 0.0;
-        }
-        let c = Context::new(prompt, k);
-        self.fit(&c).dot(&c.query)
+        linear_prediction(prompt, k, |c| self.fit(c))
     }
 }
 

@@ -2,7 +2,7 @@
 //! (nalgebra's SVD). Noiseless and isotropic: normalised error exactly 1 − k/d in
 //! expectation for k < d and 0 from k = d on.
 
-use super::{Context, Predictor};
+use super::{Predictor, linear_prediction};
 use crate::prompt::Prompt;
 
 pub struct LeastSquares;
@@ -24,11 +24,7 @@ impl Predictor for LeastSquares {
         "least_squares".into()
     }
     fn predict(&self, prompt: &Prompt, k: usize) -> f64 {
-        if k == 0 {
-            return 0.0;
-        }
-        let c = Context::new(prompt, k);
-        min_norm_solve(&c.xs, &c.ys).dot(&c.query)
+        linear_prediction(prompt, k, |c| min_norm_solve(&c.xs, &c.ys))
     }
 }
 

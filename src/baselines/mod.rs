@@ -73,6 +73,20 @@ impl<'a> Context<'a> {
     }
 }
 
+/// The prediction ŵ·x_k of an estimator that fits a weight vector to the first k
+/// pairs; 0 when there are none.
+pub(crate) fn linear_prediction(
+    prompt: &Prompt,
+    k: usize,
+    fit: impl FnOnce(&Context) -> DVector<f64>,
+) -> f64 {
+    if k == 0 {
+        return 0.0;
+    }
+    let c = Context::new(prompt, k);
+    fit(&c).dot(&c.query)
+}
+
 /// What a baseline may know besides the prompt.
 #[derive(Clone, Copy, Default)]
 pub struct BaselineContext<'a> {

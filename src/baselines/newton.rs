@@ -9,7 +9,7 @@
 
 use nalgebra::DMatrix;
 
-use super::{Context, Predictor};
+use super::{Predictor, linear_prediction};
 use crate::prompt::Prompt;
 
 pub struct Newton {
@@ -35,13 +35,10 @@ impl Predictor for Newton {
         format!("newton_{}", self.iterations)
     }
     fn predict(&self, prompt: &Prompt, k: usize) -> f64 {
-        if k == 0 {
-            return 0.0;
-        }
-        let c = Context::new(prompt, k);
-        let s = c.xs.transpose() * c.xs;
-        let w = newton_inverse(&s, self.iterations) * (c.xs.transpose() * c.ys);
-        w.dot(&c.query)
+        linear_prediction(prompt, k, |c| {
+            let s = c.xs.transpose() * c.xs;
+            newton_inverse(&s, self.iterations) * (c.xs.transpose() * c.ys)
+        })
     }
 }
 

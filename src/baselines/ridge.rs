@@ -1,7 +1,7 @@
 //! Ridge regression: ŵ = (XᵀX + λI)⁻¹Xᵀy by a Cholesky solve (nalgebra). With
 //! λ = σ²/τ² it is the Bayes posterior mean for w ~ N(0, τ²I) and Gaussian noise σ.
 
-use super::{Context, LeastSquares, Predictor};
+use super::{LeastSquares, Predictor, linear_prediction};
 use crate::prompt::Prompt;
 use nalgebra::DMatrix;
 
@@ -26,23 +26,18 @@ impl Predictor for Ridge {
         }
     }
     fn predict(&self, prompt: &Prompt, k: usize) -> f64 {
-        if k == 0 {
-            return 0.0;
-        }
         let lambda = self.lambda_for(prompt);
         if lambda == 0.0 {
             // The λ → 0 limit of ridge is min-norm least squares.
             return LeastSquares.predict(prompt, k);
         }
-        let c = Context::new(prompt, k);
-        let d = c.xs.ncols();
-        let gram = c.xs.transpose() * c.xs + DMatrix::identity(d, d) * lambda;
-        let rhs = c.xs.transpose() * c.ys;
-        let w = gram
-            .cholesky()
-            .expect("XᵀX + λI is positive definite for λ > 0")
-            .solve(&rhs);
-        w.dot(&c.query)
+        linear_prediction(prompt, k, |c| {
+            let d = c.xs.ncols();
+            let gram = c.xs.transpose() * c.xs + DMatrix::identity(d, d) * lambda;
+            gram.cholesky()
+                .expect("XᵀX + λI is positive definite for λ > 0")
+                .solve(&(c.xs.transpose() * c.ys))
+        })
     }
 }
 
