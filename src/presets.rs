@@ -25,7 +25,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "garg-linear",
-        summary: "Garg's setting at d=20 with the curriculum (dims 5→20, points 11→41): the same least-squares curve at scale (a native run: ~32k steps)",
+        summary: "Garg's setting at d=20 with his curriculum (dims 5→20, points 11→41) and interleaved tokens, a 6-layer width-128 model: a native run of 32k steps (not yet run here); look for the least-squares curve 1 − k/d",
         build: garg_linear,
     },
     Preset {
