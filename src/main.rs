@@ -204,6 +204,18 @@ fn load_experiment(
     Ok(base.with_overrides(sets)?)
 }
 
+/// The files `icl-lab train` writes into a run directory (plus `eval_*.json` from
+/// `icl-lab eval`).
+const RUN_FILES: &[&str] = &[
+    "config.json",
+    "metrics.jsonl",
+    "eval.json",
+    "eval_history.jsonl",
+    "model.bin",
+    "optimizer.bin",
+    "checkpoint.json",
+];
+
 /// Creates the run directory, refusing to mix a new run into an old one.
 fn prepare_out_dir(out: &Path, force: bool) -> Result<()> {
     if out.exists() {
@@ -222,6 +234,19 @@ fn prepare_out_dir(out: &Path, force: bool) -> Result<()> {
                 "--out {} already holds files; choose a new directory or pass --force to replace them",
                 out.display()
             ));
+        }
+        if non_empty {
+            // --force: clear the previous run's files so the two runs cannot mix;
+            // anything else in the directory is left alone.
+            for entry in fs::read_dir(out)?.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let ours = RUN_FILES.contains(&name.as_str())
+                    || (name.starts_with("eval_") && name.ends_with(".json"));
+                if ours {
+                    fs::remove_file(entry.path())
+                        .with_context(|| format!("cannot remove {}", entry.path().display()))?;
+                }
+            }
         }
     }
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;

@@ -220,6 +220,31 @@ fn train_writes_the_run_and_eval_reevaluates_it() {
     let o = icl_lab(&["eval", "--run", out_s, "--x-dist", "sideways"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("unknown x-distribution `sideways`"));
+
+    // --force replaces the run's own files (no stale eval of the old model survives)
+    // and leaves anything else the user put there.
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let o = icl_lab(&[
+        "train",
+        "--preset",
+        "garg-tiny",
+        "--force",
+        "--set",
+        "train.steps=5",
+        "--set",
+        "model.layers=1",
+        "--set",
+        "eval.prompts=4",
+        "--out",
+        out_s,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!out.join("eval_scaled_2.json").exists());
+    assert_eq!(read_json(&out.join("config.json"))["train"]["steps"], 5);
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
 }
 
 #[test]
