@@ -148,26 +148,6 @@ impl TaskFamilyConfig {
         1.0
     }
 
-    pub fn is_linear(&self) -> bool {
-        matches!(
-            self,
-            TaskFamilyConfig::Linear
-                | TaskFamilyConfig::SparseLinear { .. }
-                | TaskFamilyConfig::NoisyLinear { .. }
-        )
-    }
-
-    /// Short snake_case name, for tables and file names.
-    pub fn name(&self) -> &'static str {
-        match self {
-            TaskFamilyConfig::Linear => "linear",
-            TaskFamilyConfig::SparseLinear { .. } => "sparse_linear",
-            TaskFamilyConfig::NoisyLinear { .. } => "noisy_linear",
-            TaskFamilyConfig::ReluNet { .. } => "relu_net",
-            TaskFamilyConfig::DecisionTree { .. } => "decision_tree",
-        }
-    }
-
     pub(crate) fn validate(&self, dims: usize, c: &mut Checker) {
         match self {
             TaskFamilyConfig::Linear => {}
