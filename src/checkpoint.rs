@@ -11,6 +11,19 @@ use crate::config::Experiment;
 use crate::model::Transformer;
 use crate::train::init_model;
 
+/// A whole checkpoint in memory (see `Trainer::checkpoint` and `Trainer::resume`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    /// Steps done.
+    pub step: usize,
+    /// Word position of the training prompt stream.
+    pub rng_position: u128,
+    /// burnpack weights.
+    pub model: Vec<u8>,
+    /// burn's optimizer record.
+    pub optimizer: Vec<u8>,
+}
+
 /// Where a checkpointed run stood.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct CheckpointState {

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use icl_lab::checkpoint::{CheckpointState, model_from_bytes, model_to_bytes};
+use icl_lab::checkpoint::{CheckpointState, model_from_bytes};
 use icl_lab::config::Experiment;
 use icl_lab::eval::{EvalReport, evaluate};
 use icl_lab::presets::{PRESETS, preset};
@@ -263,17 +263,17 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
 }
 
 fn write_checkpoint(out: &Path, trainer: &Trainer, diverged: Option<String>) -> Result<()> {
-    let (step, model) = trainer.last_good_model();
+    let checkpoint = trainer.checkpoint()?;
     let tmp = out.join("model.bin.tmp");
-    fs::write(&tmp, model_to_bytes(model)?).context("cannot write the checkpoint")?;
+    fs::write(&tmp, &checkpoint.model).context("cannot write the checkpoint")?;
     fs::rename(&tmp, out.join("model.bin")).context("cannot write the checkpoint")?;
-    fs::write(out.join("optimizer.bin"), trainer.optimizer_bytes())
+    fs::write(out.join("optimizer.bin"), &checkpoint.optimizer)
         .context("cannot write the optimizer state")?;
     write_json(
         &out.join("checkpoint.json"),
         &CheckpointState {
-            step,
-            rng_position: trainer.rng_position().to_string(),
+            step: checkpoint.step,
+            rng_position: checkpoint.rng_position.to_string(),
             diverged,
         },
     )

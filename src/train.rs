@@ -17,6 +17,7 @@ use burn::tensor::{Device, Tensor};
 use rand::SeedableRng;
 
 use crate::IclRng;
+use crate::checkpoint::{Checkpoint, CheckpointError, model_from_bytes, model_to_bytes};
 use crate::config::{Experiment, OptimizerKind, Schedule};
 use crate::model::{ModelInput, Transformer, TransformerConfig};
 use crate::prompt::PromptSampler;
@@ -175,8 +176,18 @@ pub struct Trainer {
     pub source: TaskSource,
     /// Steps done.
     pub step: usize,
-    /// The model at the last logged finite loss, and its step.
-    last_good: (usize, Transformer),
+    /// Everything needed to go back to the last logged finite loss.
+    last_good: Snapshot,
+}
+
+/// The trainer's state at a logged step with a finite loss: what a divergence
+/// restores and what a checkpoint saves, taken together so they always agree.
+#[derive(Clone)]
+struct Snapshot {
+    step: usize,
+    model: Transformer,
+    optim: ModuleOptimizer,
+    rng_position: u128,
 }
 
 impl Trainer {
@@ -185,12 +196,19 @@ impl Trainer {
     pub fn new(exp: &Experiment, device: &Device) -> Self {
         let device = device.clone().autodiff();
         let model = init_model(exp, &device);
+        let optim = optimizer(exp);
+        let rng = rng_for(exp.seed, streams::TRAIN);
         Self {
             exp: exp.clone(),
-            last_good: (0, model.clone()),
+            last_good: Snapshot {
+                step: 0,
+                model: model.clone(),
+                optim: optim.clone(),
+                rng_position: rng.get_word_pos(),
+            },
             model,
-            optim: optimizer(exp),
-            rng: rng_for(exp.seed, streams::TRAIN),
+            optim,
+            rng,
             family: exp.task.family.family(),
             x_dist: exp.x_dist.distribution(),
             source: task_source(exp),
@@ -237,15 +255,28 @@ impl Trainer {
         }
     }
 
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            step: self.step,
+            model: self.model.clone(),
+            optim: self.optim.clone(),
+            rng_position: self.rng.get_word_pos(),
+        }
+    }
+
     /// Records a loss read back from a logging step. A non-finite loss restores the
-    /// model to the last logged finite one and stops the run.
+    /// weights, the optimizer state (whose moments the bad step poisoned) and the
+    /// prompt stream to the last logged finite loss, and stops the run.
     pub fn record_loss(&mut self, step: usize, loss: f32) -> Result<(), TrainError> {
         if loss.is_finite() {
-            self.last_good = (step, self.model.clone());
+            self.last_good = self.snapshot();
             Ok(())
         } else {
-            self.model = self.last_good.1.clone();
-            let restored_step = self.last_good.0;
+            let good = self.last_good.clone();
+            let restored_step = good.step;
+            self.model = good.model;
+            self.optim = good.optim;
+            self.rng.set_word_pos(good.rng_position);
             self.step = restored_step;
             Err(TrainError::Diverged {
                 step,
@@ -261,44 +292,33 @@ impl Trainer {
         self.model.valid()
     }
 
-    /// The model at the last logged finite loss (equal to [`Trainer::model`] unless
-    /// the run diverged).
-    pub fn last_good_model(&self) -> (usize, Transformer) {
-        (self.last_good.0, self.last_good.1.valid())
+    /// A checkpoint of the last logged finite loss: weights, optimizer state, step
+    /// and prompt-stream position, all from the same step.
+    pub fn checkpoint(&self) -> Result<Checkpoint, CheckpointError> {
+        let good = &self.last_good;
+        Ok(Checkpoint {
+            step: good.step,
+            rng_position: good.rng_position,
+            model: model_to_bytes(good.model.valid())?,
+            optimizer: good
+                .optim
+                .into_bytes()
+                .map(|b| b.to_vec())
+                .map_err(|e| CheckpointError::Read(e.to_string()))?,
+        })
     }
 
-    /// Optimizer state, for checkpoints.
-    pub fn optimizer_bytes(&self) -> Vec<u8> {
-        self.optim
-            .into_bytes()
-            .map(|b| b.to_vec())
-            .unwrap_or_default()
-    }
-
-    /// Position of the prompt stream, saved with checkpoints so a resumed run draws
-    /// exactly the prompts it would have drawn.
-    pub fn rng_position(&self) -> u128 {
-        self.rng.get_word_pos()
-    }
-
-    /// Resumes from a checkpoint: weights, optimizer state, step and prompt stream.
-    pub fn resume(
-        &mut self,
-        model: Transformer,
-        optim: Option<Vec<u8>>,
-        step: usize,
-        rng_position: u128,
-    ) {
+    /// Resumes from a checkpoint taken by [`Trainer::checkpoint`].
+    pub fn resume(&mut self, checkpoint: Checkpoint) -> Result<(), CheckpointError> {
+        let model = model_from_bytes(&self.exp, checkpoint.model, &self.device.clone().inner())?;
+        self.optim = optimizer(&self.exp)
+            .from_bytes(burn::tensor::Bytes::from_bytes_vec(checkpoint.optimizer))
+            .map_err(|e| CheckpointError::Read(format!("optimizer state: {e}")))?;
         self.model = model.fork(&self.device).train();
-        if let Some(bytes) = optim
-            && let Ok(o) =
-                optimizer(&self.exp).from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-        {
-            self.optim = o;
-        }
-        self.rng.set_word_pos(rng_position);
-        self.step = step;
-        self.last_good = (step, self.model.clone());
+        self.rng.set_word_pos(checkpoint.rng_position);
+        self.step = checkpoint.step;
+        self.last_good = self.snapshot();
+        Ok(())
     }
 }
 
@@ -359,13 +379,11 @@ mod tests {
         let mut b = Trainer::new(&e, &dev);
         let first: Vec<f32> = (0..5).map(|_| read(&mut b)).collect();
         assert_eq!(first, full[..5]);
-        let bytes = crate::checkpoint::model_to_bytes(b.model()).unwrap();
-        let (optim, pos) = (b.optimizer_bytes(), b.rng_position());
+        let checkpoint = b.checkpoint().unwrap();
         drop(b);
 
         let mut c = Trainer::new(&e, &dev);
-        let model = crate::checkpoint::model_from_bytes(&e, bytes, &dev).unwrap();
-        c.resume(model, Some(optim), 5, pos);
+        c.resume(checkpoint).unwrap();
         let rest: Vec<f32> = (0..5).map(|_| read(&mut c)).collect();
         assert_eq!(rest, full[5..], "resumed losses differ");
     }
@@ -377,13 +395,23 @@ mod tests {
         let mut t = Trainer::new(&e, &dev);
         read(&mut t);
         read(&mut t);
-        let good = crate::checkpoint::model_to_bytes(t.model()).unwrap();
+        let good = t.checkpoint().unwrap();
         t.step();
         let err = t.record_loss(3, f32::NAN).unwrap_err().to_string();
         assert!(err.contains("diverged at step 3"), "{err}");
         assert!(err.contains("restored to step 2"), "{err}");
         assert!(err.contains("optim.lr"), "{err}");
         assert_eq!(t.step, 2);
-        assert_eq!(crate::checkpoint::model_to_bytes(t.model()).unwrap(), good);
+        assert_eq!(
+            crate::checkpoint::model_to_bytes(t.model()).unwrap(),
+            good.model
+        );
+        // Optimizer state and prompt stream went back too: the next step repeats
+        // step 3 exactly as it first ran.
+        let after = t.checkpoint().unwrap();
+        assert_eq!(
+            (after.optimizer, after.rng_position),
+            (good.optimizer, good.rng_position)
+        );
     }
 }
