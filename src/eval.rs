@@ -151,18 +151,111 @@ impl Predictor for ModelPredictor<'_> {
     fn predict_prompts(&self, prompts: &[Prompt]) -> Vec<Vec<f64>> {
         let mut out = Vec::with_capacity(prompts.len());
         for chunk in prompts.chunks(EVAL_CHUNK) {
-            let n = chunk[0].points();
-            let data: Vec<f32> = self
-                .prediction_tensor(chunk)
-                .into_data()
-                .try_into_vec::<f32>()
-                .expect("f32 predictions");
-            out.extend(
-                data.chunks(n)
-                    .map(|row| row.iter().map(|v| *v as f64).collect()),
-            );
+            let data = self.prediction_tensor(chunk).into_data();
+            out.extend(rows(data, chunk[0].points()));
         }
         out
+    }
+}
+
+impl ModelPredictor<'_> {
+    /// [`Predictor::predict_prompts`] with asynchronous reads: the only kind WebGPU
+    /// allows in a browser.
+    pub async fn predict_prompts_async(&self, prompts: &[Prompt]) -> Result<Vec<Vec<f64>>, String> {
+        let mut out = Vec::with_capacity(prompts.len());
+        for chunk in prompts.chunks(EVAL_CHUNK) {
+            let data = self
+                .prediction_tensor(chunk)
+                .into_data_async()
+                .await
+                .map_err(|e| format!("reading the model's predictions failed: {e:?}"))?;
+            out.extend(rows(data, chunk[0].points()));
+        }
+        Ok(out)
+    }
+}
+
+/// Predictions [b, n] read back → one row of n predictions per prompt.
+fn rows(data: burn::tensor::TensorData, n: usize) -> Vec<Vec<f64>> {
+    let data: Vec<f32> = data.try_into_vec::<f32>().expect("f32 predictions");
+    data.chunks(n)
+        .map(|row| row.iter().map(|v| *v as f64).collect())
+        .collect()
+}
+
+/// The evaluation prompts and the baselines' curves, computed once per run; each
+/// evaluation then only adds the model's curve (what the browser does, where an
+/// evaluation must not stall training).
+pub struct EvalPlan {
+    dims: usize,
+    x_dist: String,
+    points: usize,
+    sets: Vec<PlannedSet>,
+}
+
+struct PlannedSet {
+    set: EvalSet,
+    prompts: Vec<Prompt>,
+    baselines: BTreeMap<String, Curve>,
+}
+
+impl EvalPlan {
+    pub fn new(exp: &Experiment, source: &TaskSource) -> Result<Self, String> {
+        let predictors = baselines(exp, source)?;
+        let sets = EvalSet::for_experiment(exp)
+            .into_iter()
+            .map(|set| {
+                let prompts = eval_prompts(exp, source, set, &exp.x_dist);
+                let baselines = predictors
+                    .iter()
+                    .map(|p| {
+                        let pred = p.predict_prompts(&prompts);
+                        (p.name(), curve(&prompts, &pred, exp.task.dims))
+                    })
+                    .collect();
+                PlannedSet {
+                    set,
+                    prompts,
+                    baselines,
+                }
+            })
+            .collect();
+        Ok(Self {
+            dims: exp.task.dims,
+            x_dist: exp.x_dist.name(),
+            points: exp.task.points,
+            sets,
+        })
+    }
+
+    /// The prompts of each evaluation set, in order.
+    pub fn prompts(&self) -> impl Iterator<Item = &[Prompt]> {
+        self.sets.iter().map(|s| s.prompts.as_slice())
+    }
+
+    /// The report for `step`, given the model's predictions for each set's prompts
+    /// (in the order of [`EvalPlan::prompts`]).
+    pub fn report(&self, step: usize, model: &[Vec<Vec<f64>>]) -> EvalReport {
+        let evals = self
+            .sets
+            .iter()
+            .zip(model)
+            .map(|(s, pred)| {
+                let mut curves = s.baselines.clone();
+                curves.insert("model".into(), curve(&s.prompts, pred, self.dims));
+                EvalCurves {
+                    name: s.set.name().into(),
+                    x_dist: self.x_dist.clone(),
+                    k: (0..self.points).collect(),
+                    curves,
+                }
+            })
+            .collect();
+        EvalReport {
+            dims: self.dims,
+            step,
+            evals,
+        }
     }
 }
 
@@ -288,6 +381,26 @@ mod tests {
         let c = curve(&[p(2.0), p(1.0)], &[vec![0.0], vec![1.0]], 2);
         assert_eq!(c.mean, vec![1.0]);
         assert!((c.stderr[0] - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_browsers_plan_gives_the_same_report_as_evaluate() {
+        let mut e = Experiment::default();
+        e.task.pool = Some(4);
+        e.eval.prompts = 12;
+        let dev = Device::flex();
+        let t = crate::train::Trainer::new(&e, &dev);
+        let model = t.model();
+        let (full, _) = evaluate(&e, &model, &dev, &t.source, None, 7).unwrap();
+        let plan = EvalPlan::new(&e, &t.source).unwrap();
+        let mp = ModelPredictor {
+            model: &model,
+            device: dev.clone(),
+            encoding: e.task.encoding,
+        };
+        let preds: Vec<_> = plan.prompts().map(|p| mp.predict_prompts(p)).collect();
+        assert_eq!(full.evals.len(), 2, "fresh and pool");
+        assert_eq!(plan.report(7, &preds), full);
     }
 
     #[test]

@@ -84,6 +84,8 @@ fn icl_in_a_minute() -> Experiment {
     // stalls near one-step-GD error, 21 points reaches least squares).
     e.task.points = 21;
     e.train.steps = 1500;
+    // Twelve looks at the ICL curve while it forms (the browser redraws it each time).
+    e.train.eval_every = 125;
     e
 }
 

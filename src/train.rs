@@ -162,6 +162,9 @@ pub struct StepOutcome {
     pub points: usize,
     /// The loss tensor [1], only on logging steps (every `train.log_every` and the last).
     pub loss: Option<Tensor<1>>,
+    /// The loss tensor [1] of every step, for a caller that must wait for the step to
+    /// finish (timing the first step on a GPU); reading it is a device round trip.
+    pub step_loss: Tensor<1>,
 }
 
 pub struct Trainer {
@@ -251,7 +254,8 @@ impl Trainer {
             lr,
             active_dims: active,
             points,
-            loss: log.then(|| loss.detach()),
+            loss: log.then(|| loss.clone().detach()),
+            step_loss: loss.detach(),
         }
     }
 
