@@ -1,0 +1,479 @@
+//! `icl-lab`: the native command line. Trains, re-evaluates, benchmarks and lists
+//! presets. All I/O, clocks and progress bars live here, not in the core.
+//! (`src/main.rs` includes it only natively.)
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow};
+use burn::tensor::Device;
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use icl_lab::checkpoint::{CheckpointState, model_from_bytes};
+use icl_lab::config::Experiment;
+use icl_lab::eval::{EvalReport, evaluate};
+use icl_lab::presets::{PRESETS, preset};
+use icl_lab::train::{Trainer, task_source};
+use icl_lab::xdist::XDistConfig;
+
+/// Keeps freed tensor buffers for reuse instead of handing them back to the OS.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(
+    name = "icl-lab",
+    version,
+    about = "Watch in-context learning happen: train tiny transformers on in-context regression and compare them with classical algorithms."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum Backend {
+    /// burn's flex backend (pure-Rust CPU).
+    Cpu,
+    /// burn's wgpu backend (Vulkan, Metal or DX12; a software adapter works too).
+    Wgpu,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model and write config.json, metrics.jsonl, eval.json and a checkpoint to --out.
+    Train {
+        /// Start from a named preset (`icl-lab presets` lists them).
+        #[arg(long, conflicts_with = "config", required_unless_present = "config")]
+        preset: Option<String>,
+        /// Start from a JSON config file (missing fields take their defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Override one field, e.g. --set task.dims=8 --set model.attention=linear.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// Run directory; created, and refused if it already holds files (see --force).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: Backend,
+        /// Write into an existing, non-empty run directory, replacing its files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Re-evaluate a trained run, optionally out of distribution.
+    Eval {
+        /// A run directory written by `icl-lab train`.
+        #[arg(long)]
+        run: PathBuf,
+        /// Input distribution: gaussian, skewed, quadrants or scaled:C.
+        #[arg(long)]
+        x_dist: Option<String>,
+        /// Override an evaluation field, e.g. --set eval.y_scale=2 --set eval.prompts=512.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// Write the prompts and every predictor's predictions to this JSON file.
+        #[arg(long)]
+        dump_prompts: Option<PathBuf>,
+        /// Where to write the report (default: RUN/eval_<x-dist>.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: Backend,
+    },
+    /// Measure training steps per second; prints one JSON line.
+    Bench {
+        #[arg(long, default_value = "garg-tiny")]
+        preset: String,
+        #[arg(long, default_value_t = 100)]
+        steps: usize,
+        #[arg(long, default_value_t = 10)]
+        warmup: usize,
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: Backend,
+    },
+    /// List the presets, one line each.
+    Presets,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train {
+            preset,
+            config,
+            sets,
+            out,
+            backend,
+            force,
+        } => train(preset, config, &sets, &out, backend, force),
+        Command::Eval {
+            run,
+            x_dist,
+            sets,
+            dump_prompts,
+            out,
+            backend,
+        } => eval(&run, x_dist.as_deref(), &sets, dump_prompts, out, backend),
+        Command::Bench {
+            preset,
+            steps,
+            warmup,
+            backend,
+        } => bench(&preset, steps, warmup, backend),
+        Command::Presets => {
+            let width = PRESETS.iter().map(|p| p.name.len()).max().unwrap_or(0);
+            for p in PRESETS {
+                println!("{:width$}  {}", p.name, p.summary);
+            }
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn device(backend: Backend) -> Result<Device> {
+    match backend {
+        Backend::Cpu => Ok(Device::flex()),
+        Backend::Wgpu => wgpu_device(),
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_device() -> Result<Device> {
+    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
+    // Touch the device once so a missing adapter is reported here, in one line.
+    // (quietly: the panic of a missing adapter becomes the one line below)
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let probe = std::panic::catch_unwind(|| {
+        let t = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0], &device);
+        t.sum().into_scalar::<f32>()
+    });
+    std::panic::set_hook(hook);
+    match probe {
+        Ok(v) if v == 3.0 => Ok(device),
+        Ok(v) => Err(anyhow!(
+            "the wgpu backend computed 1 + 2 = {v}; its adapter is not usable"
+        )),
+        Err(_) => Err(anyhow!(
+            "no usable wgpu adapter (Vulkan, Metal or DX12) was found; use --backend cpu, or \
+             install a Vulkan driver (on Debian: apt-get install mesa-vulkan-drivers)"
+        )),
+    }
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_device() -> Result<Device> {
+    Err(anyhow!(
+        "this icl-lab was built without the `wgpu` feature; use --backend cpu"
+    ))
+}
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Cpu => "cpu (flex)",
+        Backend::Wgpu => "wgpu",
+    }
+}
+
+fn load_experiment(
+    preset_name: Option<String>,
+    config: Option<PathBuf>,
+    sets: &[String],
+) -> Result<Experiment> {
+    let base = match (preset_name, config) {
+        (Some(name), _) => preset(&name)?,
+        (None, Some(path)) => {
+            let text = fs::read_to_string(&path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            Experiment::from_json(&text).with_context(|| format!("{}", path.display()))?
+        }
+        (None, None) => unreachable!("clap requires --preset or --config"),
+    };
+    Ok(base.with_overrides(sets)?)
+}
+
+/// The files `icl-lab train` writes into a run directory (plus `eval_*.json` from
+/// `icl-lab eval`).
+const RUN_FILES: &[&str] = &[
+    "config.json",
+    "metrics.jsonl",
+    "eval.json",
+    "eval_history.jsonl",
+    "model.bin",
+    "optimizer.bin",
+    "checkpoint.json",
+];
+
+/// Creates the run directory, refusing to mix a new run into an old one.
+fn prepare_out_dir(out: &Path, force: bool) -> Result<()> {
+    if out.exists() {
+        if !out.is_dir() {
+            return Err(anyhow!(
+                "--out {} exists and is not a directory",
+                out.display()
+            ));
+        }
+        let non_empty = fs::read_dir(out)
+            .with_context(|| format!("cannot read {}", out.display()))?
+            .next()
+            .is_some();
+        if non_empty && !force {
+            return Err(anyhow!(
+                "--out {} already holds files; choose a new directory or pass --force to replace them",
+                out.display()
+            ));
+        }
+        if non_empty {
+            // --force: clear the previous run's files so the two runs cannot mix;
+            // anything else in the directory is left alone.
+            for entry in fs::read_dir(out)?.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let ours = RUN_FILES.contains(&name.as_str())
+                    || (name.starts_with("eval_") && name.ends_with(".json"));
+                if ours {
+                    fs::remove_file(entry.path())
+                        .with_context(|| format!("cannot remove {}", entry.path().display()))?;
+                }
+            }
+        }
+    }
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    Ok(())
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    // Write then rename, so a reader never sees half a file.
+    let tmp = path.with_extension("json.tmp");
+    fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn write_checkpoint(out: &Path, trainer: &Trainer, diverged: Option<String>) -> Result<()> {
+    let checkpoint = trainer.checkpoint()?;
+    let tmp = out.join("model.bin.tmp");
+    fs::write(&tmp, &checkpoint.model).context("cannot write the checkpoint")?;
+    fs::rename(&tmp, out.join("model.bin")).context("cannot write the checkpoint")?;
+    fs::write(out.join("optimizer.bin"), &checkpoint.optimizer)
+        .context("cannot write the optimizer state")?;
+    write_json(
+        &out.join("checkpoint.json"),
+        &CheckpointState {
+            step: checkpoint.step,
+            rng_position: checkpoint.rng_position.to_string(),
+            diverged,
+        },
+    )
+}
+
+fn train(
+    preset_name: Option<String>,
+    config: Option<PathBuf>,
+    sets: &[String],
+    out: &Path,
+    backend: Backend,
+    force: bool,
+) -> Result<()> {
+    // Everything that can be wrong with the input is checked before DIR is touched.
+    let exp = load_experiment(preset_name, config, sets)?;
+    let dev = device(backend)?;
+    prepare_out_dir(out, force)?;
+    write_json(&out.join("config.json"), &exp)?;
+
+    let mut trainer = Trainer::new(&exp, &dev);
+    let mut metrics =
+        fs::File::create(out.join("metrics.jsonl")).context("cannot create metrics.jsonl")?;
+    // The ICL curve through training, when train.eval_every > 0.
+    let mut history = match exp.train.eval_every {
+        0 => None,
+        _ => Some(
+            fs::File::create(out.join("eval_history.jsonl"))
+                .context("cannot create eval_history.jsonl")?,
+        ),
+    };
+    let evaluate_now = |t: &Trainer| -> Result<EvalReport> {
+        evaluate(&exp, &t.model(), &dev, &t.source, None, t.step)
+            .map(|(report, _)| report)
+            .map_err(anyhow::Error::msg)
+    };
+
+    let bar = ProgressBar::new(exp.train.steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ETA {eta} {msg}",
+        )
+        .expect("template"),
+    );
+    let start = Instant::now();
+    while !trainer.done() {
+        let outcome = trainer.step();
+        bar.set_position(outcome.step as u64);
+        if let Some(loss) = outcome.loss {
+            let loss: f32 = loss.into_scalar();
+            let seconds = start.elapsed().as_secs_f64();
+            let line = json!({
+                "step": outcome.step,
+                "loss": if loss.is_finite() { json!(loss) } else { json!(loss.to_string()) },
+                "lr": outcome.lr,
+                "seconds": seconds,
+                "active_dims": outcome.active_dims,
+                "points": outcome.points,
+            });
+            writeln!(metrics, "{line}")?;
+            bar.set_message(format!("loss {loss:.4}"));
+            if let Err(e) = trainer.record_loss(outcome.step, loss) {
+                bar.abandon();
+                write_checkpoint(out, &trainer, Some(e.to_string()))?;
+                return Err(anyhow!(
+                    "{e} The last good checkpoint is in {}.",
+                    out.display()
+                ));
+            }
+        }
+        let every = exp.train.eval_every;
+        if every > 0 && trainer.step % every == 0 && !trainer.done() {
+            let report = evaluate_now(&trainer)?;
+            if let Some(file) = history.as_mut() {
+                writeln!(file, "{}", serde_json::to_string(&report)?)?;
+            }
+            write_checkpoint(out, &trainer, None)?;
+        }
+    }
+    bar.finish_with_message("evaluating…");
+    let report = evaluate_now(&trainer)?;
+    if let Some(file) = history.as_mut() {
+        writeln!(file, "{}", serde_json::to_string(&report)?)?;
+    }
+    write_json(&out.join("eval.json"), &report)?;
+    write_checkpoint(out, &trainer, None)?;
+    bar.finish_and_clear();
+    print_summary(&report);
+    eprintln!(
+        "trained {} steps on {} in {:.1} s; wrote {}",
+        exp.train.steps,
+        backend_name(backend),
+        start.elapsed().as_secs_f64(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// A few columns of the ICL curve, for a person at a terminal.
+fn print_summary(report: &EvalReport) {
+    for e in &report.evals {
+        println!(
+            "{} tasks, x ~ {} (normalised squared error by k):",
+            e.name, e.x_dist
+        );
+        let n = e.k.len();
+        let ks: Vec<usize> = [0, report.dims / 2, report.dims, n - 1]
+            .into_iter()
+            .filter(|k| *k < n)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        print!("  {:16}", "k");
+        for k in &ks {
+            print!("{k:>9}");
+        }
+        println!();
+        for (name, c) in &e.curves {
+            print!("  {name:16}");
+            for k in &ks {
+                print!("{:>9.4}", c.mean[*k]);
+            }
+            println!();
+        }
+    }
+}
+
+fn eval(
+    run: &Path,
+    x_dist: Option<&str>,
+    sets: &[String],
+    dump: Option<PathBuf>,
+    out: Option<PathBuf>,
+    backend: Backend,
+) -> Result<()> {
+    let config_path = run.join("config.json");
+    let text = fs::read_to_string(&config_path).with_context(|| {
+        format!(
+            "cannot read {} (is --run a directory written by `icl-lab train`?)",
+            config_path.display()
+        )
+    })?;
+    let exp = Experiment::from_json(&text)
+        .with_context(|| format!("{}", config_path.display()))?
+        .with_overrides(sets)?;
+    let x = match x_dist {
+        None => exp.x_dist.clone(),
+        Some(name) => XDistConfig::parse_name(name).map_err(|e| anyhow!("--x-dist: {e}"))?,
+    };
+    let dev = device(backend)?;
+    let bytes = fs::read(run.join("model.bin"))
+        .with_context(|| format!("cannot read {}", run.join("model.bin").display()))?;
+    let model = model_from_bytes(&exp, bytes, &dev)?;
+    let state: Option<CheckpointState> = fs::read_to_string(run.join("checkpoint.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let step = state.map(|s| s.step).unwrap_or(0);
+    let source = task_source(&exp);
+    let (report, dumps) =
+        evaluate(&exp, &model, &dev, &source, Some(&x), step).map_err(anyhow::Error::msg)?;
+    let out = out.unwrap_or_else(|| run.join(format!("eval_{}.json", x.name().replace(':', "_"))));
+    write_json(&out, &report)?;
+    if let Some(path) = dump {
+        write_json(&path, &json!({ "dims": exp.task.dims, "evals": dumps }))?;
+    }
+    print_summary(&report);
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+fn bench(preset_name: &str, steps: usize, warmup: usize, backend: Backend) -> Result<()> {
+    if steps == 0 {
+        return Err(anyhow!("--steps must be at least 1"));
+    }
+    let mut exp = preset(preset_name)?;
+    exp.train.steps = steps + warmup;
+    exp.train.log_every = exp.train.steps; // one read, at the end
+    let dev = device(backend)?;
+    let mut trainer = Trainer::new(&exp, &dev);
+    for _ in 0..warmup {
+        trainer.step();
+    }
+    let _ = dev.sync();
+    let start = Instant::now();
+    let mut last = None;
+    for _ in 0..steps {
+        last = trainer.step().loss.or(last);
+    }
+    let loss: f32 = last.map(|l| l.into_scalar()).unwrap_or(f32::NAN);
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({
+            "preset": preset_name,
+            "backend": backend_name(backend),
+            "steps": steps,
+            "seconds": seconds,
+            "steps_per_s": steps as f64 / seconds,
+            "final_loss": loss,
+        })
+    );
+    Ok(())
+}
