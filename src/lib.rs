@@ -26,6 +26,7 @@ pub mod presets;
 pub mod prompt;
 pub mod tasks;
 pub mod train;
+pub mod web;
 pub mod xdist;
 
 /// The RNG behind every random draw of data: seeded, portable, identical natively and

@@ -1,0 +1,625 @@
+//! The yew page: controls, run buttons, status, charts. It owns no training state:
+//! everything lives in [`AppState`] and changes through [`Action`]s; the trainer runs
+//! in `worker.js` and talks through [`Control`] and [`Event`].
+
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+use web_sys::{HtmlInputElement, HtmlSelectElement, MessageEvent, Worker, WorkerOptions, WorkerType};
+use yew::prelude::*;
+
+use crate::presets::PRESETS;
+
+use super::charts::{IclChart, LossChart, css_colour, label};
+use super::fields::{Field, Kind, SECTIONS};
+use super::hash::to_hash;
+use super::protocol::{BackendChoice, Control, Event, Phase};
+use super::state::{Action, AppState, bench_experiment, bench_rate};
+
+impl Reducible for AppState {
+    type Action = Action;
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let t0 = now_ms();
+        let mut next = (*self).clone();
+        next.apply(action);
+        let ms = now_ms() - t0;
+        if ms > 16.0 {
+            web_sys::console::debug_1(&format!("reducer took {ms:.0} ms").into());
+        }
+        Rc::new(next)
+    }
+}
+
+/// Entry point of the page (`index.html`).
+#[wasm_bindgen]
+pub fn start_app() {
+    console_error_panic_hook::set_once();
+    let root = gloo_root();
+    yew::Renderer::<App>::with_root(root).render();
+}
+
+fn gloo_root() -> web_sys::Element {
+    let doc = web_sys::window().and_then(|w| w.document()).expect("a document");
+    doc.get_element_by_id("app").expect("index.html has #app")
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+fn location_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+fn send(worker: &Option<Worker>, control: &Control) {
+    let Some(w) = worker else { return };
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    match serde::Serialize::serialize(control, &ser) {
+        Ok(v) => {
+            let _ = w.post_message(&v);
+        }
+        Err(e) => web_sys::console::error_1(&format!("control not serialisable: {e}").into()),
+    }
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let state = use_reducer(|| AppState::from_hash(&location_hash()));
+    let worker = use_mut_ref(|| None::<Worker>);
+
+    // The worker, once; its events become actions.
+    {
+        let dispatch = state.dispatcher();
+        let worker = worker.clone();
+        use_effect_with((), move |_| {
+            let opts = WorkerOptions::new();
+            opts.set_type(WorkerType::Module);
+            match Worker::new_with_options("./worker.js", &opts) {
+                Ok(w) => {
+                    let d = dispatch.clone();
+                    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+                        let t0 = now_ms();
+                        let text = e.data().as_string().unwrap_or_default();
+                        match serde_json::from_str::<Event>(&text) {
+                            Ok(event) => {
+                                let t1 = now_ms();
+                                d.dispatch(Action::Worker {
+                                    event,
+                                    now_ms: now_ms(),
+                                });
+                                let t2 = now_ms();
+                                if t2 - t0 > 16.0 {
+                                    web_sys::console::debug_1(
+                                        &format!("worker event: read {:.0} ms, update and render {:.0} ms", t1 - t0, t2 - t1).into(),
+                                    );
+                                }
+                            }
+                            Err(err) => web_sys::console::error_1(
+                                &format!("unreadable worker event: {err}").into(),
+                            ),
+                        }
+                    });
+                    w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+                    on_message.forget();
+                    let d = dispatch.clone();
+                    let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
+                        d.dispatch(Action::Worker {
+                            event: Event::Error {
+                                message: format!("the training worker failed: {}", e.message()),
+                            },
+                            now_ms: now_ms(),
+                        })
+                    });
+                    w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+                    on_error.forget();
+                    *worker.borrow_mut() = Some(w);
+                }
+                Err(e) => dispatch.dispatch(Action::Worker {
+                    event: Event::Error {
+                        message: format!("this browser could not start the training worker: {e:?}"),
+                    },
+                    now_ms: now_ms(),
+                }),
+            }
+        });
+    }
+
+    // Links opened or edited while the page is open.
+    {
+        let dispatch = state.dispatcher();
+        use_effect_with((), move |_| {
+            let on_hash = Closure::<dyn FnMut()>::new(move || dispatch.dispatch(Action::Hash(location_hash())));
+            if let Some(w) = web_sys::window() {
+                let _ = w.add_event_listener_with_callback("hashchange", on_hash.as_ref().unchecked_ref());
+            }
+            on_hash.forget();
+        });
+    }
+
+    // The URL follows the controls (replaceState: no history entry per keystroke,
+    // and no hashchange back into the page).
+    {
+        let hash = format!("#{}", to_hash(&state.hash_state()));
+        use_effect_with(hash, move |hash| {
+            if location_hash() != *hash
+                && let Some(w) = web_sys::window()
+                && let Ok(h) = w.history()
+            {
+                let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(hash));
+            }
+        });
+    }
+
+    let start = {
+        let state = state.clone();
+        let worker = worker.clone();
+        Callback::from(move |paused: bool| {
+            let experiment = match state.bench {
+                Some(n) => bench_experiment(&state.exp, n),
+                None => state.exp.clone(),
+            };
+            send(
+                &worker.borrow(),
+                &Control::Start {
+                    experiment: Box::new(experiment.clone()),
+                    backend: state.backend,
+                    paused,
+                },
+            );
+            state.dispatch(Action::Started {
+                experiment,
+                paused,
+                now_ms: now_ms(),
+            });
+        })
+    };
+    let control = {
+        let worker = worker.clone();
+        Callback::from(move |c: Control| send(&worker.borrow(), &c))
+    };
+
+    // Keyboard: t train / pause / resume, s step, r reset (not while typing).
+    let onkeydown = {
+        let state = state.clone();
+        let start = start.clone();
+        let control = control.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            let typing = e
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+            if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                return;
+            }
+            match (e.key().as_str(), state.run.phase) {
+                ("t", Phase::Running) => control.emit(Control::Pause),
+                ("t", Phase::Paused) => control.emit(Control::Resume),
+                ("t", _) if state.can_start() => start.emit(false),
+                ("s", Phase::Paused | Phase::Running) => control.emit(Control::Step),
+                ("s", Phase::Idle | Phase::Finished) if state.can_start() => start.emit(true),
+                ("r", _) => control.emit(Control::Reset),
+                _ => {}
+            }
+        })
+    };
+
+    // Listened to on the window, so the keys work wherever the focus is; the
+    // listener calls the handler of the latest render.
+    let key_handler = use_mut_ref(Callback::<KeyboardEvent>::noop);
+    *key_handler.borrow_mut() = onkeydown;
+    {
+        let key_handler = key_handler.clone();
+        use_effect_with((), move |_| {
+            let on_key = Closure::<dyn FnMut(KeyboardEvent)>::new(move |e: KeyboardEvent| {
+                let handler = key_handler.borrow().clone();
+                handler.emit(e)
+            });
+            if let Some(w) = web_sys::window() {
+                let _ = w.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
+            }
+            on_key.forget();
+        });
+    }
+
+    html! {
+        <div class="page">
+            <header class="top">
+                <h1>{"ICL Lab"}<span class="tagline">{" · watch a transformer learn in context"}</span></h1>
+                <BackendBadge state={state.clone()} />
+            </header>
+            <p class="status" role="status" aria-live="polite" id="status">{state.status_line()}</p>
+            <Notices state={state.clone()} />
+            if let Some(steps) = state.bench {
+                <BenchView state={state.clone()} start={start.clone()} {steps} />
+            } else {
+                <main class="lab">
+                    <Controls state={state.clone()} />
+                    <section class="results">
+                        <RunButtons state={state.clone()} start={start.clone()} control={control.clone()} />
+                        <Charts state={state.clone()} />
+                    </section>
+                </main>
+            }
+            <footer class="foot">
+                {"Keys: t train / pause / resume · s step · r reset. The URL holds the whole experiment: copy it to share. "}
+                <a href="#bench">{"Bench"}</a>
+            </footer>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct StateProps {
+    state: UseReducerHandle<AppState>,
+}
+
+#[function_component(BackendBadge)]
+fn backend_badge(props: &StateProps) -> Html {
+    let state = &props.state;
+    let (text, class, title) = match &state.run.backend {
+        Some(b) if b.kind == "webgpu" => (format!("WebGPU · {}", b.adapter), "badge gpu", b.adapter.clone()),
+        Some(b) => (format!("CPU · {}", b.adapter), "badge cpu", b.adapter.clone()),
+        None => (
+            format!("backend: {} (chosen when training starts)", state.backend.name()),
+            "badge",
+            String::new(),
+        ),
+    };
+    let onchange = {
+        let state = state.clone();
+        Callback::from(move |e: Event2| {
+            let sel: HtmlSelectElement = e.target_unchecked_into();
+            if let Some(b) = BackendChoice::parse(&sel.value()) {
+                state.dispatch(Action::Backend(b));
+            }
+        })
+    };
+    let reason = state.run.backend.as_ref().and_then(|b| b.fallback_reason.clone());
+    html! {
+        <div class="backend">
+            <span class={class} id="backend-badge" {title}>{text}</span>
+            <label class="inline">{"Backend "}
+                <select id="backend-choice" {onchange} aria-label="compute backend">
+                    { for BackendChoice::ALL.iter().map(|b| html!{
+                        <option value={b.name()} selected={*b == state.backend}>{
+                            match b { BackendChoice::Auto => "auto (WebGPU if a GPU)", BackendChoice::WebGpu => "WebGPU", BackendChoice::Cpu => "CPU" }
+                        }</option>
+                    }) }
+                </select>
+            </label>
+            if let Some(r) = reason { <p class="fallback" id="fallback-reason">{r}</p> }
+        </div>
+    }
+}
+
+type Event2 = yew::events::Event;
+
+#[function_component(Notices)]
+fn notices(props: &StateProps) -> Html {
+    let state = &props.state;
+    let mut items = Vec::new();
+    if !state.notices.is_empty() {
+        let dismiss = {
+            let state = state.clone();
+            Callback::from(move |_| state.dispatch(Action::DismissNotices))
+        };
+        items.push(html! {
+            <div class="notice warn" id="link-notice" role="alert">
+                <strong>{"Parts of this link could not be used; defaults were taken for them:"}</strong>
+                <ul>{ for state.notices.iter().map(|n| html!{ <li>{n}</li> }) }</ul>
+                <button class="small" onclick={dismiss}>{"Dismiss"}</button>
+            </div>
+        });
+    }
+    if let Some(err) = &state.run.error {
+        items.push(html! { <div class="notice error" id="run-error" role="alert">{err}</div> });
+    }
+    html! { <>{ for items }</> }
+}
+
+#[function_component(Controls)]
+fn controls(props: &StateProps) -> Html {
+    let state = &props.state;
+    let t0 = now_ms();
+    let _slow = SlowGuard("controls view", t0);
+    let on_preset = {
+        let state = state.clone();
+        Callback::from(move |e: Event2| {
+            let sel: HtmlSelectElement = e.target_unchecked_into();
+            state.dispatch(Action::Preset(sel.value()));
+        })
+    };
+    let summary = PRESETS
+        .iter()
+        .find(|p| (p.build)() == state.exp)
+        .map(|p| p.summary);
+    html! {
+        <aside class="controls" aria-label="experiment settings">
+            <label class="preset">{"Preset "}
+                <select id="preset" onchange={on_preset}>
+                    <option value="" selected={summary.is_none()} disabled=true>{"(custom)"}</option>
+                    { for PRESETS.iter().map(|p| html!{
+                        <option value={p.name} selected={(p.build)() == state.exp}>{p.name}</option>
+                    }) }
+                </select>
+            </label>
+            if let Some(s) = summary { <p class="muted small">{s}</p> }
+            { for SECTIONS.iter().map(|sec| html!{
+                <fieldset>
+                    <legend>{sec.title}</legend>
+                    { for sec.fields.iter().filter(|f| f.applies(&state.exp)).map(|f| html!{
+                        <FieldInput field={*f} state={state.clone()} />
+                    }) }
+                </fieldset>
+            }) }
+        </aside>
+    }
+}
+
+/// Logs, when dropped, a view function that took longer than a frame.
+struct SlowGuard(&'static str, f64);
+
+impl Drop for SlowGuard {
+    fn drop(&mut self) {
+        let ms = now_ms() - self.1;
+        if ms > 16.0 {
+            web_sys::console::debug_1(&format!("{} took {ms:.0} ms", self.0).into());
+        }
+    }
+}
+
+#[derive(Properties)]
+struct FieldProps {
+    field: Field,
+    state: UseReducerHandle<AppState>,
+}
+
+impl PartialEq for FieldProps {
+    fn eq(&self, other: &Self) -> bool {
+        self.field.path == other.field.path && self.state == other.state
+    }
+}
+
+#[function_component(FieldInput)]
+fn field_input(props: &FieldProps) -> Html {
+    let f = props.field;
+    let state = &props.state;
+    let draft = state.drafts.get(f.path);
+    let value = draft.map_or_else(|| f.text(&state.exp), |d| d.text.clone());
+    let id = format!("f-{}", f.path.replace('.', "-"));
+    let edit = {
+        let state = state.clone();
+        move |text: String| {
+            state.dispatch(Action::Edit {
+                path: f.path.to_string(),
+                text,
+            })
+        }
+    };
+    let input = match f.kind {
+        Kind::Select(options) => {
+            let edit = edit.clone();
+            let onchange = Callback::from(move |e: Event2| {
+                let sel: HtmlSelectElement = e.target_unchecked_into();
+                edit(sel.value());
+            });
+            html! {
+                <select id={id.clone()} {onchange}>
+                    { for options.iter().map(|(json, label)| html!{
+                        <option value={*json} selected={*json == value}>{*label}</option>
+                    }) }
+                </select>
+            }
+        }
+        Kind::Toggle => {
+            let edit = edit.clone();
+            let onchange = Callback::from(move |e: Event2| {
+                let el: HtmlInputElement = e.target_unchecked_into();
+                edit(el.checked().to_string());
+            });
+            html! { <input type="checkbox" id={id.clone()} checked={value == "true"} {onchange} /> }
+        }
+        _ => {
+            let edit = edit.clone();
+            let oninput = Callback::from(move |e: InputEvent| {
+                let el: HtmlInputElement = e.target_unchecked_into();
+                edit(el.value());
+            });
+            let mode = match f.kind {
+                Kind::Int | Kind::OptInt => "numeric",
+                _ => "decimal",
+            };
+            html! {
+                <input type="text" inputmode={mode} id={id.clone()} value={value}
+                    aria-invalid={draft.is_some().to_string()}
+                    aria-describedby={format!("{id}-hint")} {oninput} />
+            }
+        }
+    };
+    html! {
+        <div class={classes!("field", draft.map(|_| "invalid"))}>
+            <label for={id.clone()}>{f.label}</label>
+            {input}
+            if let Some(d) = draft {
+                <p class="field-error" id={format!("{id}-hint")} role="alert">{&d.error}</p>
+            } else if !f.hint.is_empty() {
+                <p class="hint" id={format!("{id}-hint")}>{f.hint}</p>
+            }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct RunProps {
+    state: UseReducerHandle<AppState>,
+    start: Callback<bool>,
+    control: Callback<Control>,
+}
+
+#[function_component(RunButtons)]
+fn run_buttons(props: &RunProps) -> Html {
+    let state = &props.state;
+    let phase = state.run.phase;
+    let can_start = state.can_start();
+    let train = {
+        let start = props.start.clone();
+        let control = props.control.clone();
+        Callback::from(move |_| match phase {
+            Phase::Running => control.emit(Control::Pause),
+            Phase::Paused => control.emit(Control::Resume),
+            _ => start.emit(false),
+        })
+    };
+    let step = {
+        let start = props.start.clone();
+        let control = props.control.clone();
+        Callback::from(move |_| match phase {
+            Phase::Running | Phase::Paused => control.emit(Control::Step),
+            _ => start.emit(true),
+        })
+    };
+    let reset = {
+        let control = props.control.clone();
+        Callback::from(move |_| control.emit(Control::Reset))
+    };
+    let restart = {
+        let start = props.start.clone();
+        Callback::from(move |_| start.emit(false))
+    };
+    let (train_label, train_disabled) = match phase {
+        Phase::Running => ("Pause", false),
+        Phase::Paused => ("Resume", false),
+        Phase::Finished => ("Train again", !can_start),
+        Phase::Idle => ("Train", !can_start),
+    };
+    let changed = state.run.experiment.as_ref().is_some_and(|e| *e != state.exp)
+        && matches!(phase, Phase::Running | Phase::Paused);
+    let progress = state.run.progress.as_ref();
+    let pct = progress.map_or(0.0, |p| 100.0 * p.step as f64 / p.steps.max(1) as f64);
+    html! {
+        <div class="run">
+            <button id="train" class="primary" onclick={train} disabled={train_disabled}>{train_label}</button>
+            <button id="step" onclick={step} disabled={!can_start && phase == Phase::Idle}>{"Step"}</button>
+            <button id="reset" onclick={reset} disabled={phase == Phase::Idle}>{"Reset"}</button>
+            if changed {
+                <button id="restart" onclick={restart} disabled={!can_start}>{"Restart with the new settings"}</button>
+            }
+            <progress max="100" value={pct.to_string()} aria-label="training progress"></progress>
+            if !state.drafts.is_empty() {
+                <span class="field-error">{"Fix the highlighted fields to train."}</span>
+            }
+            if let Some(m) = state.run.milestone {
+                <span class="milestone" id="milestone" data-step={m.step.to_string()} data-seconds={format!("{:.1}", m.seconds)}>
+                    {format!("In-context learning: at step {} ({:.0} s after Train) the model's error with all examples fell below half of averaging's.", m.step, m.seconds)}
+                </span>
+            }
+        </div>
+    }
+}
+
+#[function_component(Charts)]
+fn charts(props: &StateProps) -> Html {
+    let state = &props.state;
+    let run = &state.run;
+    let losses = Rc::new(run.losses.clone());
+    let steps = run.experiment.as_ref().map_or(state.exp.train.steps, |e| e.train.steps);
+    let report = run.eval.clone().map(Rc::new);
+    let sets: Vec<String> = report
+        .as_ref()
+        .map(|r| r.evals.iter().map(|e| e.name.clone()).collect())
+        .unwrap_or_default();
+    let names: Vec<String> = report
+        .as_ref()
+        .and_then(|r| r.eval(&state.eval_set).or(r.evals.first()))
+        .map(|e| e.curves.keys().cloned().collect())
+        .unwrap_or_default();
+    let set = if sets.contains(&state.eval_set) {
+        state.eval_set.clone()
+    } else {
+        sets.first().cloned().unwrap_or_else(|| "fresh".into())
+    };
+    let hidden: Vec<String> = state.hidden.iter().cloned().collect();
+    html! {
+        <div class="charts">
+            <LossChart {losses} {steps} />
+            <div>
+                <IclChart report={report.clone()} set={set.clone()} hidden={hidden.clone()} />
+                <div class="legend" role="group" aria-label="curves to show">
+                    if sets.len() > 1 {
+                        <span class="toggle" role="radiogroup" aria-label="evaluation tasks">
+                            { for sets.iter().map(|s| {
+                                let state = state.clone();
+                                let name = s.clone();
+                                let onclick = Callback::from(move |_| state.dispatch(Action::EvalSet(name.clone())));
+                                html!{ <button class={classes!("small", (*s == set).then_some("on"))} role="radio"
+                                    aria-checked={(*s == set).to_string()} id={format!("set-{s}")} {onclick}>
+                                    { if s == "pool" { "pool tasks (seen in training)" } else { "fresh tasks" } }
+                                </button> }
+                            }) }
+                        </span>
+                    }
+                    { for names.iter().map(|n| {
+                        let state = state.clone();
+                        let name = n.clone();
+                        let onchange = Callback::from(move |_| state.dispatch(Action::ToggleCurve(name.clone())));
+                        html!{
+                            <label class="curve">
+                                <input type="checkbox" checked={!hidden.contains(n)} {onchange} />
+                                <span class="swatch" style={format!("background:{}", css_colour(n))}></span>
+                                {label(n)}
+                            </label>
+                        }
+                    }) }
+                </div>
+            </div>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct BenchProps {
+    state: UseReducerHandle<AppState>,
+    start: Callback<bool>,
+    steps: usize,
+}
+
+/// `#bench`: time N steps of the hash's experiment (garg-tiny by default) on the
+/// current backend.
+#[function_component(BenchView)]
+fn bench_view(props: &BenchProps) -> Html {
+    let state = &props.state;
+    let run = &state.run;
+    let rate = bench_rate(&run.timings);
+    let first = run.progress.as_ref().map(|p| p.first_step_ms);
+    let onclick = {
+        let start = props.start.clone();
+        Callback::from(move |_| start.emit(false))
+    };
+    let e = &state.exp;
+    html! {
+        <main class="bench">
+            <h2>{"Throughput"}</h2>
+            <p>{format!(
+                "{} steps of a {}-layer, {}-head, width-{} model on d = {}, {} points, batch {} ({} tokens).",
+                props.steps, e.model.layers, e.model.heads, e.model.width, e.task.dims, e.task.points,
+                e.train.batch, format!("{:?}", e.task.encoding).to_lowercase())}</p>
+            <button id="bench-run" class="primary" {onclick}
+                disabled={!state.can_start() || run.phase == Phase::Running}>{"Run bench"}</button>
+            <dl class="bench-results">
+                <dt>{"time to the first finished step (set-up and shader compilation included)"}</dt>
+                <dd id="bench-first">{first.map_or("–".into(), |ms| format!("{:.0} ms", ms))}</dd>
+                <dt>{"steady-state steps per second"}</dt>
+                <dd id="bench-rate" data-rate={rate.map(|r| format!("{r:.3}")).unwrap_or_default()}>
+                    {rate.map_or("–".into(), |r| format!("{r:.2} steps/s ({:.1} ms a step)", 1000.0 / r))}</dd>
+                <dt>{"state"}</dt>
+                <dd id="bench-state">{format!("{:?}", run.phase).to_lowercase()}</dd>
+            </dl>
+            <p class="muted small">{"Compare backends in one session: change Backend above and run again. "}
+                <a href="#">{"Back to the lab"}</a></p>
+        </main>
+    }
+}

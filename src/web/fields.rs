@@ -1,0 +1,341 @@
+//! The controls of the lab: one entry per config field a user varies, with its
+//! label, the allowed values shown beside it, and when it applies. Editing goes
+//! through the core's `Experiment::with_overrides` and `validate`, so the browser
+//! accepts exactly what the CLI's `--set` accepts. Platform-neutral: tested natively.
+
+use serde_json::Value;
+
+use crate::config::{ConfigError, Experiment};
+
+/// How a field is edited.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    Int,
+    Float,
+    /// An integer or empty (`null`).
+    OptInt,
+    /// Comma-separated numbers (a JSON array).
+    List,
+    Toggle,
+    /// (JSON value, label) pairs.
+    Select(&'static [(&'static str, &'static str)]),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Field {
+    pub path: &'static str,
+    pub label: &'static str,
+    /// The allowed values, shown beside the input.
+    pub hint: &'static str,
+    pub kind: Kind,
+    /// Shown only when the field at this path has this value (a family's parameter).
+    pub when: Option<(&'static str, &'static str)>,
+}
+
+pub struct Section {
+    pub title: &'static str,
+    pub fields: &'static [Field],
+}
+
+const fn f(path: &'static str, label: &'static str, hint: &'static str, kind: Kind) -> Field {
+    Field {
+        path,
+        label,
+        hint,
+        kind,
+        when: None,
+    }
+}
+
+const fn when(field: Field, path: &'static str, value: &'static str) -> Field {
+    Field {
+        when: Some((path, value)),
+        ..field
+    }
+}
+
+pub const FAMILIES: &[(&str, &str)] = &[
+    (r#"{"kind":"linear"}"#, "linear regression"),
+    (r#"{"kind":"sparse_linear"}"#, "sparse linear"),
+    (r#"{"kind":"noisy_linear"}"#, "noisy linear (σ or a mixture)"),
+    (r#"{"kind":"relu_net"}"#, "2-layer ReLU networks"),
+    (r#"{"kind":"decision_tree"}"#, "decision trees"),
+];
+
+pub const X_DISTS: &[(&str, &str)] = &[
+    (r#"{"kind":"gaussian"}"#, "Gaussian N(0, I)"),
+    (r#"{"kind":"skewed"}"#, "skewed covariance"),
+    (r#"{"kind":"scaled"}"#, "scaled N(0, c²I)"),
+    (r#"{"kind":"quadrants"}"#, "random quadrants"),
+];
+
+pub const SECTIONS: &[Section] = &[
+    Section {
+        title: "Task",
+        fields: &[
+            f("task.family", "family", "", Kind::Select(FAMILIES)),
+            when(
+                f("task.family.sparsity", "non-zero weights s", "1 … d", Kind::Int),
+                "task.family.kind",
+                "sparse_linear",
+            ),
+            when(
+                f("task.family.noise", "noise σ (one, or a mixture)", "0 … 10 each, e.g. 0.1, 0.5, 1", Kind::List),
+                "task.family.kind",
+                "noisy_linear",
+            ),
+            when(
+                f("task.family.hidden", "hidden units", "1 … 1024", Kind::Int),
+                "task.family.kind",
+                "relu_net",
+            ),
+            when(
+                f("task.family.depth", "tree depth", "1 … 12", Kind::Int),
+                "task.family.kind",
+                "decision_tree",
+            ),
+            f("task.dims", "dimension d", "1 … 64", Kind::Int),
+            f("task.points", "points per prompt", "1 … 256", Kind::Int),
+            f("task.pool", "task pool size M", "empty = a fresh task per prompt; 1 … 2³⁰", Kind::OptInt),
+            f(
+                "task.encoding",
+                "tokens",
+                "",
+                Kind::Select(&[
+                    ("\"concatenated\"", "[x, y] per token (von Oswald)"),
+                    ("\"interleaved\"", "x and y tokens alternate (Garg)"),
+                ]),
+            ),
+        ],
+    },
+    Section {
+        title: "Inputs x",
+        fields: &[
+            f("x_dist", "distribution", "", Kind::Select(X_DISTS)),
+            when(
+                f("x_dist.scale", "scale c", "0 < c ≤ 100", Kind::Float),
+                "x_dist.kind",
+                "scaled",
+            ),
+        ],
+    },
+    Section {
+        title: "Model",
+        fields: &[
+            f("model.layers", "layers", "1 … 24", Kind::Int),
+            f("model.heads", "heads", "1 … 16", Kind::Int),
+            f("model.width", "width", "1 … 1024, a multiple of heads", Kind::Int),
+            f("model.mlp", "MLP in every block", "", Kind::Toggle),
+            f(
+                "model.attention",
+                "attention",
+                "",
+                Kind::Select(&[("\"softmax\"", "softmax"), ("\"linear\"", "linear (no softmax)")]),
+            ),
+        ],
+    },
+    Section {
+        title: "Training",
+        fields: &[
+            f("optim.lr", "learning rate", "0 < lr ≤ 1", Kind::Float),
+            f("optim.warmup_steps", "warm-up steps", "0 … 10⁷", Kind::Int),
+            f("train.batch", "batch", "1 … 4096", Kind::Int),
+            f("train.steps", "steps", "1 … 10⁷", Kind::Int),
+            f("train.log_every", "log every", "1 … 10⁷ steps", Kind::Int),
+            f("train.eval_every", "evaluate every", "0 = at the end only; … 10⁷ steps", Kind::Int),
+            f("seed", "seed", "any whole number ≥ 0", Kind::Int),
+        ],
+    },
+    Section {
+        title: "Evaluation",
+        fields: &[f("eval.prompts", "prompts", "2 … 100000", Kind::Int)],
+    },
+];
+
+/// Every field, in display order.
+pub fn all_fields() -> impl Iterator<Item = &'static Field> {
+    SECTIONS.iter().flat_map(|s| s.fields.iter())
+}
+
+fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(v, |cur, part| cur.get(part))
+}
+
+impl Field {
+    /// Whether the field applies to `exp` (a family's parameter only for that family).
+    pub fn applies(&self, exp: &Experiment) -> bool {
+        let Some((path, value)) = self.when else {
+            return true;
+        };
+        let v = serde_json::to_value(exp).expect("config serialises");
+        get(&v, path).and_then(|x| x.as_str()) == Some(value)
+    }
+
+    /// The field's value as the input shows it.
+    pub fn text(&self, exp: &Experiment) -> String {
+        let v = serde_json::to_value(exp).expect("config serialises");
+        let Some(x) = get(&v, self.path) else {
+            return String::new();
+        };
+        match (self.kind, x) {
+            (Kind::Select(options), Value::Object(map)) => {
+                // A tagged enum: the option with the same kind.
+                let kind = map.get("kind");
+                options
+                    .iter()
+                    .find(|(json, _)| {
+                        serde_json::from_str::<Value>(json)
+                            .ok()
+                            .and_then(|o| o.get("kind").cloned())
+                            .as_ref()
+                            == kind
+                    })
+                    .map(|(json, _)| json.to_string())
+                    .unwrap_or_default()
+            }
+            (Kind::Select(_), other) => other.to_string(),
+            (_, Value::Null) => String::new(),
+            (Kind::List, Value::Array(items)) => items
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            (_, other) => other.to_string(),
+        }
+    }
+
+    /// Applies what the user typed: the new experiment, or a message naming the
+    /// field and the allowed values. The experiment itself is left untouched.
+    pub fn edit(&self, exp: &Experiment, text: &str) -> Result<Experiment, String> {
+        let t = text.trim();
+        let json = match self.kind {
+            Kind::Int | Kind::Float if t.is_empty() => {
+                return Err(format!("{} is empty: {}", self.path, self.hint));
+            }
+            Kind::Int => match t.parse::<u64>() {
+                Ok(n) => n.to_string(),
+                Err(_) => return Err(format!("{} = {t} is not a whole number: {}", self.path, self.hint)),
+            },
+            Kind::Float => match t.parse::<f64>() {
+                Ok(x) if x.is_finite() => t.to_string(),
+                _ => return Err(format!("{} = {t} is not a number: {}", self.path, self.hint)),
+            },
+            Kind::OptInt if t.is_empty() => "null".into(),
+            Kind::OptInt => match t.parse::<u64>() {
+                Ok(n) => n.to_string(),
+                Err(_) => return Err(format!("{} = {t} is not a whole number: {}", self.path, self.hint)),
+            },
+            Kind::List => {
+                let items: Result<Vec<f64>, _> = t
+                    .split([',', ' '])
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.parse::<f64>())
+                    .collect();
+                match items {
+                    Ok(v) if !v.is_empty() => serde_json::to_string(&v).expect("json"),
+                    _ => return Err(format!("{} = {t} is not a list of numbers: {}", self.path, self.hint)),
+                }
+            }
+            Kind::Toggle => match t {
+                "true" | "false" => t.into(),
+                _ => return Err(format!("{} = {t}: true or false", self.path)),
+            },
+            Kind::Select(options) => {
+                if !options.iter().any(|(json, _)| *json == t) {
+                    return Err(format!("{} = {t} is not one of the choices", self.path));
+                }
+                if self.text(exp) == t {
+                    // The same family again keeps its parameters.
+                    return Ok(exp.clone());
+                }
+                t.into()
+            }
+        };
+        let next = exp
+            .with_overrides(&[format!("{}={json}", self.path)])
+            .map_err(|e| match e {
+                ConfigError::Invalid(errors) => errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                other => other.to_string(),
+            })?;
+        super::limits::check_browser(&next).map_err(|e| match e {
+            ConfigError::Invalid(errors) => errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        })?;
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::TaskFamilyConfig;
+
+    fn field(path: &str) -> &'static Field {
+        all_fields().find(|f| f.path == path).unwrap()
+    }
+
+    #[test]
+    fn every_field_names_a_real_config_path_and_round_trips_its_value() {
+        for p in crate::presets::PRESETS {
+            let exp = (p.build)();
+            for fl in all_fields().filter(|fl| fl.applies(&exp)) {
+                let text = fl.text(&exp);
+                let back = fl
+                    .edit(&exp, &text)
+                    .unwrap_or_else(|e| panic!("{} {}: {e}", p.name, fl.path));
+                assert_eq!(back, exp, "{} {} = {text}", p.name, fl.path);
+            }
+        }
+    }
+
+    #[test]
+    fn edits_validate_as_typed_and_name_field_and_range() {
+        let exp = Experiment::default();
+        let e = field("task.dims").edit(&exp, "500").unwrap_err();
+        assert!(e.contains("task.dims = 500") && e.contains("1..=64"), "{e}");
+        let e = field("task.dims").edit(&exp, "five").unwrap_err();
+        assert!(e.contains("not a whole number") && e.contains("1 … 64"), "{e}");
+        let e = field("model.width").edit(&exp, "33").unwrap_err();
+        assert!(e.contains("multiple of model.heads"), "{e}");
+        let e = field("optim.lr").edit(&exp, "NaN").unwrap_err();
+        assert!(e.contains("optim.lr"), "{e}");
+        let mut big = exp.clone();
+        big.task.points = 256;
+        let e = field("train.batch").edit(&big, "4096").unwrap_err();
+        assert!(e.contains("train.batch = 4096") && e.contains("browser"), "{e}");
+        let ok = field("task.pool").edit(&exp, "").unwrap();
+        assert_eq!(ok.task.pool, None);
+        let ok = field("task.pool").edit(&exp, "16").unwrap();
+        assert_eq!(ok.task.pool, Some(16));
+    }
+
+    #[test]
+    fn switching_family_shows_its_parameters() {
+        let exp = Experiment::default();
+        let sparse = field("task.family")
+            .edit(&exp, r#"{"kind":"sparse_linear"}"#)
+            .unwrap();
+        assert_eq!(sparse.task.family, TaskFamilyConfig::SparseLinear { sparsity: 3 });
+        assert!(field("task.family.sparsity").applies(&sparse));
+        assert!(!field("task.family.sparsity").applies(&exp));
+        let noisy = field("task.family")
+            .edit(&exp, r#"{"kind":"noisy_linear"}"#)
+            .unwrap();
+        let mix = field("task.family.noise").edit(&noisy, "0.1, 0.5 1").unwrap();
+        assert_eq!(
+            mix.task.family,
+            TaskFamilyConfig::NoisyLinear {
+                noise: vec![0.1, 0.5, 1.0]
+            }
+        );
+        assert_eq!(field("task.family.noise").text(&mix), "0.1, 0.5, 1.0");
+    }
+}

@@ -1,0 +1,351 @@
+//! The URL hash is the experiment: `#exp=<compact JSON>&backend=cpu`.
+//!
+//! Writing keeps only what differs from the defaults ([`Experiment::to_compact_json`]),
+//! percent-encoding only the characters a URL cannot carry, so a link stays readable.
+//! Reading is lenient: a broken, partial or older link restores every field it can,
+//! takes defaults for the rest and lists, by field, what it could not use.
+//! Platform-neutral: tested natively.
+
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+use serde_json::Value;
+
+use crate::config::{ConfigError, Experiment, FORMAT_VERSION};
+use crate::presets;
+
+use super::protocol::BackendChoice;
+
+/// Encoded: what a URL fragment cannot hold literally, plus the separators used here.
+const FRAGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'&')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'+')
+    .add(b'=');
+
+/// Steps the bench page times unless the link says otherwise.
+pub const DEFAULT_BENCH_STEPS: usize = 30;
+
+/// Everything the hash holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HashState {
+    pub experiment: Experiment,
+    pub backend: BackendChoice,
+    /// `#bench` or `#bench=N`: the throughput page, timing N steps (default 30).
+    pub bench: Option<usize>,
+}
+
+impl Default for HashState {
+    fn default() -> Self {
+        Self {
+            experiment: default_experiment(),
+            backend: BackendChoice::Auto,
+            bench: None,
+        }
+    }
+}
+
+/// What the page opens with when the hash is empty: the one-minute lesson.
+pub fn default_experiment() -> Experiment {
+    presets::preset("icl-in-a-minute").expect("built-in preset")
+}
+
+/// The hash for `state`, without the leading `#`.
+pub fn to_hash(state: &HashState) -> String {
+    let mut parts = Vec::new();
+    match state.bench {
+        Some(DEFAULT_BENCH_STEPS) => parts.push("bench".to_string()),
+        Some(n) => parts.push(format!("bench={n}")),
+        None => {}
+    }
+    parts.push(format!(
+        "exp={}",
+        utf8_percent_encode(&state.experiment.to_compact_json(), FRAGMENT)
+    ));
+    if state.backend != BackendChoice::Auto {
+        parts.push(format!("backend={}", state.backend.name()));
+    }
+    parts.join("&")
+}
+
+/// Reads a hash (with or without `#`). Never fails: returns the state it could
+/// restore and one message per thing it could not use.
+///
+/// Keys: `exp=<json>` (fields over the defaults), `preset=<name>` (start from a preset
+/// instead of the defaults; `exp` then applies on top), `backend=auto|webgpu|cpu`,
+/// `bench` / `bench=N`. An empty hash gives [`default_experiment`].
+pub fn parse_hash(hash: &str) -> (HashState, Vec<String>) {
+    let hash = hash.strip_prefix('#').unwrap_or(hash);
+    let mut problems = Vec::new();
+    let mut state = HashState::default();
+    if hash.trim().is_empty() {
+        return (state, problems);
+    }
+    // `exp` holds the fields that differ from the defaults; without `exp` or `preset`
+    // the page opens the lesson (the bench page: garg-tiny, the defaults).
+    let mut base: Option<Experiment> = None;
+    let mut exp_json: Option<String> = None;
+    for part in hash.split('&').filter(|p| !p.is_empty()) {
+        let (key, raw) = part.split_once('=').unwrap_or((part, ""));
+        let value = match percent_decode_str(raw).decode_utf8() {
+            Ok(v) => v.into_owned(),
+            Err(_) => {
+                problems.push(format!("{key}: not valid UTF-8 after percent-decoding"));
+                continue;
+            }
+        };
+        match key {
+            "exp" => exp_json = Some(value),
+            "preset" => match presets::preset(&value) {
+                Ok(e) => base = Some(e),
+                Err(_) => problems.push(format!(
+                    "preset = {value} is not a preset: one of {}",
+                    presets::PRESETS
+                        .iter()
+                        .map(|p| p.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            },
+            "backend" => match BackendChoice::parse(&value) {
+                Some(b) => state.backend = b,
+                None => problems.push(format!(
+                    "backend = {value} is not allowed: auto, webgpu or cpu"
+                )),
+            },
+            "bench" if value.is_empty() => state.bench = Some(DEFAULT_BENCH_STEPS),
+            "bench" => match value.parse::<usize>() {
+                Ok(n) if (1..=10_000).contains(&n) => state.bench = Some(n),
+                _ => {
+                    problems.push(format!("bench = {value} is not allowed: a step count in 1..=10000"));
+                    state.bench = Some(DEFAULT_BENCH_STEPS);
+                }
+            },
+            other => problems.push(format!("`{other}` is not a setting this page knows")),
+        }
+    }
+    let base = match (base, &exp_json, state.bench) {
+        (Some(b), _, _) => b,
+        (None, None, None) => default_experiment(),
+        (None, _, _) => Experiment::default(),
+    };
+    state.experiment = match exp_json {
+        None => base,
+        Some(text) => match serde_json::from_str::<Value>(&text) {
+            Ok(v) => restore(&base, &v, &mut problems),
+            Err(e) => {
+                problems.push(format!("exp: not readable JSON ({e}); using the defaults"));
+                base
+            }
+        },
+    };
+    (state, problems)
+}
+
+/// `base` with every usable field of `incoming` applied; `problems` names the rest.
+pub fn restore(base: &Experiment, incoming: &Value, problems: &mut Vec<String>) -> Experiment {
+    let Value::Object(map) = incoming else {
+        problems.push("exp: expected a JSON object; using the defaults".into());
+        return base.clone();
+    };
+    if let Some(v) = map.get("version") {
+        match v.as_u64() {
+            Some(n) if n as u32 == FORMAT_VERSION => {}
+            Some(n) if (n as u32) < FORMAT_VERSION => problems.push(format!(
+                "version = {n}: an older link; fields were read as version {FORMAT_VERSION}"
+            )),
+            _ => problems.push(format!(
+                "version = {v}: made by a newer ICL Lab than this one ({FORMAT_VERSION}); \
+                 fields were read as version {FORMAT_VERSION}"
+            )),
+        }
+    }
+    let mut merged = serde_json::to_value(base).expect("config serialises");
+    let mut leaves = Vec::new();
+    collect_leaves(&merged, incoming, String::new(), &mut leaves);
+    for (path, value) in leaves {
+        if path == "version" {
+            continue;
+        }
+        let mut trial = merged.clone();
+        if !set(&mut trial, &path, value.clone()) {
+            problems.push(format!("`{path}` is not a field of this version; ignored"));
+            continue;
+        }
+        match serde_json::from_value::<Experiment>(trial.clone()) {
+            Ok(_) => merged = trial,
+            Err(e) => problems.push(format!("{path} = {value} could not be used ({e})")),
+        }
+    }
+    let mut exp: Experiment = serde_json::from_value(merged.clone()).expect("checked leaf by leaf");
+    exp.version = FORMAT_VERSION;
+    // Out-of-range values: reset each named field to the base value, until valid.
+    let base_value = serde_json::to_value(base).expect("config serialises");
+    for _ in 0..8 {
+        let Err(ConfigError::Invalid(errors)) = exp.validate() else {
+            return exp;
+        };
+        for err in &errors {
+            problems.push(format!("{err}; using the default"));
+            let path = err.field.split('[').next().unwrap_or(&err.field);
+            if let Some(default) = get(&base_value, path) {
+                set(&mut merged, path, default.clone());
+            }
+        }
+        match serde_json::from_value::<Experiment>(merged.clone()) {
+            Ok(mut e) => {
+                e.version = FORMAT_VERSION;
+                exp = e;
+            }
+            Err(_) => break,
+        }
+    }
+    if exp.validate().is_ok() {
+        exp
+    } else {
+        problems.push("the link's fields do not fit together; using the defaults".into());
+        base.clone()
+    }
+}
+
+/// The paths and values to apply: objects are walked field by field where the base
+/// has the same section; a tagged enum whose `kind` changes, an optional section that
+/// is off in the base, and every non-object value travel whole.
+fn collect_leaves(base: &Value, v: &Value, path: String, out: &mut Vec<(String, Value)>) {
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match (base, v) {
+        (Value::Object(b), Value::Object(m))
+            if m.get("kind").is_none() || m.get("kind") == b.get("kind") =>
+        {
+            for (k, sub) in m {
+                let key = join(k);
+                match b.get(k) {
+                    Some(bsub) => collect_leaves(bsub, sub, key, out),
+                    None => out.push((key, sub.clone())),
+                }
+            }
+        }
+        _ => out.push((path, v.clone())),
+    }
+}
+
+fn get<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(root, |cur, part| cur.get(part))
+}
+
+/// Sets an existing field; false when the path names no field.
+fn set(root: &mut Value, path: &str, value: Value) -> bool {
+    let parts: Vec<&str> = path.split('.').collect();
+    let mut cur = root;
+    for (i, part) in parts.iter().enumerate() {
+        let Value::Object(map) = cur else {
+            return false;
+        };
+        if !map.contains_key(*part) {
+            // Fields inside a tagged enum variant need not exist in the base variant.
+            let in_enum = map.contains_key("kind");
+            if !(in_enum && i + 1 == parts.len()) {
+                return false;
+            }
+        }
+        if i + 1 == parts.len() {
+            map.insert(part.to_string(), value);
+            return true;
+        }
+        cur = map.get_mut(*part).expect("checked");
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AttentionKind;
+    use crate::tasks::TaskFamilyConfig;
+
+    #[test]
+    fn a_hash_round_trips_the_whole_experiment() {
+        let mut exp = presets::preset("noisy-mixture").unwrap();
+        exp.seed = 1234;
+        exp.model.attention = AttentionKind::Linear;
+        exp.task.pool = Some(64);
+        let state = HashState {
+            experiment: exp.clone(),
+            backend: BackendChoice::Cpu,
+            bench: Some(5),
+        };
+        let h = to_hash(&state);
+        assert!(!h.contains('"') && !h.contains(' '), "{h}");
+        let (back, problems) = parse_hash(&format!("#{h}"));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(back, state);
+    }
+
+    #[test]
+    fn empty_hash_is_the_lesson_and_preset_key_starts_from_a_preset() {
+        let (s, p) = parse_hash("");
+        assert!(p.is_empty());
+        assert_eq!(s.experiment, default_experiment());
+        let (s, _) = parse_hash("#backend=cpu");
+        assert_eq!(s.experiment, default_experiment());
+        let (s, _) = parse_hash("#bench");
+        assert_eq!(s.experiment, Experiment::default(), "the bench times garg-tiny");
+        assert_eq!(s.bench, Some(DEFAULT_BENCH_STEPS));
+        let (s, p) = parse_hash("#preset=sparse&exp={\"seed\":9}");
+        assert!(p.is_empty(), "{p:?}");
+        let mut want = presets::preset("sparse").unwrap();
+        want.seed = 9;
+        assert_eq!(s.experiment, want);
+    }
+
+    #[test]
+    fn a_broken_link_keeps_what_it_can_and_names_the_rest() {
+        // seed fine; dims out of range; an unknown field; a wrong type; a new family.
+        let json = r#"{"version":1,"seed":7,"task":{"dims":999,"points":15,"bogus":1,
+            "family":{"kind":"sparse_linear","sparsity":2}},"model":{"layers":"three"}}"#;
+        let (s, p) = parse_hash(&format!("exp={}&backend=quantum", json.replace('\n', "")));
+        let e = &s.experiment;
+        assert_eq!(e.seed, 7);
+        assert_eq!(e.task.points, 15);
+        assert_eq!(e.task.family, TaskFamilyConfig::SparseLinear { sparsity: 2 });
+        assert_eq!(e.task.dims, Experiment::default().task.dims);
+        assert_eq!(e.model.layers, Experiment::default().model.layers);
+        assert_eq!(s.backend, BackendChoice::Auto);
+        let all = p.join("\n");
+        for needle in ["task.dims = 999", "task.bogus", "model.layers", "backend = quantum"] {
+            assert!(all.contains(needle), "missing {needle} in:\n{all}");
+        }
+        assert!(e.validate().is_ok());
+    }
+
+    #[test]
+    fn garbage_and_truncated_links_fall_back_to_defaults_with_a_message() {
+        let (s, p) = parse_hash("#exp=%7B%22seed%22%3A3");
+        assert_eq!(s.experiment, Experiment::default());
+        assert!(p[0].contains("not readable JSON"), "{p:?}");
+        let (_, p) = parse_hash("#exp=[1,2]");
+        assert!(p[0].contains("expected a JSON object"));
+        let (s, p) = parse_hash("#exp={\"version\":0,\"seed\":5}");
+        assert_eq!(s.experiment.seed, 5);
+        assert!(p[0].contains("older link"), "{p:?}");
+    }
+
+    #[test]
+    fn cross_field_errors_reset_the_named_field() {
+        // width 30 with 4 heads: width is reset, heads kept.
+        let (s, p) = parse_hash("exp={\"model\":{\"heads\":4,\"width\":30}}");
+        assert_eq!(s.experiment.model.heads, 4);
+        assert_eq!(s.experiment.model.width, Experiment::default().model.width);
+        assert!(p.iter().any(|m| m.contains("model.width = 30")), "{p:?}");
+    }
+}

@@ -1,0 +1,126 @@
+//! What a browser tab can hold. The core's limits (`config::limits`) are generous for
+//! native runs; a tab has one WebGPU device whose buffers are often capped at 128 MiB
+//! each and a wasm heap of 4 GiB at most. This refuses, before anything is allocated,
+//! a model and batch whose largest tensor or whose training memory would not fit,
+//! naming the field to lower and how far. Platform-neutral.
+
+use crate::config::{ConfigError, Experiment, FieldError};
+
+/// Largest single tensor, in bytes: WebGPU's default maxStorageBufferBindingSize.
+pub const MAX_TENSOR_BYTES: usize = 128 << 20;
+/// Training memory (activations kept for backward, weights, Adam moments), in bytes.
+pub const MAX_TRAIN_BYTES: usize = 1 << 30;
+/// Prompts per evaluation forward pass (`eval::EVAL_CHUNK`).
+const EVAL_CHUNK: usize = 256;
+
+/// Floats of the largest tensor and of training memory, per prompt in the batch,
+/// plus the weights.
+struct Footprint {
+    largest_per_prompt: usize,
+    train_per_prompt: usize,
+    weights: usize,
+}
+
+fn footprint(exp: &Experiment) -> Footprint {
+    let m = &exp.model;
+    let seq = exp.max_seq_len();
+    let d_in = exp.task.dims + 1;
+    let hidden = if m.mlp { 4 * m.width } else { m.width };
+    let scores = m.heads * seq * seq;
+    let per_layer_weights = 4 * m.width * m.width + if m.mlp { 8 * m.width * m.width } else { 0 };
+    Footprint {
+        largest_per_prompt: scores.max(seq * hidden),
+        // Per layer: residual, layer-norm, q, k, v, attention out, MLP in/out (~8 × w),
+        // the MLP hidden twice (pre- and post-GELU), the scores twice (pre/post softmax).
+        train_per_prompt: m.layers * (seq * (8 * m.width + 2 * hidden) + 2 * scores)
+            + seq * (d_in + 2 * m.width),
+        // Weights, gradients and two Adam moments.
+        weights: 4 * (m.layers * per_layer_weights + seq * m.width + d_in * m.width),
+    }
+}
+
+/// Ok when the run fits a browser tab; otherwise the fields to lower.
+pub fn check_browser(exp: &Experiment) -> Result<(), ConfigError> {
+    let f = footprint(exp);
+    let batch = exp.train.batch;
+    let eval_batch = exp.eval.prompts.min(EVAL_CHUNK);
+    let mut errors = Vec::new();
+    let largest = 4 * f.largest_per_prompt * batch.max(eval_batch);
+    if largest > MAX_TENSOR_BYTES {
+        let most = MAX_TENSOR_BYTES / (4 * f.largest_per_prompt).max(1);
+        errors.push(FieldError {
+            field: "train.batch".into(),
+            value: batch.to_string(),
+            allowed: format!(
+                "at most {most} for this model in a browser: its largest tensor (attention \
+                 scores or MLP activations) would be {} MiB, over the {} MiB a WebGPU \
+                 buffer holds; lower train.batch, task.points or model.heads, or run it \
+                 natively with the CLI",
+                largest >> 20,
+                MAX_TENSOR_BYTES >> 20
+            ),
+        });
+    }
+    let total = 4 * (f.train_per_prompt * batch + f.weights);
+    if total > MAX_TRAIN_BYTES {
+        let most = (MAX_TRAIN_BYTES / 4).saturating_sub(f.weights) / f.train_per_prompt.max(1);
+        errors.push(FieldError {
+            field: if most == 0 { "model.width" } else { "train.batch" }.into(),
+            value: if most == 0 { exp.model.width } else { batch }.to_string(),
+            allowed: format!(
+                "training would need about {} MiB, over the {} MiB a browser tab can give it; \
+                 {}, or run it natively with the CLI",
+                total >> 20,
+                MAX_TRAIN_BYTES >> 20,
+                if most == 0 {
+                    "lower model.width or model.layers".to_string()
+                } else {
+                    format!("use train.batch ≤ {most}, or a smaller model")
+                }
+            ),
+        });
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::presets::PRESETS;
+
+    #[test]
+    fn every_browser_preset_fits_and_a_huge_model_is_refused_by_field() {
+        for p in PRESETS.iter().filter(|p| p.name != "garg-linear") {
+            let e = (p.build)();
+            assert!(check_browser(&e).is_ok(), "{}: {:?}", p.name, check_browser(&e));
+        }
+        let mut e = Experiment::default();
+        e.task.points = 256;
+        e.model.width = 1024;
+        e.model.heads = 16;
+        e.model.layers = 24;
+        e.train.batch = 4096;
+        assert!(e.validate().is_ok(), "within the native limits");
+        let Err(ConfigError::Invalid(errs)) = check_browser(&e) else {
+            panic!("should be refused")
+        };
+        assert!(errs.iter().any(|f| f.field == "train.batch"), "{errs:?}");
+        assert!(errs[0].to_string().contains("MiB"), "{}", errs[0]);
+        // The suggested batch fits (for the buffer cap).
+        let most: usize = errs[0]
+            .allowed
+            .split_whitespace()
+            .nth(2)
+            .unwrap()
+            .parse()
+            .unwrap();
+        e.train.batch = most.max(1);
+        e.eval.prompts = most.max(2);
+        let f = footprint(&e);
+        assert!(4 * f.largest_per_prompt * most <= MAX_TENSOR_BYTES);
+    }
+}

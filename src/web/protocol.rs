@@ -1,0 +1,268 @@
+//! The messages between the page and the trainer's Web Worker, and the worker's run
+//! state machine. Platform-neutral (plain serde types and logic), so it is tested
+//! natively and in the browser. Controls cross as JS objects (`serde-wasm-bindgen`);
+//! events, frequent and sometimes large, as JSON text (see `worker::post`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Experiment;
+use crate::eval::EvalReport;
+
+/// Bumped with any change to [`Control`] or [`Event`]; the page and the worker come
+/// from one wasm module, so a mismatch means a stale cached worker script.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Which compute backend the user asked for.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendChoice {
+    /// WebGPU when the browser gives an adapter, else the CPU.
+    #[default]
+    Auto,
+    WebGpu,
+    Cpu,
+}
+
+impl BackendChoice {
+    pub const ALL: [BackendChoice; 3] = [Self::Auto, Self::WebGpu, Self::Cpu];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::WebGpu => "webgpu",
+            Self::Cpu => "cpu",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.name() == s)
+    }
+}
+
+/// Page → worker.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Control {
+    /// Start a fresh run (dropping any current one). `paused` starts it paused, so
+    /// the user can step through it.
+    Start {
+        experiment: Box<Experiment>,
+        backend: BackendChoice,
+        paused: bool,
+    },
+    Pause,
+    Resume,
+    /// One optimizer step, then pause.
+    Step,
+    /// Drop the run; the worker goes idle.
+    Reset,
+}
+
+/// The backend a run trains on.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct BackendInfo {
+    /// "webgpu" or "cpu".
+    pub kind: String,
+    /// The adapter in words ("google swiftshader (fallback adapter)", "burn flex on
+    /// the CPU in wasm").
+    pub adapter: String,
+    /// When WebGPU was wanted but is not used: why, and what the user can do.
+    pub fallback_reason: Option<String>,
+}
+
+/// One logged step.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Progress {
+    /// Steps done.
+    pub step: usize,
+    pub steps: usize,
+    /// The training loss at `step` (read only on logging steps).
+    pub loss: f32,
+    pub lr: f64,
+    /// Steps per second since the previous progress event.
+    pub steps_per_sec: f64,
+    /// Milliseconds from Start to the end of the first step, the loss read back
+    /// (shader compilation included on WebGPU).
+    pub first_step_ms: f64,
+    /// Milliseconds spent training since Start, pauses excluded.
+    pub train_ms: f64,
+}
+
+/// Worker → page.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The worker's wasm is loaded and it listens.
+    Ready { protocol: u32 },
+    Backend(BackendInfo),
+    Progress(Progress),
+    /// ICL curves of the model and the baselines on the evaluation prompts.
+    Eval(EvalReport),
+    Paused { step: usize },
+    Resumed { step: usize },
+    Finished { step: usize, train_ms: f64 },
+    /// The run stopped (bad config, divergence, backend failure).
+    Error { message: String },
+    /// The run was dropped; the worker is idle.
+    Reset,
+}
+
+/// Where a run stands.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    #[default]
+    Idle,
+    Running,
+    Paused,
+    Finished,
+}
+
+/// What the worker should do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Step,
+    /// Nothing to do until the next message.
+    Wait,
+}
+
+/// The worker's run state machine, without the training: which controls are legal
+/// when, and whether the next thing to do is a step. The worker asks [`RunState::next`]
+/// between steps, so a Pause that arrived during a step takes effect after it.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RunState {
+    pub phase: Phase,
+    /// Steps requested with [`Control::Step`] while paused.
+    single_steps: usize,
+}
+
+impl RunState {
+    /// Applies a control (Start is applied by the worker, which then calls
+    /// [`RunState::started`]). Returns the event to acknowledge it with, if any.
+    pub fn apply(&mut self, control: &Control, step: usize) -> Option<Event> {
+        match (control, self.phase) {
+            (Control::Start { paused, .. }, _) => {
+                self.started(*paused);
+                None
+            }
+            (Control::Pause, Phase::Running) => {
+                self.phase = Phase::Paused;
+                Some(Event::Paused { step })
+            }
+            (Control::Resume, Phase::Paused) => {
+                self.phase = Phase::Running;
+                self.single_steps = 0;
+                Some(Event::Resumed { step })
+            }
+            (Control::Step, Phase::Paused) => {
+                self.single_steps += 1;
+                None
+            }
+            (Control::Step, Phase::Running) => {
+                // Step while running: pause after the step in flight.
+                self.phase = Phase::Paused;
+                Some(Event::Paused { step })
+            }
+            (Control::Reset, _) => {
+                *self = Self::default();
+                Some(Event::Reset)
+            }
+            // Pause when not running, Resume when not paused, Step with no run: no-ops.
+            _ => None,
+        }
+    }
+
+    pub fn started(&mut self, paused: bool) {
+        self.phase = if paused { Phase::Paused } else { Phase::Running };
+        self.single_steps = 0;
+    }
+
+    pub fn next(&self) -> Next {
+        match self.phase {
+            Phase::Running => Next::Step,
+            Phase::Paused if self.single_steps > 0 => Next::Step,
+            _ => Next::Wait,
+        }
+    }
+
+    /// Records a finished step; `done` when the run reached its last step.
+    pub fn stepped(&mut self, done: bool) {
+        if self.phase == Phase::Paused && self.single_steps > 0 {
+            self.single_steps -= 1;
+        }
+        if done {
+            self.phase = Phase::Finished;
+            self.single_steps = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_through_json() {
+        let c = Control::Start {
+            experiment: Box::new(Experiment::default()),
+            backend: BackendChoice::Cpu,
+            paused: false,
+        };
+        let s = serde_json::to_string(&c).unwrap();
+        assert!(s.contains("\"type\":\"start\""), "{s}");
+        assert_eq!(serde_json::from_str::<Control>(&s).unwrap(), c);
+        let e = Event::Progress(Progress {
+            step: 3,
+            steps: 10,
+            loss: 0.5,
+            lr: 1e-3,
+            steps_per_sec: 2.0,
+            first_step_ms: 10.0,
+            train_ms: 30.0,
+        });
+        let s = serde_json::to_string(&e).unwrap();
+        assert_eq!(serde_json::from_str::<Event>(&s).unwrap(), e);
+    }
+
+    #[test]
+    fn pause_stops_stepping_until_resume_and_step_runs_exactly_one() {
+        let mut r = RunState::default();
+        assert_eq!(r.next(), Next::Wait, "idle worker waits");
+        r.apply(
+            &Control::Start {
+                experiment: Box::default(),
+                backend: BackendChoice::Cpu,
+                paused: false,
+            },
+            0,
+        );
+        assert_eq!(r.next(), Next::Step);
+        assert_eq!(r.apply(&Control::Pause, 5), Some(Event::Paused { step: 5 }));
+        assert_eq!(r.next(), Next::Wait);
+        // Two single steps, then waiting again.
+        assert_eq!(r.apply(&Control::Step, 5), None);
+        assert_eq!(r.apply(&Control::Step, 5), None);
+        assert_eq!(r.next(), Next::Step);
+        r.stepped(false);
+        assert_eq!(r.next(), Next::Step);
+        r.stepped(false);
+        assert_eq!(r.next(), Next::Wait);
+        assert_eq!(r.apply(&Control::Resume, 7), Some(Event::Resumed { step: 7 }));
+        assert_eq!(r.next(), Next::Step);
+        r.stepped(true);
+        assert_eq!(r.phase, Phase::Finished);
+        assert_eq!(r.next(), Next::Wait);
+        // Resume after the end does nothing; reset goes idle.
+        assert_eq!(r.apply(&Control::Resume, 9), None);
+        assert_eq!(r.apply(&Control::Reset, 9), Some(Event::Reset));
+        assert_eq!(r, RunState::default());
+    }
+
+    #[test]
+    fn step_while_running_pauses() {
+        let mut r = RunState::default();
+        r.started(false);
+        assert_eq!(r.apply(&Control::Step, 2), Some(Event::Paused { step: 2 }));
+        assert_eq!(r.next(), Next::Wait);
+    }
+}

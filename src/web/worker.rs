@@ -1,0 +1,442 @@
+//! The trainer's Web Worker: receives [`Control`]s, trains with the core [`Trainer`],
+//! posts [`Event`]s. The page's thread never trains.
+//!
+//! One loop: apply the queued controls, then either take one optimizer step or sleep
+//! until the next message. It yields to the event loop after every step, so a Pause
+//! sent during a step is seen right after it. Device reads are asynchronous and only
+//! happen on logging steps, the first step (to time it) and evaluations.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use burn::tensor::Device;
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent};
+
+use crate::config::Experiment;
+use crate::eval::{EvalPlan, ModelPredictor};
+use crate::train::Trainer;
+
+use super::protocol::{
+    BackendChoice, BackendInfo, Control, Event, Next, PROTOCOL_VERSION, Progress, RunState,
+};
+
+/// Entry point of `worker.js`.
+#[wasm_bindgen]
+pub fn worker_main() {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    // A panic ends the worker's wasm: log it and tell the page, which would otherwise
+    // wait for events that never come.
+    {
+        let scope = scope.clone();
+        std::panic::set_hook(Box::new(move |info| {
+            console_error_panic_hook::hook(info);
+            post(
+                &scope,
+                &Event::Error {
+                    message: format!(
+                        "the trainer crashed ({info}); reload the page to train again, and \
+                         please report the link"
+                    ),
+                },
+            );
+        }));
+    }
+    let inbox: Rc<RefCell<VecDeque<Control>>> = Rc::default();
+    let waker: Rc<RefCell<Option<Function>>> = Rc::default();
+    {
+        let inbox = inbox.clone();
+        let waker = waker.clone();
+        let scope2 = scope.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            match serde_wasm_bindgen::from_value::<Control>(ev.data()) {
+                Ok(c) => inbox.borrow_mut().push_back(c),
+                Err(e) => post(
+                    &scope2,
+                    &Event::Error {
+                        message: format!("the worker could not read a message: {e}"),
+                    },
+                ),
+            }
+            if let Some(wake) = waker.borrow_mut().take() {
+                let _ = wake.call0(&JsValue::NULL);
+            }
+        });
+        scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+    }
+    post(
+        &scope,
+        &Event::Ready {
+            protocol: PROTOCOL_VERSION,
+        },
+    );
+    wasm_bindgen_futures::spawn_local(run_loop(scope, inbox, waker));
+}
+
+/// Events travel as JSON text: one string crosses to the page, which parses it with
+/// serde_json, instead of a JS object that serde-wasm-bindgen walks field by field.
+pub(crate) fn post(scope: &DedicatedWorkerGlobalScope, event: &Event) {
+    match serde_json::to_string(event) {
+        Ok(text) => {
+            let _ = scope.post_message(&JsValue::from_str(&text));
+        }
+        Err(e) => web_sys::console::error_1(&format!("event not serialisable: {e}").into()),
+    }
+}
+
+fn now() -> f64 {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    scope.performance().map(|p| p.now()).unwrap_or(0.0)
+}
+
+async fn run_loop(
+    scope: DedicatedWorkerGlobalScope,
+    inbox: Rc<RefCell<VecDeque<Control>>>,
+    waker: Rc<RefCell<Option<Function>>>,
+) {
+    let mut state = RunState::default();
+    let mut run: Option<Run> = None;
+    loop {
+        loop {
+            let Some(control) = inbox.borrow_mut().pop_front() else {
+                break;
+            };
+            if let Control::Start {
+                experiment,
+                backend,
+                paused,
+            } = &control
+            {
+                run = None;
+                state = RunState::default();
+                match Run::start(experiment, *backend, &scope).await {
+                    Ok(r) => {
+                        run = Some(r);
+                        state.started(*paused);
+                    }
+                    Err(message) => post(&scope, &Event::Error { message }),
+                }
+                continue;
+            }
+            let step = run.as_ref().map_or(0, |r| r.trainer.step);
+            if let Some(event) = state.apply(&control, step) {
+                post(&scope, &event);
+                // Steps between logging steps are not reported: when pausing, report
+                // the step the run stands at, so the page shows exactly where it is.
+                if let (Event::Paused { .. }, Some(r)) = (&event, run.as_mut())
+                    && let Err(message) = r.report_current(&scope).await
+                {
+                    post(&scope, &Event::Error { message });
+                }
+            }
+            if control == Control::Reset {
+                run = None;
+            }
+        }
+        match (state.next(), run.as_mut()) {
+            (Next::Step, Some(r)) => {
+                // A single step while paused always reports, so the user sees it.
+                let single = state.phase == super::protocol::Phase::Paused;
+                match r.step(&scope, single).await {
+                    Ok(()) => state.stepped(r.trainer.done()),
+                    Err(message) => {
+                        post(&scope, &Event::Error { message });
+                        state.stepped(true);
+                    }
+                }
+                yield_now().await;
+            }
+            _ => {
+                // Sleep until the next message.
+                let promise = Promise::new(&mut |resolve, _| {
+                    *waker.borrow_mut() = Some(resolve);
+                });
+                if !inbox.borrow().is_empty() {
+                    waker.borrow_mut().take();
+                    continue;
+                }
+                let _ = JsFuture::from(promise).await;
+            }
+        }
+    }
+}
+
+/// Lets queued messages in: a macrotask through a MessageChannel (setTimeout would
+/// be clamped to 4 ms).
+async fn yield_now() {
+    let Ok(channel) = MessageChannel::new() else {
+        return;
+    };
+    let promise = Promise::new(&mut |resolve, _| {
+        channel.port1().set_onmessage(Some(&resolve));
+    });
+    let _ = channel.port2().post_message(&JsValue::NULL);
+    let _ = JsFuture::from(promise).await;
+}
+
+/// One training run in the worker.
+struct Run {
+    trainer: Trainer,
+    device: Device,
+    plan: Option<EvalPlan>,
+    /// 0: evaluate only at the end.
+    eval_every: usize,
+    /// Milliseconds from Start to a ready trainer (backend and model initialised).
+    init_ms: f64,
+    first_step_ms: Option<f64>,
+    train_ms: f64,
+    /// (step, train_ms) of the previous progress event.
+    last_progress: (usize, f64),
+    /// The latest step's loss, not read yet unless reported.
+    last_loss: Option<(usize, f64, burn::tensor::Tensor<1>)>,
+}
+
+impl Run {
+    async fn start(
+        exp: &Experiment,
+        choice: BackendChoice,
+        scope: &DedicatedWorkerGlobalScope,
+    ) -> Result<Self, String> {
+        let started_at = now();
+        exp.validate().map_err(|e| e.to_string())?;
+        super::limits::check_browser(exp).map_err(|e| e.to_string())?;
+        let (device, info) = backend(choice).await;
+        post(scope, &Event::Backend(info));
+        let trainer = Trainer::new(exp, &device);
+        let mut run = Self {
+            trainer,
+            device,
+            plan: None,
+            eval_every: exp.train.eval_every,
+            init_ms: now() - started_at,
+            first_step_ms: None,
+            train_ms: 0.0,
+            last_progress: (0, 0.0),
+            last_loss: None,
+        };
+        // The untrained model's curve: where in-context learning starts from.
+        if run.eval_every > 0 {
+            run.evaluate(scope).await?;
+        }
+        Ok(run)
+    }
+
+    async fn step(&mut self, scope: &DedicatedWorkerGlobalScope, report: bool) -> Result<(), String> {
+        let t0 = now();
+        let out = self.trainer.step();
+        self.last_loss = Some((out.step, out.lr, out.step_loss.clone()));
+        let first = self.first_step_ms.is_none();
+        let loss = match (out.loss, first || report) {
+            (Some(loss), _) => Some(read_loss(loss).await?),
+            (None, true) => Some(read_loss(out.step_loss).await?),
+            (None, false) => None,
+        };
+        let took = now() - t0;
+        self.train_ms += took;
+        if first {
+            // Backend and model set-up plus the first step (shader compilation on
+            // WebGPU); the evaluation prompts and baselines are not counted.
+            self.first_step_ms = Some(self.init_ms + took);
+        }
+        if let Some(loss) = loss {
+            self.trainer
+                .record_loss(out.step, loss)
+                .map_err(|e| e.to_string())?;
+            self.progress(scope, out.step, out.lr, loss);
+        }
+        let done = self.trainer.done();
+        if (self.eval_every > 0 && out.step % self.eval_every == 0) || done {
+            self.evaluate(scope).await?;
+        }
+        if done {
+            post(
+                scope,
+                &Event::Finished {
+                    step: out.step,
+                    train_ms: self.train_ms,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn progress(&mut self, scope: &DedicatedWorkerGlobalScope, step: usize, lr: f64, loss: f32) {
+        let (s0, t0) = self.last_progress;
+        let dt = (self.train_ms - t0).max(1e-6);
+        post(
+            scope,
+            &Event::Progress(Progress {
+                step,
+                steps: self.trainer.exp.train.steps,
+                loss,
+                lr,
+                steps_per_sec: step.saturating_sub(s0) as f64 / dt * 1000.0,
+                first_step_ms: self.first_step_ms.unwrap_or(0.0),
+                train_ms: self.train_ms,
+            }),
+        );
+        self.last_progress = (step, self.train_ms);
+    }
+
+    /// Reports the latest step if it was not (a pause between logging steps).
+    async fn report_current(&mut self, scope: &DedicatedWorkerGlobalScope) -> Result<(), String> {
+        let Some((step, lr, loss)) = self.last_loss.take() else {
+            return Ok(());
+        };
+        if step == self.last_progress.0 {
+            return Ok(());
+        }
+        let loss = read_loss(loss).await?;
+        self.trainer.record_loss(step, loss).map_err(|e| e.to_string())?;
+        self.progress(scope, step, lr, loss);
+        Ok(())
+    }
+
+    async fn evaluate(&mut self, scope: &DedicatedWorkerGlobalScope) -> Result<(), String> {
+        if self.plan.is_none() {
+            // Prompts and baseline curves, once per run.
+            self.plan = Some(EvalPlan::new(&self.trainer.exp, &self.trainer.source)?);
+        }
+        let plan = self.plan.as_ref().expect("just made");
+        let model = self.trainer.model();
+        let predictor = ModelPredictor {
+            model: &model,
+            device: self.device.clone(),
+            encoding: self.trainer.exp.task.encoding,
+        };
+        let mut preds = Vec::new();
+        for prompts in plan.prompts() {
+            preds.push(predictor.predict_prompts_async(prompts).await?);
+        }
+        post(scope, &Event::Eval(plan.report(self.trainer.step, &preds)));
+        Ok(())
+    }
+}
+
+async fn read_loss(loss: burn::tensor::Tensor<1>) -> Result<f32, String> {
+    loss.into_scalar_async::<f32>()
+        .await
+        .map_err(|e| format!("reading the loss from the device failed: {e:?}"))
+}
+
+thread_local! {
+    /// burn's wgpu runtime can be initialised once per worker.
+    static WEBGPU: RefCell<Option<(Device, String)>> = const { RefCell::new(None) };
+}
+
+/// The device for `choice`, and what to tell the user about it.
+async fn backend(choice: BackendChoice) -> (Device, BackendInfo) {
+    let cpu = |why: Option<String>| {
+        (
+            Device::flex(),
+            BackendInfo {
+                kind: "cpu".into(),
+                adapter: "burn flex (CPU, wasm)".into(),
+                fallback_reason: why,
+            },
+        )
+    };
+    if choice == BackendChoice::Cpu {
+        return cpu(None);
+    }
+    if let Some((device, adapter)) = WEBGPU.with(|w| w.borrow().clone()) {
+        return webgpu_info(device, adapter);
+    }
+    let adapter = match probe_adapter().await {
+        Ok(a) => a,
+        Err(why) => return cpu(Some(why)),
+    };
+    if adapter.fallback && choice == BackendChoice::Auto {
+        return cpu(Some(format!(
+            "the only WebGPU adapter is a software one ({}), slower than the CPU backend; \
+             choose WebGPU under Backend to use it anyway",
+            adapter.name
+        )));
+    }
+    match Device::wgpu_options().init_async().await {
+        Ok(device) => {
+            WEBGPU.with(|w| *w.borrow_mut() = Some((device.clone(), adapter.name.clone())));
+            webgpu_info(device, adapter.name)
+        }
+        Err(e) => cpu(Some(format!(
+            "WebGPU could not start ({e}); training on the CPU instead"
+        ))),
+    }
+}
+
+fn webgpu_info(device: Device, adapter: String) -> (Device, BackendInfo) {
+    (
+        device,
+        BackendInfo {
+            kind: "webgpu".into(),
+            adapter,
+            fallback_reason: None,
+        },
+    )
+}
+
+struct Adapter {
+    name: String,
+    fallback: bool,
+}
+
+/// Asks `navigator.gpu` for an adapter, only to name it and to know whether it is a
+/// software fallback; burn then requests its own.
+async fn probe_adapter() -> Result<Adapter, String> {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let navigator = scope.navigator();
+    let gpu = Reflect::get(&navigator, &"gpu".into()).unwrap_or(JsValue::UNDEFINED);
+    if gpu.is_undefined() || gpu.is_null() {
+        return Err("this browser does not offer WebGPU (navigator.gpu is missing); \
+                    a recent Chrome or Edge has it, Firefox and Safari behind a setting. \
+                    Training runs on the CPU."
+            .into());
+    }
+    let request: Function = Reflect::get(&gpu, &"requestAdapter".into())
+        .map_err(|_| "navigator.gpu.requestAdapter is missing".to_string())?
+        .unchecked_into();
+    let promise: Promise = request
+        .call0(&gpu)
+        .map_err(|e| format!("requestAdapter failed: {e:?}"))?
+        .unchecked_into();
+    let adapter = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("requestAdapter failed: {e:?}"))?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return Err("WebGPU is present but gave no adapter (the GPU may be blocklisted or \
+                    disabled: see chrome://gpu). Training runs on the CPU."
+            .into());
+    }
+    let info = Reflect::get(&adapter, &"info".into()).unwrap_or(JsValue::UNDEFINED);
+    let field = |name: &str| {
+        Reflect::get(&info, &name.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|s| !s.is_empty())
+    };
+    let fallback = Reflect::get(&info, &"isFallbackAdapter".into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .or_else(|| {
+            Reflect::get(&adapter, &"isFallbackAdapter".into())
+                .ok()
+                .and_then(|v| v.as_bool())
+        })
+        .unwrap_or(false);
+    let mut name = [field("vendor"), field("architecture"), field("description")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if name.is_empty() {
+        name = "unnamed adapter".into();
+    }
+    if fallback {
+        name.push_str(" (software fallback adapter)");
+    }
+    Ok(Adapter { name, fallback })
+}
