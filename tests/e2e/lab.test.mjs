@@ -1,0 +1,251 @@
+// End-to-end tests of the built static site (site/, from scripts/build-web.sh) in
+// headless Chromium with WebGPU enabled (SwiftShader, a software adapter), served by
+// the same static server README's first command uses, under a sub-path as on GitHub
+// Pages. Run with `node --test tests/e2e/` (scripts/test-web.sh does).
+// Speed is measured, not tested: see measure.mjs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, symlinkSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+
+const SITE = path.resolve(import.meta.dirname, '../../site');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+let server;
+let base;
+let context;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+before(async () => {
+  assert.ok(existsSync(path.join(SITE, 'index.html')), 'site/ is built (scripts/build-web.sh)');
+  // Serve a folder holding the site at /lab/: relative paths must work below the root.
+  const root = mkdtempSync(path.join(tmpdir(), 'icl-serve-'));
+  symlinkSync(SITE, path.join(root, 'lab'));
+  const port = await freePort();
+  server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', root], {
+    stdio: 'ignore',
+  });
+  base = `http://127.0.0.1:${port}/lab/`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(base)).ok) break;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  context = await chromium.launchPersistentContext(mkdtempSync(path.join(tmpdir(), 'icl-chrome-')), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--enable-unsafe-webgpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+    viewport: { width: 1280, height: 900 },
+  });
+});
+
+after(async () => {
+  await context?.close();
+  server?.kill();
+});
+
+/// A page at `hash`, with console errors collected.
+async function open(hash) {
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.errors.push(m.text());
+  });
+  await page.goto(base + hash);
+  await page.waitForSelector('#status');
+  // The worker says Ready: Train becomes enabled.
+  await page.waitForFunction(() => {
+    const b = document.querySelector('#train, #bench-run');
+    return b && !b.disabled;
+  });
+  return page;
+}
+
+const hashFor = (preset, exp, backend = 'cpu') =>
+  `#preset=${preset}&exp=${encodeURIComponent(JSON.stringify(exp))}&backend=${backend}`;
+
+async function status(page) {
+  const text = await page.textContent('#status');
+  const step = Number(/step (\d+) \//.exec(text)?.[1] ?? NaN);
+  const loss = Number(/loss ([0-9.eE+-]+)/.exec(text)?.[1] ?? NaN);
+  return { text, step, loss };
+}
+
+async function waitFor(page, pred, timeout, what) {
+  const t0 = Date.now();
+  for (;;) {
+    const s = await status(page);
+    if (pred(s)) return s;
+    if (Date.now() - t0 > timeout) assert.fail(`timed out waiting for ${what}; status: ${s.text}; errors: ${page.errors}`);
+    await page.waitForTimeout(100);
+  }
+}
+
+/// (step, loss) pairs from the loss chart's data attribute.
+async function losses(page) {
+  const raw = await page.getAttribute('canvas[data-chart=loss]', 'data-recent');
+  return (raw || '').split(',').filter(Boolean).map((p) => p.split(':').map(Number));
+}
+
+test('the site serves the wasm as application/wasm from a sub-path', async () => {
+  const r = await fetch(base + 'wasm-pkg/icl_lab_bg.wasm');
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('content-type'), 'application/wasm');
+  const w = await fetch(base + 'worker.js');
+  assert.equal(w.status, 200);
+});
+
+test('CPU: a run from a URL trains, the loss falls, the ICL curve is drawn and hover reads it', async () => {
+  const page = await open(hashFor('icl-in-a-minute', { train: { steps: 300, eval_every: 100 } }));
+  await page.evaluate(() => {
+    window.__long = [];
+    new PerformanceObserver((l) => window.__long.push(...l.getEntries().map((e) => e.duration))).observe({
+      type: 'longtask',
+    });
+  });
+  await page.click('#train');
+  const s1 = await waitFor(page, (s) => s.step >= 25, 60_000, 'step 25');
+  assert.match(s1.text, /backend: cpu/);
+  assert.match(await page.textContent('#backend-badge'), /CPU/);
+  const done = await waitFor(page, (s) => /finished/.test(s.text), 240_000, 'the run to finish');
+  assert.equal(done.step, 300);
+  const l = await losses(page);
+  assert.ok(l.length >= 10, `logged losses: ${l}`);
+  const first = l[0][1];
+  const last = l[l.length - 1][1];
+  assert.ok(last < 0.8 * first, `loss fell: first ${first}, last ${last}`);
+  // The ICL curve: evaluated at the last step, drawn (non-white pixels inside the plot).
+  const icl = 'canvas[data-chart=icl]';
+  assert.equal(await page.getAttribute(icl, 'data-step'), '300');
+  const inked = await page.$eval(icl, (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] < 100 && d[i + 1] < 100 && d[i + 2] < 100) n++;
+    return n;
+  });
+  assert.ok(inked > 500, `dark pixels on the ICL chart: ${inked}`);
+  // Hover over the middle of the ICL chart lists the transformer's value.
+  const box = await page.locator(icl).boundingBox();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5);
+  const tip = await page.locator('.chart .tooltip').first().textContent();
+  assert.match(tip, /transformer: [0-9.]+ ±/);
+  assert.match(tip, /least squares/);
+  const long = await page.evaluate(() => window.__long);
+  console.log(`# UI long tasks during a 300-step run: ${long.length}, longest ${Math.max(0, ...long).toFixed(0)} ms`);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('pause pauses, step takes exactly one step, resume goes on', async () => {
+  const page = await open(hashFor('icl-in-a-minute', { train: { steps: 100000, log_every: 5 } }));
+  await page.click('#train');
+  await waitFor(page, (s) => s.step >= 10, 60_000, 'step 10');
+  await page.click('#train'); // Pause
+  const paused = await waitFor(page, (s) => /paused/.test(s.text), 10_000, 'paused');
+  await page.waitForTimeout(1500);
+  const still = await status(page);
+  assert.equal(still.step, paused.step, 'no step while paused');
+  await page.click('#step');
+  const one = await waitFor(page, (s) => s.step !== paused.step, 10_000, 'one step');
+  assert.equal(one.step, paused.step + 1);
+  await page.waitForTimeout(800);
+  assert.equal((await status(page)).step, paused.step + 1, 'exactly one step');
+  await page.click('#train'); // Resume
+  await waitFor(page, (s) => s.step >= paused.step + 10 && /running/.test(s.text), 30_000, 'resumed steps');
+  await page.click('#reset');
+  await waitFor(page, (s) => /idle/.test(s.text), 10_000, 'reset');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('the URL round-trips: a changed control lands in the hash and a new page restores it', async () => {
+  const page = await open('#');
+  await page.fill('#f-seed', '4242');
+  await page.fill('#f-model-layers', '2');
+  await page.selectOption('#f-model-attention', '"linear"');
+  await page.waitForFunction(() => decodeURIComponent(location.hash).includes('"seed":4242'));
+  const url = page.url();
+  assert.match(decodeURIComponent(url), /"layers":2/);
+  const again = await open(url.slice(url.indexOf('#')));
+  assert.equal(await again.inputValue('#f-seed'), '4242');
+  assert.equal(await again.inputValue('#f-model-layers'), '2');
+  assert.equal(await again.inputValue('#f-model-attention'), '"linear"');
+  assert.equal(decodeURIComponent(again.url()), decodeURIComponent(url));
+  // An invalid value is shown with its range and never reaches the URL.
+  await again.fill('#f-task-dims', '999');
+  assert.match(await again.textContent('.field.invalid'), /task\.dims = 999 is not allowed: an integer in 1\.\.=64/);
+  assert.ok(!decodeURIComponent(again.url()).includes('999'));
+  assert.ok(await again.isDisabled('#train'));
+  await page.close();
+  await again.close();
+});
+
+test('a corrupted link says what it could not use and still trains with defaults', async () => {
+  const page = await open('#exp=%7B%22task%22%3A%7B%22dims%22%3A999%7D%2C%22seed%22%3A&backend=cpu');
+  const notice = await page.textContent('#link-notice');
+  assert.match(notice, /not readable JSON/);
+  await page.click('#train');
+  await waitFor(page, (s) => s.step >= 25 && Number.isFinite(s.loss), 60_000, 'training with defaults');
+  await page.click('#reset');
+  await page.close();
+  const partial = await open('#exp=%7B%22task%22%3A%7B%22dims%22%3A999%7D%2C%22seed%22%3A7%7D&backend=cpu');
+  assert.match(await partial.textContent('#link-notice'), /task\.dims = 999/);
+  assert.equal(await partial.inputValue('#f-seed'), '7');
+  assert.equal(await partial.inputValue('#f-task-dims'), '5');
+  await partial.close();
+});
+
+/// A model a software WebGPU adapter steps in seconds.
+const TINY = {
+  task: { dims: 3, points: 6 },
+  model: { layers: 1, width: 16 },
+  train: { steps: 3, batch: 8, log_every: 1, eval_every: 0 },
+  eval: { prompts: 16 },
+};
+
+test('WebGPU (software adapter): a few steps, the badge names the adapter, losses match the CPU', { timeout: 900_000 }, async () => {
+  const run = async (backend) => {
+    const page = await open(hashFor('icl-in-a-minute', TINY, backend));
+    await page.click('#train');
+    await waitFor(page, (s) => /finished/.test(s.text), 600_000, `${backend} run`);
+    const l = await losses(page);
+    const badge = await page.textContent('#backend-badge');
+    const errors = page.errors;
+    await page.close();
+    return { l, badge, errors };
+  };
+  const gpu = await run('webgpu');
+  const cpu = await run('cpu');
+  console.log(`# WebGPU badge: ${gpu.badge}`);
+  console.log(`# losses webgpu ${JSON.stringify(gpu.l)} cpu ${JSON.stringify(cpu.l)}`);
+  assert.match(gpu.badge, /WebGPU · .+/);
+  assert.equal(gpu.l.length, 3);
+  for (let i = 0; i < 3; i++) {
+    assert.equal(gpu.l[i][0], cpu.l[i][0]);
+    assert.ok(Math.abs(gpu.l[i][1] - cpu.l[i][1]) < 1e-3 * Math.max(1, cpu.l[i][1]), `step ${i + 1}: ${gpu.l[i][1]} vs ${cpu.l[i][1]}`);
+  }
+  assert.deepEqual(gpu.errors, []);
+});
