@@ -33,6 +33,7 @@ impl Reducible for AppState {
 /// Entry point of the page (`index.html`).
 #[wasm_bindgen]
 pub fn start_app() {
+    super::ensure_static_constructors();
     console_error_panic_hook::set_once();
     let root = gloo_root();
     yew::Renderer::<App>::with_root(root).render();

@@ -30,9 +30,21 @@ mod ctors {
         fn __wasm_call_ctors();
     }
 
+    static ONCE: std::sync::Once = std::sync::Once::new();
+
+    /// Runs the static constructors if they have not run yet. Called by the start
+    /// hook below; wasm-bindgen-test does not call start hooks, so browser tests
+    /// call it themselves.
+    pub fn ensure_static_constructors() {
+        // SAFETY: runs once per instance, before anything reads the registrations.
+        ONCE.call_once(|| unsafe { __wasm_call_ctors() });
+    }
+
     #[wasm_bindgen::prelude::wasm_bindgen(start)]
     pub fn run_static_constructors_once() {
-        // SAFETY: wasm-bindgen calls the start function once, before any other export.
-        unsafe { __wasm_call_ctors() }
+        ensure_static_constructors();
     }
 }
+
+#[cfg(target_arch = "wasm32")]
+pub use ctors::ensure_static_constructors;

@@ -27,6 +27,7 @@ use super::protocol::{
 /// Entry point of `worker.js`.
 #[wasm_bindgen]
 pub fn worker_main() {
+    super::ensure_static_constructors();
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     // A panic ends the worker's wasm: log it and tell the page, which would otherwise
     // wait for events that never come.
