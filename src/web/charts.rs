@@ -443,9 +443,12 @@ pub fn icl_chart(props: &IclProps) -> Html {
                 }
                 if let Some((x, rows)) = &*hover {
                     <div class="tooltip" style={format!("left:{}px", x + 12.0)}>
-                        { for rows.iter().map(|(n, v)| html!{
-                            <div><span class="swatch" style={format!("background:{}", css_colour(n))}></span>
-                            {if v.is_empty() { n.clone() } else { format!("{}: {v}", label(n)) }}</div>
+                        { for rows.iter().map(|(n, v)| if v.is_empty() {
+                            // The header row (k = …) has no curve, so no swatch.
+                            html!{ <div><strong>{n.clone()}</strong></div> }
+                        } else {
+                            html!{ <div><span class="swatch" style={format!("background:{}", css_colour(n))}></span>
+                            {format!("{}: {v}", label(n))}</div> }
                         }) }
                     </div>
                 }
