@@ -6,7 +6,7 @@
 
 use burn::tensor::Device;
 use icl_lab::config::Experiment;
-use icl_lab::eval::{EvalPlan, ModelPredictor, eval_prompts, EvalSet};
+use icl_lab::eval::{EvalPlan, EvalSet, ModelPredictor, eval_prompts};
 use icl_lab::presets;
 use icl_lab::train::Trainer;
 use icl_lab::web::protocol::{BackendChoice, Control, Event, Next, Phase, RunState};
@@ -32,7 +32,12 @@ fn controls_and_events_cross_the_worker_boundary_unchanged() {
         };
         assert_eq!(through_js(&c), c, "{}", p.name);
     }
-    for c in [Control::Pause, Control::Resume, Control::Step, Control::Reset] {
+    for c in [
+        Control::Pause,
+        Control::Resume,
+        Control::Step,
+        Control::Reset,
+    ] {
         assert_eq!(through_js(&c), c);
     }
     // A real evaluation report (maps of curves, NaN-free floats).
@@ -56,7 +61,10 @@ fn controls_and_events_cross_the_worker_boundary_unchanged() {
     // a 17-digit number may differ; the page shows 3 digits).
     let text = wasm_bindgen::JsValue::from_str(&serde_json::to_string(&ev).unwrap());
     let back: Event = serde_json::from_str(&text.as_string().unwrap()).unwrap();
-    let (a, b) = (serde_json::to_value(&back).unwrap(), serde_json::to_value(&ev).unwrap());
+    let (a, b) = (
+        serde_json::to_value(&back).unwrap(),
+        serde_json::to_value(&ev).unwrap(),
+    );
     assert!(close(&a, &b), "JSON round trip changed the event");
 }
 
@@ -114,7 +122,10 @@ async fn predictions(t: &Trainer, device: &Device, e: &Experiment) -> Vec<f64> {
 
 fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 /// Agreement required between WebGPU and the CPU: f32 kernels with different
@@ -138,7 +149,10 @@ async fn webgpu_forward_and_one_training_step_match_the_cpu() {
     let before_gpu = predictions(&t_gpu, &gpu, &e).await;
     let d0 = max_abs_diff(&before_cpu, &before_gpu);
     web_sys::console::log_1(&format!("forward: max |webgpu − cpu| = {d0:.2e}").into());
-    assert!(before_cpu.iter().any(|v| v.abs() > 1e-3), "non-trivial predictions");
+    assert!(
+        before_cpu.iter().any(|v| v.abs() > 1e-3),
+        "non-trivial predictions"
+    );
     assert!(d0 < TOLERANCE, "forward differs by {d0}");
 
     let l_cpu: f32 = t_cpu.step().step_loss.into_scalar_async().await.unwrap();
@@ -150,6 +164,9 @@ async fn webgpu_forward_and_one_training_step_match_the_cpu() {
     let after_gpu = predictions(&t_gpu, &gpu, &e).await;
     let d1 = max_abs_diff(&after_cpu, &after_gpu);
     web_sys::console::log_1(&format!("after one step: max |webgpu − cpu| = {d1:.2e}").into());
-    assert!(max_abs_diff(&after_cpu, &before_cpu) > 1e-4, "the step changed the model");
+    assert!(
+        max_abs_diff(&after_cpu, &before_cpu) > 1e-4,
+        "the step changed the model"
+    );
     assert!(d1 < TOLERANCE, "after one step the backends differ by {d1}");
 }

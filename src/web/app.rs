@@ -5,7 +5,9 @@
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
-use web_sys::{HtmlInputElement, HtmlSelectElement, MessageEvent, Worker, WorkerOptions, WorkerType};
+use web_sys::{
+    HtmlInputElement, HtmlSelectElement, MessageEvent, Worker, WorkerOptions, WorkerType,
+};
 use yew::prelude::*;
 
 use crate::presets::PRESETS;
@@ -40,7 +42,9 @@ pub fn start_app() {
 }
 
 fn gloo_root() -> web_sys::Element {
-    let doc = web_sys::window().and_then(|w| w.document()).expect("a document");
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("a document");
     doc.get_element_by_id("app").expect("index.html has #app")
 }
 
@@ -82,39 +86,43 @@ pub fn app() -> Html {
             match Worker::new_with_options("./worker.js", &opts) {
                 Ok(w) => {
                     let d = dispatch.clone();
-                    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-                        let t0 = now_ms();
-                        let text = e.data().as_string().unwrap_or_default();
-                        match serde_json::from_str::<Event>(&text) {
-                            Ok(event) => {
-                                let t1 = now_ms();
-                                d.dispatch(Action::Worker {
-                                    event,
-                                    now_ms: now_ms(),
-                                });
-                                let t2 = now_ms();
-                                if t2 - t0 > 16.0 {
-                                    web_sys::console::debug_1(
+                    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(
+                        move |e: MessageEvent| {
+                            let t0 = now_ms();
+                            let text = e.data().as_string().unwrap_or_default();
+                            match serde_json::from_str::<Event>(&text) {
+                                Ok(event) => {
+                                    let t1 = now_ms();
+                                    d.dispatch(Action::Worker {
+                                        event,
+                                        now_ms: now_ms(),
+                                    });
+                                    let t2 = now_ms();
+                                    if t2 - t0 > 16.0 {
+                                        web_sys::console::debug_1(
                                         &format!("worker event: read {:.0} ms, update and render {:.0} ms", t1 - t0, t2 - t1).into(),
                                     );
+                                    }
                                 }
+                                Err(err) => web_sys::console::error_1(
+                                    &format!("unreadable worker event: {err}").into(),
+                                ),
                             }
-                            Err(err) => web_sys::console::error_1(
-                                &format!("unreadable worker event: {err}").into(),
-                            ),
-                        }
-                    });
+                        },
+                    );
                     w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
                     on_message.forget();
                     let d = dispatch.clone();
-                    let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
-                        d.dispatch(Action::Worker {
-                            event: Event::Error {
-                                message: format!("the training worker failed: {}", e.message()),
-                            },
-                            now_ms: now_ms(),
-                        })
-                    });
+                    let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(
+                        move |e: web_sys::ErrorEvent| {
+                            d.dispatch(Action::Worker {
+                                event: Event::Error {
+                                    message: format!("the training worker failed: {}", e.message()),
+                                },
+                                now_ms: now_ms(),
+                            })
+                        },
+                    );
                     w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
                     on_error.forget();
                     *worker.borrow_mut() = Some(w);
@@ -133,9 +141,14 @@ pub fn app() -> Html {
     {
         let dispatch = state.dispatcher();
         use_effect_with((), move |_| {
-            let on_hash = Closure::<dyn FnMut()>::new(move || dispatch.dispatch(Action::Hash(location_hash())));
+            let on_hash = Closure::<dyn FnMut()>::new(move || {
+                dispatch.dispatch(Action::Hash(location_hash()))
+            });
             if let Some(w) = web_sys::window() {
-                let _ = w.add_event_listener_with_callback("hashchange", on_hash.as_ref().unchecked_ref());
+                let _ = w.add_event_listener_with_callback(
+                    "hashchange",
+                    on_hash.as_ref().unchecked_ref(),
+                );
             }
             on_hash.forget();
         });
@@ -192,7 +205,9 @@ pub fn app() -> Html {
             let typing = e
                 .target()
                 .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+                .is_some_and(|el| {
+                    matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA")
+                });
             if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
                 return;
             }
@@ -220,7 +235,8 @@ pub fn app() -> Html {
                 handler.emit(e)
             });
             if let Some(w) = web_sys::window() {
-                let _ = w.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
+                let _ =
+                    w.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
             }
             on_key.forget();
         });
@@ -262,10 +278,21 @@ struct StateProps {
 fn backend_badge(props: &StateProps) -> Html {
     let state = &props.state;
     let (text, class, title) = match &state.run.backend {
-        Some(b) if b.kind == "webgpu" => (format!("WebGPU · {}", b.adapter), "badge gpu", b.adapter.clone()),
-        Some(b) => (format!("CPU · {}", b.adapter), "badge cpu", b.adapter.clone()),
+        Some(b) if b.kind == "webgpu" => (
+            format!("WebGPU · {}", b.adapter),
+            "badge gpu",
+            b.adapter.clone(),
+        ),
+        Some(b) => (
+            format!("CPU · {}", b.adapter),
+            "badge cpu",
+            b.adapter.clone(),
+        ),
         None => (
-            format!("backend: {} (chosen when training starts)", state.backend.name()),
+            format!(
+                "backend: {} (chosen when training starts)",
+                state.backend.name()
+            ),
             "badge",
             String::new(),
         ),
@@ -279,7 +306,11 @@ fn backend_badge(props: &StateProps) -> Html {
             }
         })
     };
-    let reason = state.run.backend.as_ref().and_then(|b| b.fallback_reason.clone());
+    let reason = state
+        .run
+        .backend
+        .as_ref()
+        .and_then(|b| b.fallback_reason.clone());
     html! {
         <div class="backend">
             <span class={class} id="backend-badge" {title}>{text}</span>
@@ -497,7 +528,11 @@ fn run_buttons(props: &RunProps) -> Html {
         Phase::Finished => ("Train again", !can_start),
         Phase::Idle => ("Train", !can_start),
     };
-    let changed = state.run.experiment.as_ref().is_some_and(|e| *e != state.exp)
+    let changed = state
+        .run
+        .experiment
+        .as_ref()
+        .is_some_and(|e| *e != state.exp)
         && matches!(phase, Phase::Running | Phase::Paused);
     let progress = state.run.progress.as_ref();
     let pct = progress.map_or(0.0, |p| 100.0 * p.step as f64 / p.steps.max(1) as f64);
@@ -527,7 +562,10 @@ fn charts(props: &StateProps) -> Html {
     let state = &props.state;
     let run = &state.run;
     let losses = Rc::new(run.losses.clone());
-    let steps = run.experiment.as_ref().map_or(state.exp.train.steps, |e| e.train.steps);
+    let steps = run
+        .experiment
+        .as_ref()
+        .map_or(state.exp.train.steps, |e| e.train.steps);
     let report = run.eval.clone().map(Rc::new);
     let sets: Vec<String> = report
         .as_ref()

@@ -166,7 +166,11 @@ fn draw_loss(
     let (lo, hi) = pts.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (_, l)| {
         (lo.min(*l), hi.max(*l))
     });
-    let (lo, hi) = if pts.is_empty() { (1e-3, 10.0) } else { (lo / 1.5, hi * 1.5) };
+    let (lo, hi) = if pts.is_empty() {
+        (1e-3, 10.0)
+    } else {
+        (lo / 1.5, hi * 1.5)
+    };
     let x_max = steps.max(1) as f64;
     let mut chart = ChartBuilder::on(&root)
         .margin(10)
@@ -188,7 +192,10 @@ fn draw_loss(
         .y_label_formatter(&|v| format_tick(*v))
         .x_label_formatter(&|v| format!("{v:.0}"))
         .draw()?;
-    chart.draw_series(LineSeries::new(pts, ShapeStyle::from(&colour("model")).stroke_width(2)))?;
+    chart.draw_series(LineSeries::new(
+        pts,
+        ShapeStyle::from(&colour("model")).stroke_width(2),
+    ))?;
     let (px, py) = chart.plotting_area().get_pixel_range();
     root.present()?;
     Ok(Geometry {
@@ -248,11 +255,7 @@ fn draw_icl(
         )))?;
     }
     // Baselines first, the model on top.
-    let mut names: Vec<&String> = eval
-        .curves
-        .keys()
-        .filter(|n| !hidden.contains(n))
-        .collect();
+    let mut names: Vec<&String> = eval.curves.keys().filter(|n| !hidden.contains(n)).collect();
     names.sort_by_key(|n| *n == "model");
     for name in names {
         let c = &eval.curves[name];
@@ -282,7 +285,10 @@ fn draw_icl(
             .enumerate()
             .map(|(k, m)| (k as f64, clip(*m)))
             .collect();
-        chart.draw_series(LineSeries::new(pts.clone(), ShapeStyle::from(&col).stroke_width(width)))?;
+        chart.draw_series(LineSeries::new(
+            pts.clone(),
+            ShapeStyle::from(&col).stroke_width(width),
+        ))?;
         if name == "model" {
             chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, col.filled())))?;
         }
@@ -311,16 +317,19 @@ pub fn loss_chart(props: &LossProps) -> Html {
     {
         let canvas = canvas.clone();
         let geometry = geometry.clone();
-        use_effect_with((props.losses.clone(), props.steps), move |(losses, steps)| {
-            if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
-                let t0 = now_ms();
-                match draw_loss(&c, losses, *steps) {
-                    Ok(g) => *geometry.borrow_mut() = g,
-                    Err(e) => web_sys::console::warn_1(&format!("loss chart: {e}").into()),
+        use_effect_with(
+            (props.losses.clone(), props.steps),
+            move |(losses, steps)| {
+                if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
+                    let t0 = now_ms();
+                    match draw_loss(&c, losses, *steps) {
+                        Ok(g) => *geometry.borrow_mut() = g,
+                        Err(e) => web_sys::console::warn_1(&format!("loss chart: {e}").into()),
+                    }
+                    log_slow("loss", t0);
                 }
-                log_slow("loss", t0);
-            }
-        });
+            },
+        );
     }
     let onmousemove = {
         let hover = hover.clone();
@@ -384,7 +393,11 @@ pub fn icl_chart(props: &IclProps) -> Html {
         let canvas = canvas.clone();
         let geometry = geometry.clone();
         use_effect_with(
-            (props.report.clone(), props.set.clone(), props.hidden.clone()),
+            (
+                props.report.clone(),
+                props.set.clone(),
+                props.hidden.clone(),
+            ),
             move |(report, set, hidden)| {
                 if let (Some(c), Some(r)) = (canvas.cast::<HtmlCanvasElement>(), report) {
                     let t0 = now_ms();
@@ -414,10 +427,19 @@ pub fn icl_chart(props: &IclProps) -> Html {
                     .iter()
                     .filter(|(n, _)| !hidden.contains(n))
                     .filter_map(|(n, c)| {
-                        Some((n.clone(), format!("{:.3} ± {:.3}", c.mean.get(k)?, c.stderr.get(k)?)))
+                        Some((
+                            n.clone(),
+                            format!("{:.3} ± {:.3}", c.mean.get(k)?, c.stderr.get(k)?),
+                        ))
                     })
                     .collect::<Vec<_>>();
-                Some((x, [(format!("k = {k}"), String::new())].into_iter().chain(rows).collect()))
+                Some((
+                    x,
+                    [(format!("k = {k}"), String::new())]
+                        .into_iter()
+                        .chain(rows)
+                        .collect(),
+                ))
             });
             hover.set(found);
         })

@@ -57,7 +57,10 @@ const fn when(field: Field, path: &'static str, value: &'static str) -> Field {
 pub const FAMILIES: &[(&str, &str)] = &[
     (r#"{"kind":"linear"}"#, "linear regression"),
     (r#"{"kind":"sparse_linear"}"#, "sparse linear"),
-    (r#"{"kind":"noisy_linear"}"#, "noisy linear (σ or a mixture)"),
+    (
+        r#"{"kind":"noisy_linear"}"#,
+        "noisy linear (σ or a mixture)",
+    ),
     (r#"{"kind":"relu_net"}"#, "2-layer ReLU networks"),
     (r#"{"kind":"decision_tree"}"#, "decision trees"),
 ];
@@ -75,12 +78,22 @@ pub const SECTIONS: &[Section] = &[
         fields: &[
             f("task.family", "family", "", Kind::Select(FAMILIES)),
             when(
-                f("task.family.sparsity", "non-zero weights s", "1 … d", Kind::Int),
+                f(
+                    "task.family.sparsity",
+                    "non-zero weights s",
+                    "1 … d",
+                    Kind::Int,
+                ),
                 "task.family.kind",
                 "sparse_linear",
             ),
             when(
-                f("task.family.noise", "noise σ (one, or a mixture)", "0 … 10 each, e.g. 0.1, 0.5, 1", Kind::List),
+                f(
+                    "task.family.noise",
+                    "noise σ (one, or a mixture)",
+                    "0 … 10 each, e.g. 0.1, 0.5, 1",
+                    Kind::List,
+                ),
                 "task.family.kind",
                 "noisy_linear",
             ),
@@ -96,7 +109,12 @@ pub const SECTIONS: &[Section] = &[
             ),
             f("task.dims", "dimension d", "1 … 64", Kind::Int),
             f("task.points", "points per prompt", "1 … 256", Kind::Int),
-            f("task.pool", "task pool size M", "empty = a fresh task per prompt; 1 … 2³⁰", Kind::OptInt),
+            f(
+                "task.pool",
+                "task pool size M",
+                "empty = a fresh task per prompt; 1 … 2³⁰",
+                Kind::OptInt,
+            ),
             f(
                 "task.encoding",
                 "tokens",
@@ -124,13 +142,21 @@ pub const SECTIONS: &[Section] = &[
         fields: &[
             f("model.layers", "layers", "1 … 24", Kind::Int),
             f("model.heads", "heads", "1 … 16", Kind::Int),
-            f("model.width", "width", "1 … 1024, a multiple of heads", Kind::Int),
+            f(
+                "model.width",
+                "width",
+                "1 … 1024, a multiple of heads",
+                Kind::Int,
+            ),
             f("model.mlp", "MLP in every block", "", Kind::Toggle),
             f(
                 "model.attention",
                 "attention",
                 "",
-                Kind::Select(&[("\"softmax\"", "softmax"), ("\"linear\"", "linear (no softmax)")]),
+                Kind::Select(&[
+                    ("\"softmax\"", "softmax"),
+                    ("\"linear\"", "linear (no softmax)"),
+                ]),
             ),
         ],
     },
@@ -142,7 +168,12 @@ pub const SECTIONS: &[Section] = &[
             f("train.batch", "batch", "1 … 4096", Kind::Int),
             f("train.steps", "steps", "1 … 10⁷", Kind::Int),
             f("train.log_every", "log every", "1 … 10⁷ steps", Kind::Int),
-            f("train.eval_every", "evaluate every", "0 = at the end only; … 10⁷ steps", Kind::Int),
+            f(
+                "train.eval_every",
+                "evaluate every",
+                "0 = at the end only; … 10⁷ steps",
+                Kind::Int,
+            ),
             f("seed", "seed", "any whole number ≥ 0", Kind::Int),
         ],
     },
@@ -214,16 +245,31 @@ impl Field {
             }
             Kind::Int => match t.parse::<u64>() {
                 Ok(n) => n.to_string(),
-                Err(_) => return Err(format!("{} = {t} is not a whole number: {}", self.path, self.hint)),
+                Err(_) => {
+                    return Err(format!(
+                        "{} = {t} is not a whole number: {}",
+                        self.path, self.hint
+                    ));
+                }
             },
             Kind::Float => match t.parse::<f64>() {
                 Ok(x) if x.is_finite() => t.to_string(),
-                _ => return Err(format!("{} = {t} is not a number: {}", self.path, self.hint)),
+                _ => {
+                    return Err(format!(
+                        "{} = {t} is not a number: {}",
+                        self.path, self.hint
+                    ));
+                }
             },
             Kind::OptInt if t.is_empty() => "null".into(),
             Kind::OptInt => match t.parse::<u64>() {
                 Ok(n) => n.to_string(),
-                Err(_) => return Err(format!("{} = {t} is not a whole number: {}", self.path, self.hint)),
+                Err(_) => {
+                    return Err(format!(
+                        "{} = {t} is not a whole number: {}",
+                        self.path, self.hint
+                    ));
+                }
             },
             Kind::List => {
                 let items: Result<Vec<f64>, _> = t
@@ -233,7 +279,12 @@ impl Field {
                     .collect();
                 match items {
                     Ok(v) if !v.is_empty() => serde_json::to_string(&v).expect("json"),
-                    _ => return Err(format!("{} = {t} is not a list of numbers: {}", self.path, self.hint)),
+                    _ => {
+                        return Err(format!(
+                            "{} = {t} is not a list of numbers: {}",
+                            self.path, self.hint
+                        ));
+                    }
                 }
             }
             Kind::Toggle => match t {
@@ -302,7 +353,10 @@ mod tests {
         let e = field("task.dims").edit(&exp, "500").unwrap_err();
         assert!(e.contains("task.dims = 500") && e.contains("1..=64"), "{e}");
         let e = field("task.dims").edit(&exp, "five").unwrap_err();
-        assert!(e.contains("not a whole number") && e.contains("1 … 64"), "{e}");
+        assert!(
+            e.contains("not a whole number") && e.contains("1 … 64"),
+            "{e}"
+        );
         let e = field("model.width").edit(&exp, "33").unwrap_err();
         assert!(e.contains("multiple of model.heads"), "{e}");
         let e = field("optim.lr").edit(&exp, "NaN").unwrap_err();
@@ -310,7 +364,10 @@ mod tests {
         let mut big = exp.clone();
         big.task.points = 256;
         let e = field("train.batch").edit(&big, "4096").unwrap_err();
-        assert!(e.contains("train.batch = 4096") && e.contains("browser"), "{e}");
+        assert!(
+            e.contains("train.batch = 4096") && e.contains("browser"),
+            "{e}"
+        );
         let ok = field("task.pool").edit(&exp, "").unwrap();
         assert_eq!(ok.task.pool, None);
         let ok = field("task.pool").edit(&exp, "16").unwrap();
@@ -323,13 +380,18 @@ mod tests {
         let sparse = field("task.family")
             .edit(&exp, r#"{"kind":"sparse_linear"}"#)
             .unwrap();
-        assert_eq!(sparse.task.family, TaskFamilyConfig::SparseLinear { sparsity: 3 });
+        assert_eq!(
+            sparse.task.family,
+            TaskFamilyConfig::SparseLinear { sparsity: 3 }
+        );
         assert!(field("task.family.sparsity").applies(&sparse));
         assert!(!field("task.family.sparsity").applies(&exp));
         let noisy = field("task.family")
             .edit(&exp, r#"{"kind":"noisy_linear"}"#)
             .unwrap();
-        let mix = field("task.family.noise").edit(&noisy, "0.1, 0.5 1").unwrap();
+        let mix = field("task.family.noise")
+            .edit(&noisy, "0.1, 0.5 1")
+            .unwrap();
         assert_eq!(
             mix.task.family,
             TaskFamilyConfig::NoisyLinear {

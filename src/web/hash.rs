@@ -121,7 +121,9 @@ pub fn parse_hash(hash: &str) -> (HashState, Vec<String>) {
             "bench" => match value.parse::<usize>() {
                 Ok(n) if (1..=10_000).contains(&n) => state.bench = Some(n),
                 _ => {
-                    problems.push(format!("bench = {value} is not allowed: a step count in 1..=10000"));
+                    problems.push(format!(
+                        "bench = {value} is not allowed: a step count in 1..=10000"
+                    ));
                     state.bench = Some(DEFAULT_BENCH_STEPS);
                 }
             },
@@ -299,7 +301,11 @@ mod tests {
         let (s, _) = parse_hash("#backend=cpu");
         assert_eq!(s.experiment, default_experiment());
         let (s, _) = parse_hash("#bench");
-        assert_eq!(s.experiment, Experiment::default(), "the bench times garg-tiny");
+        assert_eq!(
+            s.experiment,
+            Experiment::default(),
+            "the bench times garg-tiny"
+        );
         assert_eq!(s.bench, Some(DEFAULT_BENCH_STEPS));
         let (s, p) = parse_hash("#preset=sparse&exp={\"seed\":9}");
         assert!(p.is_empty(), "{p:?}");
@@ -317,12 +323,20 @@ mod tests {
         let e = &s.experiment;
         assert_eq!(e.seed, 7);
         assert_eq!(e.task.points, 15);
-        assert_eq!(e.task.family, TaskFamilyConfig::SparseLinear { sparsity: 2 });
+        assert_eq!(
+            e.task.family,
+            TaskFamilyConfig::SparseLinear { sparsity: 2 }
+        );
         assert_eq!(e.task.dims, Experiment::default().task.dims);
         assert_eq!(e.model.layers, Experiment::default().model.layers);
         assert_eq!(s.backend, BackendChoice::Auto);
         let all = p.join("\n");
-        for needle in ["task.dims = 999", "task.bogus", "model.layers", "backend = quantum"] {
+        for needle in [
+            "task.dims = 999",
+            "task.bogus",
+            "model.layers",
+            "backend = quantum",
+        ] {
             assert!(all.contains(needle), "missing {needle} in:\n{all}");
         }
         assert!(e.validate().is_ok());

@@ -65,7 +65,12 @@ pub fn check_browser(exp: &Experiment) -> Result<(), ConfigError> {
     if total > MAX_TRAIN_BYTES {
         let most = (MAX_TRAIN_BYTES / 4).saturating_sub(f.weights) / f.train_per_prompt.max(1);
         errors.push(FieldError {
-            field: if most == 0 { "model.width" } else { "train.batch" }.into(),
+            field: if most == 0 {
+                "model.width"
+            } else {
+                "train.batch"
+            }
+            .into(),
             value: if most == 0 { exp.model.width } else { batch }.to_string(),
             allowed: format!(
                 "training would need about {} MiB, over the {} MiB a browser tab can give it; \
@@ -96,7 +101,12 @@ mod tests {
     fn every_browser_preset_fits_and_a_huge_model_is_refused_by_field() {
         for p in PRESETS.iter().filter(|p| p.name != "garg-linear") {
             let e = (p.build)();
-            assert!(check_browser(&e).is_ok(), "{}: {:?}", p.name, check_browser(&e));
+            assert!(
+                check_browser(&e).is_ok(),
+                "{}: {:?}",
+                p.name,
+                check_browser(&e)
+            );
         }
         let mut e = Experiment::default();
         e.task.points = 256;

@@ -93,16 +93,27 @@ pub struct Progress {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// The worker's wasm is loaded and it listens.
-    Ready { protocol: u32 },
+    Ready {
+        protocol: u32,
+    },
     Backend(BackendInfo),
     Progress(Progress),
     /// ICL curves of the model and the baselines on the evaluation prompts.
     Eval(EvalReport),
-    Paused { step: usize },
-    Resumed { step: usize },
-    Finished { step: usize, train_ms: f64 },
+    Paused {
+        step: usize,
+    },
+    Resumed {
+        step: usize,
+    },
+    Finished {
+        step: usize,
+        train_ms: f64,
+    },
     /// The run stopped (bad config, divergence, backend failure).
-    Error { message: String },
+    Error {
+        message: String,
+    },
     /// The run was dropped; the worker is idle.
     Reset,
 }
@@ -173,7 +184,11 @@ impl RunState {
     }
 
     pub fn started(&mut self, paused: bool) {
-        self.phase = if paused { Phase::Paused } else { Phase::Running };
+        self.phase = if paused {
+            Phase::Paused
+        } else {
+            Phase::Running
+        };
         self.single_steps = 0;
     }
 
@@ -247,7 +262,10 @@ mod tests {
         assert_eq!(r.next(), Next::Step);
         r.stepped(false);
         assert_eq!(r.next(), Next::Wait);
-        assert_eq!(r.apply(&Control::Resume, 7), Some(Event::Resumed { step: 7 }));
+        assert_eq!(
+            r.apply(&Control::Resume, 7),
+            Some(Event::Resumed { step: 7 })
+        );
         assert_eq!(r.next(), Next::Step);
         r.stepped(true);
         assert_eq!(r.phase, Phase::Finished);

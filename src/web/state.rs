@@ -70,14 +70,24 @@ pub struct AppState {
 
 pub enum Action {
     /// The user typed `text` into the field at `path`.
-    Edit { path: String, text: String },
+    Edit {
+        path: String,
+        text: String,
+    },
     Preset(String),
     Backend(BackendChoice),
     /// The page was opened with, or navigated to, this hash.
     Hash(String),
     /// Train was pressed: the page sent Start with this experiment.
-    Started { experiment: Experiment, paused: bool, now_ms: f64 },
-    Worker { event: Event, now_ms: f64 },
+    Started {
+        experiment: Experiment,
+        paused: bool,
+        now_ms: f64,
+    },
+    Worker {
+        event: Event,
+        now_ms: f64,
+    },
     ToggleCurve(String),
     EvalSet(String),
     DismissNotices,
@@ -144,7 +154,11 @@ impl AppState {
                 now_ms,
             } => {
                 self.run = RunView {
-                    phase: if paused { Phase::Paused } else { Phase::Running },
+                    phase: if paused {
+                        Phase::Paused
+                    } else {
+                        Phase::Running
+                    },
                     experiment: Some(experiment),
                     started_at_ms: now_ms,
                     ..RunView::default()
@@ -310,7 +324,11 @@ mod tests {
             now_ms: 0.0,
         });
         assert!(s.can_start());
-        assert!(s.status_line().contains("step 0 / 1500"), "{}", s.status_line());
+        assert!(
+            s.status_line().contains("step 0 / 1500"),
+            "{}",
+            s.status_line()
+        );
         let exp = s.exp.clone();
         s.apply(Action::Started {
             experiment: exp,
@@ -336,7 +354,13 @@ mod tests {
             train_ms: 1250.0,
         })));
         let line = s.status_line();
-        assert!(line.contains("backend: cpu (flex)") && line.contains("step 25 / 1500") && line.contains("loss 0.2500") && line.contains("running"), "{line}");
+        assert!(
+            line.contains("backend: cpu (flex)")
+                && line.contains("step 25 / 1500")
+                && line.contains("loss 0.2500")
+                && line.contains("running"),
+            "{line}"
+        );
         s.apply(ev(Event::Eval(report(100, 0.5))));
         assert_eq!(s.run.milestone, None, "0.5 is not below half of 0.8");
         s.apply(ev(Event::Eval(report(200, 0.3))));
@@ -359,9 +383,15 @@ mod tests {
     #[test]
     fn a_new_hash_replaces_the_experiment_and_reports_problems() {
         let mut s = AppState::from_hash("");
-        s.apply(Action::Hash("#exp={\"seed\":4,\"task\":{\"dims\":0}}&backend=cpu".into()));
+        s.apply(Action::Hash(
+            "#exp={\"seed\":4,\"task\":{\"dims\":0}}&backend=cpu".into(),
+        ));
         assert_eq!(s.exp.seed, 4);
         assert_eq!(s.backend, BackendChoice::Cpu);
-        assert!(s.notices.iter().any(|n| n.contains("task.dims = 0")), "{:?}", s.notices);
+        assert!(
+            s.notices.iter().any(|n| n.contains("task.dims = 0")),
+            "{:?}",
+            s.notices
+        );
     }
 }

@@ -226,7 +226,11 @@ impl Run {
         Ok(run)
     }
 
-    async fn step(&mut self, scope: &DedicatedWorkerGlobalScope, report: bool) -> Result<(), String> {
+    async fn step(
+        &mut self,
+        scope: &DedicatedWorkerGlobalScope,
+        report: bool,
+    ) -> Result<(), String> {
         let t0 = now();
         let out = self.trainer.step();
         self.last_loss = Some((out.step, out.lr, out.step_loss.clone()));
@@ -292,7 +296,9 @@ impl Run {
             return Ok(());
         }
         let loss = read_loss(loss).await?;
-        self.trainer.record_loss(step, loss).map_err(|e| e.to_string())?;
+        self.trainer
+            .record_loss(step, loss)
+            .map_err(|e| e.to_string())?;
         self.progress(scope, step, lr, loss);
         Ok(())
     }
@@ -392,10 +398,12 @@ async fn probe_adapter() -> Result<Adapter, String> {
     let navigator = scope.navigator();
     let gpu = Reflect::get(&navigator, &"gpu".into()).unwrap_or(JsValue::UNDEFINED);
     if gpu.is_undefined() || gpu.is_null() {
-        return Err("this browser does not offer WebGPU (navigator.gpu is missing); \
+        return Err(
+            "this browser does not offer WebGPU (navigator.gpu is missing); \
                     a recent Chrome or Edge has it, Firefox and Safari behind a setting. \
                     Training runs on the CPU."
-            .into());
+                .into(),
+        );
     }
     let request: Function = Reflect::get(&gpu, &"requestAdapter".into())
         .map_err(|_| "navigator.gpu.requestAdapter is missing".to_string())?
@@ -408,9 +416,11 @@ async fn probe_adapter() -> Result<Adapter, String> {
         .await
         .map_err(|e| format!("requestAdapter failed: {e:?}"))?;
     if adapter.is_null() || adapter.is_undefined() {
-        return Err("WebGPU is present but gave no adapter (the GPU may be blocklisted or \
+        return Err(
+            "WebGPU is present but gave no adapter (the GPU may be blocklisted or \
                     disabled: see chrome://gpu). Training runs on the CPU."
-            .into());
+                .into(),
+        );
     }
     let info = Reflect::get(&adapter, &"info".into()).unwrap_or(JsValue::UNDEFINED);
     let field = |name: &str| {
