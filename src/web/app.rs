@@ -21,13 +21,8 @@ use super::state::{Action, AppState, bench_experiment, bench_rate};
 impl Reducible for AppState {
     type Action = Action;
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let t0 = now_ms();
         let mut next = (*self).clone();
         next.apply(action);
-        let ms = now_ms() - t0;
-        if ms > 16.0 {
-            web_sys::console::debug_1(&format!("reducer took {ms:.0} ms").into());
-        }
         Rc::new(next)
     }
 }
@@ -48,7 +43,8 @@ fn gloo_root() -> web_sys::Element {
     doc.get_element_by_id("app").expect("index.html has #app")
 }
 
-fn now_ms() -> f64 {
+/// The page clock (ms).
+pub(crate) fn now_ms() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map_or(0.0, |p| p.now())
@@ -86,30 +82,19 @@ pub fn app() -> Html {
             match Worker::new_with_options("./worker.js", &opts) {
                 Ok(w) => {
                     let d = dispatch.clone();
-                    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(
-                        move |e: MessageEvent| {
-                            let t0 = now_ms();
+                    let on_message =
+                        Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
                             let text = e.data().as_string().unwrap_or_default();
                             match serde_json::from_str::<Event>(&text) {
-                                Ok(event) => {
-                                    let t1 = now_ms();
-                                    d.dispatch(Action::Worker {
-                                        event,
-                                        now_ms: now_ms(),
-                                    });
-                                    let t2 = now_ms();
-                                    if t2 - t0 > 16.0 {
-                                        web_sys::console::debug_1(
-                                        &format!("worker event: read {:.0} ms, update and render {:.0} ms", t1 - t0, t2 - t1).into(),
-                                    );
-                                    }
-                                }
+                                Ok(event) => d.dispatch(Action::Worker {
+                                    event,
+                                    now_ms: now_ms(),
+                                }),
                                 Err(err) => web_sys::console::error_1(
                                     &format!("unreadable worker event: {err}").into(),
                                 ),
                             }
-                        },
-                    );
+                        });
                     w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
                     on_message.forget();
                     let d = dispatch.clone();
@@ -356,8 +341,6 @@ fn notices(props: &StateProps) -> Html {
 #[function_component(Controls)]
 fn controls(props: &StateProps) -> Html {
     let state = &props.state;
-    let t0 = now_ms();
-    let _slow = SlowGuard("controls view", t0);
     let on_preset = {
         let state = state.clone();
         Callback::from(move |e: Event2| {
@@ -389,18 +372,6 @@ fn controls(props: &StateProps) -> Html {
                 </fieldset>
             }) }
         </aside>
-    }
-}
-
-/// Logs, when dropped, a view function that took longer than a frame.
-struct SlowGuard(&'static str, f64);
-
-impl Drop for SlowGuard {
-    fn drop(&mut self) {
-        let ms = now_ms() - self.1;
-        if ms > 16.0 {
-            web_sys::console::debug_1(&format!("{} took {ms:.0} ms", self.0).into());
-        }
     }
 }
 

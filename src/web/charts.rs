@@ -12,6 +12,8 @@ use yew::prelude::*;
 
 use crate::eval::EvalReport;
 
+use super::app::now_ms;
+
 /// Okabe & Ito's colour-blind-safe palette, fixed per predictor.
 pub fn colour(name: &str) -> RGBColor {
     match name {
@@ -59,12 +61,6 @@ pub fn label(name: &str) -> String {
             }
         }
     }
-}
-
-fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now())
 }
 
 /// Logs a drawing that took long enough to be felt (a frame is 16 ms).

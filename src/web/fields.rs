@@ -7,6 +7,8 @@ use serde_json::Value;
 
 use crate::config::{ConfigError, Experiment};
 
+use super::hash::get;
+
 /// How a field is edited.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Kind {
@@ -188,10 +190,6 @@ pub fn all_fields() -> impl Iterator<Item = &'static Field> {
     SECTIONS.iter().flat_map(|s| s.fields.iter())
 }
 
-fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(v, |cur, part| cur.get(part))
-}
-
 impl Field {
     /// Whether the field applies to `exp` (a family's parameter only for that family).
     pub fn applies(&self, exp: &Experiment) -> bool {
@@ -304,23 +302,22 @@ impl Field {
         };
         let next = exp
             .with_overrides(&[format!("{}={json}", self.path)])
-            .map_err(|e| match e {
-                ConfigError::Invalid(errors) => errors
-                    .iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                other => other.to_string(),
-            })?;
-        super::limits::check_browser(&next).map_err(|e| match e {
-            ConfigError::Invalid(errors) => errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
-            other => other.to_string(),
-        })?;
+            .map_err(messages)?;
+        super::limits::check_browser(&next).map_err(messages)?;
         Ok(next)
+    }
+}
+
+/// The field errors alone ("task.dims = 0 is not allowed: …"), without the
+/// "invalid config:" prefix meant for the CLI.
+fn messages(e: ConfigError) -> String {
+    match e {
+        ConfigError::Invalid(errors) => errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
     }
 }
 

@@ -241,7 +241,8 @@ fn collect_leaves(base: &Value, v: &Value, path: String, out: &mut Vec<(String, 
     }
 }
 
-fn get<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+/// The value at a dotted path (`model.width`).
+pub(crate) fn get<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(root, |cur, part| cur.get(part))
 }
 
