@@ -31,7 +31,7 @@ fn garg_tiny(c: &mut Criterion) {
     }
     group.bench_function("train_step", |b| b.iter(|| trainer.step()));
 
-    let family = exp.task.family.family();
+    let family = exp.task.family.family().expect("garg-tiny is regression");
     let x_dist = exp.x_dist.distribution();
     let source = task_source(&exp);
     let sampler = PromptSampler {
@@ -54,7 +54,7 @@ fn garg_tiny(c: &mut Criterion) {
     let prompts = sampler.sample_batch(exp.train.batch, exp.task.points, exp.task.dims, &mut rng);
     let input = ModelInput::new(&exp.task.encoding.encode(&prompts), &dev);
     group.bench_function("forward_only", |b| {
-        b.iter(|| model.forward(&input).predictions.into_data())
+        b.iter(|| model.forward(&input).predictions().into_data())
     });
     group.finish();
 }

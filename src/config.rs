@@ -105,10 +105,25 @@ pub enum AttentionKind {
     Linear,
 }
 
-/// The GPT-2-style decoder.
+/// Model architectures.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// GPT-2-style decoder: pre-LayerNorm blocks of attention (+ MLP), a linear read-out.
+    Transformer,
+    /// Reddy 2023's network: attention-only layers (no MLP in the blocks, whatever
+    /// `mlp` says), then a small ReLU MLP classifier (two hidden layers of 4× width)
+    /// on the read-out token. With 2 layers and 1 head it is the ≈100k-parameter model
+    /// whose abrupt ICL transition Reddy traces to an induction head.
+    Reddy,
+}
+
+/// The model: a GPT-2-style decoder, or Reddy's attention-only classifier.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
+    /// Which architecture; `transformer` is Garg's.
+    pub kind: ModelKind,
     /// Transformer blocks. 3 layers / 2 heads / width 64 is Garg's `tiny` model: it
     /// learns linear regression in context in a few thousand steps on a CPU.
     pub layers: usize,
@@ -116,6 +131,7 @@ pub struct ModelConfig {
     /// Residual width (d_model); must be a multiple of `heads`.
     pub width: usize,
     /// GELU MLP (4× width) in every block; `false` gives an attention-only model.
+    /// (Reddy's model is always attention-only.)
     pub mlp: bool,
     pub attention: AttentionKind,
 }
@@ -123,6 +139,7 @@ pub struct ModelConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         Self {
+            kind: ModelKind::Transformer,
             layers: 3,
             heads: 2,
             width: 64,
@@ -336,7 +353,30 @@ impl Experiment {
         if let Some(m) = t.pool {
             c.range_usize("task.pool", m, 1, POOL);
         }
-        t.family.validate(t.dims, &mut c);
+        t.family.validate(t.dims, t.points, &mut c);
+        if t.family.classification().is_some() {
+            if let Some(m) = t.pool {
+                c.fail(
+                    "task.pool",
+                    m,
+                    "null with the classification family (task.family.classes sets the number of classes)",
+                );
+            }
+            if self.curriculum.is_some() {
+                c.fail(
+                    "curriculum",
+                    "set",
+                    "null with the classification family (the curriculum grows regression prompts)",
+                );
+            }
+            if self.eval.baselines.is_some() {
+                c.fail(
+                    "eval.baselines",
+                    "a list",
+                    "null with the classification family (it is evaluated by probes, not regression baselines)",
+                );
+            }
+        }
         self.x_dist.validate("x_dist", &mut c);
 
         let m = &self.model;
@@ -413,7 +453,27 @@ impl Experiment {
 
     /// Number of tokens in the longest prompt the model sees.
     pub fn max_seq_len(&self) -> usize {
-        2 * self.task.points
+        match self.task.family.classification() {
+            // x_1 l_1 … x_N l_N x_q
+            Some(_) => crate::tasks::classification::ClassEncoding::seq_len(self.task.points),
+            None => 2 * self.task.points,
+        }
+    }
+
+    /// Width of one input token.
+    pub fn token_dim(&self) -> usize {
+        match self.task.family.classification() {
+            Some(c) => self.task.dims + c.labels,
+            None => self.task.encoding.token_dim(self.task.dims),
+        }
+    }
+
+    /// Numbers the model reads out per position: one y, or one logit per label.
+    pub fn outputs(&self) -> usize {
+        match self.task.family.classification() {
+            Some(c) => c.labels,
+            None => 1,
+        }
     }
 
     /// Parses a JSON config (missing fields take defaults) and validates it.

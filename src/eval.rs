@@ -3,7 +3,10 @@
 //! The same evaluation prompts go to the model and to every baseline; the squared
 //! error of each prediction, divided by d, is averaged over prompts at every context
 //! length k, with its standard error. Prompts come from fresh tasks and, when the
-//! training pool is finite, from pool tasks too.
+//! training pool is finite, from pool tasks too. Each curve set also says how far
+//! the model's predictions are from each baseline's (which algorithm does it run?).
+//!
+//! Classification runs are evaluated by probes instead ([`crate::probes`]).
 
 use std::collections::BTreeMap;
 
@@ -13,9 +16,11 @@ use serde::{Deserialize, Serialize};
 use crate::baselines::{BaselineContext, Predictor};
 use crate::config::{Encoding, Experiment};
 use crate::model::{ModelInput, Transformer};
+use crate::probes::{ProbePlan, ProbeResult};
 use crate::prompt::{Prompt, PromptSampler};
 use crate::tasks::TaskSource;
-use crate::train::{rng_for, streams};
+use crate::tasks::classification::{ClassEncoding, ClassSequence};
+use crate::train::{class_world, rng_for, streams};
 use crate::xdist::XDistConfig;
 
 /// Mean and standard error at each k.
@@ -34,6 +39,11 @@ pub struct EvalCurves {
     pub x_dist: String,
     pub k: Vec<usize>,
     pub curves: BTreeMap<String, Curve>,
+    /// baseline → mean over prompts and k ≥ 1 of (model's prediction − baseline's)²/d:
+    /// how closely the model behaves like each algorithm (Akyürek's squared
+    /// prediction difference), whatever the errors.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub distance: BTreeMap<String, f64>,
 }
 
 /// `eval.json`.
@@ -42,12 +52,20 @@ pub struct EvalReport {
     pub dims: usize,
     /// Training steps done when this was evaluated.
     pub step: usize,
+    /// ICL curves (regression runs).
     pub evals: Vec<EvalCurves>,
+    /// Probe accuracies (classification runs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<ProbeResult>,
 }
 
 impl EvalReport {
     pub fn eval(&self, name: &str) -> Option<&EvalCurves> {
         self.evals.iter().find(|e| e.name == name)
+    }
+
+    pub fn probe(&self, name: &str) -> Option<&ProbeResult> {
+        self.probes.iter().find(|p| p.name == name)
     }
 }
 
@@ -83,7 +101,11 @@ pub fn eval_prompts(
     set: EvalSet,
     x_dist: &XDistConfig,
 ) -> Vec<Prompt> {
-    let family = exp.task.family.family();
+    let family = exp
+        .task
+        .family
+        .family()
+        .expect("regression prompts need a regression family");
     let dist = x_dist.distribution();
     let fresh = TaskSource::Fresh;
     let sampler = PromptSampler {
@@ -107,7 +129,10 @@ pub fn baselines(exp: &Experiment, source: &TaskSource) -> Result<Vec<Box<dyn Pr
     let configs = match &exp.eval.baselines {
         Some(list) => list.clone(),
         None => {
-            let mut list = exp.task.family.family().default_baselines();
+            let mut list = match exp.task.family.family() {
+                Some(f) => f.default_baselines(),
+                None => return Ok(Vec::new()),
+            };
             if exp.task.pool.is_some() {
                 list.insert(0, crate::baselines::BaselineConfig::Dmmse);
             }
@@ -137,7 +162,7 @@ impl ModelPredictor<'_> {
     pub fn prediction_tensor(&self, prompts: &[Prompt]) -> Tensor<2> {
         let batch = self.encoding.encode(prompts);
         let input = ModelInput::new(&batch, &self.device);
-        self.model.forward(&input).predictions
+        self.model.forward(&input).predictions()
     }
 }
 
@@ -175,6 +200,46 @@ impl ModelPredictor<'_> {
     }
 }
 
+impl ModelPredictor<'_> {
+    /// The model's label for each classification sequence, [b, 1] on the device.
+    pub fn label_tensor(
+        &self,
+        encoding: &ClassEncoding,
+        seqs: &[ClassSequence],
+    ) -> Tensor<2, burn::tensor::Int> {
+        let input = ModelInput::from_sequences(&encoding.encode(seqs), &self.device);
+        self.model.forward(&input).logits().argmax(1)
+    }
+
+    pub fn classify(&self, encoding: &ClassEncoding, seqs: &[ClassSequence]) -> Vec<usize> {
+        seqs.chunks(EVAL_CHUNK)
+            .flat_map(|c| labels(self.label_tensor(encoding, c).into_data()))
+            .collect()
+    }
+
+    pub async fn classify_async(
+        &self,
+        encoding: &ClassEncoding,
+        seqs: &[ClassSequence],
+    ) -> Result<Vec<usize>, String> {
+        let mut out = Vec::with_capacity(seqs.len());
+        for chunk in seqs.chunks(EVAL_CHUNK) {
+            let data = self
+                .label_tensor(encoding, chunk)
+                .into_data_async()
+                .await
+                .map_err(|e| format!("reading the model's labels failed: {e:?}"))?;
+            out.extend(labels(data));
+        }
+        Ok(out)
+    }
+}
+
+/// Label indices read back (the int type differs between backends).
+fn labels(data: burn::tensor::TensorData) -> Vec<usize> {
+    data.iter::<i64>().map(|v| v.max(0) as usize).collect()
+}
+
 /// Predictions [b, n] read back → one row of n predictions per prompt.
 fn rows(data: burn::tensor::TensorData, n: usize) -> Vec<Vec<f64>> {
     let data: Vec<f32> = data.try_into_vec::<f32>().expect("f32 predictions");
@@ -191,32 +256,50 @@ pub struct EvalPlan {
     x_dist: String,
     points: usize,
     sets: Vec<PlannedSet>,
+    /// Classification runs: the probes and how sequences become tokens.
+    probes: Option<(ProbePlan, ClassEncoding)>,
 }
 
 struct PlannedSet {
     set: EvalSet,
     prompts: Vec<Prompt>,
     baselines: BTreeMap<String, Curve>,
+    predictions: BTreeMap<String, Vec<Vec<f64>>>,
 }
 
 impl EvalPlan {
     pub fn new(exp: &Experiment, source: &TaskSource) -> Result<Self, String> {
+        if let Some(world) = class_world(exp) {
+            let encoding = ClassEncoding {
+                dims: exp.task.dims,
+                labels: world.cfg.labels,
+            };
+            return Ok(Self {
+                dims: exp.task.dims,
+                x_dist: exp.x_dist.name(),
+                points: exp.task.points,
+                sets: Vec::new(),
+                probes: Some((ProbePlan::new(exp, &world), encoding)),
+            });
+        }
         let predictors = baselines(exp, source)?;
         let sets = EvalSet::for_experiment(exp)
             .into_iter()
             .map(|set| {
                 let prompts = eval_prompts(exp, source, set, &exp.x_dist);
-                let baselines = predictors
+                let predictions: BTreeMap<String, Vec<Vec<f64>>> = predictors
                     .iter()
-                    .map(|p| {
-                        let pred = p.predict_prompts(&prompts);
-                        (p.name(), curve(&prompts, &pred, exp.task.dims))
-                    })
+                    .map(|p| (p.name(), p.predict_prompts(&prompts)))
+                    .collect();
+                let baselines = predictions
+                    .iter()
+                    .map(|(name, pred)| (name.clone(), curve(&prompts, pred, exp.task.dims)))
                     .collect();
                 PlannedSet {
                     set,
                     prompts,
                     baselines,
+                    predictions,
                 }
             })
             .collect();
@@ -225,17 +308,31 @@ impl EvalPlan {
             x_dist: exp.x_dist.name(),
             points: exp.task.points,
             sets,
+            probes: None,
         })
     }
 
-    /// The prompts of each evaluation set, in order.
+    /// The prompts of each evaluation set, in order (none for classification).
     pub fn prompts(&self) -> impl Iterator<Item = &[Prompt]> {
         self.sets.iter().map(|s| s.prompts.as_slice())
     }
 
+    /// The probe sequence sets of a classification run, in order, with their encoding.
+    pub fn sequences(&self) -> Option<(&ClassEncoding, Vec<&[ClassSequence]>)> {
+        self.probes
+            .as_ref()
+            .map(|(plan, enc)| (enc, plan.sequences().collect()))
+    }
+
     /// The report for `step`, given the model's predictions for each set's prompts
-    /// (in the order of [`EvalPlan::prompts`]).
-    pub fn report(&self, step: usize, model: &[Vec<Vec<f64>>]) -> EvalReport {
+    /// (in the order of [`EvalPlan::prompts`]) and its labels for each probe set (in
+    /// the order of [`EvalPlan::sequences`]).
+    pub fn report(
+        &self,
+        step: usize,
+        model: &[Vec<Vec<f64>>],
+        labels: &[Vec<usize>],
+    ) -> EvalReport {
         let evals = self
             .sets
             .iter()
@@ -248,6 +345,7 @@ impl EvalPlan {
                     x_dist: self.x_dist.clone(),
                     k: (0..self.points).collect(),
                     curves,
+                    distance: distances(pred, &s.predictions, self.dims),
                 }
             })
             .collect();
@@ -255,8 +353,33 @@ impl EvalPlan {
             dims: self.dims,
             step,
             evals,
+            probes: match &self.probes {
+                Some((plan, _)) => plan.report(labels),
+                None => Vec::new(),
+            },
         }
     }
+}
+
+/// Mean over prompts and k ≥ 1 of (model − baseline)²/d, for every baseline.
+pub fn distances(
+    model: &[Vec<f64>],
+    baselines: &BTreeMap<String, Vec<Vec<f64>>>,
+    dims: usize,
+) -> BTreeMap<String, f64> {
+    baselines
+        .iter()
+        .map(|(name, pred)| {
+            let (mut sum, mut count) = (0.0, 0usize);
+            for (m, b) in model.iter().zip(pred) {
+                for k in 1..m.len() {
+                    sum += (m[k] - b[k]).powi(2) / dims as f64;
+                    count += 1;
+                }
+            }
+            (name.clone(), sum / count.max(1) as f64)
+        })
+        .collect()
 }
 
 /// Prompts and everything predicted for them: what `--dump-prompts` writes.
@@ -328,6 +451,24 @@ pub fn evaluate(
         device: device.clone(),
         encoding: exp.task.encoding,
     };
+    if let Some(world) = class_world(exp) {
+        let plan = ProbePlan::new(exp, &world);
+        let encoding = ClassEncoding {
+            dims: exp.task.dims,
+            labels: world.cfg.labels,
+        };
+        let labels: Vec<Vec<usize>> = plan
+            .sequences()
+            .map(|seqs| model.classify(&encoding, seqs))
+            .collect();
+        let report = EvalReport {
+            dims: exp.task.dims,
+            step,
+            evals: Vec::new(),
+            probes: plan.report(&labels),
+        };
+        return Ok((report, Vec::new()));
+    }
     let mut predictors: Vec<Box<dyn Predictor + '_>> = vec![Box::new(model)];
     predictors.extend(baselines(exp, source)?);
 
@@ -342,11 +483,14 @@ pub fn evaluate(
             curves.insert(p.name(), curve(&prompts, &pred, exp.task.dims));
             predictions.insert(p.name(), pred);
         }
+        let mut others = predictions.clone();
+        let own = others.remove("model").expect("the model is a predictor");
         evals.push(EvalCurves {
             name: set.name().into(),
             x_dist: x_dist.name(),
             k: (0..exp.task.points).collect(),
             curves,
+            distance: distances(&own, &others, exp.task.dims),
         });
         dumps.push(EvalDump {
             name: set.name().into(),
@@ -360,6 +504,7 @@ pub fn evaluate(
             dims: exp.task.dims,
             step,
             evals,
+            probes: Vec::new(),
         },
         dumps,
     ))
@@ -400,7 +545,8 @@ mod tests {
         };
         let preds: Vec<_> = plan.prompts().map(|p| mp.predict_prompts(p)).collect();
         assert_eq!(full.evals.len(), 2, "fresh and pool");
-        assert_eq!(plan.report(7, &preds), full);
+        assert_eq!(plan.report(7, &preds, &[]), full);
+        assert!(full.evals[0].distance["least_squares"] > 0.0);
     }
 
     #[test]

@@ -15,6 +15,8 @@
 //! - [`model`]: the GPT-2-style decoder (burn).
 //! - [`train`]: the training loop, schedule, curriculum, divergence guard.
 //! - [`eval`]: ICL curves of the model and the baselines on the same prompts.
+//! - [`probes`]: ICL vs in-weights probes of classification runs.
+//! - [`sweep`]: one run per value of a field; the threshold curve's summary.
 //! - [`checkpoint`]: model and optimizer bytes, in memory.
 
 pub mod baselines;
@@ -23,7 +25,9 @@ pub mod config;
 pub mod eval;
 pub mod model;
 pub mod presets;
+pub mod probes;
 pub mod prompt;
+pub mod sweep;
 pub mod tasks;
 pub mod train;
 pub mod web;

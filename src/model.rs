@@ -1,7 +1,11 @@
 //! The model: a GPT-2-style causal decoder over prompt tokens, read top to bottom.
 //!
 //! tokens ─read_in─▶ + learned positions ─▶ [LN → attention → + ; LN → MLP → +] × L
-//!        ─▶ LN ─read_out─▶ one scalar per position
+//!        ─▶ LN ─▶ (read-out positions) ─[Reddy: ReLU MLP]─read_out─▶ outputs per position
+//!
+//! Regression reads one scalar (ŷ_k) per read-out position; classification reads one
+//! logit per label at the query. Reddy's model drops the blocks' MLPs and puts a small
+//! ReLU MLP classifier before the read-out instead.
 //!
 //! Built from `burn::nn` parts (Linear, LayerNorm, Embedding, Gelu). Attention is
 //! written out here because it comes in two kinds, softmax and linear (softmax-free,
@@ -11,13 +15,15 @@
 
 use burn::module::Module;
 use burn::nn::{
-    Embedding, EmbeddingConfig, Gelu, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+    Embedding, EmbeddingConfig, Gelu, Initializer, LayerNorm, LayerNormConfig, Linear,
+    LinearConfig, Relu,
 };
-use burn::tensor::activation::softmax;
+use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::config::{AttentionKind, ModelConfig};
+use crate::config::{AttentionKind, ModelConfig, ModelKind};
 use crate::prompt::EncodedBatch;
+use crate::tasks::classification::EncodedSequences;
 
 /// GPT-2's initialisation: N(0, 0.02).
 fn init() -> Initializer {
@@ -35,11 +41,15 @@ pub struct TransformerConfig {
     pub token_dim: usize,
     /// Longest sequence the learned positions cover.
     pub max_seq: usize,
+    /// Numbers read out per position: 1 for regression, L logits for classification.
+    pub outputs: usize,
 }
 
 impl TransformerConfig {
     pub fn init(&self, device: &Device) -> Transformer {
         let m = &self.model;
+        let reddy = m.kind == ModelKind::Reddy;
+        let hidden = 4 * m.width;
         Transformer {
             read_in: LinearConfig::new(self.token_dim, m.width)
                 .with_initializer(init())
@@ -58,7 +68,7 @@ impl TransformerConfig {
                         heads: m.heads,
                         softmax: m.attention == AttentionKind::Softmax,
                     },
-                    mlp: m.mlp.then(|| Mlp {
+                    mlp: (m.mlp && !reddy).then(|| Mlp {
                         ln: LayerNormConfig::new(m.width).init(device),
                         fc: linear(m.width, 4 * m.width, device),
                         // Exact (erf) GELU. The tanh form is GPT-2's, but on flex it costs
@@ -69,7 +79,12 @@ impl TransformerConfig {
                 })
                 .collect(),
             ln_final: LayerNormConfig::new(m.width).init(device),
-            read_out: linear(m.width, 1, device),
+            head: reddy.then(|| ClassifierHead {
+                fc1: linear(m.width, hidden, device),
+                fc2: linear(hidden, hidden, device),
+                relu: Relu::new(),
+            }),
+            read_out: linear(if reddy { hidden } else { m.width }, self.outputs, device),
         }
     }
 }
@@ -154,6 +169,14 @@ impl Block {
     }
 }
 
+/// Reddy's classifier: two ReLU layers of 4× width on the read-out token.
+#[derive(Module, Debug)]
+pub struct ClassifierHead {
+    pub fc1: Linear,
+    pub fc2: Linear,
+    pub relu: Relu,
+}
+
 /// The whole model.
 #[derive(Module, Debug)]
 pub struct Transformer {
@@ -161,6 +184,8 @@ pub struct Transformer {
     pub positions: Embedding,
     pub blocks: Vec<Block>,
     pub ln_final: LayerNorm,
+    /// Reddy's MLP classifier; `None` in the standard transformer.
+    pub head: Option<ClassifierHead>,
     pub read_out: Linear,
 }
 
@@ -196,16 +221,24 @@ impl AttentionMask {
     }
 }
 
+/// What the model should read out.
+#[derive(Clone, Debug)]
+pub enum Targets {
+    /// Regression: [b, n], the y_k to predict (mean squared error).
+    Values(Tensor<2>),
+    /// Classification: [b], the query's label (cross-entropy).
+    Labels(Tensor<1, Int>),
+}
+
 /// A batch ready for the model.
 #[derive(Clone, Debug)]
 pub struct ModelInput {
     /// [b, s, t]
     pub tokens: Tensor<3>,
     pub mask: AttentionMask,
-    /// [n]: positions where y_0 … y_{n−1} are read.
+    /// [n]: positions where y_0 … y_{n−1} (or the query's label) are read.
     pub readout: Tensor<1, Int>,
-    /// [b, n]
-    pub targets: Tensor<2>,
+    pub targets: Targets,
 }
 
 impl ModelInput {
@@ -227,30 +260,68 @@ impl ModelInput {
                 ),
                 device,
             ),
-            targets: Tensor::from_data(
+            targets: Targets::Values(Tensor::from_data(
                 TensorData::new(batch.targets.clone(), [batch.batch, n]),
                 device,
+            )),
+        }
+    }
+
+    /// A batch of classification sequences: the label is read at the last token.
+    pub fn from_sequences(batch: &EncodedSequences, device: &Device) -> Self {
+        Self {
+            tokens: Tensor::from_data(
+                TensorData::new(
+                    batch.tokens.clone(),
+                    [batch.batch, batch.seq, batch.token_dim],
+                ),
+                device,
             ),
+            mask: AttentionMask::new(&batch.mask, batch.seq, device),
+            readout: Tensor::from_data(TensorData::new(vec![batch.seq as i64 - 1], [1]), device),
+            targets: Targets::Labels(Tensor::from_data(
+                TensorData::new(
+                    batch.targets.iter().map(|&l| l as i64).collect::<Vec<_>>(),
+                    [batch.batch],
+                ),
+                device,
+            )),
         }
     }
 }
 
 /// What one forward pass produced.
 pub struct ModelOutput {
-    /// [b, n]: the prediction of y_k at each readout position.
-    pub predictions: Tensor<2>,
+    /// [b, n, o]: what is read out at each read-out position (o = 1 for regression,
+    /// L label logits for classification).
+    pub outputs: Tensor<3>,
     /// Per layer, [b, h, s, s].
     pub attention: Vec<Tensor<4>>,
 }
 
+impl ModelOutput {
+    /// Regression predictions ŷ_k, [b, n].
+    pub fn predictions(&self) -> Tensor<2> {
+        let [b, n, o] = self.outputs.dims();
+        assert_eq!(o, 1, "predictions() is for regression models");
+        self.outputs.clone().reshape([b, n])
+    }
+
+    /// Classification logits at the query, [b, L].
+    pub fn logits(&self) -> Tensor<2> {
+        let [b, n, o] = self.outputs.dims();
+        self.outputs
+            .clone()
+            .slice([0..b, n - 1..n, 0..o])
+            .reshape([b, o])
+    }
+}
+
 impl Transformer {
-    /// tokens [b, s, t] → one scalar per position [b, s], plus every layer's attention.
-    pub fn forward_all(
-        &self,
-        tokens: Tensor<3>,
-        mask: &AttentionMask,
-    ) -> (Tensor<2>, Vec<Tensor<4>>) {
-        let [b, s, _] = tokens.dims();
+    /// tokens [b, s, t] → the final residual stream after LayerNorm [b, s, w], plus
+    /// every layer's attention weights.
+    pub fn residual(&self, tokens: Tensor<3>, mask: &AttentionMask) -> (Tensor<3>, Vec<Tensor<4>>) {
+        let [_, s, _] = tokens.dims();
         let device = tokens.device();
         // [1, s] → [1, s, w]
         let pos = self
@@ -264,27 +335,44 @@ impl Transformer {
             x = y;
             attention.push(w);
         }
-        // [b, s, 1] → [b, s]
-        let out = self
-            .read_out
-            .forward(self.ln_final.forward(x))
-            .reshape([b, s]);
-        (out, attention)
+        (self.ln_final.forward(x), attention)
     }
 
-    /// Predictions at the readout positions, [b, n].
+    /// Outputs at the read-out positions, [b, n, o].
     pub fn forward(&self, input: &ModelInput) -> ModelOutput {
-        let (out, attention) = self.forward_all(input.tokens.clone(), &input.mask);
+        let (x, attention) = self.residual(input.tokens.clone(), &input.mask);
+        // [b, s, w] → [b, n, w]
+        let x = x.select(1, input.readout.clone());
+        // Reddy's classifier: [b, n, w] → [b, n, 4w]
+        let x = match &self.head {
+            Some(h) => h
+                .relu
+                .forward(h.fc2.forward(h.relu.forward(h.fc1.forward(x)))),
+            None => x,
+        };
         ModelOutput {
-            predictions: out.select(1, input.readout.clone()),
+            outputs: self.read_out.forward(x),
             attention,
         }
     }
 
-    /// Mean squared error over every prompt and every position k (Garg's loss), [1].
+    /// The training loss, [1]: mean squared error over every prompt and every
+    /// position k (Garg's), or cross-entropy of the query's label (Chan, Reddy).
     pub fn loss(&self, input: &ModelInput) -> Tensor<1> {
-        let diff = self.forward(input).predictions - input.targets.clone();
-        (diff.clone() * diff).mean()
+        let out = self.forward(input);
+        match &input.targets {
+            Targets::Values(y) => {
+                let diff = out.predictions() - y.clone();
+                (diff.clone() * diff).mean()
+            }
+            Targets::Labels(labels) => {
+                // [b, L] → log-probabilities → the target's, [b, 1]
+                let logp = log_softmax(out.logits(), 1);
+                let [b] = labels.dims();
+                let picked = logp.gather(1, labels.clone().reshape([b, 1]));
+                -picked.mean()
+            }
+        }
     }
 }
 
@@ -299,6 +387,7 @@ mod tests {
         Device::flex().seed(1);
         TransformerConfig {
             model: ModelConfig {
+                kind: crate::config::ModelKind::Transformer,
                 layers: 2,
                 heads: 2,
                 width: 16,
@@ -307,6 +396,7 @@ mod tests {
             },
             token_dim,
             max_seq: 12,
+            outputs: 1,
         }
         .init(&Device::flex())
     }
@@ -325,7 +415,7 @@ mod tests {
         let input = ModelInput::new(&batch, &Device::flex());
         model
             .forward(&input)
-            .predictions
+            .predictions()
             .into_data()
             .try_into_vec::<f32>()
             .unwrap()

@@ -2,8 +2,8 @@
 //! preset menu. Each says in one line what a user should see.
 
 use crate::baselines::BaselineConfig;
-use crate::config::{ConfigError, CurriculumConfig, Experiment, ModelConfig};
-use crate::tasks::TaskFamilyConfig;
+use crate::config::{ConfigError, CurriculumConfig, Experiment, ModelConfig, ModelKind};
+use crate::tasks::{ClassificationConfig, TaskFamilyConfig};
 
 pub struct Preset {
     pub name: &'static str,
@@ -53,7 +53,97 @@ pub const PRESETS: &[Preset] = &[
         summary: "Raventós's setup with a pool of M=32 tasks (d=8, σ=0.5): dMMSE is near 0 on pool tasks from k≈4; look for whether the model follows dMMSE (small M) or ridge (large M, set task.pool); after 5000 steps the M=32 model sits between (measured 0.24 on pool, 0.26 on fresh tasks at k=15; dMMSE 0.03, ridge 0.05)",
         build: task_diversity,
     },
+    Preset {
+        name: "bursty-icl",
+        summary: "Chan/Reddy few-shot classification (2048 classes, 90 % bursty sequences, B = 4 of 8, Reddy's 2-layer model): ICL accuracy on novel classes leaves chance at once, sits on a plateau near 0.5 (a label copied from the context, right half the time), then jumps (measured natively: 0.49 at step 2500, 0.80 at 3000, 0.98 at 4000) while in-weights accuracy stays at chance (0.04)",
+        build: bursty_icl,
+    },
+    Preset {
+        name: "transience",
+        summary: "the same data with only 512 classes, trained at a constant rate (Singh): ICL appears (measured: 0.74 at step 1500), then fades (0.16 at step 5000) as in-weights accuracy reaches 1.0 and flipped labels follow the prior. Measured with AdamW: weight decay 0.1 fades the same way; 1.0 keeps the model on the 0.45 plateau with in-weights at 0.16",
+        build: transience,
+    },
+    Preset {
+        name: "zipf-coexistence",
+        summary: "16384 classes with Zipfian frequencies (α = 1, Chan): ICL and in-weights learning coexist; measured natively: ICL on novel classes 0.95 at step 500 and 0.99 at 4000, while in-weights accuracy climbs to 0.55 (uniform frequencies, α = 0: ICL still on its 0.5 plateau at step 3000, in-weights 0.04)",
+        build: zipf_coexistence,
+    },
+    Preset {
+        name: "task-diversity-threshold",
+        summary: "Raventós at browser scale (d = 4, σ = 0.25, 12 points): with M = 4 pool tasks the model behaves like dMMSE on them and fails on fresh tasks (measured natively at step 1500: distance to dMMSE 0.03 vs ridge 0.10 on pool tasks; fresh error 0.70 vs ridge's 0.02); with M = 4096 it tracks ridge on fresh tasks (0.07). Sweep task.pool = 2^1..2^8, null to find the threshold",
+        build: task_diversity_threshold,
+    },
 ];
+
+/// Chan/Reddy classification at browser scale: D = 32 inputs, N = 8 context pairs,
+/// L = 32 labels, Reddy's two-layer attention-only model with an MLP classifier.
+fn classification(cfg: ClassificationConfig) -> Experiment {
+    let mut e = Experiment::default();
+    e.task.family = TaskFamilyConfig::Classification(cfg);
+    e.task.dims = 32;
+    e.task.points = 8;
+    e.model = ModelConfig {
+        kind: ModelKind::Reddy,
+        layers: 2,
+        heads: 1,
+        width: 64,
+        ..ModelConfig::default()
+    };
+    e.train.batch = 128;
+    e.train.steps = 3000;
+    e.train.eval_every = 100;
+    e.eval.prompts = 512;
+    e
+}
+
+fn bursty_icl() -> Experiment {
+    let mut e = classification(ClassificationConfig {
+        // Many classes: memorising them all is slow, so the context is worth reading.
+        classes: 2048,
+        ..ClassificationConfig::default()
+    });
+    // A constant rate: the ICL transition comes late and a decayed rate stalls it.
+    e.optim.schedule = crate::config::Schedule::Constant;
+    e.train.steps = 4000;
+    e
+}
+
+fn transience() -> Experiment {
+    let mut e = classification(ClassificationConfig {
+        // Few enough classes to memorise: in-weights learning eventually wins.
+        classes: 512,
+        ..ClassificationConfig::default()
+    });
+    e.optim.schedule = crate::config::Schedule::Constant;
+    e.train.steps = 5000;
+    e
+}
+
+fn zipf_coexistence() -> Experiment {
+    let mut e = classification(ClassificationConfig {
+        // Many classes, most of them rare: the rare ones can only be answered in
+        // context, the frequent ones are worth memorising.
+        classes: 16384,
+        zipf: 1.0,
+        ..ClassificationConfig::default()
+    });
+    e.optim.schedule = crate::config::Schedule::Constant;
+    e.train.steps = 4000;
+    e
+}
+
+fn task_diversity_threshold() -> Experiment {
+    let mut e = browser_scale();
+    e.task.family = TaskFamilyConfig::NoisyLinear { noise: vec![0.25] };
+    e.task.dims = 4;
+    e.task.points = 12;
+    e.task.pool = Some(4);
+    e.train.steps = 1500;
+    e.train.eval_every = 100;
+    // The family's usual baselines (ridge, least squares, averaging, zero) plus
+    // dMMSE whenever there is a pool, so the sweep can include M = ∞ (null).
+    e
+}
 
 pub fn preset(name: &str) -> Result<Experiment, ConfigError> {
     PRESETS

@@ -21,7 +21,8 @@ use crate::checkpoint::{Checkpoint, CheckpointError, model_from_bytes, model_to_
 use crate::config::{Experiment, OptimizerKind, Schedule};
 use crate::model::{ModelInput, Transformer, TransformerConfig};
 use crate::prompt::PromptSampler;
-use crate::tasks::{TaskFamily, TaskPool, TaskSource};
+use crate::tasks::classification::{ClassEncoding, SequenceKind};
+use crate::tasks::{ClassWorld, TaskFamily, TaskPool, TaskSource};
 use crate::xdist::XDistribution;
 
 /// Independent random streams derived from the one seed, so that e.g. changing the
@@ -41,14 +42,26 @@ pub fn rng_for(seed: u64, stream: u64) -> IclRng {
 
 /// The task pool of an experiment (drawn from its own stream), or fresh tasks.
 pub fn task_source(exp: &Experiment) -> TaskSource {
-    match exp.task.pool {
-        None => TaskSource::Fresh,
-        Some(m) => {
-            let family = exp.task.family.family();
+    match (exp.task.pool, exp.task.family.family()) {
+        (Some(m), Some(family)) => {
             let mut rng = rng_for(exp.seed, streams::POOL);
             TaskSource::Pool(TaskPool::new(family.as_ref(), exp.task.dims, m, &mut rng))
         }
+        _ => TaskSource::Fresh,
     }
+}
+
+/// The K classes of a classification experiment (drawn from the pool's stream: they
+/// are its "task pool"); `None` for regression.
+pub fn class_world(exp: &Experiment) -> Option<ClassWorld> {
+    let cfg = exp.task.family.classification()?;
+    let mut rng = rng_for(exp.seed, streams::POOL);
+    Some(ClassWorld::new(
+        cfg,
+        exp.task.dims,
+        exp.task.points,
+        &mut rng,
+    ))
 }
 
 /// Builds the model for an experiment. Weights are always initialised on the CPU
@@ -63,8 +76,9 @@ pub fn init_model(exp: &Experiment, device: &Device) -> Transformer {
     cpu.seed(exp.seed);
     let model = TransformerConfig {
         model: exp.model.clone(),
-        token_dim: exp.task.encoding.token_dim(exp.task.dims),
+        token_dim: exp.token_dim(),
         max_seq: exp.max_seq_len(),
+        outputs: exp.outputs(),
     }
     .init(&cpu);
     // burn initialises parameters lazily, on the device where they are first used;
@@ -174,13 +188,25 @@ pub struct Trainer {
     optim: ModuleOptimizer,
     device: Device,
     rng: IclRng,
-    family: Box<dyn TaskFamily>,
-    x_dist: Box<dyn XDistribution>,
+    data: Data,
+    /// The regression task pool (`Fresh` when there is none, and for classification).
     pub source: TaskSource,
     /// Steps done.
     pub step: usize,
     /// Everything needed to go back to the last logged finite loss.
     last_good: Snapshot,
+}
+
+/// What the training batches are drawn from.
+enum Data {
+    Regression {
+        family: Box<dyn TaskFamily>,
+        x_dist: Box<dyn XDistribution>,
+    },
+    Classification {
+        world: ClassWorld,
+        encoding: ClassEncoding,
+    },
 }
 
 /// The trainer's state at a logged step with a finite loss: what a divergence
@@ -212,8 +238,20 @@ impl Trainer {
             model,
             optim,
             rng,
-            family: exp.task.family.family(),
-            x_dist: exp.x_dist.distribution(),
+            data: match (exp.task.family.family(), class_world(exp)) {
+                (Some(family), _) => Data::Regression {
+                    family,
+                    x_dist: exp.x_dist.distribution(),
+                },
+                (None, Some(world)) => Data::Classification {
+                    encoding: ClassEncoding {
+                        dims: exp.task.dims,
+                        labels: world.cfg.labels,
+                    },
+                    world,
+                },
+                (None, None) => unreachable!("a family is regression or classification"),
+            },
             source: task_source(exp),
             step: 0,
             device,
@@ -229,18 +267,28 @@ impl Trainer {
         let (active, points) = curriculum(&self.exp, self.step);
         let lr = learning_rate(&self.exp, self.step);
 
-        // Prompts from the seeded Rust RNG.
-        let sampler = PromptSampler {
-            family: self.family.as_ref(),
-            source: &self.source,
-            x_dist: self.x_dist.as_ref(),
-            dims: self.exp.task.dims,
-            y_scale: 1.0,
-            label_noise: 0.0,
+        // Prompts (or classification sequences) from the seeded Rust RNG.
+        let batch_size = self.exp.train.batch;
+        let input = match &self.data {
+            Data::Regression { family, x_dist } => {
+                let sampler = PromptSampler {
+                    family: family.as_ref(),
+                    source: &self.source,
+                    x_dist: x_dist.as_ref(),
+                    dims: self.exp.task.dims,
+                    y_scale: 1.0,
+                    label_noise: 0.0,
+                };
+                let prompts = sampler.sample_batch(batch_size, points, active, &mut self.rng);
+                ModelInput::new(&self.exp.task.encoding.encode(&prompts), &self.device)
+            }
+            Data::Classification { world, encoding } => {
+                let seqs: Vec<_> = (0..batch_size)
+                    .map(|_| world.sample(SequenceKind::Train, &mut self.rng))
+                    .collect();
+                ModelInput::from_sequences(&encoding.encode(&seqs), &self.device)
+            }
         };
-        let prompts = sampler.sample_batch(self.exp.train.batch, points, active, &mut self.rng);
-        let batch = self.exp.task.encoding.encode(&prompts);
-        let input = ModelInput::new(&batch, &self.device);
 
         // forward → loss [1] → backward → optimizer
         let loss = self.model.loss(&input);
@@ -288,6 +336,14 @@ impl Trainer {
                 restored_step,
                 lr: self.exp.optim.lr,
             })
+        }
+    }
+
+    /// The classes of a classification run.
+    pub fn world(&self) -> Option<&ClassWorld> {
+        match &self.data {
+            Data::Classification { world, .. } => Some(world),
+            Data::Regression { .. } => None,
         }
     }
 

@@ -31,6 +31,10 @@ fn presets_lists_every_required_preset() {
         "relu-nn",
         "decision-tree",
         "task-diversity",
+        "bursty-icl",
+        "zipf-coexistence",
+        "task-diversity-threshold",
+        "transience",
     ] {
         assert!(
             text.lines().any(|l| l.starts_with(name)),
@@ -263,4 +267,95 @@ fn bench_prints_one_json_line() {
     let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
     assert!(v["steps_per_s"].as_f64().unwrap() > 0.0);
     assert_eq!(v["backend"], "cpu (flex)");
+}
+
+#[test]
+fn sweep_writes_one_run_per_value_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let out_s = out.to_str().unwrap();
+    let small = [
+        "--set",
+        "model.layers=1",
+        "--set",
+        "model.width=16",
+        "--set",
+        "train.steps=4",
+        "--set",
+        "train.batch=8",
+        "--set",
+        "eval.prompts=16",
+    ];
+    let mut args = vec!["sweep", "--preset", "task-diversity-threshold"];
+    args.extend(small);
+    args.extend(["--vary", "task.pool=2,null", "--out", out_s]);
+    let o = icl_lab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["kind"], "icl-lab sweep");
+    assert_eq!(summary["path"], "task.pool");
+    let points = summary["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2);
+    assert_eq!(points[0]["value"], 2);
+    assert!(points[1]["value"].is_null());
+    for p in points {
+        let m = &p["metrics"];
+        assert!(m["fresh_error"].as_f64().unwrap().is_finite(), "{m}");
+        let run = out.join(p["run"].as_str().unwrap());
+        assert!(run.join("eval.json").exists(), "{}", run.display());
+        assert!(run.join("config.json").exists());
+    }
+    assert!(points[0]["metrics"]["pool_distance_dmmse"].is_number());
+    // The threshold table names the metrics.
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("fresh_error"), "{table}");
+
+    // A value the config refuses is named before anything runs.
+    let bad = dir.path().join("bad");
+    let mut args = vec!["sweep", "--preset", "bursty-icl", "--vary"];
+    args.extend(["task.family.burstiness=2,3", "--out", bad.to_str().unwrap()]);
+    let o = icl_lab(&args);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("task.family.burstiness = 3"), "{e}");
+    assert!(e.contains("a divisor of task.points (8)"), "{e}");
+    assert!(!bad.exists(), "nothing written for a refused sweep");
+    let o = icl_lab(&[
+        "sweep",
+        "--preset",
+        "bursty-icl",
+        "--vary",
+        "p_bursty",
+        "--out",
+        out_s,
+    ]);
+    assert!(stderr(&o).contains("path=v1,v2"), "{}", stderr(&o));
+
+    // Classification runs are summarised by their probes.
+    let cls = dir.path().join("cls");
+    let mut args = vec!["sweep", "--preset", "bursty-icl"];
+    args.extend([
+        "--set",
+        "train.steps=3",
+        "--set",
+        "train.batch=8",
+        "--set",
+        "eval.prompts=16",
+        "--set",
+        "task.family.classes=64",
+    ]);
+    args.extend([
+        "--vary",
+        "task.family.p_bursty=0,1",
+        "--out",
+        cls.to_str().unwrap(),
+    ]);
+    let o = icl_lab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = read_json(&cls.join("summary.json"));
+    let m = &summary["points"][1]["metrics"];
+    for probe in ["icl", "in_weights", "flipped_context", "flipped_prior"] {
+        let v = m[probe].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{probe} = {v}");
+    }
 }

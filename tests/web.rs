@@ -55,7 +55,7 @@ fn controls_and_events_cross_the_worker_boundary_unchanged() {
         .prompts()
         .map(|p| icl_lab::baselines::Predictor::predict_prompts(&predictor, p))
         .collect();
-    let ev = Event::Eval(plan.report(0, &preds));
+    let ev = Event::Eval(plan.report(0, &preds, &[]));
     assert_eq!(through_js(&ev), ev);
     // Events go as JSON text: equal up to serde_json's float parsing (the last bit of
     // a 17-digit number may differ; the page shows 3 digits).

@@ -4,6 +4,8 @@
 //! enum [`BaselineConfig`]. Linear algebra goes through nalgebra.
 
 mod averaging;
+mod class_lookup;
+mod context_nearest;
 mod dmmse;
 mod gradient_descent;
 mod knn;
@@ -15,6 +17,8 @@ mod ridge;
 mod zero;
 
 pub use averaging::Averaging;
+pub use class_lookup::ClassLookup;
+pub use context_nearest::ContextNearest;
 pub use dmmse::Dmmse;
 pub use gradient_descent::GradientDescent;
 pub use knn::KNearest;
@@ -48,6 +52,14 @@ pub trait Predictor {
             .map(|p| (0..p.points()).map(|k| self.predict(p, k)).collect())
             .collect()
     }
+}
+
+/// A classical peer of the model on classification sequences: the query's label from
+/// the whole sequence (context pairs and query).
+pub trait SequenceClassifier {
+    /// snake_case name used as the key in probe reports.
+    fn name(&self) -> String;
+    fn classify(&self, seq: &crate::tasks::classification::ClassSequence) -> usize;
 }
 
 /// The first k pairs and the query of position k.

@@ -18,6 +18,7 @@ use icl_lab::checkpoint::{CheckpointState, model_from_bytes};
 use icl_lab::config::Experiment;
 use icl_lab::eval::{EvalReport, evaluate};
 use icl_lab::presets::{PRESETS, preset};
+use icl_lab::sweep::{SweepPoint, SweepSpec, SweepSummary, final_metrics, value_label};
 use icl_lab::train::{Trainer, task_source};
 use icl_lab::xdist::XDistConfig;
 
@@ -63,6 +64,28 @@ enum Command {
         #[arg(long, value_enum, default_value = "cpu")]
         backend: Backend,
         /// Write into an existing, non-empty run directory, replacing its files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// One run per value of one field; writes a run directory per value and
+    /// summary.json (the final metrics against the value) to --out.
+    Sweep {
+        #[arg(long, conflicts_with = "config", required_unless_present = "config")]
+        preset: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Override one field of the base experiment (before the sweep).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// The field and its values: task.pool=2,8,32 · task.pool=2^1..2^15 ·
+        /// task.family.p_bursty=0,0.5,1 · model.layers=1..4.
+        #[arg(long, value_name = "PATH=V1,V2,…")]
+        vary: String,
+        /// Sweep directory; refused if it already holds files (see --force).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: Backend,
         #[arg(long)]
         force: bool,
     },
@@ -112,6 +135,15 @@ pub fn main() -> ExitCode {
             backend,
             force,
         } => train(preset, config, &sets, &out, backend, force),
+        Command::Sweep {
+            preset,
+            config,
+            sets,
+            vary,
+            out,
+            backend,
+            force,
+        } => sweep(preset, config, &sets, &vary, &out, backend, force),
         Command::Eval {
             run,
             x_dist,
@@ -292,6 +324,93 @@ fn train(
     let exp = load_experiment(preset_name, config, sets)?;
     let dev = device(backend)?;
     prepare_out_dir(out, force)?;
+    let report = run(&exp, &dev, backend, out)?;
+    print_summary(&report);
+    Ok(())
+}
+
+fn sweep(
+    preset_name: Option<String>,
+    config: Option<PathBuf>,
+    sets: &[String],
+    vary: &str,
+    out: &Path,
+    backend: Backend,
+    force: bool,
+) -> Result<()> {
+    let base = load_experiment(preset_name, config, sets)?;
+    let spec = SweepSpec::parse(vary)?;
+    // Every value is validated before the first run starts.
+    let exps = spec.experiments(&base)?;
+    let dev = device(backend)?;
+    if out.exists() && !force && fs::read_dir(out)?.next().is_some() {
+        return Err(anyhow!(
+            "--out {} already holds files; choose a new directory or pass --force",
+            out.display()
+        ));
+    }
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut summary = SweepSummary::new(&spec, &base);
+    write_json(&out.join("summary.json"), &summary)?;
+    for (i, (exp, value)) in exps.iter().zip(&spec.values).enumerate() {
+        let label = value_label(value);
+        eprintln!("run {}/{}: {} = {label}", i + 1, exps.len(), spec.path);
+        let name: String = format!("{i:02}-{}={label}", spec.path)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.=".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let dir = out.join(&name);
+        prepare_out_dir(&dir, force)?;
+        let report = run(exp, &dev, backend, &dir)?;
+        summary.points.push(SweepPoint {
+            value: value.clone(),
+            step: report.step,
+            metrics: final_metrics(&report),
+            run: Some(name),
+        });
+        // Rewritten after every run: a stopped sweep keeps its finished points.
+        write_json(&out.join("summary.json"), &summary)?;
+    }
+    print_sweep(&summary);
+    eprintln!("wrote {}", out.join("summary.json").display());
+    Ok(())
+}
+
+/// The threshold table: the headline metrics against the varied value.
+fn print_sweep(summary: &SweepSummary) {
+    let metrics: Vec<String> = summary
+        .metrics()
+        .into_iter()
+        .filter(|m| {
+            ["icl", "in_weights", "fresh_error", "pool_error"].contains(&m.as_str())
+                || m.ends_with("distance_dmmse")
+                || m.ends_with("distance_ridge")
+        })
+        .collect();
+    print!("{:>14}", summary.path.rsplit('.').next().unwrap_or(""));
+    for m in &metrics {
+        print!("{:>22}", m);
+    }
+    println!();
+    for p in &summary.points {
+        print!("{:>14}", value_label(&p.value));
+        for m in &metrics {
+            print!("{:>22.4}", p.metrics[m]);
+        }
+        println!();
+    }
+}
+
+/// Trains `exp` into the (prepared) run directory `out`; returns the final report.
+fn run(exp: &Experiment, dev: &Device, backend: Backend, out: &Path) -> Result<EvalReport> {
+    let exp = exp.clone();
+    let dev = dev.clone();
     write_json(&out.join("config.json"), &exp)?;
 
     let mut trainer = Trainer::new(&exp, &dev);
@@ -361,7 +480,6 @@ fn train(
     write_json(&out.join("eval.json"), &report)?;
     write_checkpoint(out, &trainer, None)?;
     bar.finish_and_clear();
-    print_summary(&report);
     eprintln!(
         "trained {} steps on {} in {:.1} s; wrote {}",
         exp.train.steps,
@@ -369,11 +487,26 @@ fn train(
         start.elapsed().as_secs_f64(),
         out.display()
     );
-    Ok(())
+    Ok(report)
 }
 
-/// A few columns of the ICL curve, for a person at a terminal.
+/// A few columns of the ICL curve (or the probe table), for a person at a terminal.
 fn print_summary(report: &EvalReport) {
+    if !report.probes.is_empty() {
+        let names: Vec<&String> = report.probes[0].scores.keys().collect();
+        print!("  {:16}", "accuracy");
+        for n in &names {
+            print!("{n:>16}");
+        }
+        println!("{:>10}", "chance");
+        for p in &report.probes {
+            print!("  {:16}", p.name);
+            for n in &names {
+                print!("{:>16.3}", p.scores[*n].mean);
+            }
+            println!("{:>10.3}", p.chance);
+        }
+    }
     for e in &report.evals {
         println!(
             "{} tasks, x ~ {} (normalised squared error by k):",

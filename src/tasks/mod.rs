@@ -5,6 +5,7 @@
 //! noise); a [`TaskSource`] decides whether tasks are fresh for every prompt or drawn
 //! from a finite pool of M tasks (task diversity).
 
+pub mod classification;
 mod decision_tree;
 mod linear;
 mod noisy_linear;
@@ -12,6 +13,7 @@ mod pool;
 mod relu_net;
 mod sparse_linear;
 
+pub use classification::{ClassWorld, ClassificationConfig};
 pub use decision_tree::{DecisionTree, DecisionTreeFamily};
 pub use linear::LinearRegression;
 pub use noisy_linear::NoisyLinearRegression;
@@ -104,6 +106,10 @@ pub enum TaskFamilyConfig {
         #[serde(default = "default_depth")]
         depth: usize,
     },
+    /// Few-shot classification sequences (Chan 2022, Reddy 2023): not a regression
+    /// family; the model reads a label at the query and is probed for ICL vs
+    /// in-weights learning (see [`classification`]).
+    Classification(ClassificationConfig),
 }
 
 fn default_sparsity() -> usize {
@@ -126,9 +132,9 @@ impl Default for TaskFamilyConfig {
 }
 
 impl TaskFamilyConfig {
-    /// The family behind the config.
-    pub fn family(&self) -> Box<dyn TaskFamily> {
-        match self {
+    /// The regression family behind the config; `None` for classification.
+    pub fn family(&self) -> Option<Box<dyn TaskFamily>> {
+        Some(match self {
             TaskFamilyConfig::Linear => Box::new(LinearRegression),
             TaskFamilyConfig::SparseLinear { sparsity } => Box::new(SparseLinearRegression {
                 sparsity: *sparsity,
@@ -140,6 +146,15 @@ impl TaskFamilyConfig {
             TaskFamilyConfig::DecisionTree { depth } => {
                 Box::new(DecisionTreeFamily { depth: *depth })
             }
+            TaskFamilyConfig::Classification(_) => return None,
+        })
+    }
+
+    /// The classification parameters, when this is the classification family.
+    pub fn classification(&self) -> Option<&ClassificationConfig> {
+        match self {
+            TaskFamilyConfig::Classification(c) => Some(c),
+            _ => None,
         }
     }
 
@@ -148,7 +163,7 @@ impl TaskFamilyConfig {
         1.0
     }
 
-    pub(crate) fn validate(&self, dims: usize, c: &mut Checker) {
+    pub(crate) fn validate(&self, dims: usize, points: usize, c: &mut Checker) {
         match self {
             TaskFamilyConfig::Linear => {}
             TaskFamilyConfig::SparseLinear { sparsity } => {
@@ -172,6 +187,7 @@ impl TaskFamilyConfig {
             TaskFamilyConfig::DecisionTree { depth } => {
                 c.range_usize("task.family.depth", *depth, 1, 12)
             }
+            TaskFamilyConfig::Classification(cfg) => cfg.validate(dims, points, c),
         }
     }
 }

@@ -12,11 +12,12 @@ use yew::prelude::*;
 
 use crate::presets::PRESETS;
 
-use super::charts::{IclChart, LossChart, css_colour, label};
+use super::charts::{FigureChart, IclChart, LossChart, css_colour, label};
 use super::fields::{Field, Kind, SECTIONS};
+use super::figures::{distance_figure, probe_figure, threshold_figure};
 use super::hash::to_hash;
 use super::protocol::{BackendChoice, Control, Event, Phase};
-use super::state::{Action, AppState, bench_experiment, bench_rate};
+use super::state::{Action, AppState, SWEEPABLE, SweepStatus, bench_experiment, bench_rate};
 
 impl Reducible for AppState {
     type Action = Action;
@@ -153,6 +154,17 @@ pub fn app() -> Html {
         });
     }
 
+    // Controls the reducer queued (a sweep's next run, a cancel), each sent once.
+    {
+        let worker = worker.clone();
+        let outbox = state.outbox.clone();
+        use_effect_with(outbox.as_ref().map(|(n, _)| *n), move |_| {
+            if let Some((_, control)) = outbox {
+                send(&worker.borrow(), &control);
+            }
+        });
+    }
+
     let start = {
         let state = state.clone();
         let worker = worker.clone();
@@ -243,6 +255,7 @@ pub fn app() -> Html {
                     <section class="results">
                         <RunButtons state={state.clone()} start={start.clone()} control={control.clone()} />
                         <Charts state={state.clone()} />
+                        <SweepPanel state={state.clone()} />
                     </section>
                 </main>
             }
@@ -553,9 +566,25 @@ fn charts(props: &StateProps) -> Html {
         sets.first().cloned().unwrap_or_else(|| "fresh".into())
     };
     let hidden: Vec<String> = state.hidden.iter().cloned().collect();
+    let trained = run.experiment.as_ref().unwrap_or(&state.exp);
+    if let Some(c) = trained.task.family.classification() {
+        let figure = Rc::new(probe_figure(&run.history, 1.0 / c.labels as f64));
+        return html! {
+            <div class="charts">
+                <LossChart {losses} {steps} />
+                <FigureChart {figure} />
+            </div>
+        };
+    }
+    let distance = trained
+        .task
+        .pool
+        .and_then(|_| distance_figure(&run.history))
+        .map(Rc::new);
     html! {
         <div class="charts">
             <LossChart {losses} {steps} />
+            if let Some(figure) = distance { <FigureChart {figure} /> }
             <div>
                 <IclChart report={report.clone()} set={set.clone()} hidden={hidden.clone()} />
                 <div class="legend" role="group" aria-label="curves to show">
@@ -631,5 +660,152 @@ fn bench_view(props: &BenchProps) -> Html {
             <p class="muted small">{"Compare backends in one session: change Backend above and run again. "}
                 <a href="#">{"Back to the lab"}</a></p>
         </main>
+    }
+}
+
+/// The sweep panel: pick a field and its values, queue one run per value, and watch
+/// the threshold curve fill in; load a summary written by `icl-lab sweep`.
+#[function_component(SweepPanel)]
+fn sweep_panel(props: &StateProps) -> Html {
+    let state = &props.state;
+    let sw = &state.sweep;
+    let running = matches!(sw.status, Some(SweepStatus::Running { .. }));
+    let on_path = {
+        let state = state.clone();
+        Callback::from(move |e: Event2| {
+            let sel: HtmlSelectElement = e.target_unchecked_into();
+            let path = sel.value();
+            let example = SWEEPABLE
+                .iter()
+                .find(|(p, _, _)| *p == path)
+                .map_or(String::new(), |(_, _, ex)| ex.to_string());
+            state.dispatch(Action::SweepEdit {
+                path,
+                values: example,
+            });
+        })
+    };
+    let on_values = {
+        let state = state.clone();
+        let path = sw.path.clone();
+        Callback::from(move |e: InputEvent| {
+            let el: HtmlInputElement = e.target_unchecked_into();
+            state.dispatch(Action::SweepEdit {
+                path: path.clone(),
+                values: el.value(),
+            });
+        })
+    };
+    let on_run = {
+        let state = state.clone();
+        Callback::from(move |_| state.dispatch(Action::SweepStart { now_ms: now_ms() }))
+    };
+    let on_cancel = {
+        let state = state.clone();
+        Callback::from(move |_| state.dispatch(Action::SweepCancel))
+    };
+    let on_metric = {
+        let state = state.clone();
+        Callback::from(move |e: Event2| {
+            let sel: HtmlSelectElement = e.target_unchecked_into();
+            state.dispatch(Action::SweepMetric(sel.value()));
+        })
+    };
+    let on_file = {
+        let state = state.clone();
+        Callback::from(move |e: Event2| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let Some(file) = input.files().and_then(|f| f.get(0)) else {
+                return;
+            };
+            let state = state.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let text = wasm_bindgen_futures::JsFuture::from(file.text())
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_string())
+                    .unwrap_or_default();
+                state.dispatch(Action::SweepLoad(text));
+            });
+        })
+    };
+    let status = match &sw.status {
+        Some(SweepStatus::Running { index }) => format!(
+            "run {} of {}: {} = {} · step {} / {}",
+            index + 1,
+            sw.runs.len(),
+            sw.summary.as_ref().map_or("", |s| s.path.as_str()),
+            sw.summary
+                .as_ref()
+                .and_then(|s| s.values.get(*index))
+                .map(crate::sweep::value_label)
+                .unwrap_or_default(),
+            state.run.progress.as_ref().map_or(0, |p| p.step),
+            state.run.experiment.as_ref().map_or(0, |e| e.train.steps),
+        ),
+        Some(SweepStatus::Done) => "finished".into(),
+        Some(SweepStatus::Cancelled) => "cancelled; the finished points stay".into(),
+        Some(SweepStatus::Failed(m)) => format!("stopped: {m}"),
+        Some(SweepStatus::Loaded) => "loaded from a summary file".into(),
+        None => String::new(),
+    };
+    let metrics = sw.summary.as_ref().map(|s| s.metrics()).unwrap_or_default();
+    let figure = sw
+        .summary
+        .as_ref()
+        .filter(|s| !sw.metric.is_empty() || s.points.is_empty())
+        .map(|s| Rc::new(threshold_figure(s, &sw.metric)));
+    let download = sw
+        .summary
+        .as_ref()
+        .filter(|s| !s.points.is_empty())
+        .and_then(|s| {
+            let text = serde_json::to_string_pretty(s).ok()?;
+            let parts = js_sys::Array::of1(&JsValue::from_str(&text));
+            let blob = web_sys::Blob::new_with_str_sequence(&parts).ok()?;
+            web_sys::Url::create_object_url_with_blob(&blob).ok()
+        });
+    let custom = !SWEEPABLE.iter().any(|(p, _, _)| *p == sw.path);
+    html! {
+        <section class="sweep" aria-label="sweep">
+            <h2>{"Sweep a data property"}</h2>
+            <p class="muted small">{"One run of the current settings per value, in turn; the final metric of each run is plotted against the value."}</p>
+            <div class="sweep-form">
+                <label>{"field "}
+                    <select id="sweep-path" onchange={on_path} disabled={running}>
+                        if custom { <option value={sw.path.clone()} selected=true>{sw.path.clone()}</option> }
+                        { for SWEEPABLE.iter().map(|(p, l, _)| html!{
+                            <option value={*p} selected={*p == sw.path}>{format!("{l} ({p})")}</option>
+                        }) }
+                    </select>
+                </label>
+                <label>{"values "}
+                    <input type="text" id="sweep-values" value={sw.values.clone()} oninput={on_values}
+                        disabled={running} aria-describedby="sweep-hint" />
+                </label>
+                if running {
+                    <button id="sweep-cancel" onclick={on_cancel}>{"Cancel sweep"}</button>
+                } else {
+                    <button id="sweep-run" class="primary" onclick={on_run} disabled={!state.can_start()}>{"Run sweep"}</button>
+                }
+                <label class="file">{"Load summary… "}
+                    <input type="file" id="sweep-load" accept=".json,application/json" onchange={on_file} />
+                </label>
+                if let Some(href) = download {
+                    <a id="sweep-download" {href} download="sweep-summary.json">{"Download summary"}</a>
+                }
+            </div>
+            <p class="hint" id="sweep-hint">{"Comma-separated values; 2^1..2^6 gives powers of two, 1..4 every integer, null an infinite pool. At most 64 runs."}</p>
+            if let Some(e) = &sw.error { <p class="field-error" role="alert" id="sweep-error">{e}</p> }
+            if !status.is_empty() { <p class="sweep-status" id="sweep-status">{status}</p> }
+            if metrics.len() > 1 {
+                <label>{"metric "}
+                    <select id="sweep-metric" onchange={on_metric}>
+                        { for metrics.iter().map(|m| html!{ <option value={m.clone()} selected={*m == sw.metric}>{m.replace('_', " ")}</option> }) }
+                    </select>
+                </label>
+            }
+            if let Some(figure) = figure { <FigureChart {figure} /> }
+        </section>
     }
 }

@@ -1,5 +1,6 @@
-//! Two small self-contained chart widgets drawn with plotters on a canvas: the
-//! training loss (log scale) and the ICL curve. Each keeps the geometry of its last
+//! Small self-contained chart widgets drawn with plotters on a canvas: the training
+//! loss (log scale), the ICL curve, and [`FigureChart`] for any [`Figure`] (probes,
+//! distances, a sweep's threshold curve). Each keeps the geometry of its last
 //! drawing so the pointer can be mapped back to data for the hover read-out.
 //! Okabe–Ito colours, fixed per predictor, so a curve keeps its colour everywhere.
 
@@ -13,6 +14,7 @@ use yew::prelude::*;
 use crate::eval::EvalReport;
 
 use super::app::now_ms;
+use super::figures::Figure;
 
 /// Okabe & Ito's colour-blind-safe palette, fixed per predictor.
 pub fn colour(name: &str) -> RGBColor {
@@ -472,5 +474,285 @@ pub fn icl_chart(props: &IclProps) -> Html {
                 }
             </div>
         </figure>
+    }
+}
+
+/// Colours of the history charts' lines: the probes get four Okabe–Ito colours of
+/// their own; everything else keeps its predictor's colour.
+pub fn line_colour(key: &str) -> RGBColor {
+    match key {
+        "icl" => RGBColor(0, 114, 178),
+        "in_weights" => RGBColor(213, 94, 0),
+        "flipped_context" => RGBColor(86, 180, 233),
+        "flipped_prior" => RGBColor(230, 159, 0),
+        k => colour(k),
+    }
+}
+
+pub fn css_line_colour(key: &str) -> String {
+    let RGBColor(r, g, b) = line_colour(key);
+    format!("rgb({r},{g},{b})")
+}
+
+/// Formats an x value, using the figure's own labels where it has them (∞, names).
+fn x_text(fig: &Figure, x: f64) -> String {
+    fig.x_labels
+        .iter()
+        .find(|(v, _)| (v - x).abs() < 1e-9 * v.abs().max(1.0))
+        .map(|(_, l)| l.clone())
+        .unwrap_or_else(|| format_tick(x))
+}
+
+fn draw_figure(
+    canvas: &HtmlCanvasElement,
+    fig: &Figure,
+) -> Result<Geometry, Box<dyn std::error::Error>> {
+    let backend = prepare(canvas).ok_or("no 2d context")?;
+    let root = backend.into_drawing_area();
+    root.fill(&WHITE)?;
+    let all: Vec<(f64, f64)> = fig.lines.iter().flat_map(|l| l.points.clone()).collect();
+    if all.is_empty() {
+        root.present()?;
+        return Ok(Geometry::default());
+    }
+    let (x0, x1) = all
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y0, y1) = all
+        .iter()
+        .chain(
+            fig.hlines
+                .iter()
+                .map(|(v, _)| (0.0, *v))
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    // Room on both sides of a single point or a flat line.
+    let (x0, x1) = if fig.x_log {
+        (x0 / 1.3, x1 * 1.3)
+    } else {
+        let pad = ((x1 - x0) * 0.04).max(0.5);
+        (x0 - pad, x1 + pad)
+    };
+    let (y0, y1) = match fig.y_range {
+        Some(r) => r,
+        None if fig.y_log => (y0.max(1e-6) / 1.5, y1.max(1e-5) * 1.5),
+        None => {
+            let pad = ((y1 - y0) * 0.1).max(0.05);
+            (y0 - pad, y1 + pad)
+        }
+    };
+    let mut b = ChartBuilder::on(&root);
+    b.margin(10).x_label_area_size(34).y_label_area_size(56);
+    let y_fmt = |v: &f64| format_tick(*v);
+    let x_fmt = |v: &f64| x_text(fig, *v);
+    // Four axis combinations, one drawing routine.
+    macro_rules! draw {
+        ($chart:expr) => {{
+            let mut chart = $chart;
+            chart
+                .configure_mesh()
+                .x_desc(fig.x_desc.as_str())
+                .y_desc(fig.y_desc.as_str())
+                .label_style((FONT, 13))
+                .axis_desc_style((FONT, 13))
+                .light_line_style(RGBColor(238, 238, 238))
+                .max_light_lines(1)
+                .x_labels(7)
+                .x_label_formatter(&x_fmt)
+                .y_label_formatter(&y_fmt)
+                .draw()?;
+            for (v, text) in &fig.hlines {
+                let grey = RGBColor(110, 110, 110);
+                chart.draw_series(DashedLineSeries::new(
+                    vec![(x0, *v), (x1, *v)],
+                    6,
+                    4,
+                    ShapeStyle::from(&grey).stroke_width(1),
+                ))?;
+                chart.draw_series(std::iter::once(Text::new(
+                    text.clone(),
+                    (x0, *v),
+                    (FONT, 12).into_font().color(&grey),
+                )))?;
+            }
+            for line in &fig.lines {
+                let col = line_colour(&line.key);
+                let style = ShapeStyle::from(&col).stroke_width(2);
+                if line.dashed {
+                    chart.draw_series(DashedLineSeries::new(line.points.clone(), 8, 5, style))?;
+                } else {
+                    chart.draw_series(LineSeries::new(line.points.clone(), style))?;
+                }
+                chart.draw_series(line.points.iter().map(|p| Circle::new(*p, 3, col.filled())))?;
+            }
+            for m in &fig.marks {
+                let ink = RGBColor(0, 0, 0);
+                chart.draw_series(std::iter::once(Circle::new(m.at, 6, ink.stroke_width(2))))?;
+                chart.draw_series(std::iter::once(Text::new(
+                    m.text.clone(),
+                    m.at,
+                    (FONT, 12).into_font().color(&ink),
+                )))?;
+            }
+            let (px, py) = chart.plotting_area().get_pixel_range();
+            (px, py)
+        }};
+    }
+    let (px, py) = match (fig.x_log, fig.y_log) {
+        (false, false) => draw!(b.build_cartesian_2d(x0..x1, y0..y1)?),
+        (true, false) => draw!(b.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?),
+        (false, true) => draw!(b.build_cartesian_2d(
+            x0..x1,
+            (y0..y1).log_scale().with_key_points(log_ticks(y0, y1))
+        )?),
+        (true, true) => draw!(b.build_cartesian_2d(
+            (x0..x1).log_scale(),
+            (y0..y1).log_scale().with_key_points(log_ticks(y0, y1))
+        )?),
+    };
+    root.present()?;
+    Ok(Geometry {
+        px: (px.start, px.end),
+        py: (py.start, py.end),
+        x: (x0, x1),
+    })
+}
+
+#[derive(Properties, PartialEq)]
+pub struct FigureProps {
+    pub figure: Rc<Figure>,
+}
+
+/// Any [`Figure`]: lines with markers, reference lines, marks, a legend, a caption;
+/// hover lists every line's value at the nearest x.
+#[function_component(FigureChart)]
+pub fn figure_chart(props: &FigureProps) -> Html {
+    let canvas = use_node_ref();
+    let geometry = use_mut_ref(Geometry::default);
+    let hover = use_state(|| None::<(f64, Vec<(String, String)>)>);
+    {
+        let canvas = canvas.clone();
+        let geometry = geometry.clone();
+        use_effect_with(props.figure.clone(), move |fig| {
+            if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
+                let t0 = now_ms();
+                match draw_figure(&c, fig) {
+                    Ok(g) => *geometry.borrow_mut() = g,
+                    Err(e) => web_sys::console::warn_1(&format!("{} chart: {e}", fig.id).into()),
+                }
+                log_slow(fig.id, t0);
+            }
+        });
+    }
+    let fig = props.figure.clone();
+    let onmousemove = {
+        let hover = hover.clone();
+        let geometry = geometry.clone();
+        let fig = fig.clone();
+        Callback::from(move |e: MouseEvent| {
+            let g = *geometry.borrow();
+            let px = e.offset_x() as f64;
+            let found = pixel_to_x(&g, px, fig.x_log).and_then(|x| {
+                // the nearest x any line has a point at
+                let near = fig
+                    .lines
+                    .iter()
+                    .flat_map(|l| l.points.iter().map(|p| p.0))
+                    .min_by(|a, b| {
+                        distance(*a, x, fig.x_log).total_cmp(&distance(*b, x, fig.x_log))
+                    })?;
+                let rows: Vec<(String, String)> = fig
+                    .lines
+                    .iter()
+                    .filter_map(|l| {
+                        let p = l.points.iter().find(|p| p.0 == near)?;
+                        Some((l.key.clone(), format!("{}: {:.3}", l.label, p.1)))
+                    })
+                    .collect();
+                Some((
+                    px,
+                    [(x_text(&fig, near), String::new())]
+                        .into_iter()
+                        .chain(rows)
+                        .collect(),
+                ))
+            });
+            hover.set(found);
+        })
+    };
+    let onmouseleave = {
+        let hover = hover.clone();
+        Callback::from(move |_| hover.set(None))
+    };
+    let points: usize = fig.lines.iter().map(|l| l.points.len()).sum();
+    let values = fig
+        .lines
+        .first()
+        .map(|l| {
+            l.points
+                .iter()
+                .map(|(x, y)| format!("{}:{y:.4}", x_text(&fig, *x)))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    html! {
+        <figure class="chart">
+            <figcaption>{fig.title.clone()}</figcaption>
+            <div class="chart-body">
+                <canvas ref={canvas} class="chart-canvas" data-chart={fig.id} data-points={points.to_string()}
+                    data-values={values}
+                    role="img" aria-label={format!("{}: {}", fig.title, fig.caption)}
+                    {onmousemove} {onmouseleave}></canvas>
+                if points == 0 {
+                    <div class="chart-empty">{"Points appear as evaluations finish."}</div>
+                }
+                if let Some((x, rows)) = &*hover {
+                    <div class="tooltip" style={format!("left:{}px", x + 12.0)}>
+                        { for rows.iter().map(|(k, v)| if v.is_empty() {
+                            html!{ <div><strong>{k.clone()}</strong></div> }
+                        } else {
+                            html!{ <div><span class="swatch" style={format!("background:{}", css_line_colour(k))}></span>{v.clone()}</div> }
+                        }) }
+                    </div>
+                }
+            </div>
+            if fig.lines.len() > 1 || !fig.hlines.is_empty() {
+                <div class="legend" aria-label="lines">
+                    { for fig.lines.iter().map(|l| html!{
+                        <span class="curve">
+                            <span class={classes!("swatch", l.dashed.then_some("dashed"))}
+                                style={format!("background:{};border-color:{}", if l.dashed { "transparent".to_string() } else { css_line_colour(&l.key) }, css_line_colour(&l.key))}></span>
+                            {l.label.clone()}
+                        </span>
+                    }) }
+                </div>
+            }
+            if !fig.caption.is_empty() {
+                <p class="caption" data-caption={fig.id}>{fig.caption.clone()}</p>
+            }
+        </figure>
+    }
+}
+
+/// The data x under a pixel, on a linear or log axis.
+fn pixel_to_x(g: &Geometry, px: f64, log: bool) -> Option<f64> {
+    if !log {
+        return g.data_x(px);
+    }
+    let lg = Geometry {
+        x: (g.x.0.max(1e-12).ln(), g.x.1.max(1e-12).ln()),
+        ..*g
+    };
+    lg.data_x(px).map(f64::exp)
+}
+
+fn distance(a: f64, b: f64, log: bool) -> f64 {
+    if log {
+        (a.max(1e-12).ln() - b.max(1e-12).ln()).abs()
+    } else {
+        (a - b).abs()
     }
 }

@@ -32,6 +32,9 @@ pub struct Field {
     pub kind: Kind,
     /// Shown only when the field at this path has this value (a family's parameter).
     pub when: Option<(&'static str, &'static str)>,
+    /// Hidden when the field at this path has this value (regression-only fields
+    /// under the classification family).
+    pub unless: Option<(&'static str, &'static str)>,
 }
 
 pub struct Section {
@@ -46,7 +49,36 @@ const fn f(path: &'static str, label: &'static str, hint: &'static str, kind: Ki
         hint,
         kind,
         when: None,
+        unless: None,
     }
+}
+
+const fn unless(field: Field, path: &'static str, value: &'static str) -> Field {
+    Field {
+        unless: Some((path, value)),
+        ..field
+    }
+}
+
+const CLASSIFICATION: &str = "classification";
+
+/// A classification parameter: shown only for that family.
+const fn class_param(
+    path: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    kind: Kind,
+) -> Field {
+    when(
+        f(path, label, hint, kind),
+        "task.family.kind",
+        CLASSIFICATION,
+    )
+}
+
+/// A regression-only field: hidden for classification.
+const fn regression(field: Field) -> Field {
+    unless(field, "task.family.kind", CLASSIFICATION)
 }
 
 const fn when(field: Field, path: &'static str, value: &'static str) -> Field {
@@ -65,6 +97,10 @@ pub const FAMILIES: &[(&str, &str)] = &[
     ),
     (r#"{"kind":"relu_net"}"#, "2-layer ReLU networks"),
     (r#"{"kind":"decision_tree"}"#, "decision trees"),
+    (
+        r#"{"kind":"classification"}"#,
+        "few-shot classification (Chan, Reddy)",
+    ),
 ];
 
 pub const X_DISTS: &[(&str, &str)] = &[
@@ -109,15 +145,52 @@ pub const SECTIONS: &[Section] = &[
                 "task.family.kind",
                 "decision_tree",
             ),
+            class_param("task.family.classes", "classes K", "2 … 2²⁰", Kind::Int),
+            class_param("task.family.labels", "labels L", "2 … 1024", Kind::Int),
+            class_param(
+                "task.family.p_bursty",
+                "bursty fraction p_bursty",
+                "0 … 1",
+                Kind::Float,
+            ),
+            class_param(
+                "task.family.burstiness",
+                "burstiness B (copies per class)",
+                "a divisor of the context length",
+                Kind::Int,
+            ),
+            class_param(
+                "task.family.zipf",
+                "Zipf exponent α",
+                "0 … 5; 0 = uniform",
+                Kind::Float,
+            ),
+            class_param(
+                "task.family.within_class_noise",
+                "within-class noise ε",
+                "0 … 10",
+                Kind::Float,
+            ),
+            class_param(
+                "task.family.p_novel",
+                "novel-class fraction p_novel",
+                "0 … 1",
+                Kind::Float,
+            ),
             f("task.dims", "dimension d", "1 … 64", Kind::Int),
-            f("task.points", "points per prompt", "1 … 256", Kind::Int),
             f(
+                "task.points",
+                "points (context pairs)",
+                "1 … 256",
+                Kind::Int,
+            ),
+            regression(f(
                 "task.pool",
                 "task pool size M",
                 "empty = a fresh task per prompt; 1 … 2³⁰",
                 Kind::OptInt,
-            ),
-            f(
+            )),
+            regression(f(
                 "task.encoding",
                 "tokens",
                 "",
@@ -125,13 +198,13 @@ pub const SECTIONS: &[Section] = &[
                     ("\"concatenated\"", "[x, y] per token (von Oswald)"),
                     ("\"interleaved\"", "x and y tokens alternate (Garg)"),
                 ]),
-            ),
+            )),
         ],
     },
     Section {
         title: "Inputs x",
         fields: &[
-            f("x_dist", "distribution", "", Kind::Select(X_DISTS)),
+            regression(f("x_dist", "distribution", "", Kind::Select(X_DISTS))),
             when(
                 f("x_dist.scale", "scale c", "0 < c ≤ 100", Kind::Float),
                 "x_dist.kind",
@@ -142,6 +215,15 @@ pub const SECTIONS: &[Section] = &[
     Section {
         title: "Model",
         fields: &[
+            f(
+                "model.kind",
+                "architecture",
+                "",
+                Kind::Select(&[
+                    ("\"transformer\"", "transformer (GPT-2 style)"),
+                    ("\"reddy\"", "Reddy: attention-only + MLP classifier"),
+                ]),
+            ),
             f("model.layers", "layers", "1 … 24", Kind::Int),
             f("model.heads", "heads", "1 … 16", Kind::Int),
             f(
@@ -150,7 +232,11 @@ pub const SECTIONS: &[Section] = &[
                 "1 … 1024, a multiple of heads",
                 Kind::Int,
             ),
-            f("model.mlp", "MLP in every block", "", Kind::Toggle),
+            unless(
+                f("model.mlp", "MLP in every block", "", Kind::Toggle),
+                "model.kind",
+                "reddy",
+            ),
             f(
                 "model.attention",
                 "attention",
@@ -166,6 +252,26 @@ pub const SECTIONS: &[Section] = &[
         title: "Training",
         fields: &[
             f("optim.lr", "learning rate", "0 < lr ≤ 1", Kind::Float),
+            f(
+                "optim.schedule",
+                "schedule",
+                "",
+                Kind::Select(&[
+                    ("\"cosine\"", "cosine decay to lr/10"),
+                    ("\"constant\"", "constant"),
+                ]),
+            ),
+            f(
+                "optim.kind",
+                "optimizer",
+                "",
+                Kind::Select(&[("\"adam\"", "Adam"), ("\"adam_w\"", "AdamW (weight decay)")]),
+            ),
+            when(
+                f("optim.weight_decay", "weight decay", "0 … 1", Kind::Float),
+                "optim.kind",
+                "adam_w",
+            ),
             f("optim.warmup_steps", "warm-up steps", "0 … 10⁷", Kind::Int),
             f("train.batch", "batch", "1 … 4096", Kind::Int),
             f("train.steps", "steps", "1 … 10⁷", Kind::Int),
@@ -193,11 +299,13 @@ pub fn all_fields() -> impl Iterator<Item = &'static Field> {
 impl Field {
     /// Whether the field applies to `exp` (a family's parameter only for that family).
     pub fn applies(&self, exp: &Experiment) -> bool {
-        let Some((path, value)) = self.when else {
+        if self.when.is_none() && self.unless.is_none() {
             return true;
-        };
+        }
         let v = serde_json::to_value(exp).expect("config serialises");
-        get(&v, path).and_then(|x| x.as_str()) == Some(value)
+        let is =
+            |(path, value): (&str, &str)| get(&v, path).and_then(|x| x.as_str()) == Some(value);
+        self.when.is_none_or(is) && !self.unless.is_some_and(is)
     }
 
     /// The field's value as the input shows it.
@@ -300,11 +408,36 @@ impl Field {
                 t.into()
             }
         };
-        let next = exp
-            .with_overrides(&[format!("{}={json}", self.path)])
-            .map_err(messages)?;
+        let mut sets = vec![format!("{}={json}", self.path)];
+        if self.path == "task.family" {
+            sets.extend(switch_kind(exp, &json));
+        }
+        if self.path == "optim.kind" && json.contains("\"adam\"") {
+            // Plain Adam has no weight decay.
+            sets.push("optim.weight_decay=0".into());
+        }
+        let next = exp.with_overrides(&sets).map_err(messages)?;
         super::limits::check_browser(&next).map_err(messages)?;
         Ok(next)
+    }
+}
+
+/// Switching between regression and classification changes what the other task
+/// fields mean: each kind starts from its browser-scale defaults (the `bursty-icl`
+/// or `icl-in-a-minute` task size), and fields the other kind cannot use are cleared.
+fn switch_kind(exp: &Experiment, family_json: &str) -> Vec<String> {
+    let to_class = family_json.contains(CLASSIFICATION);
+    let from_class = exp.task.family.classification().is_some();
+    match (from_class, to_class) {
+        (false, true) => vec![
+            "task.dims=32".into(),
+            "task.points=8".into(),
+            "task.pool=null".into(),
+            "curriculum=null".into(),
+            "eval.baselines=null".into(),
+        ],
+        (true, false) => vec!["task.dims=5".into(), "task.points=21".into()],
+        _ => Vec::new(),
     }
 }
 
@@ -396,5 +529,35 @@ mod tests {
             }
         );
         assert_eq!(field("task.family.noise").text(&mix), "0.1, 0.5, 1.0");
+    }
+
+    #[test]
+    fn switching_to_classification_adapts_the_task_and_hides_regression_fields() {
+        let mut exp = Experiment::default();
+        exp.task.pool = Some(16);
+        let c = field("task.family")
+            .edit(&exp, r#"{"kind":"classification"}"#)
+            .unwrap();
+        assert!(c.task.family.classification().is_some());
+        assert_eq!((c.task.dims, c.task.points, c.task.pool), (32, 8, None));
+        assert!(field("task.family.p_bursty").applies(&c));
+        assert!(!field("task.pool").applies(&c));
+        assert!(!field("x_dist").applies(&c));
+        assert!(field("task.pool").applies(&exp));
+        let e = field("task.family.burstiness").edit(&c, "3").unwrap_err();
+        assert!(
+            e.contains("a divisor of task.points (8): 1, 2, 4, 8"),
+            "{e}"
+        );
+        let back = field("task.family")
+            .edit(&c, r#"{"kind":"linear"}"#)
+            .unwrap();
+        assert_eq!((back.task.dims, back.task.points), (5, 21));
+        let reddy = field("model.kind").edit(&c, "\"reddy\"").unwrap();
+        assert!(!field("model.mlp").applies(&reddy));
+        let w = field("optim.kind").edit(&c, "\"adam_w\"").unwrap();
+        let w = field("optim.weight_decay").edit(&w, "0.1").unwrap();
+        let plain = field("optim.kind").edit(&w, "\"adam\"").unwrap();
+        assert_eq!(plain.optim.weight_decay, 0.0);
     }
 }

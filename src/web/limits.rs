@@ -24,10 +24,22 @@ struct Footprint {
 fn footprint(exp: &Experiment) -> Footprint {
     let m = &exp.model;
     let seq = exp.max_seq_len();
-    let d_in = exp.task.dims + 1;
-    let hidden = if m.mlp { 4 * m.width } else { m.width };
+    let d_in = exp.token_dim();
+    let reddy = m.kind == crate::config::ModelKind::Reddy;
+    let hidden = if m.mlp && !reddy {
+        4 * m.width
+    } else {
+        m.width
+    };
     let scores = m.heads * seq * seq;
-    let per_layer_weights = 4 * m.width * m.width + if m.mlp { 8 * m.width * m.width } else { 0 };
+    let per_layer_weights = 4 * m.width * m.width
+        + if hidden > m.width {
+            8 * m.width * m.width
+        } else {
+            0
+        };
+    // Reddy's classifier head (4w × 4w) and the read-out (one per label).
+    let head = if reddy { 20 * m.width * m.width } else { 0 } + 4 * m.width * exp.outputs();
     Footprint {
         largest_per_prompt: scores.max(seq * hidden),
         // Per layer: residual, layer-norm, q, k, v, attention out, MLP in/out (~8 × w),
@@ -35,7 +47,7 @@ fn footprint(exp: &Experiment) -> Footprint {
         train_per_prompt: m.layers * (seq * (8 * m.width + 2 * hidden) + 2 * scores)
             + seq * (d_in + 2 * m.width),
         // Weights, gradients and two Adam moments.
-        weights: 4 * (m.layers * per_layer_weights + seq * m.width + d_in * m.width),
+        weights: 4 * (m.layers * per_layer_weights + seq * m.width + d_in * m.width + head),
     }
 }
 

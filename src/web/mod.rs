@@ -4,6 +4,7 @@
 //! charts) only compile for `wasm32`. Nothing here trains: it drives the core.
 
 pub mod fields;
+pub mod figures;
 pub mod hash;
 pub mod limits;
 pub mod protocol;

@@ -7,10 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::config::Experiment;
 use crate::eval::EvalReport;
 use crate::presets;
+use crate::sweep::{SweepPoint, SweepSpec, SweepSummary, default_metric, final_metrics};
 
 use super::fields::all_fields;
 use super::hash::{HashState, parse_hash};
-use super::protocol::{BackendChoice, BackendInfo, Event, Phase, Progress};
+use super::protocol::{BackendChoice, BackendInfo, Control, Event, Phase, Progress};
 
 /// A field whose typed text is not (yet) valid: kept as typed, with the message.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,6 +41,8 @@ pub struct RunView {
     pub progress: Option<Progress>,
     /// The latest evaluation.
     pub eval: Option<EvalReport>,
+    /// (step, final metrics) of every evaluation: the probe and distance charts.
+    pub history: Vec<(usize, BTreeMap<String, f64>)>,
     pub error: Option<String>,
     /// The experiment being trained (the controls may have moved on since).
     pub experiment: Option<Experiment>,
@@ -66,7 +69,82 @@ pub struct AppState {
     pub eval_set: String,
     /// Curves the user switched off.
     pub hidden: BTreeSet<String>,
+    pub sweep: SweepView,
+    /// A control the reducer wants sent to the worker, numbered so the page sends
+    /// each exactly once (a sweep starting its next run, a cancel).
+    pub outbox: Option<(u64, Control)>,
 }
+
+/// Where a sweep stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SweepStatus {
+    /// Run `index` of the values is training.
+    Running {
+        index: usize,
+    },
+    Done,
+    /// Stopped by the user; the finished points stay.
+    Cancelled,
+    /// A run failed; the finished points stay.
+    Failed(String),
+    /// Loaded from a summary file.
+    Loaded,
+}
+
+/// The sweep panel: what the user typed, and the sweep itself once started.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepView {
+    /// The field to vary, e.g. `task.pool`.
+    pub path: String,
+    /// The values as typed, e.g. `2^1..2^6, null`.
+    pub values: String,
+    /// Why the typed sweep cannot run (named field, value and range).
+    pub error: Option<String>,
+    pub summary: Option<SweepSummary>,
+    pub status: Option<SweepStatus>,
+    /// Steps of each run.
+    pub runs: Vec<Experiment>,
+    /// The metric on the threshold chart.
+    pub metric: String,
+}
+
+impl Default for SweepView {
+    fn default() -> Self {
+        Self {
+            path: "task.pool".into(),
+            values: "2^1..2^6, null".into(),
+            error: None,
+            summary: None,
+            status: None,
+            runs: Vec::new(),
+            metric: String::new(),
+        }
+    }
+}
+
+/// Fields a sweep can vary, with a label and an example list of values.
+pub const SWEEPABLE: &[(&str, &str, &str)] = &[
+    ("task.pool", "task pool size M", "2^1..2^6, null"),
+    (
+        "task.family.p_bursty",
+        "bursty fraction p_bursty",
+        "0, 0.25, 0.5, 0.75, 1",
+    ),
+    ("task.family.zipf", "Zipf exponent α", "0, 0.5, 1, 1.5, 2"),
+    ("task.family.classes", "classes K", "2^5..2^11"),
+    ("task.family.burstiness", "burstiness B", "1, 2, 4"),
+    (
+        "task.family.within_class_noise",
+        "within-class noise ε",
+        "0, 0.1, 0.5, 1",
+    ),
+    ("task.dims", "dimension d", "2, 4, 8"),
+    ("task.points", "points per prompt", "5, 11, 21"),
+    ("model.layers", "layers", "1..4"),
+    ("model.width", "width", "16, 32, 64"),
+    ("optim.weight_decay", "weight decay (AdamW)", "0, 0.01, 0.1"),
+    ("seed", "seed", "0..4"),
+];
 
 pub enum Action {
     /// The user typed `text` into the field at `path`.
@@ -91,6 +169,19 @@ pub enum Action {
     ToggleCurve(String),
     EvalSet(String),
     DismissNotices,
+    /// The sweep panel's field or values changed.
+    SweepEdit {
+        path: String,
+        values: String,
+    },
+    /// Start a sweep of the current experiment.
+    SweepStart {
+        now_ms: f64,
+    },
+    SweepCancel,
+    /// A summary file was loaded (its text).
+    SweepLoad(String),
+    SweepMetric(String),
 }
 
 impl AppState {
@@ -106,6 +197,62 @@ impl AppState {
             run: RunView::default(),
             eval_set: "fresh".into(),
             hidden: BTreeSet::new(),
+            sweep: SweepView::default(),
+            outbox: None,
+        }
+    }
+
+    /// Queues a control for the page to send.
+    fn send(&mut self, control: Control) {
+        let n = self.outbox.as_ref().map_or(0, |(n, _)| n + 1);
+        self.outbox = Some((n, control));
+    }
+
+    /// Starts a run of `experiment` from the reducer (a sweep's runs).
+    fn start_run(&mut self, experiment: Experiment, now_ms: f64) {
+        self.send(Control::Start {
+            experiment: Box::new(experiment.clone()),
+            backend: self.backend,
+            paused: false,
+        });
+        self.run = RunView {
+            phase: Phase::Running,
+            experiment: Some(experiment),
+            started_at_ms: now_ms,
+            ..RunView::default()
+        };
+    }
+
+    fn sweep_running(&self) -> Option<usize> {
+        match self.sweep.status {
+            Some(SweepStatus::Running { index }) => Some(index),
+            _ => None,
+        }
+    }
+
+    /// A run of the sweep finished: record its point and start the next run.
+    fn sweep_next(&mut self, now_ms: f64) {
+        let Some(index) = self.sweep_running() else {
+            return;
+        };
+        if let (Some(summary), Some(report)) = (self.sweep.summary.as_mut(), &self.run.eval) {
+            summary.points.push(SweepPoint {
+                value: summary.values[index].clone(),
+                step: report.step,
+                metrics: final_metrics(report),
+                run: None,
+            });
+            if self.sweep.metric.is_empty() {
+                self.sweep.metric = default_metric(report).into();
+            }
+        }
+        let next = index + 1;
+        if next < self.sweep.runs.len() {
+            self.sweep.status = Some(SweepStatus::Running { index: next });
+            let exp = self.sweep.runs[next].clone();
+            self.start_run(exp, now_ms);
+        } else {
+            self.sweep.status = Some(SweepStatus::Done);
         }
     }
 
@@ -153,6 +300,10 @@ impl AppState {
                 paused,
                 now_ms,
             } => {
+                // A run started by hand ends a sweep in progress.
+                if self.sweep_running().is_some() {
+                    self.sweep.status = Some(SweepStatus::Cancelled);
+                }
                 self.run = RunView {
                     phase: if paused {
                         Phase::Paused
@@ -173,6 +324,59 @@ impl AppState {
             }
             Action::EvalSet(name) => self.eval_set = name,
             Action::DismissNotices => self.notices.clear(),
+            Action::SweepEdit { path, values } => {
+                self.sweep.path = path;
+                self.sweep.values = values;
+                self.sweep.error = None;
+            }
+            Action::SweepStart { now_ms } => {
+                let spec = SweepSpec::parse(&format!("{}={}", self.sweep.path, self.sweep.values))
+                    .map_err(|e| e.to_string())
+                    .and_then(|spec| {
+                        let runs = spec.experiments(&self.exp).map_err(|e| e.to_string())?;
+                        for r in &runs {
+                            super::limits::check_browser(r).map_err(|e| e.to_string())?;
+                        }
+                        Ok((spec, runs))
+                    });
+                match spec {
+                    Err(e) => self.sweep.error = Some(e.replace("--vary ", "")),
+                    Ok((spec, runs)) => {
+                        self.sweep.error = None;
+                        self.sweep.summary = Some(SweepSummary::new(&spec, &self.exp));
+                        self.sweep.status = Some(SweepStatus::Running { index: 0 });
+                        self.sweep.metric = String::new();
+                        let first = runs[0].clone();
+                        self.sweep.runs = runs;
+                        self.start_run(first, now_ms);
+                    }
+                }
+            }
+            Action::SweepCancel => {
+                if self.sweep_running().is_some() {
+                    self.sweep.status = Some(SweepStatus::Cancelled);
+                    self.send(Control::Reset);
+                }
+            }
+            Action::SweepLoad(text) => match SweepSummary::from_json(&text) {
+                Ok(summary) => {
+                    if self.sweep_running().is_some() {
+                        self.send(Control::Reset);
+                    }
+                    self.sweep.metric = summary
+                        .metrics()
+                        .into_iter()
+                        .find(|m| m == "icl" || m == "fresh_error")
+                        .unwrap_or_default();
+                    self.sweep.path = summary.path.clone();
+                    self.sweep.summary = Some(summary);
+                    self.sweep.status = Some(SweepStatus::Loaded);
+                    self.sweep.runs = Vec::new();
+                    self.sweep.error = None;
+                }
+                Err(e) => self.sweep.error = Some(e),
+            },
+            Action::SweepMetric(m) => self.sweep.metric = m,
         }
     }
 
@@ -195,6 +399,7 @@ impl AppState {
                         seconds: (now_ms - run.started_at_ms) / 1000.0,
                     });
                 }
+                run.history.push((report.step, final_metrics(&report)));
                 run.eval = Some(report);
             }
             Event::Paused { .. } => run.phase = Phase::Paused,
@@ -202,10 +407,14 @@ impl AppState {
             Event::Finished { .. } => {
                 run.phase = Phase::Finished;
                 run.finished_ms = Some(now_ms - run.started_at_ms);
+                self.sweep_next(now_ms);
             }
             Event::Error { message } => {
                 run.phase = Phase::Idle;
-                run.error = Some(message);
+                if self.sweep_running().is_some() {
+                    self.sweep.status = Some(SweepStatus::Failed(message.clone()));
+                }
+                self.run.error = Some(message);
             }
             Event::Reset => *run = RunView::default(),
         }
@@ -293,7 +502,9 @@ mod tests {
                 x_dist: "gaussian".into(),
                 k: vec![0, 1],
                 curves: [("model".into(), c(model)), ("averaging".into(), c(0.8))].into(),
+                distance: Default::default(),
             }],
+            probes: Vec::new(),
         }
     }
 
@@ -392,6 +603,90 @@ mod tests {
             s.notices.iter().any(|n| n.contains("task.dims = 0")),
             "{:?}",
             s.notices
+        );
+    }
+
+    fn finish(s: &mut AppState, step: usize, model: f64) {
+        s.apply(Action::Worker {
+            event: Event::Eval(report(step, model)),
+            now_ms: 0.0,
+        });
+        s.apply(Action::Worker {
+            event: Event::Finished {
+                step,
+                train_ms: 1.0,
+            },
+            now_ms: 0.0,
+        });
+    }
+
+    #[test]
+    fn a_sweep_runs_each_value_in_turn_and_keeps_points_when_cancelled() {
+        let mut s = AppState::from_hash("");
+        s.worker_ready = true;
+        s.apply(Action::SweepEdit {
+            path: "task.pool".into(),
+            values: "2, 8, null".into(),
+        });
+        s.apply(Action::SweepStart { now_ms: 0.0 });
+        assert_eq!(s.sweep.error, None);
+        let started = |s: &AppState| match &s.outbox {
+            Some((_, Control::Start { experiment, .. })) => experiment.task.pool,
+            other => panic!("expected a start, got {other:?}"),
+        };
+        assert_eq!(started(&s), Some(2));
+        assert_eq!(s.sweep.status, Some(SweepStatus::Running { index: 0 }));
+        finish(&mut s, 10, 0.3);
+        assert_eq!(started(&s), Some(8));
+        assert_eq!(s.run.phase, Phase::Running, "the next run started");
+        let summary = s.sweep.summary.clone().unwrap();
+        assert_eq!(summary.points.len(), 1);
+        assert_eq!(summary.points[0].metrics["fresh_error"], 0.3);
+        assert_eq!(s.sweep.metric, "fresh_error");
+        // the experiment the controls show is untouched
+        assert_eq!(s.exp.task.pool, None);
+
+        s.apply(Action::SweepCancel);
+        assert_eq!(s.sweep.status, Some(SweepStatus::Cancelled));
+        assert!(matches!(s.outbox, Some((_, Control::Reset))));
+        assert_eq!(s.sweep.summary.as_ref().unwrap().points.len(), 1);
+        // a late Finished of the cancelled run adds nothing
+        finish(&mut s, 10, 0.1);
+        assert_eq!(s.sweep.summary.as_ref().unwrap().points.len(), 1);
+    }
+
+    #[test]
+    fn a_sweep_finishes_after_its_last_value_and_bad_values_are_named() {
+        let mut s = AppState::from_hash("");
+        s.apply(Action::SweepEdit {
+            path: "task.dims".into(),
+            values: "4, 999".into(),
+        });
+        s.apply(Action::SweepStart { now_ms: 0.0 });
+        let e = s.sweep.error.clone().unwrap();
+        assert!(e.contains("task.dims = 999") && e.contains("1..=64"), "{e}");
+        assert!(s.outbox.is_none() && s.sweep.status.is_none());
+
+        s.apply(Action::SweepEdit {
+            path: "seed".into(),
+            values: "1, 2".into(),
+        });
+        s.apply(Action::SweepStart { now_ms: 0.0 });
+        finish(&mut s, 5, 0.5);
+        finish(&mut s, 5, 0.4);
+        assert_eq!(s.sweep.status, Some(SweepStatus::Done));
+        let text = serde_json::to_string(s.sweep.summary.as_ref().unwrap()).unwrap();
+        let mut t = AppState::from_hash("");
+        t.apply(Action::SweepLoad(text));
+        assert_eq!(t.sweep.status, Some(SweepStatus::Loaded));
+        assert_eq!(t.sweep.summary.as_ref().unwrap().points.len(), 2);
+        t.apply(Action::SweepLoad("{}".into()));
+        assert!(
+            t.sweep
+                .error
+                .as_ref()
+                .unwrap()
+                .contains("not an icl-lab sweep summary")
         );
     }
 }

@@ -319,7 +319,16 @@ impl Run {
         for prompts in plan.prompts() {
             preds.push(predictor.predict_prompts_async(prompts).await?);
         }
-        post(scope, &Event::Eval(plan.report(self.trainer.step, &preds)));
+        let mut labels = Vec::new();
+        if let Some((encoding, sets)) = plan.sequences() {
+            for seqs in sets {
+                labels.push(predictor.classify_async(encoding, seqs).await?);
+            }
+        }
+        post(
+            scope,
+            &Event::Eval(plan.report(self.trainer.step, &preds, &labels)),
+        );
         Ok(())
     }
 }

@@ -218,6 +218,62 @@ test('a corrupted link says what it could not use and still trains with defaults
   await partial.close();
 });
 
+test('a sweep of three values runs each in turn and draws three points', async () => {
+  const small = {
+    task: { pool: 4 },
+    model: { layers: 1, width: 16 },
+    train: { steps: 20, batch: 16, log_every: 5, eval_every: 0 },
+    eval: { prompts: 32 },
+  };
+  const page = await open(hashFor('icl-in-a-minute', small));
+  await page.selectOption('#sweep-path', 'task.pool');
+  await page.fill('#sweep-values', '2, 8, null');
+  await page.click('#sweep-run');
+  await page.waitForSelector('#sweep-cancel');
+  const chart = 'canvas[data-chart=threshold]';
+  await page.waitForFunction(
+    () => /finished/.test(document.querySelector('#sweep-status')?.textContent ?? ''),
+    null,
+    { timeout: 180_000 },
+  );
+  assert.equal(await page.getAttribute(chart, 'data-points'), '3');
+  const values = (await page.getAttribute(chart, 'data-values')).split(',');
+  assert.deepEqual(values.map((v) => v.split(':')[0]), ['2', '8', '∞']);
+  assert.ok(values.every((v) => Number.isFinite(Number(v.split(':')[1]))), `${values}`);
+  // The download link carries the same summary the CLI writes.
+  assert.ok(await page.getAttribute('#sweep-download', 'href'));
+  // The controls still show the experiment, not the last run's pool.
+  assert.equal(await page.inputValue('#f-task-pool'), '4');
+  // A bad value is refused by name before anything runs.
+  await page.selectOption('#sweep-path', 'task.dims');
+  await page.fill('#sweep-values', '4, 999');
+  await page.click('#sweep-run');
+  assert.match(await page.textContent('#sweep-error'), /task\.dims = 999 is not allowed/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('classification: the probe chart shows ICL and in-weights accuracy against chance', async () => {
+  const page = await open(
+    hashFor('zipf-coexistence', {
+      task: { family: { kind: 'classification', classes: 16384, zipf: 1.0 }, dims: 32, points: 8 },
+      model: { kind: 'reddy', layers: 2, heads: 1 },
+      optim: { schedule: 'constant' },
+      train: { steps: 60, batch: 32, eval_every: 30 },
+      eval: { prompts: 64 },
+    }),
+  );
+  assert.ok(await page.isVisible('#f-task-family-p_bursty'));
+  assert.ok(!(await page.isVisible('#f-task-pool')), 'no task pool for classification');
+  await page.click('#train');
+  await waitFor(page, (s) => /finished/.test(s.text), 120_000, 'the run to finish');
+  const chart = 'canvas[data-chart=probes]';
+  assert.equal(await page.getAttribute(chart, 'data-points'), '8', 'four probes at two evaluations');
+  assert.match(await page.getAttribute(chart, 'aria-label'), /chance|ICL/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 /// A model a software WebGPU adapter steps in seconds.
 const TINY = {
   task: { dims: 3, points: 6 },

@@ -1,0 +1,327 @@
+//! Sweeps: one small run per value of one data property, and the final metric against
+//! the property — the threshold curve (Raventós's M*, Chan's burstiness, Zipf's α).
+//!
+//! The same [`SweepSpec`] drives the CLI (`icl-lab sweep --vary path=v1,v2,…`) and the
+//! browser's sweep panel; both write a [`SweepSummary`], which the browser can load
+//! and plot.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::{ConfigError, Experiment};
+use crate::eval::EvalReport;
+
+/// Most runs one sweep may queue.
+pub const MAX_VALUES: usize = 64;
+
+/// Which field to vary and its values.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// A config path, e.g. `task.pool` or `task.family.p_bursty`.
+    pub path: String,
+    /// One run per value, in order.
+    pub values: Vec<Value>,
+}
+
+/// Why a sweep could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("--vary {0}: expected path=v1,v2,… (e.g. task.pool=2,8,32 or task.pool=2^1..2^6)")]
+    Syntax(String),
+    #[error("--vary {path}: {why}")]
+    Values { path: String, why: String },
+    #[error("{path} = {value}: {source}")]
+    Invalid {
+        path: String,
+        value: String,
+        source: ConfigError,
+    },
+}
+
+impl SweepSpec {
+    /// Parses `path=v1,v2,…`; a value `2^a..2^b` expands to the powers of two from
+    /// 2^a to 2^b, and `a..b` (integers) to every integer between. Values are read as
+    /// JSON when they parse as JSON (`null`, numbers), else as strings.
+    pub fn parse(text: &str) -> Result<Self, SweepError> {
+        let (path, list) = text
+            .split_once('=')
+            .ok_or_else(|| SweepError::Syntax(text.to_string()))?;
+        let path = path.trim().to_string();
+        if path.is_empty() {
+            return Err(SweepError::Syntax(text.to_string()));
+        }
+        let bad = |why: String| SweepError::Values {
+            path: path.clone(),
+            why,
+        };
+        let mut values = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if let Some((a, b)) = item.split_once("..") {
+                let pow = |s: &str| s.trim().strip_prefix("2^").map(str::to_string);
+                let (lo, hi, powers) = match (pow(a), pow(b)) {
+                    (Some(a), Some(b)) => (a, b, true),
+                    (None, None) => (a.trim().to_string(), b.trim().to_string(), false),
+                    _ => return Err(bad(format!("`{item}`: write 2^a..2^b or a..b"))),
+                };
+                let lo: u32 = lo
+                    .parse()
+                    .map_err(|_| bad(format!("`{item}`: not an integer range")))?;
+                let hi: u32 = hi
+                    .parse()
+                    .map_err(|_| bad(format!("`{item}`: not an integer range")))?;
+                if lo > hi || (powers && hi > 40) {
+                    return Err(bad(format!(
+                        "`{item}`: the range must run upwards{}",
+                        if powers { " and end by 2^40" } else { "" }
+                    )));
+                }
+                for i in lo..=hi {
+                    values.push(Value::from(if powers { 1u64 << i } else { i as u64 }));
+                    if values.len() > MAX_VALUES {
+                        break;
+                    }
+                }
+            } else {
+                values.push(serde_json::from_str(item).unwrap_or_else(|_| Value::from(item)));
+            }
+        }
+        if values.is_empty() {
+            return Err(bad("no values".into()));
+        }
+        if values.len() > MAX_VALUES {
+            return Err(bad(format!(
+                "{} values; a sweep runs at most {MAX_VALUES}",
+                values.len()
+            )));
+        }
+        Ok(Self { path, values })
+    }
+
+    /// The experiment of every value, each validated; the first bad value is named.
+    pub fn experiments(&self, base: &Experiment) -> Result<Vec<Experiment>, SweepError> {
+        self.values
+            .iter()
+            .map(|v| {
+                base.with_overrides(&[format!("{}={}", self.path, v)])
+                    .map_err(|source| SweepError::Invalid {
+                        path: self.path.clone(),
+                        value: v.to_string(),
+                        source,
+                    })
+            })
+            .collect()
+    }
+}
+
+/// A value written for a file name or an axis label: `2048`, `0.9`, `null`.
+pub fn value_label(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The value as a number on a chart's x axis (`null`, i.e. an infinite pool, is ∞).
+pub fn value_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        Value::Null => Some(f64::INFINITY),
+        _ => None,
+    }
+}
+
+/// The numbers a finished run is summarised by, by name:
+/// - classification: `icl`, `in_weights`, `flipped_context`, `flipped_prior` (the
+///   model's probe accuracies);
+/// - regression: `<set>_error` (the model's normalised error with all examples, on
+///   `fresh` and `pool` tasks), `<set>_error_<baseline>` (each baseline's), and
+///   `<set>_distance_<baseline>` (how far the model's predictions are from each
+///   baseline's).
+pub fn final_metrics(report: &EvalReport) -> BTreeMap<String, f64> {
+    let mut m = BTreeMap::new();
+    for p in &report.probes {
+        if let Some(s) = p.scores.get("model") {
+            m.insert(p.name.clone(), s.mean);
+        }
+    }
+    for e in &report.evals {
+        for (name, c) in &e.curves {
+            if let Some(last) = c.mean.last() {
+                let key = if name == "model" {
+                    format!("{}_error", e.name)
+                } else {
+                    format!("{}_error_{name}", e.name)
+                };
+                m.insert(key, *last);
+            }
+        }
+        for (name, d) in &e.distance {
+            m.insert(format!("{}_distance_{name}", e.name), *d);
+        }
+    }
+    m
+}
+
+/// The metric a threshold curve shows by default for this kind of run.
+pub fn default_metric(report: &EvalReport) -> &'static str {
+    if report.probes.is_empty() {
+        "fresh_error"
+    } else {
+        "icl"
+    }
+}
+
+/// One finished run of a sweep.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SweepPoint {
+    pub value: Value,
+    /// Steps trained.
+    pub step: usize,
+    pub metrics: BTreeMap<String, f64>,
+    /// The run's directory, relative to the summary (CLI sweeps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+}
+
+/// `summary.json` of a sweep: what the threshold curve is drawn from.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SweepSummary {
+    /// Marks the file as a sweep summary (the browser checks it on load).
+    pub kind: String,
+    pub path: String,
+    pub values: Vec<Value>,
+    /// The experiment every run started from (before the varied field).
+    pub base: Experiment,
+    /// Finished runs, in the order of `values` (a cancelled sweep has fewer).
+    pub points: Vec<SweepPoint>,
+}
+
+pub const SUMMARY_KIND: &str = "icl-lab sweep";
+
+impl SweepSummary {
+    pub fn new(spec: &SweepSpec, base: &Experiment) -> Self {
+        Self {
+            kind: SUMMARY_KIND.into(),
+            path: spec.path.clone(),
+            values: spec.values.clone(),
+            base: base.clone(),
+            points: Vec::new(),
+        }
+    }
+
+    /// Reads a summary, saying what is wrong with a file that is not one.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let s: SweepSummary =
+            serde_json::from_str(text).map_err(|e| format!("not an icl-lab sweep summary: {e}"))?;
+        if s.kind != SUMMARY_KIND {
+            return Err(format!(
+                "not an icl-lab sweep summary: kind is `{}`, expected `{SUMMARY_KIND}`",
+                s.kind
+            ));
+        }
+        Ok(s)
+    }
+
+    /// Metric names present in every point.
+    pub fn metrics(&self) -> Vec<String> {
+        let Some(first) = self.points.first() else {
+            return Vec::new();
+        };
+        first
+            .metrics
+            .keys()
+            .filter(|k| self.points.iter().all(|p| p.metrics.contains_key(*k)))
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lists_ranges_and_powers_of_two() {
+        let s = SweepSpec::parse("task.pool=2^1..2^4,null").unwrap();
+        assert_eq!(s.path, "task.pool");
+        assert_eq!(
+            s.values,
+            vec![
+                Value::from(2),
+                Value::from(4),
+                Value::from(8),
+                Value::from(16),
+                Value::Null
+            ]
+        );
+        let s = SweepSpec::parse("task.family.p_bursty=0, 0.5,1").unwrap();
+        assert_eq!(s.values.len(), 3);
+        assert_eq!(s.values[1], Value::from(0.5));
+        let s = SweepSpec::parse("model.layers=1..3").unwrap();
+        assert_eq!(
+            s.values,
+            vec![Value::from(1), Value::from(2), Value::from(3)]
+        );
+        let s = SweepSpec::parse("model.attention=softmax,linear").unwrap();
+        assert_eq!(s.values[1], Value::from("linear"));
+    }
+
+    #[test]
+    fn bad_specs_say_why() {
+        let e = SweepSpec::parse("task.pool").unwrap_err().to_string();
+        assert!(e.contains("path=v1,v2"), "{e}");
+        let e = SweepSpec::parse("task.pool=").unwrap_err().to_string();
+        assert!(e.contains("no values"), "{e}");
+        let e = SweepSpec::parse("task.pool=2^5..2^2")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("upwards"), "{e}");
+        let e = SweepSpec::parse("task.pool=1..1000")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 64"), "{e}");
+        let spec = SweepSpec::parse("task.dims=4,999").unwrap();
+        let e = spec
+            .experiments(&Experiment::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("task.dims = 999"), "{e}");
+        let spec = SweepSpec::parse("task.dimz=4").unwrap();
+        let e = spec
+            .experiments(&Experiment::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("dimz"), "{e}");
+    }
+
+    #[test]
+    fn each_value_lands_in_its_experiment() {
+        let spec = SweepSpec::parse("task.pool=2,8,null").unwrap();
+        let exps = spec.experiments(&Experiment::default()).unwrap();
+        let pools: Vec<_> = exps.iter().map(|e| e.task.pool).collect();
+        assert_eq!(pools, vec![Some(2), Some(8), None]);
+        assert_eq!(value_number(&Value::Null), Some(f64::INFINITY));
+        assert_eq!(value_label(&Value::from(8)), "8");
+    }
+
+    #[test]
+    fn summary_round_trips_and_refuses_other_files() {
+        let spec = SweepSpec::parse("task.pool=2,8").unwrap();
+        let mut s = SweepSummary::new(&spec, &Experiment::default());
+        s.points.push(SweepPoint {
+            value: Value::from(2),
+            step: 10,
+            metrics: [("fresh_error".to_string(), 0.5)].into(),
+            run: Some("00-task.pool=2".into()),
+        });
+        let back = SweepSummary::from_json(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(back.metrics(), vec!["fresh_error".to_string()]);
+        let e = SweepSummary::from_json(r#"{"version":1}"#).unwrap_err();
+        assert!(e.contains("not an icl-lab sweep summary"), "{e}");
+    }
+}

@@ -1,0 +1,377 @@
+//! What the history charts show, as plain data: the probe accuracies through training
+//! (with chance and the ICL peak), the model's distance to each algorithm through
+//! training, and a sweep's threshold curve. Built here from the page state, drawn by
+//! `charts::FigureChart`; platform-neutral, so tested natively.
+
+use std::collections::BTreeMap;
+
+use crate::sweep::{SweepSummary, value_label, value_number};
+
+/// One line of a figure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    /// Key for the colour and the legend (`icl`, `pool_distance_dmmse`, …).
+    pub key: String,
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+    pub dashed: bool,
+}
+
+/// A labelled point worth pointing at (the ICL peak).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mark {
+    pub at: (f64, f64),
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figure {
+    /// `data-chart` of the canvas (for tests and people reading the page).
+    pub id: &'static str,
+    pub title: String,
+    pub x_desc: String,
+    pub y_desc: String,
+    pub x_log: bool,
+    pub y_log: bool,
+    /// Fixed y range; `None` fits the data.
+    pub y_range: Option<(f64, f64)>,
+    pub lines: Vec<Line>,
+    /// Horizontal reference lines (value, label): chance.
+    pub hlines: Vec<(f64, String)>,
+    pub marks: Vec<Mark>,
+    /// A sentence under the chart saying what it shows now.
+    pub caption: String,
+    /// Tick labels for x values that are not plain numbers (∞ for an infinite pool).
+    pub x_labels: Vec<(f64, String)>,
+}
+
+/// The probes' names for people.
+pub fn probe_label(name: &str) -> &'static str {
+    match name {
+        "icl" => "ICL: novel classes",
+        "in_weights" => "in-weights: query class absent",
+        "flipped_context" => "flipped labels: follows the context",
+        "flipped_prior" => "flipped labels: follows its prior",
+        _ => "other",
+    }
+}
+
+/// ICL is said to have faded when its accuracy fell this far below its peak.
+pub const FADE: f64 = 0.15;
+
+/// Probe accuracies through training. `history` holds (step, final metrics) of
+/// every evaluation; `chance` is 1/L.
+pub fn probe_figure(history: &[(usize, BTreeMap<String, f64>)], chance: f64) -> Figure {
+    let probes = ["icl", "in_weights", "flipped_context", "flipped_prior"];
+    let lines: Vec<Line> = probes
+        .iter()
+        .map(|p| Line {
+            key: p.to_string(),
+            label: probe_label(p).into(),
+            points: history
+                .iter()
+                .filter_map(|(s, m)| m.get(*p).map(|v| (*s as f64, *v)))
+                .collect(),
+            dashed: p.starts_with("flipped"),
+        })
+        .collect();
+    let icl = &lines[0].points;
+    let mut marks = Vec::new();
+    let mut caption = String::new();
+    if let Some(&(peak_step, peak)) = icl.iter().max_by(|a, b| a.1.total_cmp(&b.1))
+        && let Some(&(last_step, last)) = icl.last()
+    {
+        if peak > chance + 0.1 {
+            marks.push(Mark {
+                at: (peak_step, peak),
+                text: format!("ICL peak {peak:.2}"),
+            });
+        }
+        caption = if peak - last >= FADE && last_step > peak_step {
+            format!(
+                "Transient ICL: accuracy on novel classes peaked at {peak:.2} (step {peak_step:.0}) and has faded to {last:.2} (step {last_step:.0})."
+            )
+        } else if peak > chance + 0.1 {
+            format!(
+                "ICL accuracy on novel classes: {last:.2} at step {last_step:.0} (peak {peak:.2}); chance is {chance:.3}."
+            )
+        } else {
+            format!("ICL accuracy on novel classes is still near chance ({chance:.3}).")
+        };
+    }
+    Figure {
+        id: "probes",
+        title: "Probes: in context or in the weights?".into(),
+        x_desc: "training step".into(),
+        y_desc: "accuracy".into(),
+        x_log: false,
+        y_log: false,
+        y_range: Some((0.0, 1.0)),
+        lines,
+        hlines: vec![(chance, format!("chance 1/L = {chance:.3}"))],
+        marks,
+        caption,
+        x_labels: Vec::new(),
+    }
+}
+
+/// The model's distance to dMMSE and to ridge (or least squares) through training,
+/// on pool and fresh tasks: which algorithm does it behave like?
+pub fn distance_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Figure> {
+    let last = history.last()?.1.clone();
+    let mut keys: Vec<String> = ["pool", "fresh"]
+        .iter()
+        .flat_map(|set| {
+            ["dmmse", "ridge", "least_squares"]
+                .iter()
+                .map(move |b| format!("{set}_distance_{b}"))
+        })
+        .filter(|k| last.contains_key(k))
+        .collect();
+    // ridge and least squares say the same on noiseless tasks; keep ridge when both.
+    if keys.iter().any(|k| k.ends_with("_ridge")) {
+        keys.retain(|k| !k.ends_with("_least_squares"));
+    }
+    if keys.is_empty() {
+        return None;
+    }
+    let lines = keys
+        .iter()
+        .map(|k| {
+            let (set, b) = k.split_once("_distance_").expect("key format");
+            Line {
+                key: b.to_string(),
+                label: format!(
+                    "to {} on {} tasks",
+                    match b {
+                        "dmmse" => "dMMSE",
+                        "ridge" => "ridge",
+                        _ => "least squares",
+                    },
+                    set
+                ),
+                points: history
+                    .iter()
+                    .filter_map(|(s, m)| m.get(k).map(|v| (*s as f64, v.max(1e-6))))
+                    .collect(),
+                dashed: set == "fresh",
+            }
+        })
+        .collect();
+    let nearest = |set: &str| {
+        keys.iter()
+            .filter(|k| k.starts_with(set))
+            .min_by(|a, b| last[*a].total_cmp(&last[*b]))
+            .map(|k| k.split_once("_distance_").expect("key").1.replace('_', " "))
+    };
+    let caption = match (nearest("pool"), nearest("fresh")) {
+        (Some(p), Some(f)) => format!(
+            "Now closest to {} on pool tasks and to {} on fresh tasks.",
+            p.replace("dmmse", "dMMSE"),
+            f.replace("dmmse", "dMMSE")
+        ),
+        (None, Some(f)) => format!("Now closest to {}.", f.replace("dmmse", "dMMSE")),
+        _ => String::new(),
+    };
+    Some(Figure {
+        id: "distance",
+        title: "Which algorithm does the model run?".into(),
+        x_desc: "training step".into(),
+        y_desc: "(model − algorithm)² / d (log)".into(),
+        x_log: false,
+        y_log: true,
+        y_range: None,
+        lines,
+        hlines: Vec::new(),
+        marks: Vec::new(),
+        caption,
+        x_labels: Vec::new(),
+    })
+}
+
+/// A sweep's final metric against the varied value. Values spanning 16× or more
+/// get a log axis; `null` (an infinite pool) is drawn one step past the largest.
+pub fn threshold_figure(summary: &SweepSummary, metric: &str) -> Figure {
+    let finite: Vec<f64> = summary
+        .values
+        .iter()
+        .filter_map(value_number)
+        .filter(|v| v.is_finite())
+        .collect();
+    let (lo, hi) = finite
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+    let x_log = !finite.is_empty() && lo > 0.0 && hi / lo >= 16.0;
+    let infinity_at = if finite.is_empty() {
+        1.0
+    } else if x_log {
+        hi * 4.0
+    } else {
+        hi + (hi - lo).max(1.0) * 0.25
+    };
+    let x = |v: &serde_json::Value| {
+        value_number(v).map(|n| if n.is_infinite() { infinity_at } else { n })
+    };
+    let mut x_labels = Vec::new();
+    if summary.values.iter().any(|v| v.is_null()) {
+        x_labels.push((infinity_at, "∞".to_string()));
+    }
+    // Categorical values (softmax / linear): evenly spaced.
+    let categorical = summary.values.iter().any(|v| x(v).is_none());
+    let position = |i: usize, v: &serde_json::Value| {
+        if categorical {
+            i as f64
+        } else {
+            x(v).unwrap_or(i as f64)
+        }
+    };
+    if categorical {
+        x_labels = summary
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as f64, value_label(v)))
+            .collect();
+    }
+    let points: Vec<(f64, f64)> = summary
+        .points
+        .iter()
+        .filter_map(|p| {
+            let i = summary.values.iter().position(|v| *v == p.value)?;
+            Some((position(i, &p.value), *p.metrics.get(metric)?))
+        })
+        .collect();
+    let accuracy = !metric.contains("error") && !metric.contains("distance");
+    let name = summary.path.rsplit('.').next().unwrap_or(&summary.path);
+    Figure {
+        id: "threshold",
+        title: format!("Sweep: {metric} against {}", summary.path),
+        x_desc: format!("{name}{}", if x_log { " (log)" } else { "" }),
+        y_desc: metric.replace('_', " "),
+        x_log: x_log && !categorical,
+        y_log: false,
+        y_range: accuracy.then_some((0.0, 1.0)),
+        lines: vec![Line {
+            key: "model".into(),
+            label: metric.replace('_', " "),
+            points,
+            dashed: false,
+        }],
+        hlines: Vec::new(),
+        marks: Vec::new(),
+        caption: format!(
+            "{} of {} runs finished.",
+            summary.points.len(),
+            summary.values.len()
+        ),
+        x_labels,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Experiment;
+    use crate::sweep::{SweepPoint, SweepSpec};
+
+    fn h(values: &[(usize, f64, f64)]) -> Vec<(usize, BTreeMap<String, f64>)> {
+        values
+            .iter()
+            .map(|(s, icl, iw)| {
+                (
+                    *s,
+                    [("icl".to_string(), *icl), ("in_weights".to_string(), *iw)].into(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn probe_figure_marks_the_peak_and_says_when_icl_faded() {
+        let f = probe_figure(
+            &h(&[(100, 0.3, 0.1), (200, 0.74, 0.2), (300, 0.2, 0.99)]),
+            1.0 / 32.0,
+        );
+        assert_eq!(
+            f.lines[0].points,
+            vec![(100.0, 0.3), (200.0, 0.74), (300.0, 0.2)]
+        );
+        assert_eq!(f.marks[0].at, (200.0, 0.74));
+        assert!(f.caption.starts_with("Transient ICL"), "{}", f.caption);
+        assert!(
+            f.caption.contains("0.74") && f.caption.contains("0.20"),
+            "{}",
+            f.caption
+        );
+        let still = probe_figure(&h(&[(100, 0.3, 0.1), (200, 0.74, 0.2)]), 1.0 / 32.0);
+        assert!(!still.caption.contains("Transient"), "{}", still.caption);
+        let flat = probe_figure(&h(&[(100, 0.04, 0.1)]), 1.0 / 32.0);
+        assert!(flat.marks.is_empty() && flat.caption.contains("near chance"));
+        assert_eq!(f.hlines[0].0, 1.0 / 32.0);
+    }
+
+    #[test]
+    fn distance_figure_names_the_closest_algorithm_per_task_set() {
+        let m = |a: f64, b: f64, c: f64, d: f64| -> BTreeMap<String, f64> {
+            [
+                ("pool_distance_dmmse".to_string(), a),
+                ("pool_distance_ridge".to_string(), b),
+                ("fresh_distance_dmmse".to_string(), c),
+                ("fresh_distance_ridge".to_string(), d),
+                ("fresh_distance_least_squares".to_string(), d),
+            ]
+            .into()
+        };
+        let f =
+            distance_figure(&[(10, m(0.5, 0.5, 0.5, 0.5)), (20, m(0.01, 0.2, 0.3, 0.05))]).unwrap();
+        assert_eq!(f.lines.len(), 4, "least squares dropped beside ridge");
+        assert!(f.y_log);
+        assert_eq!(
+            f.caption,
+            "Now closest to dMMSE on pool tasks and to ridge on fresh tasks."
+        );
+        assert!(distance_figure(&[]).is_none());
+    }
+
+    #[test]
+    fn threshold_figure_uses_a_log_axis_for_wide_ranges_and_places_infinity() {
+        let spec = SweepSpec::parse("task.pool=2^1..2^6,null").unwrap();
+        let mut s = SweepSummary::new(&spec, &Experiment::default());
+        for (v, e) in [(2, 0.9), (64, 0.2)] {
+            s.points.push(SweepPoint {
+                value: v.into(),
+                step: 10,
+                metrics: [("fresh_error".to_string(), e)].into(),
+                run: None,
+            });
+        }
+        s.points.push(SweepPoint {
+            value: serde_json::Value::Null,
+            step: 10,
+            metrics: [("fresh_error".to_string(), 0.1)].into(),
+            run: None,
+        });
+        let f = threshold_figure(&s, "fresh_error");
+        assert!(f.x_log);
+        assert_eq!(
+            f.lines[0].points,
+            vec![(2.0, 0.9), (64.0, 0.2), (256.0, 0.1)]
+        );
+        assert_eq!(f.x_labels, vec![(256.0, "∞".to_string())]);
+        assert_eq!(f.y_range, None);
+        assert_eq!(f.caption, "3 of 7 runs finished.");
+
+        let spec = SweepSpec::parse("task.family.p_bursty=0,0.5,1").unwrap();
+        let mut s = SweepSummary::new(&spec, &Experiment::default());
+        s.points.push(SweepPoint {
+            value: 0.5.into(),
+            step: 10,
+            metrics: [("icl".to_string(), 0.7)].into(),
+            run: None,
+        });
+        let f = threshold_figure(&s, "icl");
+        assert!(!f.x_log);
+        assert_eq!(f.y_range, Some((0.0, 1.0)));
+        assert_eq!(f.lines[0].points, vec![(0.5, 0.7)]);
+    }
+}
