@@ -60,7 +60,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "transience",
-        summary: "the same data with only 512 classes, trained at a constant rate (Singh): ICL appears (measured: 0.74 at step 1500), then fades (0.16 at step 5000) as in-weights accuracy reaches 1.0 and flipped labels follow the prior. Measured with AdamW: weight decay 0.1 fades the same way; 1.0 keeps the model on the 0.45 plateau with in-weights at 0.16",
+        summary: "the same data with only 512 classes, trained at a constant rate (Singh): ICL appears (measured: peak 0.78 at step 1800), then fades (0.16 at step 5000) as in-weights accuracy reaches 1.0 and flipped labels follow the prior. Measured with AdamW: weight decay 0.1 fades the same way; 1.0 keeps the model on the 0.45 plateau with in-weights at 0.16",
         build: transience,
     },
     Preset {

@@ -204,7 +204,7 @@ enum Data {
         x_dist: Box<dyn XDistribution>,
     },
     Classification {
-        world: ClassWorld,
+        world: Box<ClassWorld>,
         encoding: ClassEncoding,
     },
 }
@@ -248,7 +248,7 @@ impl Trainer {
                         dims: exp.task.dims,
                         labels: world.cfg.labels,
                     },
-                    world,
+                    world: Box::new(world),
                 },
                 (None, None) => unreachable!("a family is regression or classification"),
             },

@@ -464,7 +464,7 @@ fn run(exp: &Experiment, dev: &Device, backend: Backend, out: &Path) -> Result<E
             }
         }
         let every = exp.train.eval_every;
-        if every > 0 && trainer.step % every == 0 && !trainer.done() {
+        if every > 0 && trainer.step.is_multiple_of(every) && !trainer.done() {
             let report = evaluate_now(&trainer)?;
             if let Some(file) = history.as_mut() {
                 writeln!(file, "{}", serde_json::to_string(&report)?)?;

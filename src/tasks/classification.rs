@@ -81,9 +81,9 @@ impl ClassificationConfig {
             10.0,
         );
         c.range_f64("task.family.zipf", self.zipf, 0.0, 5.0);
-        if self.burstiness == 0 || points == 0 || points % self.burstiness != 0 {
+        if self.burstiness == 0 || points == 0 || !points.is_multiple_of(self.burstiness) {
             let divisors: Vec<String> = (1..=points.max(1))
-                .filter(|b| points % b == 0)
+                .filter(|b| points.is_multiple_of(*b))
                 .map(|b| b.to_string())
                 .collect();
             c.fail(
@@ -634,7 +634,9 @@ mod tests {
         ];
         assert_eq!(e.tokens, want);
         assert_eq!(e.targets, vec![1]);
-        assert!(!e.mask[4 * 5 + 4] && e.mask[0 * 5 + 1] && !e.mask[3 * 5 + 1]);
+        // row-major [5, 5]: the query (row 4) sees itself, row 0 not row 1, row 3 row 1
+        let masked = |q: usize, k: usize| e.mask[q * 5 + k];
+        assert!(!masked(4, 4) && masked(0, 1) && !masked(3, 1));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use yew::prelude::*;
 use crate::presets::PRESETS;
 
 use super::charts::{FigureChart, IclChart, LossChart, css_colour, label};
-use super::fields::{Field, Kind, SECTIONS};
+use super::fields::{Field, Kind, SECTIONS, log_slider_position, log_slider_text};
 use super::figures::{distance_figure, probe_figure, threshold_figure};
 use super::hash::to_hash;
 use super::protocol::{BackendChoice, Control, Event, Phase};
@@ -376,7 +376,7 @@ fn controls(props: &StateProps) -> Html {
                 </select>
             </label>
             if let Some(s) = summary { <p class="muted small">{s}</p> }
-            { for SECTIONS.iter().map(|sec| html!{
+            { for SECTIONS.iter().filter(|sec| sec.fields.iter().any(|f| f.applies(&state.exp))).map(|sec| html!{
                 <fieldset>
                     <legend>{sec.title}</legend>
                     { for sec.fields.iter().filter(|f| f.applies(&state.exp)).map(|f| html!{
@@ -450,16 +450,49 @@ fn field_input(props: &FieldProps) -> Html {
                 _ => "decimal",
             };
             html! {
-                <input type="text" inputmode={mode} id={id.clone()} value={value}
+                <input type="text" inputmode={mode} id={id.clone()} value={value.clone()}
                     aria-invalid={draft.is_some().to_string()}
                     aria-describedby={format!("{id}-hint")} {oninput} />
             }
         }
     };
+    // Data properties get a slider beside the text box (arrow keys move it).
+    let slider = match f.kind {
+        Kind::Slider { min, max, step } => {
+            let edit = edit.clone();
+            let oninput = Callback::from(move |e: InputEvent| {
+                let el: HtmlInputElement = e.target_unchecked_into();
+                edit(el.value());
+            });
+            Some(html! {
+                <input type="range" class="slider" id={format!("{id}-slider")} aria-label={f.label}
+                    min={min.to_string()} max={max.to_string()} step={step.to_string()}
+                    value={value.clone()} {oninput} />
+            })
+        }
+        Kind::LogSlider { max_exp } => {
+            let edit = edit.clone();
+            let oninput = Callback::from(move |e: InputEvent| {
+                let el: HtmlInputElement = e.target_unchecked_into();
+                let pos = el.value().parse::<u32>().unwrap_or(max_exp + 1);
+                edit(log_slider_text(pos, max_exp));
+            });
+            let pos = log_slider_position(&value, max_exp);
+            Some(html! {
+                <input type="range" class="slider" id={format!("{id}-slider")}
+                    aria-label={format!("{} (log₂ scale, rightmost = ∞)", f.label)}
+                    aria-valuetext={if value.is_empty() { "∞".to_string() } else { value.clone() }}
+                    min="0" max={(max_exp + 1).to_string()} step="1"
+                    value={pos.to_string()} {oninput} />
+            })
+        }
+        _ => None,
+    };
     html! {
         <div class={classes!("field", draft.map(|_| "invalid"))}>
             <label for={id.clone()}>{f.label}</label>
             {input}
+            if let Some(s) = slider { {s} }
             if let Some(d) = draft {
                 <p class="field-error" id={format!("{id}-hint")} role="alert">{&d.error}</p>
             } else if !f.hint.is_empty() {

@@ -7,6 +7,7 @@
 use std::rc::Rc;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
@@ -142,7 +143,9 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
 }
 
 fn format_tick(v: f64) -> String {
-    if (0.01..1000.0).contains(&v.abs()) {
+    if v.abs() < 1e-12 {
+        "0".into()
+    } else if (0.01..1000.0).contains(&v.abs()) {
         format!("{}", (v * 1000.0).round() / 1000.0)
     } else {
         format!("{v:.0e}")
@@ -531,9 +534,11 @@ fn draw_figure(
     // Room on both sides of a single point or a flat line.
     let (x0, x1) = if fig.x_log {
         (x0 / 1.3, x1 * 1.3)
-    } else {
-        let pad = ((x1 - x0) * 0.04).max(0.5);
+    } else if x1 > x0 {
+        let pad = (x1 - x0) * 0.04;
         (x0 - pad, x1 + pad)
+    } else {
+        (x0 - 0.5, x1 + 0.5)
     };
     let (y0, y1) = match fig.y_range {
         Some(r) => r,
@@ -571,10 +576,14 @@ fn draw_figure(
                     4,
                     ShapeStyle::from(&grey).stroke_width(1),
                 ))?;
+                // Labelled at the right end, above the line.
                 chart.draw_series(std::iter::once(Text::new(
                     text.clone(),
-                    (x0, *v),
-                    (FONT, 12).into_font().color(&grey),
+                    (x1, *v),
+                    (FONT, 12)
+                        .into_font()
+                        .color(&grey)
+                        .pos(Pos::new(HPos::Right, VPos::Bottom)),
                 )))?;
             }
             for line in &fig.lines {
@@ -590,10 +599,16 @@ fn draw_figure(
             for m in &fig.marks {
                 let ink = RGBColor(0, 0, 0);
                 chart.draw_series(std::iter::once(Circle::new(m.at, 6, ink.stroke_width(2))))?;
+                // Beside the mark, on the side with room.
+                let right_half = m.at.0 > (x0 + x1) / 2.0;
+                let h = if right_half { HPos::Right } else { HPos::Left };
                 chart.draw_series(std::iter::once(Text::new(
-                    m.text.clone(),
+                    format!(" {} ", m.text),
                     m.at,
-                    (FONT, 12).into_font().color(&ink),
+                    (FONT, 12)
+                        .into_font()
+                        .color(&ink)
+                        .pos(Pos::new(h, VPos::Bottom)),
                 )))?;
             }
             let (px, py) = chart.plotting_area().get_pixel_range();

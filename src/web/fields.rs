@@ -21,6 +21,33 @@ pub enum Kind {
     Toggle,
     /// (JSON value, label) pairs.
     Select(&'static [(&'static str, &'static str)]),
+    /// A number with a slider beside it (the data properties people move by hand).
+    Slider {
+        min: f64,
+        max: f64,
+        step: f64,
+    },
+    /// A whole number or empty (`null` = ∞) with a log₂ slider: 2⁰ … 2^max_exp, then ∞.
+    LogSlider {
+        max_exp: u32,
+    },
+}
+
+/// The log₂ slider's position for a value: its exponent, or max_exp + 1 for ∞.
+pub fn log_slider_position(text: &str, max_exp: u32) -> u32 {
+    match text.trim().parse::<u64>() {
+        Ok(n) if n > 0 => (n as f64).log2().round().clamp(0.0, max_exp as f64) as u32,
+        _ => max_exp + 1,
+    }
+}
+
+/// The text a log₂ slider position stands for: 2^position, or empty (∞).
+pub fn log_slider_text(position: u32, max_exp: u32) -> String {
+    if position > max_exp {
+        String::new()
+    } else {
+        (1u64 << position).to_string()
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -151,7 +178,11 @@ pub const SECTIONS: &[Section] = &[
                 "task.family.p_bursty",
                 "bursty fraction p_bursty",
                 "0 … 1",
-                Kind::Float,
+                Kind::Slider {
+                    min: 0.0,
+                    max: 1.0,
+                    step: 0.05,
+                },
             ),
             class_param(
                 "task.family.burstiness",
@@ -163,19 +194,31 @@ pub const SECTIONS: &[Section] = &[
                 "task.family.zipf",
                 "Zipf exponent α",
                 "0 … 5; 0 = uniform",
-                Kind::Float,
+                Kind::Slider {
+                    min: 0.0,
+                    max: 3.0,
+                    step: 0.1,
+                },
             ),
             class_param(
                 "task.family.within_class_noise",
                 "within-class noise ε",
                 "0 … 10",
-                Kind::Float,
+                Kind::Slider {
+                    min: 0.0,
+                    max: 2.0,
+                    step: 0.05,
+                },
             ),
             class_param(
                 "task.family.p_novel",
                 "novel-class fraction p_novel",
                 "0 … 1",
-                Kind::Float,
+                Kind::Slider {
+                    min: 0.0,
+                    max: 1.0,
+                    step: 0.05,
+                },
             ),
             f("task.dims", "dimension d", "1 … 64", Kind::Int),
             f(
@@ -187,8 +230,8 @@ pub const SECTIONS: &[Section] = &[
             regression(f(
                 "task.pool",
                 "task pool size M",
-                "empty = a fresh task per prompt; 1 … 2³⁰",
-                Kind::OptInt,
+                "empty = a fresh task per prompt (∞); 1 … 2³⁰; the slider goes 2⁰ … 2²⁰, then ∞",
+                Kind::LogSlider { max_exp: 20 },
             )),
             regression(f(
                 "task.encoding",
@@ -346,7 +389,7 @@ impl Field {
     pub fn edit(&self, exp: &Experiment, text: &str) -> Result<Experiment, String> {
         let t = text.trim();
         let json = match self.kind {
-            Kind::Int | Kind::Float if t.is_empty() => {
+            Kind::Int | Kind::Float | Kind::Slider { .. } if t.is_empty() => {
                 return Err(format!("{} is empty: {}", self.path, self.hint));
             }
             Kind::Int => match t.parse::<u64>() {
@@ -358,7 +401,7 @@ impl Field {
                     ));
                 }
             },
-            Kind::Float => match t.parse::<f64>() {
+            Kind::Float | Kind::Slider { .. } => match t.parse::<f64>() {
                 Ok(x) if x.is_finite() => t.to_string(),
                 _ => {
                     return Err(format!(
@@ -367,8 +410,8 @@ impl Field {
                     ));
                 }
             },
-            Kind::OptInt if t.is_empty() => "null".into(),
-            Kind::OptInt => match t.parse::<u64>() {
+            Kind::OptInt | Kind::LogSlider { .. } if t.is_empty() => "null".into(),
+            Kind::OptInt | Kind::LogSlider { .. } => match t.parse::<u64>() {
                 Ok(n) => n.to_string(),
                 Err(_) => {
                     return Err(format!(
@@ -502,6 +545,38 @@ mod tests {
         assert_eq!(ok.task.pool, None);
         let ok = field("task.pool").edit(&exp, "16").unwrap();
         assert_eq!(ok.task.pool, Some(16));
+    }
+
+    #[test]
+    fn the_pool_slider_runs_in_powers_of_two_then_infinity() {
+        assert_eq!(log_slider_position("16", 20), 4);
+        assert_eq!(log_slider_position("1", 20), 0);
+        assert_eq!(log_slider_position("", 20), 21);
+        assert_eq!(
+            log_slider_position("100", 20),
+            7,
+            "rounded to the nearest power"
+        );
+        assert_eq!(log_slider_text(4, 20), "16");
+        assert_eq!(log_slider_text(21, 20), "");
+        let exp = Experiment::default();
+        let m = field("task.pool")
+            .edit(&exp, &log_slider_text(10, 20))
+            .unwrap();
+        assert_eq!(m.task.pool, Some(1024));
+        let inf = field("task.pool")
+            .edit(&m, &log_slider_text(21, 20))
+            .unwrap();
+        assert_eq!(inf.task.pool, None);
+        let mut c = exp.clone();
+        c = field("task.family")
+            .edit(&c, r#"{"kind":"classification"}"#)
+            .unwrap();
+        let e = field("task.family.p_bursty").edit(&c, "1.5").unwrap_err();
+        assert!(
+            e.contains("task.family.p_bursty = 1.5") && e.contains("[0, 1]"),
+            "{e}"
+        );
     }
 
     #[test]

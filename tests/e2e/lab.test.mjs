@@ -226,6 +226,13 @@ test('a sweep of three values runs each in turn and draws three points', async (
     eval: { prompts: 32 },
   };
   const page = await open(hashFor('icl-in-a-minute', small));
+  // The pool's slider runs in powers of two, then ∞.
+  await page.focus('#f-task-pool-slider');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.inputValue('#f-task-pool'), '8');
+  await page.keyboard.press('End');
+  assert.equal(await page.inputValue('#f-task-pool'), '');
+  await page.fill('#f-task-pool', '4');
   await page.selectOption('#sweep-path', 'task.pool');
   await page.fill('#sweep-values', '2, 8, null');
   await page.click('#sweep-run');
@@ -265,10 +272,16 @@ test('classification: the probe chart shows ICL and in-weights accuracy against 
   );
   assert.ok(await page.isVisible('#f-task-family-p_bursty'));
   assert.ok(!(await page.isVisible('#f-task-pool')), 'no task pool for classification');
+  // The data properties have sliders: the arrow keys move them and the URL follows.
+  await page.focus('#f-task-family-p_bursty-slider');
+  await page.keyboard.press('ArrowLeft');
+  await page.waitForFunction(() => decodeURIComponent(location.hash).includes('"p_bursty":0.85'));
+  assert.equal(await page.inputValue('#f-task-family-p_bursty'), '0.85');
   await page.click('#train');
   await waitFor(page, (s) => /finished/.test(s.text), 120_000, 'the run to finish');
   const chart = 'canvas[data-chart=probes]';
-  assert.equal(await page.getAttribute(chart, 'data-points'), '8', 'four probes at two evaluations');
+  // Four probes at three evaluations: at the start, at step 30 and at step 60.
+  assert.equal(await page.getAttribute(chart, 'data-points'), '12');
   assert.match(await page.getAttribute(chart, 'aria-label'), /chance|ICL/);
   assert.deepEqual(page.errors, []);
   await page.close();
