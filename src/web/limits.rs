@@ -10,6 +10,8 @@ use crate::config::{ConfigError, Experiment, FieldError};
 pub const MAX_TENSOR_BYTES: usize = 128 << 20;
 /// Training memory (activations kept for backward, weights, Adam moments), in bytes.
 pub const MAX_TRAIN_BYTES: usize = 1 << 30;
+/// The classification family's class prototypes (K × D doubles) and probe peers.
+pub const MAX_CLASS_BYTES: usize = 256 << 20;
 /// Prompts per evaluation forward pass (`eval::EVAL_CHUNK`).
 const EVAL_CHUNK: usize = 256;
 
@@ -97,6 +99,26 @@ pub fn check_browser(exp: &Experiment) -> Result<(), ConfigError> {
             ),
         });
     }
+    if let Some(c) = exp.task.family.classification() {
+        // Prototypes, plus the unit-norm copy the class-lookup peer keeps.
+        let bytes = 2 * 8 * c.classes * exp.task.dims;
+        if bytes > MAX_CLASS_BYTES {
+            let most = MAX_CLASS_BYTES / (16 * exp.task.dims.max(1));
+            errors.push(FieldError {
+                field: "task.family.classes".into(),
+                value: c.classes.to_string(),
+                allowed: format!(
+                    "at most {most} at d = {} in a browser: {} classes' prototypes would \
+                     take {} MiB, over {} MiB; lower task.family.classes or task.dims, or \
+                     run it natively with the CLI",
+                    exp.task.dims,
+                    c.classes,
+                    bytes >> 20,
+                    MAX_CLASS_BYTES >> 20
+                ),
+            });
+        }
+    }
     if errors.is_empty() {
         Ok(())
     } else {
@@ -108,6 +130,21 @@ pub fn check_browser(exp: &Experiment) -> Result<(), ConfigError> {
 mod tests {
     use super::*;
     use crate::presets::PRESETS;
+
+    #[test]
+    fn too_many_classes_for_a_tab_are_refused_by_field() {
+        let mut e = crate::presets::preset("zipf-coexistence").unwrap();
+        assert!(check_browser(&e).is_ok());
+        e = e
+            .with_overrides(&["task.family.classes=1048576", "task.dims=64"])
+            .unwrap();
+        let Err(ConfigError::Invalid(errs)) = check_browser(&e) else {
+            panic!("a million 64-d prototypes should be refused")
+        };
+        let msg = errs[0].to_string();
+        assert!(msg.contains("task.family.classes = 1048576"), "{msg}");
+        assert!(msg.contains("at most 262144 at d = 64"), "{msg}");
+    }
 
     #[test]
     fn every_browser_preset_fits_and_a_huge_model_is_refused_by_field() {

@@ -102,7 +102,7 @@ pub struct SweepView {
     pub error: Option<String>,
     pub summary: Option<SweepSummary>,
     pub status: Option<SweepStatus>,
-    /// Steps of each run.
+    /// The experiment of each value, in order.
     pub runs: Vec<Experiment>,
     /// The metric on the threshold chart.
     pub metric: String,
@@ -187,7 +187,7 @@ pub enum Action {
 impl AppState {
     pub fn from_hash(hash: &str) -> Self {
         let (h, notices) = parse_hash(hash);
-        Self {
+        let mut s = Self {
             exp: h.experiment,
             drafts: BTreeMap::new(),
             backend: h.backend,
@@ -199,6 +199,33 @@ impl AppState {
             hidden: BTreeSet::new(),
             sweep: SweepView::default(),
             outbox: None,
+        };
+        s.match_sweep_to_task();
+        s
+    }
+
+    /// Keeps the sweep panel's field meaningful for the kind of task shown: a field
+    /// the other kind cannot use is swapped for this kind's headline property
+    /// (unless a sweep is under way or was typed by hand).
+    fn match_sweep_to_task(&mut self) {
+        if self.sweep.status.is_some() {
+            return;
+        }
+        let classification = self.exp.task.family.classification().is_some();
+        let (want, values) = if classification {
+            ("task.family.p_bursty", "0, 0.25, 0.5, 0.75, 1")
+        } else {
+            ("task.pool", "2^1..2^6, null")
+        };
+        let other_kind = if classification {
+            self.sweep.path == "task.pool"
+        } else {
+            self.sweep.path.starts_with("task.family.")
+        };
+        if other_kind {
+            self.sweep.path = want.into();
+            self.sweep.values = values.into();
+            self.sweep.error = None;
         }
     }
 
@@ -274,6 +301,7 @@ impl AppState {
                     Ok(exp) => {
                         self.exp = exp;
                         self.drafts.remove(&path);
+                        self.match_sweep_to_task();
                     }
                     Err(error) => {
                         self.drafts.insert(path, Draft { text, error });
@@ -284,6 +312,7 @@ impl AppState {
                 if let Ok(exp) = presets::preset(&name) {
                     self.exp = exp;
                     self.drafts.clear();
+                    self.match_sweep_to_task();
                 }
             }
             Action::Backend(b) => self.backend = b,
@@ -653,6 +682,22 @@ mod tests {
         // a late Finished of the cancelled run adds nothing
         finish(&mut s, 10, 0.1);
         assert_eq!(s.sweep.summary.as_ref().unwrap().points.len(), 1);
+    }
+
+    #[test]
+    fn the_sweep_field_follows_the_kind_of_task() {
+        let mut s = AppState::from_hash("");
+        assert_eq!(s.sweep.path, "task.pool");
+        s.apply(Action::Preset("bursty-icl".into()));
+        assert_eq!(s.sweep.path, "task.family.p_bursty");
+        s.apply(Action::SweepEdit {
+            path: "seed".into(),
+            values: "1, 2".into(),
+        });
+        s.apply(Action::Preset("garg-tiny".into()));
+        assert_eq!(s.sweep.path, "seed", "a field both kinds have stays");
+        let t = AppState::from_hash("#preset=transience");
+        assert_eq!(t.sweep.path, "task.family.p_bursty");
     }
 
     #[test]
