@@ -16,6 +16,7 @@
 //! - [`train`]: the training loop, schedule, curriculum, divergence guard.
 //! - [`eval`]: ICL curves of the model and the baselines on the same prompts.
 //! - [`probes`]: ICL vs in-weights probes of classification runs.
+//! - [`lens`]: inside the model: which algorithm it runs (implicit weights).
 //! - [`sweep`]: one run per value of a field; the threshold curve's summary.
 //! - [`checkpoint`]: model and optimizer bytes, in memory.
 
@@ -23,6 +24,7 @@ pub mod baselines;
 pub mod checkpoint;
 pub mod config;
 pub mod eval;
+pub mod lens;
 pub mod model;
 pub mod presets;
 pub mod probes;

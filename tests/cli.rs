@@ -224,6 +224,14 @@ fn train_writes_the_run_and_eval_reevaluates_it() {
     let o = icl_lab(&["eval", "--run", out_s, "--x-dist", "sideways"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("unknown x-distribution `sideways`"));
+    // Implicit weights need [x, y] tokens; garg-tiny interleaves x and y.
+    let o = icl_lab(&["eval", "--run", out_s, "--algorithms"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("task.encoding = concatenated"),
+        "{}",
+        stderr(&o)
+    );
 
     // --force replaces the run's own files (no stale eval of the old model survives)
     // and leaves anything else the user put there.
@@ -309,6 +317,19 @@ fn sweep_writes_one_run_per_value_and_a_summary() {
     // The threshold table names the metrics.
     let table = String::from_utf8_lossy(&o.stdout);
     assert!(table.contains("fresh_error"), "{table}");
+
+    // The algorithm lens on one of the runs ([x, y] tokens).
+    let run = out.join(points[0]["run"].as_str().unwrap());
+    let o = icl_lab(&["eval", "--run", run.to_str().unwrap(), "--algorithms"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = read_json(&run.join("algorithms.json"));
+    assert_eq!(m["k"].as_array().unwrap().len(), 12);
+    for alg in ["least_squares", "ridge", "gd_1", "gd_3", "newton_2"] {
+        let c = m["cosine"][alg][5].as_f64().unwrap();
+        assert!((-1.0..=1.0).contains(&c), "{alg}: {c}");
+    }
+    assert!(m["best"][5].as_str().unwrap().len() > 1);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("best-matching algorithm"));
 
     // A value the config refuses is named before anything runs.
     let bad = dir.path().join("bad");

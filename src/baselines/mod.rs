@@ -24,6 +24,7 @@ pub use gradient_descent::GradientDescent;
 pub use knn::KNearest;
 pub use lasso::Lasso;
 pub use least_squares::LeastSquares;
+pub(crate) use least_squares::min_norm_solve;
 pub use neural_net::NeuralNet;
 pub use newton::{Newton, newton_inverse};
 pub use ridge::Ridge;

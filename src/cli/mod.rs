@@ -16,7 +16,9 @@ use serde_json::json;
 
 use icl_lab::checkpoint::{CheckpointState, model_from_bytes};
 use icl_lab::config::Experiment;
-use icl_lab::eval::{EvalReport, evaluate};
+use icl_lab::eval::{EvalReport, EvalSet, eval_prompts, evaluate};
+use icl_lab::lens::algorithms::{AlgorithmMatch, algorithm_match, implicit_weights};
+use icl_lab::lens::model_function;
 use icl_lab::presets::{PRESETS, preset};
 use icl_lab::sweep::{SweepPoint, SweepSpec, SweepSummary, final_metrics, value_label};
 use icl_lab::train::{Trainer, task_source};
@@ -108,6 +110,10 @@ enum Command {
         out: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "cpu")]
         backend: Backend,
+        /// Also compare the model with least squares, ridge, GD-t and Newton-t by its
+        /// implicit weights on fresh tasks (up to T = 3); writes RUN/algorithms.json.
+        #[arg(long)]
+        algorithms: bool,
     },
     /// Measure training steps per second; prints one JSON line.
     Bench {
@@ -151,7 +157,16 @@ pub fn main() -> ExitCode {
             dump_prompts,
             out,
             backend,
-        } => eval(&run, x_dist.as_deref(), &sets, dump_prompts, out, backend),
+            algorithms,
+        } => eval(
+            &run,
+            x_dist.as_deref(),
+            &sets,
+            dump_prompts,
+            out,
+            backend,
+            algorithms,
+        ),
         Command::Bench {
             preset,
             steps,
@@ -247,6 +262,7 @@ const RUN_FILES: &[&str] = &[
     "model.bin",
     "optimizer.bin",
     "checkpoint.json",
+    "algorithms.json",
 ];
 
 /// Creates the run directory, refusing to mix a new run into an old one.
@@ -541,6 +557,7 @@ fn eval(
     dump: Option<PathBuf>,
     out: Option<PathBuf>,
     backend: Backend,
+    algorithms: bool,
 ) -> Result<()> {
     let config_path = run.join("config.json");
     let text = fs::read_to_string(&config_path).with_context(|| {
@@ -574,7 +591,46 @@ fn eval(
     }
     print_summary(&report);
     eprintln!("wrote {}", out.display());
+    if algorithms {
+        let m = algorithm_lens(&exp, &model, &dev, &source, &x)?;
+        let path = run.join("algorithms.json");
+        write_json(&path, &m)?;
+        println!("best-matching algorithm by implicit weights (cosine):");
+        for k in (1..m.k.len()).step_by((m.k.len() / 8).max(1)) {
+            let best = &m.best[k];
+            println!("  k = {k:3}: {best:14} {:.3}", m.cosine[best][k]);
+        }
+        eprintln!("wrote {}", path.display());
+    }
     Ok(())
+}
+
+/// The algorithm lens on (at most 128) fresh evaluation prompts.
+fn algorithm_lens(
+    exp: &Experiment,
+    model: &icl_lab::model::Transformer,
+    dev: &Device,
+    source: &icl_lab::tasks::TaskSource,
+    x: &XDistConfig,
+) -> Result<AlgorithmMatch> {
+    if exp.task.family.classification().is_some() {
+        return Err(anyhow!(
+            "--algorithms compares regression algorithms; this run is classification"
+        ));
+    }
+    let mut prompts = eval_prompts(exp, source, EvalSet::Fresh, x);
+    prompts.truncate(128);
+    let mut f = model_function(model, dev);
+    let w =
+        implicit_weights(&prompts, exp.task.encoding, 1.0, &mut f).map_err(anyhow::Error::msg)?;
+    let preds = f(&exp.task.encoding.encode(&prompts));
+    Ok(algorithm_match(
+        &prompts,
+        &w,
+        &preds,
+        exp.task.family.prior_var(),
+        3,
+    ))
 }
 
 fn bench(preset_name: &str, steps: usize, warmup: usize, backend: Backend) -> Result<()> {
