@@ -116,6 +116,11 @@ pub enum ModelKind {
     /// on the read-out token. With 2 layers and 1 head it is the ≈100k-parameter model
     /// whose abrupt ICL transition Reddy traces to an induction head.
     Reddy,
+    /// von Oswald's linear self-attention: `layers` softmax-free attention layers
+    /// acting directly on the [x, y] tokens (residual width d + 1, no embedding, no
+    /// positions, no LayerNorm, no MLP, no biases); the prediction is the y slot of
+    /// the query token. `width` and `mlp` do not apply; needs [x, y] tokens.
+    Lsa,
 }
 
 /// The model: a GPT-2-style decoder, or Reddy's attention-only classifier.
@@ -383,7 +388,30 @@ impl Experiment {
         c.range_usize("model.layers", m.layers, 1, LAYERS);
         c.range_usize("model.heads", m.heads, 1, HEADS);
         c.range_usize("model.width", m.width, 1, WIDTH);
-        if m.heads > 0 && m.width % m.heads != 0 {
+        if m.kind == ModelKind::Lsa {
+            if t.encoding != Encoding::Concatenated {
+                c.fail(
+                    "task.encoding",
+                    "interleaved",
+                    "concatenated with model.kind = lsa (it reads y from the query's [x, y] token)",
+                );
+            }
+            if t.family.classification().is_some() {
+                c.fail(
+                    "model.kind",
+                    "lsa",
+                    "transformer or reddy for classification",
+                );
+            }
+            let w = t.dims + 1;
+            if m.heads > 0 && w % m.heads != 0 {
+                c.fail(
+                    "model.heads",
+                    m.heads,
+                    format!("a divisor of the token width d + 1 = {w} with model.kind = lsa"),
+                );
+            }
+        } else if m.heads > 0 && m.width % m.heads != 0 {
             c.fail(
                 "model.width",
                 m.width,

@@ -48,18 +48,25 @@ pub struct TransformerConfig {
 impl TransformerConfig {
     pub fn init(&self, device: &Device) -> Transformer {
         let m = &self.model;
+        if m.kind == ModelKind::Lsa {
+            return self.init_lsa(device);
+        }
         let reddy = m.kind == ModelKind::Reddy;
         let hidden = 4 * m.width;
         Transformer {
-            read_in: LinearConfig::new(self.token_dim, m.width)
-                .with_initializer(init())
-                .init(device),
-            positions: EmbeddingConfig::new(self.max_seq, m.width)
-                .with_initializer(init())
-                .init(device),
+            read_in: Some(
+                LinearConfig::new(self.token_dim, m.width)
+                    .with_initializer(init())
+                    .init(device),
+            ),
+            positions: Some(
+                EmbeddingConfig::new(self.max_seq, m.width)
+                    .with_initializer(init())
+                    .init(device),
+            ),
             blocks: (0..m.layers)
                 .map(|_| Block {
-                    ln_attn: LayerNormConfig::new(m.width).init(device),
+                    ln_attn: Some(LayerNormConfig::new(m.width).init(device)),
                     attention: Attention {
                         query: linear(m.width, m.width, device),
                         key: linear(m.width, m.width, device),
@@ -78,13 +85,51 @@ impl TransformerConfig {
                     }),
                 })
                 .collect(),
-            ln_final: LayerNormConfig::new(m.width).init(device),
+            ln_final: Some(LayerNormConfig::new(m.width).init(device)),
             head: reddy.then(|| ClassifierHead {
                 fc1: linear(m.width, hidden, device),
                 fc2: linear(hidden, hidden, device),
                 relu: Relu::new(),
             }),
-            read_out: linear(if reddy { hidden } else { m.width }, self.outputs, device),
+            read_out: Some(linear(
+                if reddy { hidden } else { m.width },
+                self.outputs,
+                device,
+            )),
+        }
+    }
+
+    /// von Oswald's linear self-attention: the stream is the [x, y] token (width
+    /// d + 1), each layer adds softmax-free attention without biases, the y slot of
+    /// the query token is the prediction.
+    fn init_lsa(&self, device: &Device) -> Transformer {
+        let w = self.token_dim;
+        let lin = |i: usize, o: usize| {
+            LinearConfig::new(i, o)
+                .with_bias(false)
+                .with_initializer(init())
+                .init(device)
+        };
+        Transformer {
+            read_in: None,
+            positions: None,
+            blocks: (0..self.model.layers)
+                .map(|_| Block {
+                    ln_attn: None,
+                    attention: Attention {
+                        query: lin(w, w),
+                        key: lin(w, w),
+                        value: lin(w, w),
+                        output: lin(w, w),
+                        heads: self.model.heads,
+                        softmax: false,
+                    },
+                    mlp: None,
+                })
+                .collect(),
+            ln_final: None,
+            head: None,
+            read_out: None,
         }
     }
 }
@@ -140,10 +185,11 @@ pub struct Mlp {
     pub proj: Linear,
 }
 
-/// One pre-LayerNorm transformer block.
+/// One pre-LayerNorm transformer block (no LayerNorm in the linear self-attention
+/// model).
 #[derive(Module, Debug)]
 pub struct Block {
-    pub ln_attn: LayerNorm,
+    pub ln_attn: Option<LayerNorm>,
     pub attention: Attention,
     /// `None` in attention-only models.
     pub mlp: Option<Mlp>,
@@ -152,9 +198,11 @@ pub struct Block {
 impl Block {
     /// x: [b, s, w] → [b, s, w]
     pub fn forward(&self, x: Tensor<3>, mask: &AttentionMask) -> (Tensor<3>, Tensor<4>) {
-        let (a, weights) = self
-            .attention
-            .forward(self.ln_attn.forward(x.clone()), mask);
+        let normed = match &self.ln_attn {
+            Some(ln) => ln.forward(x.clone()),
+            None => x.clone(),
+        };
+        let (a, weights) = self.attention.forward(normed, mask);
         let x = x + a;
         let x = match &self.mlp {
             Some(m) => {
@@ -177,16 +225,19 @@ pub struct ClassifierHead {
     pub relu: Relu,
 }
 
-/// The whole model.
+/// The whole model. The linear self-attention model (`ModelKind::Lsa`) has no
+/// embedding, positions, LayerNorms or read-out layer: those are `None`.
 #[derive(Module, Debug)]
 pub struct Transformer {
-    pub read_in: Linear,
-    pub positions: Embedding,
+    /// `None`: the residual stream is the token itself.
+    pub read_in: Option<Linear>,
+    pub positions: Option<Embedding>,
     pub blocks: Vec<Block>,
-    pub ln_final: LayerNorm,
+    pub ln_final: Option<LayerNorm>,
     /// Reddy's MLP classifier; `None` in the standard transformer.
     pub head: Option<ClassifierHead>,
-    pub read_out: Linear,
+    /// `None`: the prediction is the last coordinate (the y slot) of the stream.
+    pub read_out: Option<Linear>,
 }
 
 /// The attention mask of one sequence length as two float tensors, broadcast over
@@ -323,19 +374,26 @@ impl Transformer {
     pub fn residual(&self, tokens: Tensor<3>, mask: &AttentionMask) -> (Tensor<3>, Vec<Tensor<4>>) {
         let [_, s, _] = tokens.dims();
         let device = tokens.device();
-        // [1, s] → [1, s, w]
-        let pos = self
-            .positions
-            .forward(Tensor::<1, Int>::arange(0..s as i64, &device).reshape([1, s]));
-        // [b, s, w]
-        let mut x = self.read_in.forward(tokens) + pos;
+        // [b, s, t] → [b, s, w] (the token itself in the linear self-attention model)
+        let mut x = match &self.read_in {
+            Some(l) => l.forward(tokens),
+            None => tokens,
+        };
+        if let Some(p) = &self.positions {
+            // [1, s] → [1, s, w], broadcast over the batch
+            x = x + p.forward(Tensor::<1, Int>::arange(0..s as i64, &device).reshape([1, s]));
+        }
         let mut attention = Vec::with_capacity(self.blocks.len());
         for block in &self.blocks {
             let (y, w) = block.forward(x, mask);
             x = y;
             attention.push(w);
         }
-        (self.ln_final.forward(x), attention)
+        let x = match &self.ln_final {
+            Some(ln) => ln.forward(x),
+            None => x,
+        };
+        (x, attention)
     }
 
     /// Outputs at the read-out positions, [b, n, o].
@@ -350,10 +408,15 @@ impl Transformer {
                 .forward(h.fc2.forward(h.relu.forward(h.fc1.forward(x)))),
             None => x,
         };
-        ModelOutput {
-            outputs: self.read_out.forward(x),
-            attention,
-        }
+        let outputs = match &self.read_out {
+            Some(l) => l.forward(x),
+            // [b, n, w] → the y slot [b, n, 1]
+            None => {
+                let [b, n, w] = x.dims();
+                x.slice([0..b, 0..n, w - 1..w])
+            }
+        };
+        ModelOutput { outputs, attention }
     }
 
     /// The training loss, [1]: mean squared error over every prompt and every
@@ -468,5 +531,61 @@ mod tests {
             .try_into_vec::<f32>()
             .unwrap();
         assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-5), "{sums:?}");
+    }
+
+    /// von Oswald's construction: one linear self-attention layer whose key and
+    /// query read x, whose value writes η·y into the y slot, computes one step of
+    /// gradient descent from w = 0 on the context. The query also attends to itself
+    /// (its y slot is 0, so it adds nothing) and the average runs over k + 1 visible
+    /// tokens: the step is GD's with rate η·k/(k + 1).
+    #[test]
+    fn hand_built_linear_self_attention_is_one_gd_step() {
+        use burn::module::Param;
+        let (d, n, eta) = (3usize, 7usize, 0.8f64);
+        let w = d + 1;
+        let mut model = TransformerConfig {
+            model: ModelConfig {
+                kind: ModelKind::Lsa,
+                layers: 1,
+                heads: 1,
+                ..ModelConfig::default()
+            },
+            token_dim: w,
+            max_seq: 2 * n,
+            outputs: 1,
+        }
+        .init(&Device::flex());
+        // Linear weights are [d_input, d_output]: y = x · W.
+        let matrix = |f: &dyn Fn(usize, usize) -> f32| {
+            let v: Vec<f32> = (0..w * w).map(|i| f(i / w, i % w)).collect();
+            Param::from_tensor(Tensor::<2>::from_data(
+                TensorData::new(v, [w, w]),
+                &Device::flex(),
+            ))
+        };
+        let x_only = |i: usize, j: usize| if i == j && i < d { 1.0 } else { 0.0 };
+        let a = &mut model.blocks[0].attention;
+        // scores are divided by √(d + 1): the query undoes it
+        let root = (w as f32).sqrt();
+        a.query.weight = matrix(&|i, j| x_only(i, j) * root);
+        a.key.weight = matrix(&x_only);
+        a.value.weight = matrix(&|i, j| if i == d && j == d { eta as f32 } else { 0.0 });
+        a.output.weight = matrix(&|i, j| if i == j { 1.0 } else { 0.0 });
+
+        let p = &crate::baselines::test_util::linear_prompts(1, n, d, 4)[0];
+        let got = predictions(&model, Encoding::Concatenated, p);
+        for k in 1..n {
+            let gd = crate::baselines::GradientDescent {
+                steps: 1,
+                lr: Some(eta * k as f64 / (k + 1) as f64),
+            };
+            let want = crate::baselines::Predictor::predict(&gd, p, k);
+            assert!(
+                (got[k] as f64 - want).abs() < 1e-5 * (1.0 + want.abs()),
+                "k={k}: lsa {} vs one GD step {want}",
+                got[k]
+            );
+        }
+        assert_eq!(got[0], 0.0, "no context: the y slot stays 0");
     }
 }

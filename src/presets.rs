@@ -73,6 +73,11 @@ pub const PRESETS: &[Preset] = &[
         summary: "Raventós at browser scale (d = 4, σ = 0.25, 12 points): with M = 4 pool tasks the model behaves like dMMSE on them and fails on fresh tasks (measured natively at step 1500: distance to dMMSE 0.03 vs ridge 0.10 on pool tasks; fresh error 0.70 vs ridge's 0.02); with M = 4096 it tracks ridge on fresh tasks (0.07). Sweep task.pool = 2^1..2^8, null to find the threshold",
         build: task_diversity_threshold,
     },
+    Preset {
+        name: "lsa-equals-gd",
+        summary: "von Oswald: one linear self-attention layer on [x, y] tokens (d = 5, 11 points, 3000 steps, 1.5 s natively): its error follows one GD step, not least squares, and `icl-lab eval --algorithms` finds its implicit weights at cosine 0.999 to one GD step for every k ≥ 2 (least squares 0.73–0.91)",
+        build: lsa_equals_gd,
+    },
 ];
 
 /// Chan/Reddy classification at browser scale: D = 32 inputs, N = 8 context pairs,
@@ -129,6 +134,27 @@ fn zipf_coexistence() -> Experiment {
     });
     e.optim.schedule = crate::config::Schedule::Constant;
     e.train.steps = 4000;
+    e
+}
+
+fn lsa_equals_gd() -> Experiment {
+    let mut e = browser_scale();
+    e.model = ModelConfig {
+        kind: ModelKind::Lsa,
+        layers: 1,
+        heads: 1,
+        ..ModelConfig::default()
+    };
+    // Tiny model, short prompts: Adam at a constant 1e-3 (von Oswald) in a few
+    // thousand steps.
+    e.optim.schedule = crate::config::Schedule::Constant;
+    e.train.steps = 3000;
+    e.eval.baselines = Some(vec![
+        BaselineConfig::GradientDescent { steps: 1, lr: None },
+        BaselineConfig::LeastSquares,
+        BaselineConfig::Averaging,
+        BaselineConfig::Zero,
+    ]);
     e
 }
 

@@ -59,9 +59,9 @@ pub struct Field {
     pub kind: Kind,
     /// Shown only when the field at this path has this value (a family's parameter).
     pub when: Option<(&'static str, &'static str)>,
-    /// Hidden when the field at this path has this value (regression-only fields
-    /// under the classification family).
-    pub unless: Option<(&'static str, &'static str)>,
+    /// Hidden when the field at any of these paths has the value (regression-only
+    /// fields under the classification family, MLP and width for models without them).
+    pub unless: &'static [(&'static str, &'static str)],
 }
 
 pub struct Section {
@@ -76,13 +76,13 @@ const fn f(path: &'static str, label: &'static str, hint: &'static str, kind: Ki
         hint,
         kind,
         when: None,
-        unless: None,
+        unless: &[],
     }
 }
 
-const fn unless(field: Field, path: &'static str, value: &'static str) -> Field {
+const fn unless(field: Field, conditions: &'static [(&'static str, &'static str)]) -> Field {
     Field {
-        unless: Some((path, value)),
+        unless: conditions,
         ..field
     }
 }
@@ -105,7 +105,7 @@ const fn class_param(
 
 /// A regression-only field: hidden for classification.
 const fn regression(field: Field) -> Field {
-    unless(field, "task.family.kind", CLASSIFICATION)
+    unless(field, &[("task.family.kind", CLASSIFICATION)])
 }
 
 const fn when(field: Field, path: &'static str, value: &'static str) -> Field {
@@ -265,29 +265,35 @@ pub const SECTIONS: &[Section] = &[
                 Kind::Select(&[
                     ("\"transformer\"", "transformer (GPT-2 style)"),
                     ("\"reddy\"", "Reddy: attention-only + MLP classifier"),
+                    ("\"lsa\"", "linear self-attention (von Oswald)"),
                 ]),
             ),
             f("model.layers", "layers", "1 … 24", Kind::Int),
             f("model.heads", "heads", "1 … 16", Kind::Int),
-            f(
-                "model.width",
-                "width",
-                "1 … 1024, a multiple of heads",
-                Kind::Int,
+            unless(
+                f(
+                    "model.width",
+                    "width",
+                    "1 … 1024, a multiple of heads",
+                    Kind::Int,
+                ),
+                &[("model.kind", "lsa")],
             ),
             unless(
                 f("model.mlp", "MLP in every block", "", Kind::Toggle),
-                "model.kind",
-                "reddy",
+                &[("model.kind", "reddy"), ("model.kind", "lsa")],
             ),
-            f(
-                "model.attention",
-                "attention",
-                "",
-                Kind::Select(&[
-                    ("\"softmax\"", "softmax"),
-                    ("\"linear\"", "linear (no softmax)"),
-                ]),
+            unless(
+                f(
+                    "model.attention",
+                    "attention",
+                    "",
+                    Kind::Select(&[
+                        ("\"softmax\"", "softmax"),
+                        ("\"linear\"", "linear (no softmax)"),
+                    ]),
+                ),
+                &[("model.kind", "lsa")],
             ),
         ],
     },
@@ -342,13 +348,13 @@ pub fn all_fields() -> impl Iterator<Item = &'static Field> {
 impl Field {
     /// Whether the field applies to `exp` (a family's parameter only for that family).
     pub fn applies(&self, exp: &Experiment) -> bool {
-        if self.when.is_none() && self.unless.is_none() {
+        if self.when.is_none() && self.unless.is_empty() {
             return true;
         }
         let v = serde_json::to_value(exp).expect("config serialises");
         let is =
             |(path, value): (&str, &str)| get(&v, path).and_then(|x| x.as_str()) == Some(value);
-        self.when.is_none_or(is) && !self.unless.is_some_and(is)
+        self.when.is_none_or(is) && !self.unless.iter().any(|c| is(*c))
     }
 
     /// The field's value as the input shows it.

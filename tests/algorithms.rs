@@ -1,0 +1,47 @@
+//! End-to-end: a trained one-layer linear self-attention model runs one step of
+//! gradient descent in context (von Oswald 2023), seen through its implicit weights.
+
+use burn::tensor::Device;
+use icl_lab::eval::{EvalSet, eval_prompts};
+use icl_lab::lens::algorithms::{algorithm_match, implicit_weights};
+use icl_lab::lens::model_function;
+use icl_lab::presets::preset;
+use icl_lab::train::Trainer;
+
+#[test]
+fn a_trained_linear_self_attention_layer_matches_one_gd_step_not_least_squares() {
+    let e = preset("lsa-equals-gd").unwrap();
+    let dev = Device::flex();
+    let mut t = Trainer::new(&e, &dev);
+    while !t.done() {
+        if let Some(l) = t.step().loss {
+            let l: f32 = l.into_scalar();
+            t.record_loss(t.step, l).unwrap();
+        }
+    }
+    let model = t.model();
+    let mut prompts = eval_prompts(&e, &t.source, EvalSet::Fresh, &e.x_dist);
+    prompts.truncate(128);
+    let mut f = model_function(&model, &dev);
+    let w = implicit_weights(&prompts, e.task.encoding, 1.0, &mut f).unwrap();
+    let preds = f(&e.task.encoding.encode(&prompts));
+    let m = algorithm_match(&prompts, &w, &preds, 1.0, 2);
+    let mean = |name: &str| {
+        let v = &m.cosine[name][2..];
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let (gd, ls) = (mean("gd_1"), mean("least_squares"));
+    eprintln!(
+        "mean cosine over k = 2…{}: gd_1 {gd:.4}, least squares {ls:.4}",
+        e.task.points - 1
+    );
+    assert!(gd > 0.99, "gd_1 {gd}");
+    assert!(gd > ls + 0.05, "gd_1 {gd} vs least squares {ls}");
+    // and by prediction difference too, at k = d where least squares is exact
+    let k = e.task.dims;
+    assert!(
+        m.prediction_difference["gd_1"][k] < m.prediction_difference["least_squares"][k],
+        "{:?}",
+        m.prediction_difference
+    );
+}
