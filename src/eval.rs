@@ -18,8 +18,8 @@ use crate::config::{Encoding, Experiment};
 use crate::model::{ModelInput, Transformer};
 use crate::probes::{ProbePlan, ProbeResult};
 use crate::prompt::{Prompt, PromptSampler};
-use crate::tasks::TaskSource;
 use crate::tasks::classification::{ClassEncoding, ClassSequence};
+use crate::tasks::{NoisyLinearRegression, TaskFamilyConfig, TaskSource};
 use crate::train::{class_world, rng_for, streams};
 use crate::xdist::XDistConfig;
 
@@ -70,26 +70,47 @@ impl EvalReport {
 }
 
 /// Which tasks the evaluation prompts come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum EvalSet {
     Fresh,
     Pool,
+    /// Fresh tasks at one noise level of a mixture (Bai's algorithm selection): the
+    /// level's index in `task.family.noise` and its σ.
+    Noise(usize, f64),
 }
 
 impl EvalSet {
-    pub fn name(self) -> &'static str {
+    /// `fresh`, `pool`, or `sigma=<σ>`.
+    pub fn name(self) -> String {
         match self {
-            EvalSet::Fresh => "fresh",
-            EvalSet::Pool => "pool",
+            EvalSet::Fresh => "fresh".into(),
+            EvalSet::Pool => "pool".into(),
+            EvalSet::Noise(_, s) => format!("sigma={s}"),
         }
     }
-    /// The sets an experiment is evaluated on.
-    pub fn for_experiment(exp: &Experiment) -> Vec<EvalSet> {
-        if exp.task.pool.is_some() {
-            vec![EvalSet::Fresh, EvalSet::Pool]
-        } else {
-            vec![EvalSet::Fresh]
+
+    /// The random stream of the set's prompts.
+    fn stream(self) -> u64 {
+        match self {
+            EvalSet::Fresh => streams::EVAL * 16,
+            EvalSet::Pool => streams::EVAL * 16 + 1,
+            EvalSet::Noise(i, _) => streams::EVAL * 1000 + i as u64,
         }
+    }
+
+    /// The sets an experiment is evaluated on: fresh tasks; pool tasks when the pool
+    /// is finite; each noise level on its own when the family mixes several.
+    pub fn for_experiment(exp: &Experiment) -> Vec<EvalSet> {
+        let mut sets = vec![EvalSet::Fresh];
+        if exp.task.pool.is_some() {
+            sets.push(EvalSet::Pool);
+        }
+        if let TaskFamilyConfig::NoisyLinear { noise } = &exp.task.family
+            && noise.len() > 1
+        {
+            sets.extend(noise.iter().enumerate().map(|(i, s)| EvalSet::Noise(i, *s)));
+        }
+        sets
     }
 }
 
@@ -101,25 +122,30 @@ pub fn eval_prompts(
     set: EvalSet,
     x_dist: &XDistConfig,
 ) -> Vec<Prompt> {
-    let family = exp
-        .task
-        .family
-        .family()
-        .expect("regression prompts need a regression family");
+    let family = match set {
+        EvalSet::Noise(_, sigma) => Box::new(NoisyLinearRegression {
+            levels: vec![sigma],
+        }),
+        _ => exp
+            .task
+            .family
+            .family()
+            .expect("regression prompts need a regression family"),
+    };
     let dist = x_dist.distribution();
     let fresh = TaskSource::Fresh;
     let sampler = PromptSampler {
         family: family.as_ref(),
         source: match set {
-            EvalSet::Fresh => &fresh,
             EvalSet::Pool => source,
+            EvalSet::Fresh | EvalSet::Noise(..) => &fresh,
         },
         x_dist: dist.as_ref(),
         dims: exp.task.dims,
         y_scale: exp.eval.y_scale,
         label_noise: exp.eval.label_noise,
     };
-    let mut rng = rng_for(exp.seed, streams::EVAL * 16 + set as u64);
+    let mut rng = rng_for(exp.seed, set.stream());
     sampler.sample_batch(exp.eval.prompts, exp.task.points, exp.task.dims, &mut rng)
 }
 

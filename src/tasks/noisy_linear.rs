@@ -24,12 +24,21 @@ impl TaskFamily for NoisyLinearRegression {
     }
 
     fn default_baselines(&self) -> Vec<BaselineConfig> {
-        vec![
-            BaselineConfig::Ridge { lambda: None },
+        let mut b = vec![BaselineConfig::Ridge { lambda: None }];
+        if self.levels.len() > 1 {
+            // One λ for every prompt, the mixture's mean σ² (τ² = 1): what a model
+            // that cannot tell the noise levels apart could do at best with ridge.
+            let mean = self.levels.iter().map(|s| s * s).sum::<f64>() / self.levels.len() as f64;
+            b.push(BaselineConfig::Ridge {
+                lambda: Some((mean * 1000.0).round() / 1000.0),
+            });
+        }
+        b.extend([
             BaselineConfig::LeastSquares,
             BaselineConfig::Averaging,
             BaselineConfig::Zero,
-        ]
+        ]);
+        b
     }
 }
 

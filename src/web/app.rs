@@ -14,7 +14,7 @@ use crate::presets::PRESETS;
 
 use super::charts::{FigureChart, IclChart, LossChart, css_colour, label};
 use super::fields::{Field, Kind, SECTIONS, log_slider_position, log_slider_text};
-use super::figures::{distance_figure, probe_figure, threshold_figure};
+use super::figures::{distance_figure, noise_figure, probe_figure, threshold_figure};
 use super::hash::to_hash;
 use super::protocol::{BackendChoice, Control, Event, Phase};
 use super::state::{Action, AppState, SWEEPABLE, SweepStatus, bench_experiment, bench_rate};
@@ -614,10 +614,12 @@ fn charts(props: &StateProps) -> Html {
         .pool
         .and_then(|_| distance_figure(&run.history))
         .map(Rc::new);
+    let noise = report.as_ref().and_then(|r| noise_figure(r)).map(Rc::new);
     html! {
         <div class="charts">
             <LossChart {losses} {steps} />
             if let Some(figure) = distance { <FigureChart {figure} /> }
+            if let Some(figure) = noise { <FigureChart {figure} /> }
             <div>
                 <IclChart report={report.clone()} set={set.clone()} hidden={hidden.clone()} />
                 <div class="legend" role="group" aria-label="curves to show">
@@ -629,7 +631,11 @@ fn charts(props: &StateProps) -> Html {
                                 let onclick = Callback::from(move |_| state.dispatch(Action::EvalSet(name.clone())));
                                 html!{ <button class={classes!("small", (*s == set).then_some("on"))} role="radio"
                                     aria-checked={(*s == set).to_string()} id={format!("set-{s}")} {onclick}>
-                                    { if s == "pool" { "pool tasks (seen in training)" } else { "fresh tasks" } }
+                                    { match s.as_str() {
+                                        "pool" => "pool tasks (seen in training)".to_string(),
+                                        "fresh" => "fresh tasks".to_string(),
+                                        other => other.replace("sigma=", "σ = "),
+                                    } }
                                 </button> }
                             }) }
                         </span>

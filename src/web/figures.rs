@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::eval::EvalReport;
 use crate::sweep::{SweepSummary, value_label, value_number};
 
 /// One line of a figure.
@@ -189,6 +190,81 @@ pub fn distance_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Fig
     })
 }
 
+/// Algorithm selection (Bai): the error with all examples at each noise level of a
+/// mixture, for the model, ridge tuned to each σ, ridge with one λ, least squares.
+/// `None` unless the report evaluates noise levels separately.
+pub fn noise_figure(report: &EvalReport) -> Option<Figure> {
+    let sets: Vec<(f64, &crate::eval::EvalCurves)> = report
+        .evals
+        .iter()
+        .filter_map(|e| Some((e.name.strip_prefix("sigma=")?.parse().ok()?, e)))
+        .collect();
+    if sets.len() < 2 {
+        return None;
+    }
+    let names: Vec<String> = sets[0]
+        .1
+        .curves
+        .keys()
+        .filter(|n| *n == "model" || n.starts_with("ridge") || *n == "least_squares")
+        .cloned()
+        .collect();
+    let last = |e: &crate::eval::EvalCurves, n: &str| e.curves.get(n)?.mean.last().copied();
+    let lines: Vec<Line> = names
+        .iter()
+        .map(|n| Line {
+            key: n.clone(),
+            label: match n.as_str() {
+                "model" => "transformer".into(),
+                "ridge" => "ridge tuned to each σ".into(),
+                "least_squares" => "least squares".into(),
+                other => format!("ridge, one λ = {}", other.trim_start_matches("ridge_")),
+            },
+            points: sets
+                .iter()
+                .filter_map(|(s, e)| Some((*s, last(e, n)?.max(1e-6))))
+                .collect(),
+            dashed: n != "model" && n != "ridge",
+        })
+        .collect();
+    // How far the model and the one-λ ridge are from the tuned ridge, worst level.
+    let worst = |n: &str| {
+        sets.iter()
+            .filter_map(|(s, e)| Some((*s, last(e, n)? / last(e, "ridge")?.max(1e-12) - 1.0)))
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+    };
+    let fixed = names.iter().find(|n| n.starts_with("ridge_"));
+    let mut caption = match worst("model") {
+        Some((s, r)) => format!(
+            "With all examples the model is within {:.0} % of ridge tuned to each σ (worst at σ = {s})",
+            100.0 * r.abs()
+        ),
+        None => String::new(),
+    };
+    if let Some((s, r)) = fixed.and_then(|f| worst(f)) {
+        caption.push_str(&format!(
+            "; ridge with one λ is off by up to {:.0} % (σ = {s}).",
+            100.0 * r.abs()
+        ));
+    } else if !caption.is_empty() {
+        caption.push('.');
+    }
+    Some(Figure {
+        id: "noise",
+        title: "Algorithm selection: error at each noise level".into(),
+        x_desc: "noise σ of the prompt's task".into(),
+        y_desc: "squared error / d with all examples (log)".into(),
+        x_log: false,
+        y_log: true,
+        y_range: None,
+        lines,
+        hlines: Vec::new(),
+        marks: Vec::new(),
+        caption,
+        x_labels: Vec::new(),
+    })
+}
+
 /// A sweep's final metric against the varied value. Values spanning 16× or more
 /// get a log axis; `null` (an infinite pool) is drawn one step past the largest.
 pub fn threshold_figure(summary: &SweepSummary, metric: &str) -> Figure {
@@ -331,6 +407,55 @@ mod tests {
             "Now closest to dMMSE on pool tasks and to ridge on fresh tasks."
         );
         assert!(distance_figure(&[]).is_none());
+    }
+
+    #[test]
+    fn noise_figure_compares_the_model_with_tuned_and_fixed_ridge_per_sigma() {
+        use crate::eval::{Curve, EvalCurves};
+        let set = |s: f64, model: f64, ridge: f64, fixed: f64| EvalCurves {
+            name: format!("sigma={s}"),
+            x_dist: "gaussian".into(),
+            k: vec![0, 1],
+            curves: [
+                ("model", model),
+                ("ridge", ridge),
+                ("ridge_0.25", fixed),
+                ("averaging", 9.0),
+            ]
+            .into_iter()
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    Curve {
+                        mean: vec![1.0, v],
+                        stderr: vec![0.0, 0.0],
+                    },
+                )
+            })
+            .collect(),
+            distance: Default::default(),
+        };
+        let report = EvalReport {
+            dims: 4,
+            step: 100,
+            evals: vec![set(0.1, 0.011, 0.01, 0.02), set(1.0, 0.9, 1.0, 1.5)],
+            probes: Vec::new(),
+        };
+        let f = noise_figure(&report).unwrap();
+        assert_eq!(f.lines.len(), 3, "averaging left out");
+        let model = f.lines.iter().find(|l| l.key == "model").unwrap();
+        assert_eq!(model.points, vec![(0.1, 0.011), (1.0, 0.9)]);
+        assert!(
+            f.caption.contains("within 10 %") && f.caption.contains("σ = 0.1"),
+            "{}",
+            f.caption
+        );
+        assert!(f.caption.contains("off by up to 100 %"), "{}", f.caption);
+        let one = EvalReport {
+            evals: vec![set(0.5, 0.1, 0.1, 0.1)],
+            ..report
+        };
+        assert!(noise_figure(&one).is_none());
     }
 
     #[test]

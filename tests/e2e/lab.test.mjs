@@ -287,6 +287,26 @@ test('classification: the probe chart shows ICL and in-weights accuracy against 
   await page.close();
 });
 
+test('a noise mixture is evaluated at each σ and drawn against tuned and one-λ ridge', async () => {
+  const page = await open(
+    hashFor('noisy-mixture', {
+      task: { family: { kind: 'noisy_linear', noise: [0.1, 1.0] }, dims: 3, points: 8, encoding: 'concatenated' },
+      model: { layers: 1, width: 16 },
+      train: { steps: 10, batch: 16, log_every: 5, eval_every: 0 },
+      eval: { prompts: 32 },
+    }),
+  );
+  await page.click('#train');
+  await waitFor(page, (s) => /finished/.test(s.text), 60_000, 'the run to finish');
+  const chart = 'canvas[data-chart=noise]';
+  // model, ridge tuned to each σ, ridge with one λ, least squares: at σ = 0.1 and 1
+  assert.equal(await page.getAttribute(chart, 'data-points'), '8');
+  assert.match(await page.textContent('[data-caption=noise]'), /within \d+ % of ridge tuned to each σ/);
+  assert.match(await page.textContent('#set-sigma\\=1'), /σ = 1/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 /// A model a software WebGPU adapter steps in seconds.
 const TINY = {
   task: { dims: 3, points: 6 },
