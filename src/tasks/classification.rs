@@ -272,25 +272,23 @@ impl ClassWorld {
 
     /// Context classes iid from the Zipf law; query likewise.
     fn iid(&self, rng: &mut IclRng) -> ClassSequence {
-        let classes: Vec<usize> = (0..=self.points).map(|_| self.draw_class(rng)).collect();
-        let protos: Vec<DVector<f64>> = classes.iter().map(|&c| self.prototype(c)).collect();
-        let slots: Vec<_> = (0..self.points)
-            .map(|i| {
-                (
-                    ClassOrigin::Train(classes[i]),
-                    self.labels[classes[i]],
-                    &protos[i],
-                )
-            })
+        let classes: Vec<usize> = (0..self.points).map(|_| self.draw_class(rng)).collect();
+        let query = self.draw_class(rng);
+        self.trained(&classes, query, rng)
+    }
+
+    /// Training classes with their trained labels: `context` then `query`.
+    fn trained(&self, context: &[usize], query: usize, rng: &mut IclRng) -> ClassSequence {
+        let protos: Vec<DVector<f64>> = context.iter().map(|&c| self.prototype(c)).collect();
+        let slots: Vec<_> = context
+            .iter()
+            .zip(&protos)
+            .map(|(&c, mu)| (ClassOrigin::Train(c), self.labels[c], mu))
             .collect();
-        let q = self.points;
+        let pq = self.prototype(query);
         self.assemble(
             &slots,
-            (
-                ClassOrigin::Train(classes[q]),
-                self.labels[classes[q]],
-                &protos[q],
-            ),
+            (ClassOrigin::Train(query), self.labels[query], &pq),
             rng,
         )
     }
@@ -367,18 +365,7 @@ impl ClassWorld {
         let classes: Vec<usize> = (0..self.points)
             .map(|_| self.draw_class_except(&[q], rng))
             .collect();
-        let protos: Vec<DVector<f64>> = classes.iter().map(|&c| self.prototype(c)).collect();
-        let slots: Vec<_> = (0..self.points)
-            .map(|i| {
-                (
-                    ClassOrigin::Train(classes[i]),
-                    self.labels[classes[i]],
-                    &protos[i],
-                )
-            })
-            .collect();
-        let pq = self.prototype(q);
-        self.assemble(&slots, (ClassOrigin::Train(q), self.labels[q], &pq), rng)
+        self.trained(&classes, q, rng)
     }
 }
 

@@ -794,16 +794,30 @@ fn sweep_panel(props: &StateProps) -> Html {
         .as_ref()
         .filter(|s| !sw.metric.is_empty() || s.points.is_empty())
         .map(|s| Rc::new(threshold_figure(s, &sw.metric)));
-    let download = sw
-        .summary
-        .as_ref()
-        .filter(|s| !s.points.is_empty())
-        .and_then(|s| {
-            let text = serde_json::to_string_pretty(s).ok()?;
-            let parts = js_sys::Array::of1(&JsValue::from_str(&text));
-            let blob = web_sys::Blob::new_with_str_sequence(&parts).ok()?;
-            web_sys::Url::create_object_url_with_blob(&blob).ok()
+    // The summary as a file to download: made once per change of the summary (not
+    // on every render during a run) and revoked when replaced.
+    let download = use_state(|| None::<String>);
+    {
+        let download = download.clone();
+        use_effect_with(sw.summary.clone(), move |summary| {
+            let url = summary
+                .as_ref()
+                .filter(|s| !s.points.is_empty())
+                .and_then(|s| {
+                    let text = serde_json::to_string_pretty(s).ok()?;
+                    let parts = js_sys::Array::of1(&JsValue::from_str(&text));
+                    let blob = web_sys::Blob::new_with_str_sequence(&parts).ok()?;
+                    web_sys::Url::create_object_url_with_blob(&blob).ok()
+                });
+            download.set(url.clone());
+            move || {
+                if let Some(u) = url {
+                    let _ = web_sys::Url::revoke_object_url(&u);
+                }
+            }
         });
+    }
+    let download = (*download).clone();
     let custom = !SWEEPABLE.iter().any(|(p, _, _)| *p == sw.path);
     html! {
         <section class="sweep" aria-label="sweep">
