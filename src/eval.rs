@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::baselines::{BaselineContext, Predictor};
 use crate::config::{Encoding, Experiment};
+use crate::lens::algorithms::{AlgorithmMatch, LENS_PROMPTS, LensPlan};
 use crate::model::{ModelInput, Transformer};
 use crate::probes::{ProbePlan, ProbeResult};
-use crate::prompt::{Prompt, PromptSampler};
+use crate::prompt::{EncodedBatch, Prompt, PromptSampler};
 use crate::tasks::classification::{ClassEncoding, ClassSequence};
 use crate::tasks::{NoisyLinearRegression, TaskFamilyConfig, TaskSource};
 use crate::train::{class_world, rng_for, streams};
@@ -57,6 +58,12 @@ pub struct EvalReport {
     /// Probe accuracies (classification runs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<ProbeResult>,
+    /// Which algorithm the model matches at each k, on the first [`LENS_PROMPTS`]
+    /// fresh prompts (families whose tasks are linear in x).
+    ///
+    /// [`LENS_PROMPTS`]: crate::lens::algorithms::LENS_PROMPTS
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithms: Option<AlgorithmMatch>,
 }
 
 impl EvalReport {
@@ -149,6 +156,24 @@ pub fn eval_prompts(
     sampler.sample_batch(exp.eval.prompts, exp.task.points, exp.task.dims, &mut rng)
 }
 
+/// GD steps and Newton iterations the live lens compares the model with.
+/// Up to 16: Fu 2023 finds about 3 Newton iterations per layer, while gradient
+/// descent needs exponentially many steps to keep up with depth.
+pub const LENS_STEPS: [usize; 8] = [1, 2, 3, 4, 6, 8, 12, 16];
+
+/// The algorithm lens for an experiment's fresh evaluation prompts, when its tasks
+/// are linear in x (least squares, ridge, GD and Newton are then the candidates).
+pub fn lens_plan(exp: &Experiment, fresh: &[Prompt]) -> Option<LensPlan> {
+    exp.task.family.linear_in_x().then(|| {
+        LensPlan::new(
+            fresh,
+            exp.task.encoding,
+            exp.task.family.prior_var(),
+            &LENS_STEPS,
+        )
+    })
+}
+
 /// The experiment's baselines (its own list, or its family's usual set, plus dMMSE
 /// when there is a pool).
 pub fn baselines(exp: &Experiment, source: &TaskSource) -> Result<Vec<Box<dyn Predictor>>, String> {
@@ -186,9 +211,43 @@ impl ModelPredictor<'_> {
     /// The prediction tensor [b, n] for a chunk, not yet read back (the browser reads
     /// it asynchronously).
     pub fn prediction_tensor(&self, prompts: &[Prompt]) -> Tensor<2> {
-        let batch = self.encoding.encode(prompts);
-        let input = ModelInput::new(&batch, &self.device);
-        self.model.forward(&input).predictions()
+        self.batch_tensor(&self.encoding.encode(prompts))
+    }
+
+    /// The prediction tensor [b, n] of an encoded batch.
+    fn batch_tensor(&self, batch: &EncodedBatch) -> Tensor<2> {
+        self.model
+            .forward(&ModelInput::new(batch, &self.device))
+            .predictions()
+    }
+
+    /// Predictions [sequence][k] for an encoded batch of any size (the lens's probe
+    /// batch), in chunks.
+    pub fn predict_batch(&self, batch: &EncodedBatch) -> Vec<Vec<f64>> {
+        let n = batch.readout.len();
+        (0..batch.batch)
+            .step_by(EVAL_CHUNK)
+            .flat_map(|s| {
+                let chunk = batch.slice(s, (s + EVAL_CHUNK).min(batch.batch));
+                rows(self.batch_tensor(&chunk).into_data(), n)
+            })
+            .collect()
+    }
+
+    /// [`ModelPredictor::predict_batch`] with asynchronous reads.
+    pub async fn predict_batch_async(&self, batch: &EncodedBatch) -> Result<Vec<Vec<f64>>, String> {
+        let n = batch.readout.len();
+        let mut out = Vec::with_capacity(batch.batch);
+        for s in (0..batch.batch).step_by(EVAL_CHUNK) {
+            let chunk = batch.slice(s, (s + EVAL_CHUNK).min(batch.batch));
+            let data = self
+                .batch_tensor(&chunk)
+                .into_data_async()
+                .await
+                .map_err(|e| format!("reading the model's predictions failed: {e:?}"))?;
+            out.extend(rows(data, n));
+        }
+        Ok(out)
     }
 }
 
@@ -284,6 +343,8 @@ pub struct EvalPlan {
     sets: Vec<PlannedSet>,
     /// Classification runs: the probes and how sequences become tokens.
     probes: Option<(ProbePlan, ClassEncoding)>,
+    /// The algorithm lens on the first set's (fresh) prompts.
+    lens: Option<LensPlan>,
 }
 
 struct PlannedSet {
@@ -306,6 +367,7 @@ impl EvalPlan {
                 points: exp.task.points,
                 sets: Vec::new(),
                 probes: Some((ProbePlan::new(exp, &world), encoding)),
+                lens: None,
             });
         }
         let predictors = baselines(exp, source)?;
@@ -328,14 +390,22 @@ impl EvalPlan {
                     predictions,
                 }
             })
-            .collect();
+            .collect::<Vec<PlannedSet>>();
+        let lens = sets.first().and_then(|s| lens_plan(exp, &s.prompts));
         Ok(Self {
             dims: exp.task.dims,
             x_dist: exp.x_dist.name(),
             points: exp.task.points,
             sets,
             probes: None,
+            lens,
         })
+    }
+
+    /// The lens's probe batch, if the run has one: the model's predictions on it go
+    /// to [`EvalPlan::report`] as `lens`.
+    pub fn lens_batch(&self) -> Option<&EncodedBatch> {
+        self.lens.as_ref().and_then(LensPlan::probe_batch)
     }
 
     /// The prompts of each evaluation set, in order (none for classification).
@@ -352,12 +422,14 @@ impl EvalPlan {
 
     /// The report for `step`, given the model's predictions for each set's prompts
     /// (in the order of [`EvalPlan::prompts`]) and its labels for each probe set (in
-    /// the order of [`EvalPlan::sequences`]).
+    /// the order of [`EvalPlan::sequences`]), and its predictions on the
+    /// [`EvalPlan::lens_batch`].
     pub fn report(
         &self,
         step: usize,
         model: &[Vec<Vec<f64>>],
         labels: &[Vec<usize>],
+        lens: Option<&[Vec<f64>]>,
     ) -> EvalReport {
         let evals = self
             .sets
@@ -383,6 +455,11 @@ impl EvalPlan {
                 Some((plan, _)) => plan.report(labels),
                 None => Vec::new(),
             },
+            algorithms: self
+                .lens
+                .as_ref()
+                .zip(model.first())
+                .map(|(l, fresh)| l.report(fresh, lens)),
         }
     }
 }
@@ -492,16 +569,30 @@ pub fn evaluate(
             step,
             evals: Vec::new(),
             probes: plan.report(&labels),
+            algorithms: None,
         };
         return Ok((report, Vec::new()));
     }
+    let lens_model = ModelPredictor {
+        model: model.model,
+        device: device.clone(),
+        encoding: exp.task.encoding,
+    };
     let mut predictors: Vec<Box<dyn Predictor + '_>> = vec![Box::new(model)];
     predictors.extend(baselines(exp, source)?);
 
     let mut evals = Vec::new();
     let mut dumps = Vec::new();
+    let mut algorithms = None;
     for set in EvalSet::for_experiment(exp) {
         let prompts = eval_prompts(exp, source, set, x_dist);
+        if set == EvalSet::Fresh
+            && let Some(lens) = lens_plan(exp, &prompts)
+        {
+            let probes = lens.probe_batch().map(|b| lens_model.predict_batch(b));
+            let fresh = lens_model.predict_prompts(&prompts[..prompts.len().min(LENS_PROMPTS)]);
+            algorithms = Some(lens.report(&fresh, probes.as_deref()));
+        }
         let mut predictions = BTreeMap::new();
         let mut curves = BTreeMap::new();
         for p in &predictors {
@@ -531,6 +622,7 @@ pub fn evaluate(
             step,
             evals,
             probes: Vec::new(),
+            algorithms,
         },
         dumps,
     ))
@@ -571,7 +663,10 @@ mod tests {
         };
         let preds: Vec<_> = plan.prompts().map(|p| mp.predict_prompts(p)).collect();
         assert_eq!(full.evals.len(), 2, "fresh and pool");
-        assert_eq!(plan.report(7, &preds, &[]), full);
+        let lens = plan.lens_batch().map(|b| mp.predict_batch(b));
+        let planned = plan.report(7, &preds, &[], lens.as_deref());
+        assert!(planned.algorithms.is_some(), "a linear family has the lens");
+        assert_eq!(planned, full);
         assert!(full.evals[0].distance["least_squares"] > 0.0);
     }
 

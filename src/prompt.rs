@@ -102,6 +102,22 @@ pub struct EncodedBatch {
     pub targets: Vec<f32>,
 }
 
+impl EncodedBatch {
+    /// Sequences `start..end` of the batch (to run a large batch in chunks).
+    pub fn slice(&self, start: usize, end: usize) -> EncodedBatch {
+        let (n, per) = (self.readout.len(), self.seq * self.token_dim);
+        EncodedBatch {
+            tokens: self.tokens[start * per..end * per].to_vec(),
+            batch: end - start,
+            seq: self.seq,
+            token_dim: self.token_dim,
+            mask: self.mask.clone(),
+            readout: self.readout.clone(),
+            targets: self.targets[start * n..end * n].to_vec(),
+        }
+    }
+}
+
 impl Encoding {
     /// Width of one token for inputs of dimension `dims`.
     pub fn token_dim(self, dims: usize) -> usize {

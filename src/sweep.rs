@@ -163,6 +163,25 @@ pub fn final_metrics(report: &EvalReport) -> BTreeMap<String, f64> {
             m.insert(format!("{}_distance_{name}", e.name), *d);
         }
     }
+    if let Some(a) = &report.algorithms {
+        // The algorithm lens over k ≥ 2: each algorithm's mean cosine and prediction
+        // difference, and the GD steps / Newton iterations the model matches best
+        // (what a depth sweep plots against depth, after Fu 2023).
+        for name in a.prediction_difference.keys() {
+            if let Some(c) = a.mean_cosine(name) {
+                m.insert(format!("lens_cosine_{name}"), c);
+            }
+            if let Some(d) = a.mean_difference(name) {
+                m.insert(format!("lens_difference_{name}"), d);
+            }
+        }
+        if let Some(t) = a.best_count("gd_") {
+            m.insert("lens_gd_steps".into(), t as f64);
+        }
+        if let Some(t) = a.best_count("newton_") {
+            m.insert("lens_newton_iterations".into(), t as f64);
+        }
+    }
     m
 }
 

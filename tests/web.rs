@@ -55,7 +55,10 @@ fn controls_and_events_cross_the_worker_boundary_unchanged() {
         .prompts()
         .map(|p| icl_lab::baselines::Predictor::predict_prompts(&predictor, p))
         .collect();
-    let ev = Event::Eval(plan.report(0, &preds, &[]));
+    let lens = plan.lens_batch().map(|b| predictor.predict_batch(b));
+    let report = plan.report(0, &preds, &[], lens.as_deref());
+    assert!(report.algorithms.as_ref().is_some_and(|a| a.has_weights()));
+    let ev = Event::Eval(report);
     assert_eq!(through_js(&ev), ev);
     // Events go as JSON text: equal up to serde_json's float parsing (the last bit of
     // a 17-digit number may differ; the page shows 3 digits).

@@ -16,8 +16,8 @@ use serde_json::json;
 
 use icl_lab::checkpoint::{CheckpointState, model_from_bytes};
 use icl_lab::config::Experiment;
-use icl_lab::eval::{EvalReport, EvalSet, eval_prompts, evaluate};
-use icl_lab::lens::algorithms::{AlgorithmMatch, algorithm_match, implicit_weights};
+use icl_lab::eval::{EvalReport, EvalSet, LENS_STEPS, eval_prompts, evaluate};
+use icl_lab::lens::algorithms::{AlgorithmMatch, References, implicit_weights};
 use icl_lab::lens::model_function;
 use icl_lab::presets::{PRESETS, preset};
 use icl_lab::sweep::{SweepPoint, SweepSpec, SweepSummary, final_metrics, value_label};
@@ -596,9 +596,19 @@ fn eval(
         let path = run.join("algorithms.json");
         write_json(&path, &m)?;
         println!("best-matching algorithm by implicit weights (cosine):");
-        for k in (1..m.k.len()).step_by((m.k.len() / 8).max(1)) {
-            let best = &m.best[k];
-            println!("  k = {k:3}: {best:14} {:.3}", m.cosine[best][k]);
+        for i in (0..m.k.len()).step_by((m.k.len() / 8).max(1)) {
+            println!(
+                "  k = {:3}: {:14} {:.3}",
+                m.k[i], m.best[i], m.best_score[i]
+            );
+        }
+        if let (Some(g), Some(n)) = (m.best_member("gd_", &[]), m.best_member("newton_", &[])) {
+            println!(
+                "over all k ≥ 2: closest GD is {g} (cosine {:.3}), closest Newton is {n} ({:.3}), least squares {:.3}",
+                m.mean_cosine(&g).unwrap_or(f64::NAN),
+                m.mean_cosine(&n).unwrap_or(f64::NAN),
+                m.mean_cosine("least_squares").unwrap_or(f64::NAN)
+            );
         }
         eprintln!("wrote {}", path.display());
     }
@@ -624,13 +634,10 @@ fn algorithm_lens(
     let w =
         implicit_weights(&prompts, exp.task.encoding, 1.0, &mut f).map_err(anyhow::Error::msg)?;
     let preds = f(&exp.task.encoding.encode(&prompts));
-    Ok(algorithm_match(
-        &prompts,
-        &w,
-        &preds,
-        exp.task.family.prior_var(),
-        3,
-    ))
+    Ok(
+        References::new(&prompts, exp.task.family.prior_var(), &LENS_STEPS)
+            .compare(Some(&w), &preds),
+    )
 }
 
 fn bench(preset_name: &str, steps: usize, warmup: usize, backend: Backend) -> Result<()> {

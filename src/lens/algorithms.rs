@@ -83,9 +83,73 @@ impl LinearAlgorithm {
 /// Step sizes tried for gradient descent, as fractions of 1/λ_max (2 diverges).
 pub const GD_STEPS: [f64; 5] = [0.25, 0.5, 1.0, 1.5, 1.9];
 
+/// The probe inputs of [`implicit_weights`] for every prompt at once: one copy of
+/// each prompt per direction j and sign, its query tokens set to ±`scale`·e_j.
+/// Sequence `(2j + s)·P + b` is prompt b probed at +e_j (s = 0) or −e_j (s = 1), so
+/// one forward pass (or a few chunks) gives every implicit weight at every k.
+pub fn probe_batch(
+    prompts: &[Prompt],
+    encoding: Encoding,
+    scale: f64,
+) -> Result<EncodedBatch, String> {
+    if encoding != Encoding::Concatenated {
+        return Err(
+            "implicit weights need [x, y] tokens (task.encoding = concatenated): with \
+             interleaved tokens a query is also context for later positions"
+                .into(),
+        );
+    }
+    let (n, d) = match prompts.first() {
+        Some(p) => (p.points(), p.dims()),
+        None => return Err("implicit weights need at least one prompt".into()),
+    };
+    let copies: Vec<Prompt> = (0..2 * d).flat_map(|_| prompts.iter().cloned()).collect();
+    let mut batch = encoding.encode(&copies);
+    let t = batch.token_dim;
+    for (c, _) in copies.iter().enumerate() {
+        let (j, sign) = (
+            c / prompts.len() / 2,
+            if (c / prompts.len()) % 2 == 0 {
+                1.0
+            } else {
+                -1.0
+            },
+        );
+        for k in 0..n {
+            // The query token of position k: [x_k, 0] at sequence index n + k.
+            let at = (c * batch.seq + n + k) * t;
+            for i in 0..d {
+                batch.tokens[at + i] = if i == j { (sign * scale) as f32 } else { 0.0 };
+            }
+        }
+    }
+    Ok(batch)
+}
+
+/// The implicit weights [prompt][k] from the model's predictions [sequence][k] on a
+/// [`probe_batch`] of `prompts` prompts of dimension `d`.
+pub fn weights_from_probes(
+    predictions: &[Vec<f64>],
+    prompts: usize,
+    d: usize,
+    scale: f64,
+) -> Vec<Vec<DVector<f64>>> {
+    let n = predictions.first().map_or(0, Vec::len);
+    let mut w = vec![vec![DVector::zeros(d); n]; prompts];
+    for j in 0..d {
+        let (plus, minus) = (2 * j * prompts, (2 * j + 1) * prompts);
+        for b in 0..prompts {
+            for k in 0..n {
+                w[b][k][j] = (predictions[plus + b][k] - predictions[minus + b][k]) / (2.0 * scale);
+            }
+        }
+    }
+    w
+}
+
 /// The model's implicit weights, [prompt][k] → ŵ (k = 0 … n−1), by central
 /// differences at ±`scale`·e_j. `predict` maps an encoded batch to its predictions
-/// [prompt][k] (the model's forward pass; any function in tests).
+/// [sequence][k] (the model's forward pass; any function in tests).
 pub fn implicit_weights<F>(
     prompts: &[Prompt],
     encoding: Encoding,
@@ -95,43 +159,17 @@ pub fn implicit_weights<F>(
 where
     F: FnMut(&EncodedBatch) -> Vec<Vec<f64>>,
 {
-    if encoding != Encoding::Concatenated {
-        return Err(
-            "implicit weights need [x, y] tokens (task.encoding = concatenated): with \
-             interleaved tokens a query is also context for later positions"
-                .into(),
-        );
-    }
-    let Some(first) = prompts.first() else {
+    if prompts.is_empty() && encoding == Encoding::Concatenated {
         return Ok(Vec::new());
-    };
-    let (n, d) = (first.points(), first.dims());
-    let base = encoding.encode(prompts);
-    let mut w = vec![vec![DVector::zeros(d); n]; prompts.len()];
-    for j in 0..d {
-        let mut side = |sign: f64| {
-            let mut batch = base.clone();
-            let t = batch.token_dim;
-            for b in 0..batch.batch {
-                for k in 0..n {
-                    // The query token of position k: [x_k, 0] at sequence index n + k.
-                    let at = (b * batch.seq + n + k) * t;
-                    for i in 0..d {
-                        batch.tokens[at + i] = if i == j { (sign * scale) as f32 } else { 0.0 };
-                    }
-                }
-            }
-            predict(&batch)
-        };
-        let plus = side(1.0);
-        let minus = side(-1.0);
-        for b in 0..prompts.len() {
-            for k in 0..n {
-                w[b][k][j] = (plus[b][k] - minus[b][k]) / (2.0 * scale);
-            }
-        }
     }
-    Ok(w)
+    let batch = probe_batch(prompts, encoding, scale)?;
+    let d = prompts[0].dims();
+    Ok(weights_from_probes(
+        &predict(&batch),
+        prompts.len(),
+        d,
+        scale,
+    ))
 }
 
 fn cosine(a: &DVector<f64>, b: &DVector<f64>) -> Option<f64> {
@@ -139,20 +177,260 @@ fn cosine(a: &DVector<f64>, b: &DVector<f64>) -> Option<f64> {
     (na > 1e-12 && nb > 1e-12).then(|| a.dot(b) / (na * nb))
 }
 
-/// How closely the model matches each algorithm at each k.
+/// How closely the model matches each algorithm at each k ≥ 1 (index i is k = i + 1).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct AlgorithmMatch {
     pub k: Vec<usize>,
-    /// algorithm → mean cosine similarity of the implicit weights at each k (NaN at
-    /// k = 0, where every algorithm's weights are 0).
-    pub cosine: BTreeMap<String, Vec<f64>>,
+    /// algorithm → mean cosine similarity of the implicit weights at each k (`None`
+    /// where the model's weights are 0). Empty when the weights could not be
+    /// recovered (interleaved tokens): then only predictions are compared.
+    #[serde(default)]
+    pub cosine: BTreeMap<String, Vec<Option<f64>>>,
     /// algorithm → mean (model − algorithm)²/d at each k.
     pub prediction_difference: BTreeMap<String, Vec<f64>>,
-    /// The algorithm with the highest cosine at each k ("" at k = 0; at k = 1 every
-    /// algorithm's weights point along x_1, so the pick there means nothing).
+    /// The best-matching algorithm at each k: highest cosine, or smallest prediction
+    /// difference without weights. (At k = 1 every algorithm's weights point along
+    /// x_1, so the pick there means little.)
     pub best: Vec<String>,
+    /// The best match's cosine (or prediction difference) at each k.
+    #[serde(default)]
+    pub best_score: Vec<f64>,
     /// Gradient descent's best step size at each k, as a fraction of 1/λ_max.
     pub gd_step: BTreeMap<String, Vec<f64>>,
+}
+
+impl AlgorithmMatch {
+    /// Whether implicit weights were compared (else only predictions).
+    pub fn has_weights(&self) -> bool {
+        !self.cosine.is_empty()
+    }
+
+    /// An algorithm's mean cosine over k = 2 … n−1 (k = 1 is a tie for all).
+    pub fn mean_cosine(&self, name: &str) -> Option<f64> {
+        let v: Vec<f64> = self
+            .cosine
+            .get(name)?
+            .iter()
+            .zip(&self.k)
+            .filter(|(_, k)| **k >= 2)
+            .filter_map(|(c, _)| *c)
+            .collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    }
+}
+
+impl AlgorithmMatch {
+    /// An algorithm's mean prediction difference over k = 2 … n−1.
+    pub fn mean_difference(&self, name: &str) -> Option<f64> {
+        let v: Vec<f64> = self
+            .prediction_difference
+            .get(name)?
+            .iter()
+            .zip(&self.k)
+            .filter(|(_, k)| **k >= 2)
+            .map(|(d, _)| *d)
+            .collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    }
+
+    /// The member of a family (`gd_`, `newton_`) the model matches best over all
+    /// k ≥ 2: highest mean cosine, or smallest mean prediction difference without
+    /// weights. Members named in `skip` are left out.
+    pub fn best_member(&self, prefix: &str, skip: &[&str]) -> Option<String> {
+        let score = |name: &str| -> Option<f64> {
+            if self.has_weights() {
+                self.mean_cosine(name)
+            } else {
+                self.mean_difference(name).map(|d| -d)
+            }
+        };
+        self.prediction_difference
+            .keys()
+            .filter(|n| n.starts_with(prefix) && !skip.contains(&n.as_str()))
+            .filter_map(|n| Some((n.clone(), score(n)?)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(n, _)| n)
+    }
+
+    /// The t of [`AlgorithmMatch::best_member`] (`gd_4` → 4).
+    pub fn best_count(&self, prefix: &str) -> Option<usize> {
+        self.best_member(prefix, &[])?
+            .strip_prefix(prefix)?
+            .parse()
+            .ok()
+    }
+}
+
+/// The algorithms' weights and predictions on a fixed set of prompts, computed once
+/// (they do not change while the model trains); [`References::compare`] then
+/// matches any model's implicit weights and predictions against them.
+pub struct References {
+    n: usize,
+    d: usize,
+    /// (name, candidates): GD has one candidate per step size in [`GD_STEPS`], the
+    /// best of which is kept at each k.
+    families: Vec<(String, Vec<Candidate>)>,
+}
+
+struct Candidate {
+    step: f64,
+    /// [prompt][k] for k = 0 … n−1.
+    weights: Vec<Vec<DVector<f64>>>,
+    predictions: Vec<Vec<f64>>,
+}
+
+impl References {
+    /// Least squares, ridge (λ = σ²/`prior_var` from each prompt's noise level), GD
+    /// with t steps and Newton with t iterations for every t in `steps`.
+    pub fn new(prompts: &[Prompt], prior_var: f64, steps: &[usize]) -> Self {
+        let n = prompts.first().map_or(0, Prompt::points);
+        let d = prompts.first().map_or(1, Prompt::dims);
+        let mut families: Vec<(String, Vec<(f64, LinearAlgorithm)>)> = vec![
+            (
+                "least_squares".into(),
+                vec![(f64::NAN, LinearAlgorithm::LeastSquares)],
+            ),
+            (
+                "ridge".into(),
+                vec![(f64::NAN, LinearAlgorithm::Ridge { prior_var })],
+            ),
+        ];
+        for &t in steps {
+            families.push((
+                format!("gd_{t}"),
+                GD_STEPS
+                    .iter()
+                    .map(|&s| {
+                        (
+                            s,
+                            LinearAlgorithm::GradientDescent {
+                                steps: t,
+                                lr_scale: s,
+                            },
+                        )
+                    })
+                    .collect(),
+            ));
+            families.push((
+                format!("newton_{t}"),
+                vec![(f64::NAN, LinearAlgorithm::Newton { iterations: t })],
+            ));
+        }
+        let families = families
+            .into_iter()
+            .map(|(name, algs)| {
+                let candidates = algs
+                    .into_iter()
+                    .map(|(step, alg)| {
+                        let weights: Vec<Vec<DVector<f64>>> = prompts
+                            .iter()
+                            .map(|p| (0..n).map(|k| alg.weights(p, k)).collect())
+                            .collect();
+                        let predictions = prompts
+                            .iter()
+                            .zip(&weights)
+                            .map(|(p, w)| {
+                                (0..n).map(|k| w[k].dot(&p.xs.row(k).transpose())).collect()
+                            })
+                            .collect();
+                        Candidate {
+                            step,
+                            weights,
+                            predictions,
+                        }
+                    })
+                    .collect();
+                (name, candidates)
+            })
+            .collect();
+        Self { n, d, families }
+    }
+
+    /// Matches the model: its implicit weights [prompt][k] (if recovered) and its
+    /// predictions [prompt][k] on the same prompts.
+    pub fn compare(
+        &self,
+        model_weights: Option<&[Vec<DVector<f64>>]>,
+        model_predictions: &[Vec<f64>],
+    ) -> AlgorithmMatch {
+        let ks: Vec<usize> = (1..self.n).collect();
+        let mut cosines = BTreeMap::new();
+        let mut diffs = BTreeMap::new();
+        let mut gd_step = BTreeMap::new();
+        let count = model_predictions.len().max(1) as f64;
+        for (name, candidates) in &self.families {
+            let mut cos_k = Vec::with_capacity(ks.len());
+            let mut diff_k = Vec::with_capacity(ks.len());
+            let mut step_k = Vec::with_capacity(ks.len());
+            for &k in &ks {
+                // (cosine, difference, step) of each candidate; keep the best.
+                let scored = candidates.iter().map(|c| {
+                    let diff = model_predictions
+                        .iter()
+                        .zip(&c.predictions)
+                        .map(|(m, a)| (m[k] - a[k]).powi(2) / self.d as f64)
+                        .sum::<f64>()
+                        / count;
+                    let cos = model_weights.and_then(|mw| {
+                        let cs: Vec<f64> = mw
+                            .iter()
+                            .zip(&c.weights)
+                            .filter_map(|(m, a)| cosine(&m[k], &a[k]))
+                            .collect();
+                        (!cs.is_empty()).then(|| cs.iter().sum::<f64>() / cs.len() as f64)
+                    });
+                    (cos, diff, c.step)
+                });
+                let best = scored
+                    .reduce(|a, b| {
+                        let better = match (a.0, b.0) {
+                            (Some(ca), Some(cb)) => cb > ca,
+                            (None, Some(_)) => true,
+                            (Some(_), None) => false,
+                            (None, None) => b.1 < a.1,
+                        };
+                        if better { b } else { a }
+                    })
+                    .expect("every family has a candidate");
+                cos_k.push(best.0);
+                diff_k.push(best.1);
+                step_k.push(best.2);
+            }
+            if name.starts_with("gd_") {
+                gd_step.insert(name.clone(), step_k);
+            }
+            if model_weights.is_some() {
+                cosines.insert(name.clone(), cos_k);
+            }
+            diffs.insert(name.clone(), diff_k);
+        }
+        let (best, best_score) = (0..ks.len())
+            .map(|i| {
+                if model_weights.is_some() {
+                    cosines
+                        .iter()
+                        .filter_map(|(name, v)| v[i].map(|c| (name, c)))
+                        .max_by(|a, b| a.1.total_cmp(&b.1))
+                        .map(|(name, c)| (name.clone(), c))
+                        .unwrap_or((String::new(), f64::NAN))
+                } else {
+                    diffs
+                        .iter()
+                        .min_by(|a, b| a.1[i].total_cmp(&b.1[i]))
+                        .map(|(name, v)| (name.clone(), v[i]))
+                        .unwrap_or((String::new(), f64::NAN))
+                }
+            })
+            .unzip();
+        AlgorithmMatch {
+            k: ks,
+            cosine: cosines,
+            prediction_difference: diffs,
+            best,
+            best_score,
+            gd_step,
+        }
+    }
 }
 
 /// Compares the model's implicit weights and predictions with least squares, ridge,
@@ -164,86 +442,55 @@ pub fn algorithm_match(
     prior_var: f64,
     max_steps: usize,
 ) -> AlgorithmMatch {
-    let n = prompts.first().map_or(0, Prompt::points);
-    let d = prompts.first().map_or(1, Prompt::dims) as f64;
-    let mut cosines = BTreeMap::new();
-    let mut diffs = BTreeMap::new();
-    let mut gd_step = BTreeMap::new();
-    // (name, candidates): GD tries every step size and keeps the best at each k.
-    let mut families: Vec<(String, Vec<LinearAlgorithm>)> = vec![
-        ("least_squares".into(), vec![LinearAlgorithm::LeastSquares]),
-        ("ridge".into(), vec![LinearAlgorithm::Ridge { prior_var }]),
-    ];
-    for t in 1..=max_steps {
-        families.push((
-            format!("gd_{t}"),
-            GD_STEPS
-                .iter()
-                .map(|&s| LinearAlgorithm::GradientDescent {
-                    steps: t,
-                    lr_scale: s,
-                })
-                .collect(),
-        ));
-        families.push((
-            format!("newton_{t}"),
-            vec![LinearAlgorithm::Newton { iterations: t }],
-        ));
-    }
-    for (name, candidates) in &families {
-        let mut cos_k = vec![f64::NAN; n];
-        let mut diff_k = vec![0.0; n];
-        let mut step_k = vec![f64::NAN; n];
-        for k in 0..n {
-            let mut best: Option<(f64, f64, f64)> = None; // (cosine, diff, step)
-            for alg in candidates {
-                let (mut cs, mut cn, mut ds) = (0.0, 0usize, 0.0);
-                for (b, p) in prompts.iter().enumerate() {
-                    let w = alg.weights(p, k);
-                    if let Some(c) = cosine(&model_weights[b][k], &w) {
-                        cs += c;
-                        cn += 1;
-                    }
-                    let pred = w.dot(&p.xs.row(k).transpose());
-                    ds += (model_predictions[b][k] - pred).powi(2) / d;
-                }
-                let c = if cn > 0 { cs / cn as f64 } else { f64::NAN };
-                let ds = ds / prompts.len().max(1) as f64;
-                let step = match alg {
-                    LinearAlgorithm::GradientDescent { lr_scale, .. } => *lr_scale,
-                    _ => f64::NAN,
-                };
-                if best.is_none_or(|(bc, _, _)| c > bc || bc.is_nan()) {
-                    best = Some((c, ds, step));
-                }
-            }
-            let (c, ds, s) = best.expect("at least one candidate");
-            cos_k[k] = c;
-            diff_k[k] = ds;
-            step_k[k] = s;
+    let steps: Vec<usize> = (1..=max_steps).collect();
+    References::new(prompts, prior_var, &steps).compare(Some(model_weights), model_predictions)
+}
+
+/// Prompts the live lens looks at (from the fresh evaluation set): enough for
+/// cosines to settle (their s.e. is a few hundredths), few enough that the probe
+/// batch (2d copies of each) costs about one training step's forward pass.
+pub const LENS_PROMPTS: usize = 32;
+
+/// The lens of a run, made once: its prompts (the first [`LENS_PROMPTS`] fresh
+/// evaluation prompts), the algorithms' answers for them, and the probe batch
+/// (`None` with interleaved tokens: then only predictions are compared).
+pub struct LensPlan {
+    prompts: usize,
+    dims: usize,
+    references: References,
+    batch: Option<EncodedBatch>,
+}
+
+/// The probe scale: inputs are N(0, I), so ±1 along an axis is a typical query.
+const PROBE_SCALE: f64 = 1.0;
+
+impl LensPlan {
+    pub fn new(prompts: &[Prompt], encoding: Encoding, prior_var: f64, steps: &[usize]) -> Self {
+        let prompts = &prompts[..prompts.len().min(LENS_PROMPTS)];
+        Self {
+            prompts: prompts.len(),
+            dims: prompts.first().map_or(1, Prompt::dims),
+            references: References::new(prompts, prior_var, steps),
+            batch: probe_batch(prompts, encoding, PROBE_SCALE).ok(),
         }
-        if name.starts_with("gd_") {
-            gd_step.insert(name.clone(), step_k);
-        }
-        cosines.insert(name.clone(), cos_k);
-        diffs.insert(name.clone(), diff_k);
     }
-    let best = (0..n)
-        .map(|k| {
-            cosines
-                .iter()
-                .filter(|(_, v)| v[k].is_finite())
-                .max_by(|a, b| a.1[k].total_cmp(&b.1[k]))
-                .map(|(name, _)| name.clone())
-                .unwrap_or_default()
-        })
-        .collect();
-    AlgorithmMatch {
-        k: (0..n).collect(),
-        cosine: cosines,
-        prediction_difference: diffs,
-        best,
-        gd_step,
+
+    /// What the model must predict for the implicit weights, if they can be had.
+    pub fn probe_batch(&self) -> Option<&EncodedBatch> {
+        self.batch.as_ref()
+    }
+
+    /// The match, from the model's predictions on the evaluation set the lens
+    /// prompts were taken from (their first rows are the lens prompts) and on the
+    /// probe batch.
+    pub fn report(
+        &self,
+        set_predictions: &[Vec<f64>],
+        probes: Option<&[Vec<f64>]>,
+    ) -> AlgorithmMatch {
+        let weights = probes.map(|p| weights_from_probes(p, self.prompts, self.dims, PROBE_SCALE));
+        self.references
+            .compare(weights.as_deref(), &set_predictions[..self.prompts])
     }
 }
 
@@ -310,21 +557,46 @@ mod tests {
         let w = implicit_weights(&prompts, Encoding::Concatenated, 1.0, &mut model).unwrap();
         let preds = model(&Encoding::Concatenated.encode(&prompts));
         let m = algorithm_match(&prompts, &w, &preds, 1.0, 3);
+        assert_eq!(
+            m.k,
+            (1..10).collect::<Vec<_>>(),
+            "k = 0 has no weights to match"
+        );
+        let cos = |m: &AlgorithmMatch, name: &str, k: usize| m.cosine[name][k - 1].unwrap();
         for k in 1..10 {
-            assert!(
-                m.cosine["gd_1"][k] > 0.999,
-                "k={k}: {}",
-                m.cosine["gd_1"][k]
-            );
+            assert!(cos(&m, "gd_1", k) > 0.999, "k={k}: {}", cos(&m, "gd_1", k));
         }
         // With one example every algorithm's weights point along x_1 (a tie); from
         // two on, one GD step is the best match.
         for k in 2..10 {
-            assert_eq!(m.best[k], "gd_1", "k={k}: {:?}", m.best);
+            assert_eq!(m.best[k - 1], "gd_1", "k={k}: {:?}", m.best);
+            assert!(m.best_score[k - 1] > 0.999);
         }
-        assert!(m.cosine["gd_1"][0].is_nan() && m.best[0].is_empty());
         // At k ≥ d least squares recovers w exactly; one GD step does not.
-        assert!(m.cosine["least_squares"][8] < 0.999);
+        assert!(cos(&m, "least_squares", 8) < 0.999);
+        assert!(m.mean_cosine("gd_1").unwrap() > m.mean_cosine("least_squares").unwrap());
+
+        // Without weights (interleaved tokens) predictions decide: a "model" that
+        // predicts exactly what one GD step (step size 1/λ_max) predicts.
+        let gd = LinearAlgorithm::GradientDescent {
+            steps: 1,
+            lr_scale: 1.0,
+        };
+        let gd_preds: Vec<Vec<f64>> = prompts
+            .iter()
+            .map(|p| {
+                (0..10)
+                    .map(|k| gd.weights(p, k).dot(&p.xs.row(k).transpose()))
+                    .collect()
+            })
+            .collect();
+        let by_pred = References::new(&prompts, 1.0, &[1, 2]).compare(None, &gd_preds);
+        assert!(!by_pred.has_weights());
+        for k in 2..10 {
+            assert_eq!(by_pred.best[k - 1], "gd_1", "k={k}: {:?}", by_pred.best);
+            assert!(by_pred.best_score[k - 1] < 1e-18);
+            assert_eq!(by_pred.gd_step["gd_1"][k - 1], 1.0);
+        }
 
         // A "model" that is least squares: its weights are the LS solution.
         let ls: Vec<Vec<DVector<f64>>> = prompts
@@ -346,13 +618,13 @@ mod tests {
             .collect();
         let m = algorithm_match(&prompts, &ls, &ls_preds, 1.0, 2);
         for k in 1..10 {
-            assert!((m.cosine["least_squares"][k] - 1.0).abs() < 1e-9);
-            assert!(m.prediction_difference["least_squares"][k] < 1e-18);
+            assert!((cos(&m, "least_squares", k) - 1.0).abs() < 1e-9);
+            assert!(m.prediction_difference["least_squares"][k - 1] < 1e-18);
         }
         // Noiseless ridge is least squares.
-        assert!((m.cosine["ridge"][6] - 1.0).abs() < 1e-9);
+        assert!((cos(&m, "ridge", 6) - 1.0).abs() < 1e-9);
         // Newton converges to least squares: 2 iterations already close at k ≥ d.
-        assert!(m.cosine["newton_2"][9] > m.cosine["newton_1"][9]);
+        assert!(cos(&m, "newton_2", 9) > cos(&m, "newton_1", 9));
     }
 
     #[test]
@@ -361,9 +633,9 @@ mod tests {
         // k = 1: least squares fits w = 3, predicts 3·2 = 6; the model says 4.
         let w = vec![vec![DVector::zeros(1), DVector::from_element(1, 2.0)]];
         let m = algorithm_match(std::slice::from_ref(&p), &w, &[vec![0.0, 4.0]], 1.0, 1);
-        assert!((m.prediction_difference["least_squares"][1] - 4.0).abs() < 1e-12);
+        assert!((m.prediction_difference["least_squares"][0] - 4.0).abs() < 1e-12);
         assert!(
-            (m.cosine["least_squares"][1] - 1.0).abs() < 1e-12,
+            (m.cosine["least_squares"][0].unwrap() - 1.0).abs() < 1e-12,
             "same direction"
         );
     }

@@ -159,6 +159,17 @@ impl TaskFamilyConfig {
     }
 
     /// Prior variance τ² of each weight for the linear families (w ~ N(0, τ²I)).
+    /// Whether every task is y = w·x (+ noise): least squares, ridge, GD and Newton
+    /// are then the algorithms the model can be matched with.
+    pub fn linear_in_x(&self) -> bool {
+        matches!(
+            self,
+            TaskFamilyConfig::Linear
+                | TaskFamilyConfig::SparseLinear { .. }
+                | TaskFamilyConfig::NoisyLinear { .. }
+        )
+    }
+
     pub fn prior_var(&self) -> f64 {
         1.0
     }

@@ -14,7 +14,9 @@ use crate::presets::PRESETS;
 
 use super::charts::{FigureChart, IclChart, LossChart, css_colour, label};
 use super::fields::{Field, Kind, SECTIONS, log_slider_position, log_slider_text};
-use super::figures::{distance_figure, noise_figure, probe_figure, threshold_figure};
+use super::figures::{
+    algorithm_figure, distance_figure, noise_figure, probe_figure, threshold_figure,
+};
 use super::hash::to_hash;
 use super::protocol::{BackendChoice, Control, Event, Phase};
 use super::state::{Action, AppState, SWEEPABLE, SweepStatus, bench_experiment, bench_rate};
@@ -615,11 +617,16 @@ fn charts(props: &StateProps) -> Html {
         .and_then(|_| distance_figure(&run.history))
         .map(Rc::new);
     let noise = report.as_ref().and_then(|r| noise_figure(r)).map(Rc::new);
+    let algorithms = report
+        .as_ref()
+        .and_then(|r| algorithm_figure(r.algorithms.as_ref()?, r.step))
+        .map(Rc::new);
     html! {
         <div class="charts">
             <LossChart {losses} {steps} />
             if let Some(figure) = distance { <FigureChart {figure} /> }
             if let Some(figure) = noise { <FigureChart {figure} /> }
+            if let Some(figure) = algorithms { <FigureChart {figure} /> }
             <div>
                 <IclChart report={report.clone()} set={set.clone()} hidden={hidden.clone()} />
                 <div class="legend" role="group" aria-label="curves to show">

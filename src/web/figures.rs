@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::eval::EvalReport;
+use crate::lens::algorithms::AlgorithmMatch;
 use crate::sweep::{SweepSummary, value_label, value_number};
 
 /// One line of a figure.
@@ -184,6 +185,145 @@ pub fn distance_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Fig
         y_range: None,
         lines,
         hlines: Vec::new(),
+        marks: Vec::new(),
+        caption,
+        x_labels: Vec::new(),
+    })
+}
+
+/// The name of a lens algorithm for people: `gd_2` → "GD-2".
+pub fn algorithm_label(name: &str) -> String {
+    match name {
+        "least_squares" => "least squares".into(),
+        "ridge" => "ridge".into(),
+        n => {
+            if let Some(t) = n.strip_prefix("gd_") {
+                format!("GD-{t}")
+            } else if let Some(t) = n.strip_prefix("newton_") {
+                format!("Newton-{t}")
+            } else {
+                n.into()
+            }
+        }
+    }
+}
+
+/// Runs of equal best matches: "k = 2–5 GD-1 (0.97), k = 6–20 least squares (0.99)".
+fn best_runs(m: &AlgorithmMatch) -> String {
+    let mut runs: Vec<(usize, usize, &str, f64)> = Vec::new();
+    for (i, (&k, name)) in m.k.iter().zip(&m.best).enumerate() {
+        if k < 2 || name.is_empty() {
+            continue; // k = 1: every algorithm points along x_1.
+        }
+        let score = m.best_score.get(i).copied().unwrap_or(f64::NAN);
+        match runs.last_mut() {
+            Some(r) if r.2 == name => {
+                r.1 = k;
+                r.3 = r.3.min(score);
+            }
+            _ => runs.push((k, k, name, score)),
+        }
+    }
+    runs.iter()
+        .map(|(a, b, name, s)| {
+            let ks = if a == b {
+                format!("k = {a}")
+            } else {
+                format!("k = {a}–{b}")
+            };
+            let score = if m.has_weights() {
+                format!("cos ≥ {s:.2}")
+            } else {
+                format!("diff ≤ {s:.3}")
+            };
+            format!("{ks}: {} ({score})", algorithm_label(name))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The algorithm lens of one evaluation: at each k, how closely the model matches
+/// least squares, ridge, one GD step, the best GD-t and the best Newton-t (implicit
+/// weights' cosine; prediction difference when weights cannot be recovered).
+pub fn algorithm_figure(m: &AlgorithmMatch, step: usize) -> Option<Figure> {
+    if m.k.is_empty() {
+        return None;
+    }
+    let mut names = vec!["least_squares".to_string()];
+    // Ridge is least squares on noiseless tasks: draw it only when they differ.
+    let differs = m
+        .prediction_difference
+        .get("ridge")
+        .zip(m.prediction_difference.get("least_squares"))
+        .is_some_and(|(r, l)| {
+            r.iter()
+                .zip(l)
+                .any(|(a, b)| (a - b).abs() > 1e-9 * (1.0 + a.abs()))
+        });
+    if differs {
+        names.push("ridge".into());
+    }
+    names.push("gd_1".into());
+    names.extend(m.best_member("gd_", &["gd_1"]));
+    names.extend(m.best_member("newton_", &[]));
+    let weights = m.has_weights();
+    let lines = names
+        .iter()
+        .filter(|n| m.prediction_difference.contains_key(*n))
+        .map(|n| Line {
+            key: format!(
+                "alg_{}",
+                if n.starts_with("gd_") && n != "gd_1" {
+                    "gd"
+                } else if n.starts_with("newton_") {
+                    "newton"
+                } else {
+                    n
+                }
+            ),
+            label: algorithm_label(n),
+            points: m
+                .k
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &k)| {
+                    let v = if weights {
+                        m.cosine.get(n)?.get(i).copied().flatten()?
+                    } else {
+                        m.prediction_difference.get(n)?.get(i)?.max(1e-6)
+                    };
+                    Some((k as f64, v))
+                })
+                .collect(),
+            dashed: n == "gd_1",
+        })
+        .collect();
+    let runs = best_runs(m);
+    let caption = if weights {
+        format!("Best match at step {step}: {runs}.")
+    } else {
+        format!(
+            "Best match at step {step} by predictions: {runs}. (Implicit weights need [x, y] tokens: task.encoding = concatenated.)"
+        )
+    };
+    Some(Figure {
+        id: "algorithms",
+        title: "Which algorithm does the model run at each k?".into(),
+        x_desc: "in-context examples k".into(),
+        y_desc: if weights {
+            "cosine of implicit weights".into()
+        } else {
+            "(model − algorithm)² / d (log)".into()
+        },
+        x_log: false,
+        y_log: !weights,
+        y_range: None,
+        lines,
+        hlines: if weights {
+            vec![(1.0, "identical weights".into())]
+        } else {
+            Vec::new()
+        },
         marks: Vec::new(),
         caption,
         x_labels: Vec::new(),
@@ -409,6 +549,105 @@ mod tests {
         assert!(distance_figure(&[]).is_none());
     }
 
+    fn lens_match(weights: bool) -> AlgorithmMatch {
+        let v = |xs: &[f64]| xs.to_vec();
+        let names = [
+            "least_squares",
+            "ridge",
+            "gd_1",
+            "gd_2",
+            "newton_1",
+            "newton_2",
+        ];
+        // cosines at k = 1…4: GD-1 best early, least squares from k = 3.
+        let cos = [
+            [0.9, 0.80, 0.95, 0.99],
+            [0.9, 0.80, 0.95, 0.99],
+            [0.9, 0.97, 0.90, 0.80],
+            [0.9, 0.95, 0.93, 0.90],
+            [0.9, 0.90, 0.92, 0.93],
+            [0.9, 0.91, 0.94, 0.97],
+        ];
+        let diff = [
+            [0.5, 0.4, 0.1, 0.01],
+            [0.5, 0.4, 0.1, 0.01],
+            [0.5, 0.1, 0.2, 0.30],
+            [0.5, 0.2, 0.15, 0.2],
+            [0.5, 0.3, 0.2, 0.1],
+            [0.5, 0.3, 0.15, 0.05],
+        ];
+        AlgorithmMatch {
+            k: vec![1, 2, 3, 4],
+            cosine: if weights {
+                names
+                    .iter()
+                    .zip(cos)
+                    .map(|(n, c)| (n.to_string(), c.iter().map(|x| Some(*x)).collect()))
+                    .collect()
+            } else {
+                Default::default()
+            },
+            prediction_difference: names
+                .iter()
+                .zip(diff)
+                .map(|(n, d)| (n.to_string(), v(&d)))
+                .collect(),
+            best: if weights {
+                vec![
+                    "ridge".into(),
+                    "gd_1".into(),
+                    "least_squares".into(),
+                    "least_squares".into(),
+                ]
+            } else {
+                vec![
+                    "ridge".into(),
+                    "gd_1".into(),
+                    "least_squares".into(),
+                    "least_squares".into(),
+                ]
+            },
+            best_score: if weights {
+                vec![0.9, 0.97, 0.95, 0.99]
+            } else {
+                vec![0.5, 0.1, 0.1, 0.01]
+            },
+            gd_step: Default::default(),
+        }
+    }
+
+    #[test]
+    fn algorithm_figure_draws_the_candidates_and_says_the_best_match_per_k() {
+        let f = algorithm_figure(&lens_match(true), 300).unwrap();
+        let labels: Vec<&str> = f.lines.iter().map(|l| l.label.as_str()).collect();
+        // Ridge equals least squares here (noiseless): left out. Best GD-t beyond
+        // GD-1 is GD-2; best Newton over k ≥ 2 is Newton-2.
+        assert_eq!(labels, ["least squares", "GD-1", "GD-2", "Newton-2"]);
+        assert_eq!(
+            f.lines[1].points,
+            vec![(1.0, 0.9), (2.0, 0.97), (3.0, 0.9), (4.0, 0.8)]
+        );
+        assert!(f.lines[1].dashed && !f.lines[2].dashed);
+        assert_eq!(
+            f.caption,
+            "Best match at step 300: k = 2: GD-1 (cos ≥ 0.97); k = 3–4: least squares (cos ≥ 0.95)."
+        );
+        assert!(!f.y_log);
+
+        // Without weights: prediction differences on a log axis, and the reason.
+        let f = algorithm_figure(&lens_match(false), 300).unwrap();
+        assert!(
+            f.y_log && f.caption.contains("concatenated"),
+            "{}",
+            f.caption
+        );
+        let newton = f.lines.iter().find(|l| l.key == "alg_newton").unwrap();
+        assert_eq!(
+            newton.label, "Newton-2",
+            "smallest mean difference over k ≥ 2"
+        );
+    }
+
     #[test]
     fn noise_figure_compares_the_model_with_tuned_and_fixed_ridge_per_sigma() {
         use crate::eval::{Curve, EvalCurves};
@@ -440,6 +679,7 @@ mod tests {
             step: 100,
             evals: vec![set(0.1, 0.011, 0.01, 0.02), set(1.0, 0.9, 1.0, 1.5)],
             probes: Vec::new(),
+            algorithms: None,
         };
         let f = noise_figure(&report).unwrap();
         assert_eq!(f.lines.len(), 3, "averaging left out");

@@ -534,6 +534,7 @@ mod tests {
                 distance: Default::default(),
             }],
             probes: Vec::new(),
+            algorithms: None,
         }
     }
 

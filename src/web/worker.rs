@@ -325,9 +325,14 @@ impl Run {
                 labels.push(predictor.classify_async(encoding, seqs).await?);
             }
         }
+        // The algorithm lens: the model on 2d probe copies of a few fresh prompts.
+        let lens = match plan.lens_batch() {
+            Some(batch) => Some(predictor.predict_batch_async(batch).await?),
+            None => None,
+        };
         post(
             scope,
-            &Event::Eval(plan.report(self.trainer.step, &preds, &labels)),
+            &Event::Eval(plan.report(self.trainer.step, &preds, &labels, lens.as_deref())),
         );
         Ok(())
     }
