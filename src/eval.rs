@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::baselines::{BaselineContext, Predictor};
 use crate::config::{Encoding, Experiment};
 use crate::lens::algorithms::{AlgorithmMatch, LENS_PROMPTS, LensPlan};
+use crate::lens::lsa::{HeadView, lsa_view};
 use crate::model::{ModelInput, Transformer};
 use crate::probes::{ProbePlan, ProbeResult};
 use crate::prompt::{EncodedBatch, Prompt, PromptSampler};
@@ -64,6 +65,10 @@ pub struct EvalReport {
     /// [`LENS_PROMPTS`]: crate::lens::algorithms::LENS_PROMPTS
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithms: Option<AlgorithmMatch>,
+    /// The linear self-attention model's heads beside the GD construction
+    /// (`model.kind = lsa`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lsa: Vec<HeadView>,
 }
 
 impl EvalReport {
@@ -460,6 +465,8 @@ impl EvalPlan {
                 .as_ref()
                 .zip(model.first())
                 .map(|(l, fresh)| l.report(fresh, lens)),
+            // The caller reads the weights (asynchronously in the browser).
+            lsa: Vec::new(),
         }
     }
 }
@@ -570,9 +577,11 @@ pub fn evaluate(
             evals: Vec::new(),
             probes: plan.report(&labels),
             algorithms: None,
+            lsa: Vec::new(),
         };
         return Ok((report, Vec::new()));
     }
+    let model_ref = model.model;
     let lens_model = ModelPredictor {
         model: model.model,
         device: device.clone(),
@@ -623,6 +632,7 @@ pub fn evaluate(
             evals,
             probes: Vec::new(),
             algorithms,
+            lsa: lsa_view(model_ref),
         },
         dumps,
     ))
@@ -664,7 +674,8 @@ mod tests {
         let preds: Vec<_> = plan.prompts().map(|p| mp.predict_prompts(p)).collect();
         assert_eq!(full.evals.len(), 2, "fresh and pool");
         let lens = plan.lens_batch().map(|b| mp.predict_batch(b));
-        let planned = plan.report(7, &preds, &[], lens.as_deref());
+        let mut planned = plan.report(7, &preds, &[], lens.as_deref());
+        planned.lsa = lsa_view(&model);
         assert!(planned.algorithms.is_some(), "a linear family has the lens");
         assert_eq!(planned, full);
         assert!(full.evals[0].distance["least_squares"] > 0.0);

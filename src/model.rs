@@ -369,6 +369,35 @@ impl ModelOutput {
 }
 
 impl Transformer {
+    /// The linear self-attention model's heads as von Oswald draws them, per layer
+    /// and head: (W_KQ = W_Q,h W_K,hᵀ / √d_k, W_PV = W_V,h W_O,h), each [w, w] with
+    /// w the token width: token_i · W_KQ · token_jᵀ is the score, token · W_PV what
+    /// the head writes. Empty for the other kinds of model (they embed first).
+    pub fn lsa_heads(&self) -> Vec<Vec<(Tensor<2>, Tensor<2>)>> {
+        if self.read_in.is_some() {
+            return Vec::new();
+        }
+        self.blocks
+            .iter()
+            .map(|b| {
+                let a = &b.attention;
+                let [w, _] = a.query.weight.dims();
+                let dk = w / a.heads;
+                (0..a.heads)
+                    .map(|h| {
+                        let cols = h * dk..(h + 1) * dk;
+                        // [w, dk] each; the output's rows of this head: [dk, w]
+                        let q = a.query.weight.val().slice([0..w, cols.clone()]);
+                        let k = a.key.weight.val().slice([0..w, cols.clone()]);
+                        let v = a.value.weight.val().slice([0..w, cols.clone()]);
+                        let o = a.output.weight.val().slice([cols, 0..w]);
+                        (q.matmul(k.transpose()) / (dk as f64).sqrt(), v.matmul(o))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// tokens [b, s, t] → the final residual stream after LayerNorm [b, s, w], plus
     /// every layer's attention weights.
     pub fn residual(&self, tokens: Tensor<3>, mask: &AttentionMask) -> (Tensor<3>, Vec<Tensor<4>>) {
@@ -587,5 +616,13 @@ mod tests {
             );
         }
         assert_eq!(got[0], 0.0, "no context: the y slot stays 0");
+
+        // The weight view finds the construction: W_KQ = I on x, W_PV = η on y → y.
+        let view = crate::lens::lsa::lsa_view(&model);
+        assert_eq!(view.len(), 1);
+        let h = &view[0];
+        assert!((h.kq_identity - 1.0).abs() < 1e-6 && (h.kq_share - 1.0).abs() < 1e-6);
+        assert!((h.pv_share - 1.0).abs() < 1e-6);
+        assert!((h.kq[0] - 1.0).abs() < 1e-6 && (h.pv[w * w - 1] - eta).abs() < 1e-6);
     }
 }

@@ -10,6 +10,9 @@ pub struct Preset {
     /// What the run shows, in one line.
     pub summary: &'static str,
     pub build: fn() -> Experiment,
+    /// The sweep the preset is made for (`icl-lab sweep --preset NAME` runs it when
+    /// no --vary is given).
+    pub sweep: Option<&'static str>,
 }
 
 pub const PRESETS: &[Preset] = &[
@@ -17,66 +20,91 @@ pub const PRESETS: &[Preset] = &[
         name: "icl-in-a-minute",
         summary: "garg-tiny's model on d=5 regression with [x, y] tokens and 21 points: within ~1500 steps (about two minutes on one CPU core) its error follows least squares, 1 − k/d then ≈ 0 (in a browser tab on the CPU: below half of averaging's error after ~300 steps, about a minute)",
         build: icl_in_a_minute,
+        sweep: None,
     },
     Preset {
         name: "garg-tiny",
         summary: "Garg's interleaved x / y tokens, d=5, 11 points, 3 layers, 2 heads, width 64: expect a long plateau near the zero predictor (measured: still there after 7500 steps) before in-context learning appears",
         build: garg_tiny,
+        sweep: None,
     },
     Preset {
         name: "garg-linear",
         summary: "Garg's setting at d=20 with his curriculum (dims 5→20, points 11→41) and interleaved tokens, a 6-layer width-128 model: a native run of 32k steps (not yet run here); look for the least-squares curve 1 − k/d",
         build: garg_linear,
+        sweep: None,
     },
     Preset {
         name: "sparse",
         summary: "3-sparse weights in d=10; look for: Lasso far below least squares for k < d, and whether the model follows Lasso (Garg) or least squares (not yet measured at this scale)",
         build: sparse,
+        sweep: None,
     },
     Preset {
         name: "noisy-mixture",
         summary: "noise σ drawn from {0.1, 0.25, 0.5, 1} per prompt, d=8: least squares blows up at k = d (measured 41) while the model stays near ridge (0.28 vs 0.18) and approaches it (0.11 vs 0.06 at k=20 after 5000 steps)",
         build: noisy_mixture,
+        sweep: None,
     },
     Preset {
         name: "relu-nn",
         summary: "random 2-layer ReLU networks in d=4; look for: where the model falls between least squares, 3-NN and a network fit by gradient descent (not yet measured at this scale)",
         build: relu_nn,
+        sweep: None,
     },
     Preset {
         name: "decision-tree",
         summary: "random depth-4 decision trees in d=5; look for: least squares failing and whether the model beats 3-NN as k grows (not yet measured at this scale)",
         build: decision_tree,
+        sweep: None,
     },
     Preset {
         name: "task-diversity",
         summary: "Raventós's setup with a pool of M=32 tasks (d=8, σ=0.5): dMMSE is near 0 on pool tasks from k≈4; look for whether the model follows dMMSE (small M) or ridge (large M, set task.pool); after 5000 steps the M=32 model sits between (measured 0.24 on pool, 0.26 on fresh tasks at k=15; dMMSE 0.03, ridge 0.05)",
         build: task_diversity,
+        sweep: None,
     },
     Preset {
         name: "bursty-icl",
         summary: "Chan/Reddy few-shot classification (2048 classes, 90 % bursty sequences, B = 4 of 8, Reddy's 2-layer model): ICL accuracy on novel classes leaves chance at once, sits on a plateau near 0.5 (a label copied from the context, right half the time), then jumps (measured natively: 0.49 at step 2500, 0.80 at 3000, 0.98 at 4000) while in-weights accuracy stays at chance (0.04)",
         build: bursty_icl,
+        sweep: None,
     },
     Preset {
         name: "transience",
         summary: "the same data with only 512 classes, trained at a constant rate (Singh): ICL appears (measured: peak 0.78 at step 1800), then fades (0.16 at step 5000) as in-weights accuracy reaches 1.0 and flipped labels follow the prior. Measured with AdamW: weight decay 0.1 fades the same way; 1.0 keeps the model on the 0.45 plateau with in-weights at 0.16",
         build: transience,
+        sweep: None,
     },
     Preset {
         name: "zipf-coexistence",
         summary: "16384 classes with Zipfian frequencies (α = 1, Chan): ICL and in-weights learning coexist; measured natively: ICL on novel classes 0.95 at step 500 and 0.99 at 4000, while in-weights accuracy climbs to 0.55 (uniform frequencies, α = 0: ICL still on its 0.5 plateau at step 3000, in-weights 0.04)",
         build: zipf_coexistence,
+        sweep: None,
     },
     Preset {
         name: "task-diversity-threshold",
         summary: "Raventós at browser scale (d = 4, σ = 0.25, 12 points): with M = 4 pool tasks the model behaves like dMMSE on them and fails on fresh tasks (measured natively at step 1500: distance to dMMSE 0.03 vs ridge 0.10 on pool tasks; fresh error 0.70 vs ridge's 0.02); with M = 4096 it tracks ridge on fresh tasks (0.07). Sweep task.pool = 2^1..2^8, null to find the threshold",
         build: task_diversity_threshold,
+        sweep: Some("task.pool=2^1..2^8,null"),
     },
     Preset {
         name: "lsa-equals-gd",
         summary: "von Oswald: one linear self-attention layer on [x, y] tokens (d = 5, 11 points, 3000 steps, 1.5 s natively): its error follows one GD step, not least squares, and `icl-lab eval --algorithms` finds its implicit weights at cosine 0.999 to one GD step for every k ≥ 2 (least squares 0.73–0.91)",
         build: lsa_equals_gd,
+        sweep: None,
+    },
+    Preset {
+        name: "algorithm-selection-noise",
+        summary: "Bai's in-context algorithm selection at browser scale: every prompt draws its noise σ from {0.25, 1} (d = 4, 16 points); the one model is evaluated at each σ alone against ridge tuned to that σ and ridge with one λ; look for the model near tuned ridge at both (see the error-vs-σ chart)",
+        build: algorithm_selection_noise,
+        sweep: None,
+    },
+    Preset {
+        name: "depth-gd-to-newton",
+        summary: "Akyürek / Fu: noiseless d = 5 regression, [x, y] tokens, a depth sweep (model.layers = 1..4): the algorithm lens finds, for each depth, the GD steps and Newton iterations the model matches best; Fu reports about 3 Newton iterations per layer while GD needs exponentially many steps",
+        build: depth_gd_to_newton,
+        sweep: Some("model.layers=1..4"),
     },
 ];
 
@@ -155,6 +183,29 @@ fn lsa_equals_gd() -> Experiment {
         BaselineConfig::Averaging,
         BaselineConfig::Zero,
     ]);
+    e
+}
+
+fn algorithm_selection_noise() -> Experiment {
+    let mut e = browser_scale();
+    // Two noise levels 4× apart: tuned ridge uses λ = 0.0625 and 1 (τ² = 1), one λ
+    // cannot serve both, so matching tuned ridge at each σ needs selection.
+    e.task.family = TaskFamilyConfig::NoisyLinear {
+        noise: vec![0.25, 1.0],
+    };
+    // d = 4, 16 points: small enough to train to near ridge on a CPU in minutes.
+    e.task.dims = 4;
+    e.task.points = 16;
+    e.train.steps = 4000;
+    e.train.eval_every = 250;
+    e
+}
+
+fn depth_gd_to_newton() -> Experiment {
+    let mut e = icl_in_a_minute();
+    // One depth per sweep run; 1500 steps each takes the 4-layer model to least
+    // squares on the CPU. The live lens compares GD and Newton up to 16 steps.
+    e.train.eval_every = 250;
     e
 }
 

@@ -245,6 +245,32 @@ impl SweepSummary {
         Ok(s)
     }
 
+    /// The least-squares line through (value, metric) over the finished points
+    /// with numeric values: (slope, intercept). A depth sweep's
+    /// `lens_newton_iterations` slope is Fu's Newton iterations per layer.
+    pub fn slope(&self, metric: &str) -> Option<(f64, f64)> {
+        let xy: Vec<(f64, f64)> = self
+            .points
+            .iter()
+            .filter_map(|p| Some((value_number(&p.value)?, *p.metrics.get(metric)?)))
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        if xy.len() < 2 {
+            return None;
+        }
+        let n = xy.len() as f64;
+        let (mx, my) = (
+            xy.iter().map(|p| p.0).sum::<f64>() / n,
+            xy.iter().map(|p| p.1).sum::<f64>() / n,
+        );
+        let sxx: f64 = xy.iter().map(|p| (p.0 - mx).powi(2)).sum();
+        if sxx == 0.0 {
+            return None;
+        }
+        let slope = xy.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>() / sxx;
+        Some((slope, my - slope * mx))
+    }
+
     /// Metric names present in every point.
     pub fn metrics(&self) -> Vec<String> {
         let Some(first) = self.points.first() else {
@@ -342,5 +368,27 @@ mod tests {
         assert_eq!(back.metrics(), vec!["fresh_error".to_string()]);
         let e = SweepSummary::from_json(r#"{"version":1}"#).unwrap_err();
         assert!(e.contains("not an icl-lab sweep summary"), "{e}");
+    }
+
+    #[test]
+    fn slope_through_the_points_by_hand() {
+        let spec = SweepSpec::parse("model.layers=1..3").unwrap();
+        let mut s = SweepSummary::new(&spec, &Experiment::default());
+        let point = |layers: i64, t: f64| SweepPoint {
+            value: Value::from(layers),
+            step: 10,
+            metrics: [("lens_newton_iterations".to_string(), t)].into(),
+            run: None,
+        };
+        s.points.push(point(1, 2.0));
+        assert_eq!(s.slope("lens_newton_iterations"), None, "one point");
+        // (1, 2), (2, 6), (3, 8): slope 3, intercept −2/3.
+        s.points.extend([point(2, 6.0), point(3, 8.0)]);
+        let (m, c) = s.slope("lens_newton_iterations").unwrap();
+        assert!(
+            (m - 3.0).abs() < 1e-12 && (c + 2.0 / 3.0).abs() < 1e-12,
+            "{m} {c}"
+        );
+        assert_eq!(s.slope("absent"), None);
     }
 }

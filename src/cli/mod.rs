@@ -80,9 +80,10 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
         /// The field and its values: task.pool=2,8,32 · task.pool=2^1..2^15 ·
-        /// task.family.p_bursty=0,0.5,1 · model.layers=1..4.
+        /// task.family.p_bursty=0,0.5,1 · model.layers=1..4. Without it, the
+        /// preset's own sweep (depth-gd-to-newton, task-diversity-threshold).
         #[arg(long, value_name = "PATH=V1,V2,…")]
-        vary: String,
+        vary: Option<String>,
         /// Sweep directory; refused if it already holds files (see --force).
         #[arg(long)]
         out: PathBuf,
@@ -149,7 +150,7 @@ pub fn main() -> ExitCode {
             out,
             backend,
             force,
-        } => sweep(preset, config, &sets, &vary, &out, backend, force),
+        } => sweep(preset, config, &sets, vary, &out, backend, force),
         Command::Eval {
             run,
             x_dist,
@@ -176,7 +177,10 @@ pub fn main() -> ExitCode {
         Command::Presets => {
             let width = PRESETS.iter().map(|p| p.name.len()).max().unwrap_or(0);
             for p in PRESETS {
-                println!("{:width$}  {}", p.name, p.summary);
+                match p.sweep {
+                    Some(v) => println!("{:width$}  {} (sweep: {v})", p.name, p.summary),
+                    None => println!("{:width$}  {}", p.name, p.summary),
+                }
             }
             Ok(())
         }
@@ -349,13 +353,29 @@ fn sweep(
     preset_name: Option<String>,
     config: Option<PathBuf>,
     sets: &[String],
-    vary: &str,
+    vary: Option<String>,
     out: &Path,
     backend: Backend,
     force: bool,
 ) -> Result<()> {
+    let own = preset_name
+        .as_deref()
+        .and_then(|name| PRESETS.iter().find(|p| p.name == name))
+        .and_then(|p| p.sweep);
+    let vary = match (vary, own) {
+        (Some(v), _) => v,
+        (None, Some(v)) => {
+            eprintln!("sweeping the preset's own values: --vary {v}");
+            v.to_string()
+        }
+        (None, None) => {
+            return Err(anyhow!(
+                "--vary is needed (PATH=V1,V2,…, e.g. model.layers=1..4): this base experiment has no sweep of its own"
+            ));
+        }
+    };
     let base = load_experiment(preset_name, config, sets)?;
-    let spec = SweepSpec::parse(vary)?;
+    let spec = SweepSpec::parse(&vary)?;
     // Every value is validated before the first run starts.
     let exps = spec.experiments(&base)?;
     let dev = device(backend)?;
@@ -404,7 +424,17 @@ fn print_sweep(summary: &SweepSummary) {
         .metrics()
         .into_iter()
         .filter(|m| {
-            ["icl", "in_weights", "fresh_error", "pool_error"].contains(&m.as_str())
+            [
+                "icl",
+                "in_weights",
+                "fresh_error",
+                "pool_error",
+                "lens_cosine_least_squares",
+                "lens_cosine_gd_1",
+                "lens_gd_steps",
+                "lens_newton_iterations",
+            ]
+            .contains(&m.as_str())
                 || m.ends_with("distance_dmmse")
                 || m.ends_with("distance_ridge")
         })
@@ -420,6 +450,20 @@ fn print_sweep(summary: &SweepSummary) {
             print!("{:>22.4}", p.metrics[m]);
         }
         println!();
+    }
+    if summary.path == "model.layers" {
+        // Fu 2023: about 3 Newton iterations per layer; GD would need exponentially many.
+        for (metric, what) in [
+            ("lens_newton_iterations", "Newton iterations"),
+            ("lens_gd_steps", "GD steps"),
+        ] {
+            if let Some((slope, _)) = summary.slope(metric) {
+                println!(
+                    "best-matching {what} per layer (least-squares slope): {slope:.2} (compared up to {} iterations)",
+                    icl_lab::eval::LENS_STEPS.last().unwrap_or(&0)
+                );
+            }
+        }
     }
 }
 

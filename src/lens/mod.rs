@@ -1,7 +1,9 @@
 //! Lenses: what the trained model does inside, measured on the same prompts as the
-//! baselines. [`algorithms`]: which learning algorithm it runs in context.
+//! baselines. [`algorithms`]: which learning algorithm it runs in context; [`lsa`]:
+//! the linear self-attention model's weights beside the gradient-descent construction.
 
 pub mod algorithms;
+pub mod lsa;
 
 use burn::tensor::Device;
 

@@ -12,7 +12,7 @@ use yew::prelude::*;
 
 use crate::presets::PRESETS;
 
-use super::charts::{FigureChart, IclChart, LossChart, css_colour, label};
+use super::charts::{FigureChart, IclChart, LossChart, LsaWeights, css_colour, label};
 use super::fields::{Field, Kind, SECTIONS, log_slider_position, log_slider_text};
 use super::figures::{
     algorithm_figure, distance_figure, noise_figure, probe_figure, threshold_figure,
@@ -617,6 +617,10 @@ fn charts(props: &StateProps) -> Html {
         .and_then(|_| distance_figure(&run.history))
         .map(Rc::new);
     let noise = report.as_ref().and_then(|r| noise_figure(r)).map(Rc::new);
+    let lsa = report
+        .as_ref()
+        .filter(|r| !r.lsa.is_empty())
+        .map(|r| Rc::new(r.lsa.clone()));
     let algorithms = report
         .as_ref()
         .and_then(|r| algorithm_figure(r.algorithms.as_ref()?, r.step))
@@ -627,6 +631,7 @@ fn charts(props: &StateProps) -> Html {
             if let Some(figure) = distance { <FigureChart {figure} /> }
             if let Some(figure) = noise { <FigureChart {figure} /> }
             if let Some(figure) = algorithms { <FigureChart {figure} /> }
+            if let Some(heads) = lsa { <LsaWeights {heads} /> }
             <div>
                 <IclChart report={report.clone()} set={set.clone()} hidden={hidden.clone()} />
                 <div class="legend" role="group" aria-label="curves to show">

@@ -776,3 +776,98 @@ fn distance(a: f64, b: f64, log: bool) -> f64 {
         (a - b).abs()
     }
 }
+
+/// A signed value on a colour-blind-safe diverging scale (ColorBrewer PuOr):
+/// purple for negative, white at 0, orange for positive; `scale` is the largest |v|.
+pub fn diverging(v: f64, scale: f64) -> String {
+    let t = if scale > 0.0 {
+        (v / scale).clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
+    let (end, a) = if t < 0.0 {
+        ((84.0, 39.0, 136.0), -t)
+    } else {
+        ((179.0, 88.0, 6.0), t)
+    };
+    let mix = |e: f64| (255.0 + (e - 255.0) * a).round() as u8;
+    format!("rgb({},{},{})", mix(end.0), mix(end.1), mix(end.2))
+}
+
+#[derive(Properties, PartialEq)]
+pub struct HeatmapProps {
+    pub title: String,
+    /// Row-major [dim, dim].
+    pub values: Vec<f64>,
+    pub dim: usize,
+    /// The largest |v| of the colour scale (shared by a matrix and its construction).
+    pub scale: f64,
+}
+
+/// A small matrix as a grid of coloured cells (rows and columns x_1 … x_d, y); each
+/// cell's value is in its title and its aria-label.
+#[function_component(Heatmap)]
+pub fn heatmap(props: &HeatmapProps) -> Html {
+    let dim = props.dim;
+    let name = |i: usize| {
+        if i + 1 == dim {
+            "y".to_string()
+        } else {
+            format!("x{}", i + 1)
+        }
+    };
+    html! {
+        <div class="heatmap">
+            <div class="heatmap-title">{props.title.clone()}</div>
+            <div class="heatmap-grid" role="table" aria-label={props.title.clone()}
+                style={format!("grid-template-columns: repeat({dim}, 1fr)")}>
+                { for props.values.iter().enumerate().map(|(at, v)| {
+                    let text = format!("{} → {}: {v:.3}", name(at / dim), name(at % dim));
+                    html!{ <div class="cell" role="cell" title={text.clone()} aria-label={text}
+                        style={format!("background:{}", diverging(*v, props.scale))}></div> }
+                }) }
+            </div>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LsaProps {
+    pub heads: Rc<Vec<crate::lens::lsa::HeadView>>,
+}
+
+/// von Oswald's picture: each head's W_KQ and W_PV beside the gradient-descent
+/// construction at the same scale, with how much of each follows it.
+#[function_component(LsaWeights)]
+pub fn lsa_weights(props: &LsaProps) -> Html {
+    html! {
+        <figure class="chart" data-chart="lsa">
+            <figcaption>{"Linear self-attention weights beside the GD construction"}</figcaption>
+            { for props.heads.iter().map(|h| {
+                let (kq_gd, pv_gd) = h.construction();
+                let amax = |m: &[f64]| m.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+                let (skq, spv) = (amax(&h.kq), amax(&h.pv));
+                html!{
+                    <div class="lsa-head">
+                        <div class="lsa-label">{format!("layer {}, head {}", h.layer + 1, h.head + 1)}</div>
+                        <div class="heatmaps">
+                            <Heatmap title="W_KQ (trained)" values={h.kq.clone()} dim={h.dim} scale={skq} />
+                            <Heatmap title="GD: c·I on x" values={kq_gd} dim={h.dim} scale={skq} />
+                            <Heatmap title="W_PV (trained)" values={h.pv.clone()} dim={h.dim} scale={spv} />
+                            <Heatmap title="GD: η on y → y" values={pv_gd} dim={h.dim} scale={spv} />
+                        </div>
+                        <p class="caption" data-caption="lsa">{format!(
+                            "W_KQ: {:.0} % of its weight on x–x, cosine {:.2} to the identity there; W_PV: {:.0} % on y → y. The GD construction is 100 %, 1.00, 100 %.",
+                            100.0 * h.kq_share, h.kq_identity, 100.0 * h.pv_share
+                        )}</p>
+                    </div>
+                }
+            }) }
+            <div class="legend"><span class="curve">
+                <span class="swatch" style={format!("background:{}", diverging(-1.0, 1.0))}></span>{"negative"}
+            </span><span class="curve">
+                <span class="swatch" style={format!("background:{}", diverging(1.0, 1.0))}></span>{"positive (hover a cell for its value)"}
+            </span></div>
+        </figure>
+    }
+}

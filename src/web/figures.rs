@@ -680,6 +680,7 @@ mod tests {
             evals: vec![set(0.1, 0.011, 0.01, 0.02), set(1.0, 0.9, 1.0, 1.5)],
             probes: Vec::new(),
             algorithms: None,
+            lsa: Vec::new(),
         };
         let f = noise_figure(&report).unwrap();
         assert_eq!(f.lines.len(), 3, "averaging left out");

@@ -535,6 +535,7 @@ mod tests {
             }],
             probes: Vec::new(),
             algorithms: None,
+            lsa: Vec::new(),
         }
     }
 

@@ -18,6 +18,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent};
 
 use crate::config::Experiment;
 use crate::eval::{EvalPlan, ModelPredictor};
+use crate::lens::lsa::HeadView;
 use crate::train::Trainer;
 
 use super::protocol::{
@@ -330,12 +331,29 @@ impl Run {
             Some(batch) => Some(predictor.predict_batch_async(batch).await?),
             None => None,
         };
-        post(
-            scope,
-            &Event::Eval(plan.report(self.trainer.step, &preds, &labels, lens.as_deref())),
-        );
+        let mut report = plan.report(self.trainer.step, &preds, &labels, lens.as_deref());
+        // A linear self-attention model's heads beside the GD construction.
+        for (l, heads) in model.lsa_heads().into_iter().enumerate() {
+            for (h, (kq, pv)) in heads.into_iter().enumerate() {
+                let dim = kq.dims()[0];
+                let (kq, pv) = (read_matrix(kq).await?, read_matrix(pv).await?);
+                report.lsa.push(HeadView::new(l, h, dim, kq, pv));
+            }
+        }
+        post(scope, &Event::Eval(report));
         Ok(())
     }
+}
+
+async fn read_matrix(t: burn::tensor::Tensor<2>) -> Result<Vec<f64>, String> {
+    let data = t
+        .into_data_async()
+        .await
+        .map_err(|e| format!("reading the model's weights failed: {e:?}"))?;
+    let v: Vec<f32> = data
+        .try_into_vec::<f32>()
+        .map_err(|e| format!("weights are not f32: {e:?}"))?;
+    Ok(v.into_iter().map(f64::from).collect())
 }
 
 async fn read_loss(loss: burn::tensor::Tensor<1>) -> Result<f32, String> {

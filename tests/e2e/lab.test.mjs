@@ -307,6 +307,29 @@ test('a noise mixture is evaluated at each σ and drawn against tuned and one-λ
   await page.close();
 });
 
+test('the algorithm lens: a linear self-attention run shows its best match per k and its weights beside the GD construction', async () => {
+  const page = await open(
+    hashFor('lsa-equals-gd', {
+      train: { steps: 400, log_every: 50, eval_every: 200 },
+      eval: { prompts: 64 },
+    }),
+  );
+  await page.click('#train');
+  await waitFor(page, (s) => /finished/.test(s.text), 120_000, 'the run to finish');
+  const chart = 'canvas[data-chart=algorithms]';
+  // least squares, GD-1, the best GD-t and Newton-t, at k = 1 … 10
+  assert.equal(await page.getAttribute(chart, 'data-points'), '40');
+  const caption = await page.textContent('[data-caption=algorithms]');
+  assert.match(caption, /^Best match at step 400: k = 2/);
+  assert.match(caption, /GD-\d/);
+  // von Oswald's picture: W_KQ and W_PV of the one head, each beside its construction.
+  assert.equal(await page.locator('figure[data-chart=lsa] .heatmap').count(), 4);
+  assert.equal(await page.locator('figure[data-chart=lsa] .heatmap-grid').first().locator('.cell').count(), 36);
+  assert.match(await page.textContent('[data-caption=lsa]'), /W_KQ: \d+ % of its weight on x–x, cosine -?[0-9.]+ to the identity/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 /// A model a software WebGPU adapter steps in seconds.
 const TINY = {
   task: { dims: 3, points: 6 },
