@@ -21,7 +21,9 @@ use crate::model::{ModelInput, Transformer};
 use crate::probes::{ProbePlan, ProbeResult};
 use crate::prompt::{EncodedBatch, Prompt, PromptSampler};
 use crate::tasks::classification::{ClassEncoding, ClassSequence};
-use crate::tasks::{NoisyLinearRegression, TaskFamilyConfig, TaskSource};
+use crate::tasks::{
+    LinearClassification, LinearRegression, NoisyLinearRegression, TaskFamilyConfig, TaskSource,
+};
 use crate::train::{class_world, rng_for, streams};
 use crate::xdist::XDistConfig;
 
@@ -89,6 +91,9 @@ pub enum EvalSet {
     /// Fresh tasks at one noise level of a mixture (Bai's algorithm selection): the
     /// level's index in `task.family.noise` and its σ.
     Noise(usize, f64),
+    /// One task of the regression + classification mixture on its own: 0 =
+    /// regression, 1 = classification.
+    Task(usize),
 }
 
 impl EvalSet {
@@ -98,6 +103,8 @@ impl EvalSet {
             EvalSet::Fresh => "fresh".into(),
             EvalSet::Pool => "pool".into(),
             EvalSet::Noise(_, s) => format!("sigma={s}"),
+            EvalSet::Task(0) => "regression".into(),
+            EvalSet::Task(_) => "classification".into(),
         }
     }
 
@@ -107,6 +114,7 @@ impl EvalSet {
             EvalSet::Fresh => streams::EVAL * 16,
             EvalSet::Pool => streams::EVAL * 16 + 1,
             EvalSet::Noise(i, _) => streams::EVAL * 1000 + i as u64,
+            EvalSet::Task(i) => streams::EVAL * 2000 + i as u64,
         }
     }
 
@@ -122,6 +130,9 @@ impl EvalSet {
         {
             sets.extend(noise.iter().enumerate().map(|(i, s)| EvalSet::Noise(i, *s)));
         }
+        if let TaskFamilyConfig::RegressionClassification { .. } = &exp.task.family {
+            sets.extend([EvalSet::Task(0), EvalSet::Task(1)]);
+        }
         sets
     }
 }
@@ -134,10 +145,12 @@ pub fn eval_prompts(
     set: EvalSet,
     x_dist: &XDistConfig,
 ) -> Vec<Prompt> {
-    let family = match set {
+    let family: Box<dyn crate::tasks::TaskFamily> = match set {
         EvalSet::Noise(_, sigma) => Box::new(NoisyLinearRegression {
             levels: vec![sigma],
         }),
+        EvalSet::Task(0) => Box::new(LinearRegression),
+        EvalSet::Task(_) => Box::new(LinearClassification),
         _ => exp
             .task
             .family
@@ -150,7 +163,7 @@ pub fn eval_prompts(
         family: family.as_ref(),
         source: match set {
             EvalSet::Pool => source,
-            EvalSet::Fresh | EvalSet::Noise(..) => &fresh,
+            EvalSet::Fresh | EvalSet::Noise(..) | EvalSet::Task(_) => &fresh,
         },
         x_dist: dist.as_ref(),
         dims: exp.task.dims,
@@ -693,5 +706,34 @@ mod tests {
         assert!(a.iter().all(|p| p.task_index.unwrap() < 4));
         let f = eval_prompts(&e, &src, EvalSet::Fresh, &e.x_dist);
         assert!(f.iter().all(|p| p.task_index.is_none()));
+    }
+
+    #[test]
+    fn a_regression_classification_mixture_is_evaluated_on_each_task_alone() {
+        let mut e = Experiment::default();
+        e.task.family = TaskFamilyConfig::RegressionClassification {
+            p_classification: 0.5,
+        };
+        e.eval.prompts = 30;
+        let names: Vec<String> = EvalSet::for_experiment(&e)
+            .into_iter()
+            .map(EvalSet::name)
+            .collect();
+        assert_eq!(names, ["fresh", "regression", "classification"]);
+        let src = crate::train::task_source(&e);
+        let labels = |p: &Prompt| p.ys.iter().all(|y| *y == 1.0 || *y == -1.0);
+        let c = eval_prompts(&e, &src, EvalSet::Task(1), &e.x_dist);
+        assert!(
+            c.iter().all(labels),
+            "classification prompts carry ±1 labels"
+        );
+        let r = eval_prompts(&e, &src, EvalSet::Task(0), &e.x_dist);
+        assert!(r.iter().all(|p| !labels(p)), "regression prompts do not");
+        let mixed = eval_prompts(&e, &src, EvalSet::Fresh, &e.x_dist);
+        let signs = mixed.iter().filter(|p| labels(p)).count();
+        assert!(
+            (5..25).contains(&signs),
+            "{signs} of 30 mixed prompts classify"
+        );
     }
 }

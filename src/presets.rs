@@ -106,6 +106,12 @@ pub const PRESETS: &[Preset] = &[
         build: depth_gd_to_newton,
         sweep: Some("model.layers=1..4"),
     },
+    Preset {
+        name: "regression-vs-classification",
+        summary: "Bai's regression + classification mixture: each prompt is y = w·x or y = sign(w·x) (d = 4, 16 points); sweep p_classification = 0, 0.5, 1 to train the regression-only, mixture and classification-only models, each evaluated on both tasks alone: look for the mixture model near each single-task model on its own task",
+        build: regression_vs_classification,
+        sweep: Some("task.family.p_classification=0,0.5,1"),
+    },
 ];
 
 /// Chan/Reddy classification at browser scale: D = 32 inputs, N = 8 context pairs,
@@ -197,6 +203,19 @@ fn algorithm_selection_noise() -> Experiment {
     e.task.dims = 4;
     e.task.points = 16;
     e.train.steps = 4000;
+    e.train.eval_every = 250;
+    e
+}
+
+fn regression_vs_classification() -> Experiment {
+    let mut e = browser_scale();
+    e.task.family = TaskFamilyConfig::RegressionClassification {
+        p_classification: 0.5,
+    };
+    // Small enough for three runs of a sweep in a few minutes on a CPU.
+    e.task.dims = 4;
+    e.task.points = 16;
+    e.train.steps = 2000;
     e.train.eval_every = 250;
     e
 }

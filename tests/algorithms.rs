@@ -49,5 +49,8 @@ fn a_trained_linear_self_attention_layer_matches_one_gd_step_not_least_squares()
         "W_KQ: {:.3} of its weight on x–x, cosine {:.3} to I; W_PV: {:.3} on y → y",
         h.kq_share, h.kq_identity, h.pv_share
     );
-    assert!(h.kq_identity > 0.95 && h.kq_share > 0.9 && h.pv_share > 0.9, "{h:?}");
+    assert!(
+        h.kq_identity > 0.95 && h.kq_share > 0.9 && h.pv_share > 0.9,
+        "{h:?}"
+    );
 }

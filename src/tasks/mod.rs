@@ -8,16 +8,20 @@
 pub mod classification;
 mod decision_tree;
 mod linear;
+mod linear_classification;
 mod noisy_linear;
 mod pool;
+mod regression_classification;
 mod relu_net;
 mod sparse_linear;
 
 pub use classification::{ClassWorld, ClassificationConfig};
 pub use decision_tree::{DecisionTree, DecisionTreeFamily};
 pub use linear::LinearRegression;
+pub use linear_classification::LinearClassification;
 pub use noisy_linear::NoisyLinearRegression;
 pub use pool::{TaskPool, TaskSource};
+pub use regression_classification::RegressionClassification;
 pub use relu_net::{ReluNet, ReluNetFamily};
 pub use sparse_linear::SparseLinearRegression;
 
@@ -55,6 +59,8 @@ impl Task {
 pub enum TaskFn {
     /// y = w · x
     Linear(DVector<f64>),
+    /// y = sign(w · x) ∈ {−1, +1} (+1 at 0)
+    Sign(DVector<f64>),
     ReluNet(ReluNet),
     Tree(DecisionTree),
 }
@@ -63,6 +69,13 @@ impl TaskFn {
     pub fn eval(&self, x: DVectorView<f64>) -> f64 {
         match self {
             TaskFn::Linear(w) => w.dot(&x),
+            TaskFn::Sign(w) => {
+                if w.dot(&x) >= 0.0 {
+                    1.0
+                } else {
+                    -1.0
+                }
+            }
             TaskFn::ReluNet(n) => n.eval(x),
             TaskFn::Tree(t) => t.eval(x),
         }
@@ -106,6 +119,14 @@ pub enum TaskFamilyConfig {
         #[serde(default = "default_depth")]
         depth: usize,
     },
+    /// y = sign(w·x), w ~ N(0, I_d): Bai's linear classification, read as ±1 targets.
+    LinearClassification,
+    /// Each prompt is linear regression, or linear classification with probability
+    /// `p_classification` (Bai's regression + classification mixture).
+    RegressionClassification {
+        #[serde(default = "default_p_classification")]
+        p_classification: f64,
+    },
     /// Few-shot classification sequences (Chan 2022, Reddy 2023): not a regression
     /// family; the model reads a label at the query and is probed for ICL vs
     /// in-weights learning (see [`classification`]).
@@ -123,6 +144,9 @@ fn default_hidden() -> usize {
 }
 fn default_depth() -> usize {
     4
+}
+fn default_p_classification() -> f64 {
+    0.5
 }
 
 impl Default for TaskFamilyConfig {
@@ -145,6 +169,12 @@ impl TaskFamilyConfig {
             TaskFamilyConfig::ReluNet { hidden } => Box::new(ReluNetFamily { hidden: *hidden }),
             TaskFamilyConfig::DecisionTree { depth } => {
                 Box::new(DecisionTreeFamily { depth: *depth })
+            }
+            TaskFamilyConfig::LinearClassification => Box::new(LinearClassification),
+            TaskFamilyConfig::RegressionClassification { p_classification } => {
+                Box::new(RegressionClassification {
+                    p_classification: *p_classification,
+                })
             }
             TaskFamilyConfig::Classification(_) => return None,
         })
@@ -197,6 +227,10 @@ impl TaskFamilyConfig {
             }
             TaskFamilyConfig::DecisionTree { depth } => {
                 c.range_usize("task.family.depth", *depth, 1, 12)
+            }
+            TaskFamilyConfig::LinearClassification => {}
+            TaskFamilyConfig::RegressionClassification { p_classification } => {
+                c.range_f64("task.family.p_classification", *p_classification, 0.0, 1.0)
             }
             TaskFamilyConfig::Classification(cfg) => cfg.validate(dims, points, c),
         }

@@ -125,6 +125,14 @@ pub const FAMILIES: &[(&str, &str)] = &[
     (r#"{"kind":"relu_net"}"#, "2-layer ReLU networks"),
     (r#"{"kind":"decision_tree"}"#, "decision trees"),
     (
+        r#"{"kind":"linear_classification"}"#,
+        "linear classification sign(w·x)",
+    ),
+    (
+        r#"{"kind":"regression_classification"}"#,
+        "regression + classification mixture",
+    ),
+    (
         r#"{"kind":"classification"}"#,
         "few-shot classification (Chan, Reddy)",
     ),
@@ -171,6 +179,20 @@ pub const SECTIONS: &[Section] = &[
                 f("task.family.depth", "tree depth", "1 … 12", Kind::Int),
                 "task.family.kind",
                 "decision_tree",
+            ),
+            when(
+                f(
+                    "task.family.p_classification",
+                    "classification fraction",
+                    "0 … 1",
+                    Kind::Slider {
+                        min: 0.0,
+                        max: 1.0,
+                        step: 0.05,
+                    },
+                ),
+                "task.family.kind",
+                "regression_classification",
             ),
             class_param("task.family.classes", "classes K", "2 … 2²⁰", Kind::Int),
             class_param("task.family.labels", "labels L", "2 … 1024", Kind::Int),

@@ -138,6 +138,11 @@ pub const SWEEPABLE: &[(&str, &str, &str)] = &[
         "within-class noise ε",
         "0, 0.1, 0.5, 1",
     ),
+    (
+        "task.family.p_classification",
+        "classification fraction (regression + classification)",
+        "0, 0.5, 1",
+    ),
     ("task.dims", "dimension d", "2, 4, 8"),
     ("task.points", "points per prompt", "5, 11, 21"),
     ("model.layers", "layers", "1..4"),
@@ -217,8 +222,14 @@ impl AppState {
         } else {
             ("task.pool", "2^1..2^6, null")
         };
+        let mixture = matches!(
+            self.exp.task.family,
+            crate::tasks::TaskFamilyConfig::RegressionClassification { .. }
+        );
         let other_kind = if classification {
             self.sweep.path == "task.pool"
+        } else if self.sweep.path == "task.family.p_classification" {
+            !mixture
         } else {
             self.sweep.path.starts_with("task.family.")
         };
@@ -313,6 +324,17 @@ impl AppState {
                     self.exp = exp;
                     self.drafts.clear();
                     self.match_sweep_to_task();
+                    // A preset made for a sweep fills the sweep panel with it.
+                    let own = presets::PRESETS
+                        .iter()
+                        .find(|p| p.name == name)
+                        .and_then(|p| p.sweep)
+                        .and_then(|v| v.split_once('='));
+                    if let (Some((path, values)), None) = (own, &self.sweep.status) {
+                        self.sweep.path = path.into();
+                        self.sweep.values = values.into();
+                        self.sweep.error = None;
+                    }
                 }
             }
             Action::Backend(b) => self.backend = b,
@@ -700,6 +722,16 @@ mod tests {
         assert_eq!(s.sweep.path, "seed", "a field both kinds have stays");
         let t = AppState::from_hash("#preset=transience");
         assert_eq!(t.sweep.path, "task.family.p_bursty");
+        // A preset made for a sweep brings its own.
+        s.apply(Action::Preset("depth-gd-to-newton".into()));
+        assert_eq!(
+            (s.sweep.path.as_str(), s.sweep.values.as_str()),
+            ("model.layers", "1..4")
+        );
+        s.apply(Action::Preset("regression-vs-classification".into()));
+        assert_eq!(s.sweep.path, "task.family.p_classification");
+        s.apply(Action::Preset("icl-in-a-minute".into()));
+        assert_eq!(s.sweep.path, "task.pool", "not a field of plain regression");
     }
 
     #[test]
