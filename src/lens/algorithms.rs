@@ -40,6 +40,14 @@ pub enum LinearAlgorithm {
     Newton {
         iterations: usize,
     },
+    /// von Oswald's GD++: `steps` layers, each a GD step on the residuals (step
+    /// size `lr_scale` / λ_max) and a curvature correction of every input,
+    /// x ← (I − γS)x with S = XᵀX/k and γ = `gamma` / λ_max, the query's too.
+    GdPlusPlus {
+        steps: usize,
+        lr_scale: f64,
+        gamma: f64,
+    },
 }
 
 impl LinearAlgorithm {
@@ -76,12 +84,50 @@ impl LinearAlgorithm {
                 let s = c.xs.transpose() * c.xs;
                 newton_inverse(&s, iterations) * (c.xs.transpose() * c.ys)
             }
+            LinearAlgorithm::GdPlusPlus {
+                steps,
+                lr_scale,
+                gamma,
+            } => {
+                let kf = k as f64;
+                // Layer by layer: the inputs X (rows), the residuals r, and P, the
+                // product of the corrections so far (the query is P x_q). The
+                // prediction p_q = Σ_l (η/k) r_lᵀ X_l P_l x_q is linear in x_q.
+                // Each layer's η and γ are relative to its own λ_max (the
+                // correction shrinks the spectrum; a trained layer has its own).
+                let mut x = c.xs.clone_owned();
+                let mut r = c.ys.clone_owned();
+                let mut p = DMatrix::identity(d, d);
+                let mut w = DVector::zeros(d);
+                for _ in 0..steps {
+                    let s = x.transpose() * &x / kf;
+                    let top = s.symmetric_eigenvalues().max();
+                    if top <= 0.0 {
+                        break;
+                    }
+                    let g = x.transpose() * &r * (lr_scale / top / kf); // (η/k) Xᵀr
+                    w += p.transpose() * &g;
+                    r -= &x * &g;
+                    let correction = DMatrix::identity(d, d) - s * (gamma / top);
+                    x = &x * &correction; // rows: x_i ← (I − γS) x_i (S symmetric)
+                    p = &correction * &p;
+                }
+                w
+            }
         }
     }
 }
 
 /// Step sizes tried for gradient descent, as fractions of 1/λ_max (2 diverges).
 pub const GD_STEPS: [f64; 5] = [0.25, 0.5, 1.0, 1.5, 1.9];
+
+/// GD++'s curvature-correction sizes γ tried, as fractions of 1/λ_max (γ = 0 is
+/// plain GD).
+pub const GDPP_GAMMAS: [f64; 3] = [0.1, 0.25, 0.5];
+
+/// GD++ depths compared: with one layer GD++ is GD (the correction comes after
+/// the step).
+pub const GDPP_STEPS: [usize; 3] = [2, 3, 4];
 
 /// The probe inputs of [`implicit_weights`] for every prompt at once: one copy of
 /// each prompt per direction j and sign, its query tokens set to ±`scale`·e_j.
@@ -315,6 +361,26 @@ impl References {
                 format!("newton_{t}"),
                 vec![(f64::NAN, LinearAlgorithm::Newton { iterations: t })],
             ));
+            if GDPP_STEPS.contains(&t) {
+                families.push((
+                    format!("gdpp_{t}"),
+                    GD_STEPS
+                        .iter()
+                        .flat_map(|&s| {
+                            GDPP_GAMMAS.iter().map(move |&g| {
+                                (
+                                    s,
+                                    LinearAlgorithm::GdPlusPlus {
+                                        steps: t,
+                                        lr_scale: s,
+                                        gamma: g,
+                                    },
+                                )
+                            })
+                        })
+                        .collect(),
+                ));
+            }
         }
         let families = families
             .into_iter()
@@ -625,6 +691,55 @@ mod tests {
         assert!((cos(&m, "ridge", 6) - 1.0).abs() < 1e-9);
         // Newton converges to least squares: 2 iterations already close at k ≥ d.
         assert!(cos(&m, "newton_2", 9) > cos(&m, "newton_1", 9));
+    }
+
+    #[test]
+    fn gd_plus_plus_without_correction_is_gd_and_with_it_gets_closer_to_least_squares() {
+        let prompts = linear_prompts(20, 12, 4, 9);
+        let (mut gd_cos, mut pp_cos) = (0.0, 0.0);
+        for p in &prompts {
+            for k in [6, 11] {
+                let gd = LinearAlgorithm::GradientDescent {
+                    steps: 3,
+                    lr_scale: 1.0,
+                }
+                .weights(p, k);
+                let pp0 = LinearAlgorithm::GdPlusPlus {
+                    steps: 3,
+                    lr_scale: 1.0,
+                    gamma: 0.0,
+                }
+                .weights(p, k);
+                assert!((&gd - &pp0).amax() < 1e-12, "γ = 0 is plain GD");
+                let pp = LinearAlgorithm::GdPlusPlus {
+                    steps: 3,
+                    lr_scale: 1.0,
+                    gamma: 0.5,
+                }
+                .weights(p, k);
+                let ls = LinearAlgorithm::LeastSquares.weights(p, k);
+                gd_cos += cosine(&gd, &ls).unwrap();
+                pp_cos += cosine(&pp, &ls).unwrap();
+            }
+        }
+        // The correction preconditions: three GD++ layers land nearer the
+        // least-squares solution than three plain steps.
+        assert!(
+            pp_cos > gd_cos,
+            "GD++ {pp_cos} vs GD {gd_cos} (sums of 40 cosines)"
+        );
+        // One layer of GD++ is one GD step (the correction acts after it).
+        let p = &prompts[0];
+        let one = LinearAlgorithm::GdPlusPlus {
+            steps: 1,
+            lr_scale: 0.5,
+            gamma: 0.5,
+        };
+        let gd1 = LinearAlgorithm::GradientDescent {
+            steps: 1,
+            lr_scale: 0.5,
+        };
+        assert!((one.weights(p, 7) - gd1.weights(p, 7)).amax() < 1e-12);
     }
 
     #[test]

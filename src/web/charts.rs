@@ -489,10 +489,11 @@ pub fn line_colour(key: &str) -> RGBColor {
         "flipped_context" => RGBColor(86, 180, 233),
         "flipped_prior" => RGBColor(230, 159, 0),
         // The algorithm lens: GD-1 and the best GD-t / Newton-t need colours of
-        // their own (Okabe–Ito reddish purple, dark yellow, vermillion).
+        // their own (Okabe–Ito reddish purple, dark yellow, vermillion, sky blue).
         "alg_gd_1" => RGBColor(204, 121, 167),
         "alg_gd" => RGBColor(180, 150, 0),
         "alg_newton" => RGBColor(213, 94, 0),
+        "alg_gdpp" => RGBColor(86, 180, 233),
         k => colour(k.strip_prefix("alg_").unwrap_or(k)),
     }
 }

@@ -199,6 +199,8 @@ pub fn algorithm_label(name: &str) -> String {
         n => {
             if let Some(t) = n.strip_prefix("gd_") {
                 format!("GD-{t}")
+            } else if let Some(t) = n.strip_prefix("gdpp_") {
+                format!("GD++-{t}")
             } else if let Some(t) = n.strip_prefix("newton_") {
                 format!("Newton-{t}")
             } else {
@@ -265,6 +267,7 @@ pub fn algorithm_figure(m: &AlgorithmMatch, step: usize) -> Option<Figure> {
     }
     names.push("gd_1".into());
     names.extend(m.best_member("gd_", &["gd_1"]));
+    names.extend(m.best_member("gdpp_", &[]));
     names.extend(m.best_member("newton_", &[]));
     let weights = m.has_weights();
     let lines = names
@@ -277,6 +280,8 @@ pub fn algorithm_figure(m: &AlgorithmMatch, step: usize) -> Option<Figure> {
                     "gd"
                 } else if n.starts_with("newton_") {
                     "newton"
+                } else if n.starts_with("gdpp_") {
+                    "gdpp"
                 } else {
                     n
                 }
