@@ -185,12 +185,22 @@ pub fn final_metrics(report: &EvalReport) -> BTreeMap<String, f64> {
     m
 }
 
+/// Metrics drawn together (a comma joins them): the error on each task of the
+/// regression + classification mixture, and the lens's best GD steps and Newton
+/// iterations (what a depth sweep plots, after Fu 2023).
+pub const COMBINED: [&str; 2] = [
+    "regression_error,classification_error",
+    "lens_gd_steps,lens_newton_iterations",
+];
+
 /// The metric a threshold curve shows by default for this kind of run.
 pub fn default_metric(report: &EvalReport) -> &'static str {
-    if report.probes.is_empty() {
-        "fresh_error"
-    } else {
+    if !report.probes.is_empty() {
         "icl"
+    } else if report.eval("classification").is_some() && report.eval("regression").is_some() {
+        COMBINED[0]
+    } else {
+        "fresh_error"
     }
 }
 
@@ -271,17 +281,25 @@ impl SweepSummary {
         Some((slope, my - slope * mx))
     }
 
-    /// Metric names present in every point.
+    /// Metric names present in every point, then the [`COMBINED`] ones whose parts
+    /// all are.
     pub fn metrics(&self) -> Vec<String> {
         let Some(first) = self.points.first() else {
             return Vec::new();
         };
-        first
+        let mut names: Vec<String> = first
             .metrics
             .keys()
             .filter(|k| self.points.iter().all(|p| p.metrics.contains_key(*k)))
             .cloned()
-            .collect()
+            .collect();
+        let combined: Vec<String> = COMBINED
+            .iter()
+            .filter(|c| c.split(',').all(|m| names.iter().any(|n| n == m)))
+            .map(|c| c.to_string())
+            .collect();
+        names.extend(combined);
+        names
     }
 }
 

@@ -646,6 +646,8 @@ fn charts(props: &StateProps) -> Html {
                                     { match s.as_str() {
                                         "pool" => "pool tasks (seen in training)".to_string(),
                                         "fresh" => "fresh tasks".to_string(),
+                                        "regression" => "regression only".to_string(),
+                                        "classification" => "classification only".to_string(),
                                         other => other.replace("sigma=", "σ = "),
                                     } }
                                 </button> }

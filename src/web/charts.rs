@@ -494,6 +494,9 @@ pub fn line_colour(key: &str) -> RGBColor {
         "alg_gd" => RGBColor(180, 150, 0),
         "alg_newton" => RGBColor(213, 94, 0),
         "alg_gdpp" => RGBColor(86, 180, 233),
+        // Metrics drawn together in a sweep chart.
+        "metric_0" => RGBColor(0, 114, 178),
+        "metric_1" => RGBColor(213, 94, 0),
         k => colour(k.strip_prefix("alg_").unwrap_or(k)),
     }
 }

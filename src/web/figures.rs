@@ -454,39 +454,101 @@ pub fn threshold_figure(summary: &SweepSummary, metric: &str) -> Figure {
             .map(|(i, v)| (i as f64, value_label(v)))
             .collect();
     }
-    let points: Vec<(f64, f64)> = summary
-        .points
+    // One line per metric; a comma joins metrics drawn together.
+    let parts: Vec<&str> = metric.split(',').collect();
+    let lines: Vec<Line> = parts
         .iter()
-        .filter_map(|p| {
-            let i = summary.values.iter().position(|v| *v == p.value)?;
-            Some((position(i, &p.value), *p.metrics.get(metric)?))
+        .enumerate()
+        .map(|(n, m)| Line {
+            key: if parts.len() == 1 {
+                "model".into()
+            } else {
+                format!("metric_{n}")
+            },
+            label: m.replace('_', " "),
+            points: summary
+                .points
+                .iter()
+                .filter_map(|p| {
+                    let i = summary.values.iter().position(|v| *v == p.value)?;
+                    Some((position(i, &p.value), *p.metrics.get(*m)?))
+                })
+                .collect(),
+            dashed: false,
         })
         .collect();
-    let accuracy = !metric.contains("error") && !metric.contains("distance");
+    let accuracy = !metric.contains("error")
+        && !metric.contains("distance")
+        && !metric.contains("steps")
+        && !metric.contains("iterations");
     let name = summary.path.rsplit('.').next().unwrap_or(&summary.path);
+    let mut caption = format!(
+        "{} of {} runs finished.",
+        summary.points.len(),
+        summary.values.len()
+    );
+    if let Some(more) = combined_caption(summary, metric) {
+        caption = format!("{caption} {more}");
+    }
     Figure {
         id: "threshold",
-        title: format!("Sweep: {metric} against {}", summary.path),
+        title: format!(
+            "Sweep: {} against {}",
+            metric.replace(',', " and "),
+            summary.path
+        ),
         x_desc: format!("{name}{}", if x_log { " (log)" } else { "" }),
-        y_desc: metric.replace('_', " "),
+        y_desc: if parts.len() == 1 {
+            metric.replace('_', " ")
+        } else {
+            "value".into()
+        },
         x_log: x_log && !categorical,
         y_log: false,
         y_range: accuracy.then_some((0.0, 1.0)),
-        lines: vec![Line {
-            key: "model".into(),
-            label: metric.replace('_', " "),
-            points,
-            dashed: false,
-        }],
+        lines,
         hlines: Vec::new(),
         marks: Vec::new(),
-        caption: format!(
-            "{} of {} runs finished.",
-            summary.points.len(),
-            summary.values.len()
-        ),
+        caption,
         x_labels,
     }
+}
+
+/// What a combined sweep chart says in words: the mixture model against each
+/// single-task model (p_classification = 0 and 1), or the GD steps / Newton
+/// iterations the model matches per layer (a depth sweep's slopes).
+fn combined_caption(summary: &SweepSummary, metric: &str) -> Option<String> {
+    let at = |v: f64, m: &str| {
+        summary
+            .points
+            .iter()
+            .find(|p| value_number(&p.value) == Some(v))
+            .and_then(|p| p.metrics.get(m).copied())
+    };
+    if metric == crate::sweep::COMBINED[0] {
+        let mixed = summary
+            .points
+            .iter()
+            .find(|p| value_number(&p.value).is_some_and(|v| v > 0.0 && v < 1.0))?;
+        let p = value_number(&mixed.value)?;
+        let (r_mix, c_mix) = (
+            mixed.metrics.get("regression_error")?,
+            mixed.metrics.get("classification_error")?,
+        );
+        let r_single = at(0.0, "regression_error")?;
+        let c_single = at(1.0, "classification_error")?;
+        return Some(format!(
+            "On regression the mixture model (p = {p}) has error {r_mix:.3} vs {r_single:.3} for the regression-only model; on classification {c_mix:.3} vs {c_single:.3} for the classification-only model."
+        ));
+    }
+    if metric == crate::sweep::COMBINED[1] && summary.path == "model.layers" {
+        let (newton, _) = summary.slope("lens_newton_iterations")?;
+        let (gd, _) = summary.slope("lens_gd_steps")?;
+        return Some(format!(
+            "Per layer: {newton:.1} more Newton iterations, {gd:.1} more GD steps in the best match (Fu: about 3 Newton iterations per layer)."
+        ));
+    }
+    None
 }
 
 #[cfg(test)]
@@ -744,5 +806,34 @@ mod tests {
         assert!(!f.x_log);
         assert_eq!(f.y_range, Some((0.0, 1.0)));
         assert_eq!(f.lines[0].points, vec![(0.5, 0.7)]);
+    }
+
+    #[test]
+    fn a_combined_metric_draws_a_line_each_and_compares_the_mixture_with_single_task_models() {
+        let spec = SweepSpec::parse("task.family.p_classification=0,0.5,1").unwrap();
+        let mut s = SweepSummary::new(&spec, &Experiment::default());
+        for (i, r, c) in [(0, 0.1, 0.3), (1, 0.12, 0.2), (2, 0.9, 0.18)] {
+            s.points.push(SweepPoint {
+                value: spec.values[i].clone(),
+                step: 10,
+                metrics: [
+                    ("regression_error".to_string(), r),
+                    ("classification_error".to_string(), c),
+                ]
+                .into(),
+                run: None,
+            });
+        }
+        let metric = crate::sweep::COMBINED[0];
+        assert!(s.metrics().contains(&metric.to_string()));
+        let f = threshold_figure(&s, metric);
+        assert_eq!(f.lines.len(), 2);
+        assert_eq!(f.lines[1].points, vec![(0.0, 0.3), (0.5, 0.2), (1.0, 0.18)]);
+        assert_eq!(f.y_range, None, "errors are not accuracies");
+        assert!(
+            f.caption.ends_with("On regression the mixture model (p = 0.5) has error 0.120 vs 0.100 for the regression-only model; on classification 0.200 vs 0.180 for the classification-only model."),
+            "{}",
+            f.caption
+        );
     }
 }
