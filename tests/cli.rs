@@ -35,6 +35,10 @@ fn presets_lists_every_required_preset() {
         "zipf-coexistence",
         "task-diversity-threshold",
         "transience",
+        "lsa-equals-gd",
+        "algorithm-selection-noise",
+        "regression-vs-classification",
+        "depth-gd-to-newton",
     ] {
         assert!(
             text.lines().any(|l| l.starts_with(name)),
@@ -323,13 +327,60 @@ fn sweep_writes_one_run_per_value_and_a_summary() {
     let o = icl_lab(&["eval", "--run", run.to_str().unwrap(), "--algorithms"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let m = read_json(&run.join("algorithms.json"));
-    assert_eq!(m["k"].as_array().unwrap().len(), 12);
-    for alg in ["least_squares", "ridge", "gd_1", "gd_3", "newton_2"] {
+    assert_eq!(
+        m["k"][0], 1,
+        "from k = 1: no weights to match without context"
+    );
+    assert_eq!(m["k"].as_array().unwrap().len(), 11);
+    for alg in [
+        "least_squares",
+        "ridge",
+        "gd_1",
+        "gd_3",
+        "gdpp_2",
+        "newton_2",
+        "newton_16",
+    ] {
         let c = m["cosine"][alg][5].as_f64().unwrap();
         assert!((-1.0..=1.0).contains(&c), "{alg}: {c}");
     }
     assert!(m["best"][5].as_str().unwrap().len() > 1);
     assert!(String::from_utf8_lossy(&o.stdout).contains("best-matching algorithm"));
+
+    // A preset's own sweep (depth) runs without --vary and reports the lens per depth.
+    let depth = dir.path().join("depth");
+    let mut args = vec!["sweep", "--preset", "depth-gd-to-newton"];
+    args.extend(small);
+    args.extend(["--out", depth.to_str().unwrap()]);
+    let o = icl_lab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = read_json(&depth.join("summary.json"));
+    assert_eq!(summary["path"], "model.layers");
+    let points = summary["points"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    for p in points {
+        let m = &p["metrics"];
+        let t = m["lens_newton_iterations"].as_f64().unwrap();
+        assert!((1.0..=16.0).contains(&t), "{m}");
+        assert!(m["lens_cosine_least_squares"].as_f64().unwrap().abs() <= 1.0);
+    }
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("best-matching Newton iterations per layer"),
+        "{table}"
+    );
+    // Without --vary and without a preset sweep: the reason.
+    let never = dir.path().join("never");
+    let o = icl_lab(&[
+        "sweep",
+        "--preset",
+        "icl-in-a-minute",
+        "--out",
+        never.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--vary is needed"), "{}", stderr(&o));
+    assert!(!never.exists());
 
     // A value the config refuses is named before anything runs.
     let bad = dir.path().join("bad");

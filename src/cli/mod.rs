@@ -47,50 +47,47 @@ enum Backend {
     Wgpu,
 }
 
+/// What `train` and `sweep` share: the base experiment, where to write, the backend.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Start from a named preset (`icl-lab presets` lists them).
+    #[arg(long, conflicts_with = "config", required_unless_present = "config")]
+    preset: Option<String>,
+    /// Start from a JSON config file (missing fields take their defaults).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Override one field, e.g. --set task.dims=8 --set model.attention=linear.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<String>,
+    /// Run directory (a sweep's: one sub-directory per value); created, and refused
+    /// if it already holds files (see --force).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: Backend,
+    /// Write into an existing, non-empty directory, replacing its files.
+    #[arg(long)]
+    force: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Train a model and write config.json, metrics.jsonl, eval.json and a checkpoint to --out.
     Train {
-        /// Start from a named preset (`icl-lab presets` lists them).
-        #[arg(long, conflicts_with = "config", required_unless_present = "config")]
-        preset: Option<String>,
-        /// Start from a JSON config file (missing fields take their defaults).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Override one field, e.g. --set task.dims=8 --set model.attention=linear.
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
-        /// Run directory; created, and refused if it already holds files (see --force).
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, value_enum, default_value = "cpu")]
-        backend: Backend,
-        /// Write into an existing, non-empty run directory, replacing its files.
-        #[arg(long)]
-        force: bool,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// One run per value of one field; writes a run directory per value and
     /// summary.json (the final metrics against the value) to --out.
     Sweep {
-        #[arg(long, conflicts_with = "config", required_unless_present = "config")]
-        preset: Option<String>,
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Override one field of the base experiment (before the sweep).
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
+        #[command(flatten)]
+        run: RunArgs,
         /// The field and its values: task.pool=2,8,32 · task.pool=2^1..2^15 ·
         /// task.family.p_bursty=0,0.5,1 · model.layers=1..4. Without it, the
-        /// preset's own sweep (depth-gd-to-newton, task-diversity-threshold).
+        /// preset's own sweep (depth-gd-to-newton, task-diversity-threshold,
+        /// regression-vs-classification).
         #[arg(long, value_name = "PATH=V1,V2,…")]
         vary: Option<String>,
-        /// Sweep directory; refused if it already holds files (see --force).
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, value_enum, default_value = "cpu")]
-        backend: Backend,
-        #[arg(long)]
-        force: bool,
     },
     /// Re-evaluate a trained run, optionally out of distribution.
     Eval {
@@ -134,23 +131,8 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train {
-            preset,
-            config,
-            sets,
-            out,
-            backend,
-            force,
-        } => train(preset, config, &sets, &out, backend, force),
-        Command::Sweep {
-            preset,
-            config,
-            sets,
-            vary,
-            out,
-            backend,
-            force,
-        } => sweep(preset, config, &sets, vary, &out, backend, force),
+        Command::Train { run } => train(run),
+        Command::Sweep { run, vary } => sweep(run, vary),
         Command::Eval {
             run,
             x_dist,
@@ -332,16 +314,18 @@ fn write_checkpoint(out: &Path, trainer: &Trainer, diverged: Option<String>) -> 
     )
 }
 
-fn train(
-    preset_name: Option<String>,
-    config: Option<PathBuf>,
-    sets: &[String],
-    out: &Path,
-    backend: Backend,
-    force: bool,
-) -> Result<()> {
+fn train(args: RunArgs) -> Result<()> {
+    let RunArgs {
+        preset,
+        config,
+        sets,
+        out,
+        backend,
+        force,
+    } = args;
+    let out = out.as_path();
     // Everything that can be wrong with the input is checked before DIR is touched.
-    let exp = load_experiment(preset_name, config, sets)?;
+    let exp = load_experiment(preset, config, &sets)?;
     let dev = device(backend)?;
     prepare_out_dir(out, force)?;
     let report = run(&exp, &dev, backend, out)?;
@@ -349,15 +333,16 @@ fn train(
     Ok(())
 }
 
-fn sweep(
-    preset_name: Option<String>,
-    config: Option<PathBuf>,
-    sets: &[String],
-    vary: Option<String>,
-    out: &Path,
-    backend: Backend,
-    force: bool,
-) -> Result<()> {
+fn sweep(args: RunArgs, vary: Option<String>) -> Result<()> {
+    let RunArgs {
+        preset: preset_name,
+        config,
+        sets,
+        out,
+        backend,
+        force,
+    } = args;
+    let (out, sets) = (out.as_path(), sets.as_slice());
     let own = preset_name
         .as_deref()
         .and_then(|name| PRESETS.iter().find(|p| p.name == name))

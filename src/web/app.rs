@@ -868,7 +868,7 @@ fn sweep_panel(props: &StateProps) -> Html {
             if metrics.len() > 1 {
                 <label>{"metric "}
                     <select id="sweep-metric" onchange={on_metric}>
-                        { for metrics.iter().map(|m| html!{ <option value={m.clone()} selected={*m == sw.metric}>{m.replace('_', " ")}</option> }) }
+                        { for metrics.iter().map(|m| html!{ <option value={m.clone()} selected={*m == sw.metric}>{m.replace('_', " ").replace(',', " and ")}</option> }) }
                     </select>
                 </label>
             }

@@ -307,6 +307,38 @@ test('a noise mixture is evaluated at each σ and drawn against tuned and one-λ
   await page.close();
 });
 
+test('regression vs classification: each task is evaluated alone and the preset sweep compares the mixture with single-task models', async () => {
+  const page = await open(
+    hashFor('regression-vs-classification', {
+      model: { layers: 1, width: 16 },
+      train: { steps: 10, batch: 16, log_every: 5, eval_every: 0 },
+      eval: { prompts: 32 },
+    }),
+  );
+  // The preset brings its own sweep.
+  assert.equal(await page.inputValue('#sweep-path'), 'task.family.p_classification');
+  assert.equal(await page.inputValue('#sweep-values'), '0,0.5,1');
+  await page.click('#sweep-run');
+  await page.waitForFunction(
+    () => /finished/.test(document.querySelector('#sweep-status')?.textContent ?? ''),
+    null,
+    { timeout: 180_000 },
+  );
+  // Regression and classification error, each at p = 0, 0.5, 1.
+  const chart = 'canvas[data-chart=threshold]';
+  assert.equal(await page.getAttribute(chart, 'data-points'), '6');
+  assert.match(
+    await page.textContent('[data-caption=threshold]'),
+    /On regression the mixture model \(p = 0\.5\) has error [0-9.]+ vs [0-9.]+ for the regression-only model; on classification/,
+  );
+  // The last run's curves can be read per task.
+  assert.match(await page.textContent('#set-classification'), /classification only/);
+  await page.click('#set-regression');
+  assert.equal(await page.getAttribute('#set-regression', 'aria-checked'), 'true');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('the algorithm lens: a linear self-attention run shows its best match per k and its weights beside the GD construction', async () => {
   const page = await open(
     hashFor('lsa-equals-gd', {
