@@ -450,6 +450,9 @@ impl References {
                 let best = scored
                     .reduce(|a, b| {
                         let better = match (a.0, b.0) {
+                            // GD-1's step sizes all point the same way: equal
+                            // cosines, so the closer predictions decide.
+                            (Some(ca), Some(cb)) if (cb - ca).abs() <= 1e-9 => b.1 < a.1,
                             (Some(ca), Some(cb)) => cb > ca,
                             (None, Some(_)) => true,
                             (Some(_), None) => false,
@@ -662,6 +665,17 @@ mod tests {
             assert_eq!(by_pred.best[k - 1], "gd_1", "k={k}: {:?}", by_pred.best);
             assert!(by_pred.best_score[k - 1] < 1e-18);
             assert_eq!(by_pred.gd_step["gd_1"][k - 1], 1.0);
+        }
+        // With weights, GD-1's step sizes tie on cosine (same direction): the
+        // predictions pick the step, so its prediction difference is the true one.
+        let gd_w: Vec<Vec<DVector<f64>>> = prompts
+            .iter()
+            .map(|p| (0..10).map(|k| gd.weights(p, k)).collect())
+            .collect();
+        let both = References::new(&prompts, 1.0, &[1]).compare(Some(&gd_w), &gd_preds);
+        for k in 1..10 {
+            assert_eq!(both.gd_step["gd_1"][k - 1], 1.0, "k={k}");
+            assert!(both.prediction_difference["gd_1"][k - 1] < 1e-18);
         }
 
         // A "model" that is least squares: its weights are the LS solution.

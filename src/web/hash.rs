@@ -37,6 +37,8 @@ pub struct HashState {
     pub backend: BackendChoice,
     /// `#bench` or `#bench=N`: the throughput page, timing N steps (default 30).
     pub bench: Option<usize>,
+    /// The preset the link started from, if it named a valid one.
+    pub preset: Option<String>,
 }
 
 impl Default for HashState {
@@ -45,6 +47,7 @@ impl Default for HashState {
             experiment: default_experiment(),
             backend: BackendChoice::Auto,
             bench: None,
+            preset: None,
         }
     }
 }
@@ -101,7 +104,10 @@ pub fn parse_hash(hash: &str) -> (HashState, Vec<String>) {
         match key {
             "exp" => exp_json = Some(value),
             "preset" => match presets::preset(&value) {
-                Ok(e) => base = Some(e),
+                Ok(e) => {
+                    base = Some(e);
+                    state.preset = Some(value.clone());
+                }
                 Err(_) => problems.push(format!(
                     "preset = {value} is not a preset: one of {}",
                     presets::PRESETS
@@ -286,6 +292,7 @@ mod tests {
             experiment: exp.clone(),
             backend: BackendChoice::Cpu,
             bench: Some(5),
+            preset: None,
         };
         let h = to_hash(&state);
         assert!(!h.contains('"') && !h.contains(' '), "{h}");

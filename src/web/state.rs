@@ -206,7 +206,24 @@ impl AppState {
             outbox: None,
         };
         s.match_sweep_to_task();
+        if let Some(name) = &h.preset {
+            s.adopt_preset_sweep(name);
+        }
         s
+    }
+
+    /// A preset made for a sweep fills the sweep panel with it (not while one runs).
+    fn adopt_preset_sweep(&mut self, name: &str) {
+        let own = presets::PRESETS
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.sweep)
+            .and_then(|v| v.split_once('='));
+        if let (Some((path, values)), None) = (own, &self.sweep.status) {
+            self.sweep.path = path.into();
+            self.sweep.values = values.into();
+            self.sweep.error = None;
+        }
     }
 
     /// Keeps the sweep panel's field meaningful for the kind of task shown: a field
@@ -299,6 +316,7 @@ impl AppState {
             experiment: self.exp.clone(),
             backend: self.backend,
             bench: self.bench,
+            preset: None,
         }
     }
 
@@ -324,17 +342,7 @@ impl AppState {
                     self.exp = exp;
                     self.drafts.clear();
                     self.match_sweep_to_task();
-                    // A preset made for a sweep fills the sweep panel with it.
-                    let own = presets::PRESETS
-                        .iter()
-                        .find(|p| p.name == name)
-                        .and_then(|p| p.sweep)
-                        .and_then(|v| v.split_once('='));
-                    if let (Some((path, values)), None) = (own, &self.sweep.status) {
-                        self.sweep.path = path.into();
-                        self.sweep.values = values.into();
-                        self.sweep.error = None;
-                    }
+                    self.adopt_preset_sweep(&name);
                 }
             }
             Action::Backend(b) => self.backend = b,
@@ -722,6 +730,11 @@ mod tests {
         assert_eq!(s.sweep.path, "seed", "a field both kinds have stays");
         let t = AppState::from_hash("#preset=transience");
         assert_eq!(t.sweep.path, "task.family.p_bursty");
+        let d = AppState::from_hash("#preset=depth-gd-to-newton");
+        assert_eq!(
+            d.sweep.path, "model.layers",
+            "a link to a sweep preset brings its sweep"
+        );
         // A preset made for a sweep brings its own.
         s.apply(Action::Preset("depth-gd-to-newton".into()));
         assert_eq!(

@@ -349,8 +349,8 @@ test('the algorithm lens: a linear self-attention run shows its best match per k
   await page.click('#train');
   await waitFor(page, (s) => /finished/.test(s.text), 120_000, 'the run to finish');
   const chart = 'canvas[data-chart=algorithms]';
-  // least squares, GD-1, the best GD-t and Newton-t, at k = 1 … 10
-  assert.equal(await page.getAttribute(chart, 'data-points'), '40');
+  // least squares, GD-1, the best GD-t, GD++-t and Newton-t, at k = 1 … 10
+  assert.equal(await page.getAttribute(chart, 'data-points'), '50');
   const caption = await page.textContent('[data-caption=algorithms]');
   assert.match(caption, /^Best match at step 400: k = 2/);
   assert.match(caption, /GD-\d/);
