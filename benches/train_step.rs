@@ -59,5 +59,41 @@ fn garg_tiny(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, garg_tiny);
+/// What the live algorithm lens costs, against one training step of the same run
+/// (`icl-in-a-minute`, the default lesson): the algorithms' references (once per
+/// run) and the model on the probe batch plus the match (every evaluation).
+fn lens(c: &mut Criterion) {
+    use icl_lab::eval::{EvalSet, LENS_STEPS, eval_prompts};
+    use icl_lab::lens::algorithms::{LENS_PROMPTS, LensPlan, References};
+    let mut exp = preset("icl-in-a-minute").unwrap();
+    exp.train.steps = usize::MAX / 2;
+    exp.train.log_every = usize::MAX / 2;
+    let dev = Device::flex();
+    let mut group = c.benchmark_group("lens");
+    group.sample_size(10);
+    let mut trainer = Trainer::new(&exp, &dev);
+    group.bench_function("train_step", |b| b.iter(|| trainer.step()));
+    let mut prompts = eval_prompts(&exp, &trainer.source, EvalSet::Fresh, &exp.x_dist);
+    prompts.truncate(LENS_PROMPTS);
+    group.bench_function("references_once_per_run", |b| {
+        b.iter(|| References::new(&prompts, 1.0, &LENS_STEPS))
+    });
+    let plan = LensPlan::new(&prompts, exp.task.encoding, 1.0, &LENS_STEPS);
+    let model = trainer.model();
+    let predictor = icl_lab::eval::ModelPredictor {
+        model: &model,
+        device: dev.clone(),
+        encoding: exp.task.encoding,
+    };
+    group.bench_function("per_evaluation", |b| {
+        b.iter(|| {
+            let probes = predictor.predict_batch(plan.probe_batch().expect("[x, y] tokens"));
+            let preds = icl_lab::baselines::Predictor::predict_prompts(&predictor, &prompts);
+            plan.report(&preds, Some(&probes))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, garg_tiny, lens);
 criterion_main!(benches);

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
-use crate::baselines::{Context, GradientDescent, newton_inverse};
+use crate::baselines::Context;
 use crate::config::Encoding;
 use crate::prompt::{EncodedBatch, Prompt};
 
@@ -53,41 +53,77 @@ pub enum LinearAlgorithm {
 impl LinearAlgorithm {
     /// The weights the algorithm fits to the first k pairs of `prompt`.
     pub fn weights(&self, prompt: &Prompt, k: usize) -> DVector<f64> {
+        let t = match *self {
+            LinearAlgorithm::GradientDescent { steps, .. }
+            | LinearAlgorithm::GdPlusPlus { steps, .. } => steps,
+            LinearAlgorithm::Newton { iterations } => iterations,
+            _ => 1,
+        };
+        self.trajectory(prompt, k, &[t]).remove(0)
+    }
+
+    /// The weights after each step count in `ts` (ascending). GD, GD++ and Newton
+    /// iterate, so their weights for every t come from one run (their own `steps` /
+    /// `iterations` are ignored here); least squares and ridge repeat their one
+    /// answer.
+    pub fn trajectory(&self, prompt: &Prompt, k: usize, ts: &[usize]) -> Vec<DVector<f64>> {
         let d = prompt.dims();
         if k == 0 {
-            return DVector::zeros(d);
+            return vec![DVector::zeros(d); ts.len()];
         }
         let c = Context::new(prompt, k);
+        let last = ts.iter().copied().max().unwrap_or(0);
+        let mut out = Vec::with_capacity(ts.len());
         match *self {
-            LinearAlgorithm::LeastSquares => crate::baselines::min_norm_solve(&c.xs, &c.ys),
+            LinearAlgorithm::LeastSquares => {
+                out.resize(ts.len(), crate::baselines::min_norm_solve(&c.xs, &c.ys))
+            }
             LinearAlgorithm::Ridge { prior_var } => {
                 let lambda = prompt.noise_std.powi(2) / prior_var.max(f64::MIN_POSITIVE);
-                if lambda == 0.0 {
-                    return crate::baselines::min_norm_solve(&c.xs, &c.ys);
-                }
-                let gram = c.xs.transpose() * c.xs + DMatrix::identity(d, d) * lambda;
-                gram.cholesky()
-                    .expect("XᵀX + λI is positive definite")
-                    .solve(&(c.xs.transpose() * c.ys))
+                let w = if lambda == 0.0 {
+                    crate::baselines::min_norm_solve(&c.xs, &c.ys)
+                } else {
+                    let gram = c.xs.transpose() * c.xs + DMatrix::identity(d, d) * lambda;
+                    gram.cholesky()
+                        .expect("XᵀX + λI is positive definite")
+                        .solve(&(c.xs.transpose() * c.ys))
+                };
+                out.resize(ts.len(), w);
             }
-            LinearAlgorithm::GradientDescent { steps, lr_scale } => {
-                let gram = c.xs.transpose() * c.xs / k as f64;
+            LinearAlgorithm::GradientDescent { lr_scale, .. } => {
+                // The baselines' GD (gradient_descent.rs): w ← w − η(XᵀXw − Xᵀy)/k.
+                let kf = k as f64;
+                let gram = c.xs.transpose() * c.xs / kf;
+                let xty = c.xs.transpose() * c.ys / kf;
                 let top = gram.symmetric_eigenvalues().max();
                 let lr = if top > 0.0 { lr_scale / top } else { 0.0 };
-                GradientDescent {
-                    steps,
-                    lr: Some(lr),
+                let mut w = DVector::zeros(d);
+                for t in 1..=last {
+                    let grad = &gram * &w - &xty;
+                    w -= grad * lr;
+                    if ts.contains(&t) {
+                        out.push(w.clone());
+                    }
                 }
-                .fit(&c)
             }
-            LinearAlgorithm::Newton { iterations } => {
+            LinearAlgorithm::Newton { .. } => {
+                // M₀ = Sᵀ/‖SSᵀ‖, M_{t+1} = 2M_t − M_t S M_t (newton_inverse).
                 let s = c.xs.transpose() * c.xs;
-                newton_inverse(&s, iterations) * (c.xs.transpose() * c.ys)
+                let xty = c.xs.transpose() * c.ys;
+                let norm = (&s * s.transpose()).symmetric_eigenvalues().amax();
+                if norm == 0.0 {
+                    return vec![DVector::zeros(d); ts.len()];
+                }
+                let mut m = s.transpose() * (1.0 / norm);
+                for t in 1..=last {
+                    m = &m * 2.0 - &m * &s * &m;
+                    if ts.contains(&t) {
+                        out.push(&m * &xty);
+                    }
+                }
             }
             LinearAlgorithm::GdPlusPlus {
-                steps,
-                lr_scale,
-                gamma,
+                lr_scale, gamma, ..
             } => {
                 let kf = k as f64;
                 // Layer by layer: the inputs X (rows), the residuals r, and P, the
@@ -99,22 +135,24 @@ impl LinearAlgorithm {
                 let mut r = c.ys.clone_owned();
                 let mut p = DMatrix::identity(d, d);
                 let mut w = DVector::zeros(d);
-                for _ in 0..steps {
+                for t in 1..=last {
                     let s = x.transpose() * &x / kf;
                     let top = s.symmetric_eigenvalues().max();
-                    if top <= 0.0 {
-                        break;
+                    if top > 0.0 {
+                        let g = x.transpose() * &r * (lr_scale / top / kf); // (η/k) Xᵀr
+                        w += p.transpose() * &g;
+                        r -= &x * &g;
+                        let correction = DMatrix::identity(d, d) - s * (gamma / top);
+                        x = &x * &correction; // rows: x_i ← (I − γS) x_i (S symmetric)
+                        p = &correction * &p;
                     }
-                    let g = x.transpose() * &r * (lr_scale / top / kf); // (η/k) Xᵀr
-                    w += p.transpose() * &g;
-                    r -= &x * &g;
-                    let correction = DMatrix::identity(d, d) - s * (gamma / top);
-                    x = &x * &correction; // rows: x_i ← (I − γS) x_i (S symmetric)
-                    p = &correction * &p;
+                    if ts.contains(&t) {
+                        out.push(w.clone());
+                    }
                 }
-                w
             }
         }
+        out
     }
 }
 
@@ -327,88 +365,91 @@ struct Candidate {
 
 impl References {
     /// Least squares, ridge (λ = σ²/`prior_var` from each prompt's noise level), GD
-    /// with t steps and Newton with t iterations for every t in `steps`.
+    /// with t steps and Newton with t iterations for every t in `steps` (ascending),
+    /// and GD++ with t layers for t in both `steps` and [`GDPP_STEPS`]. Each
+    /// iterative algorithm runs once per prompt, k and step size, to the largest t.
     pub fn new(prompts: &[Prompt], prior_var: f64, steps: &[usize]) -> Self {
         let n = prompts.first().map_or(0, Prompt::points);
         let d = prompts.first().map_or(1, Prompt::dims);
-        let mut families: Vec<(String, Vec<(f64, LinearAlgorithm)>)> = vec![
+        // [t][prompt][k] for each t in ts.
+        let run = |alg: LinearAlgorithm, ts: &[usize]| {
+            let mut out = vec![vec![Vec::with_capacity(n); prompts.len()]; ts.len()];
+            for (b, p) in prompts.iter().enumerate() {
+                for k in 0..n {
+                    for (i, w) in alg.trajectory(p, k, ts).into_iter().enumerate() {
+                        out[i][b].push(w);
+                    }
+                }
+            }
+            out
+        };
+        let candidate = |step: f64, weights: Vec<Vec<DVector<f64>>>| {
+            let predictions = prompts
+                .iter()
+                .zip(&weights)
+                .map(|(p, w)| (0..n).map(|k| w[k].dot(&p.xs.row(k).transpose())).collect())
+                .collect();
+            Candidate {
+                step,
+                weights,
+                predictions,
+            }
+        };
+        let mut families: Vec<(String, Vec<Candidate>)> = vec![
             (
                 "least_squares".into(),
-                vec![(f64::NAN, LinearAlgorithm::LeastSquares)],
+                vec![candidate(
+                    f64::NAN,
+                    run(LinearAlgorithm::LeastSquares, &[1]).remove(0),
+                )],
             ),
             (
                 "ridge".into(),
-                vec![(f64::NAN, LinearAlgorithm::Ridge { prior_var })],
+                vec![candidate(
+                    f64::NAN,
+                    run(LinearAlgorithm::Ridge { prior_var }, &[1]).remove(0),
+                )],
             ),
         ];
-        for &t in steps {
-            families.push((
-                format!("gd_{t}"),
-                GD_STEPS
-                    .iter()
-                    .map(|&s| {
-                        (
-                            s,
-                            LinearAlgorithm::GradientDescent {
-                                steps: t,
-                                lr_scale: s,
-                            },
-                        )
-                    })
-                    .collect(),
-            ));
-            families.push((
-                format!("newton_{t}"),
-                vec![(f64::NAN, LinearAlgorithm::Newton { iterations: t })],
-            ));
-            if GDPP_STEPS.contains(&t) {
-                families.push((
-                    format!("gdpp_{t}"),
-                    GD_STEPS
-                        .iter()
-                        .flat_map(|&s| {
-                            GDPP_GAMMAS.iter().map(move |&g| {
-                                (
-                                    s,
-                                    LinearAlgorithm::GdPlusPlus {
-                                        steps: t,
-                                        lr_scale: s,
-                                        gamma: g,
-                                    },
-                                )
-                            })
-                        })
-                        .collect(),
-                ));
+        let mut family =
+            |name: String, c: Candidate| match families.iter_mut().find(|f| f.0 == name) {
+                Some(f) => f.1.push(c),
+                None => families.push((name, vec![c])),
+            };
+        for &s in &GD_STEPS {
+            let gd = LinearAlgorithm::GradientDescent {
+                steps: 0,
+                lr_scale: s,
+            };
+            for (t, w) in steps.iter().zip(run(gd, steps)) {
+                family(format!("gd_{t}"), candidate(s, w));
             }
         }
-        let families = families
-            .into_iter()
-            .map(|(name, algs)| {
-                let candidates = algs
-                    .into_iter()
-                    .map(|(step, alg)| {
-                        let weights: Vec<Vec<DVector<f64>>> = prompts
-                            .iter()
-                            .map(|p| (0..n).map(|k| alg.weights(p, k)).collect())
-                            .collect();
-                        let predictions = prompts
-                            .iter()
-                            .zip(&weights)
-                            .map(|(p, w)| {
-                                (0..n).map(|k| w[k].dot(&p.xs.row(k).transpose())).collect()
-                            })
-                            .collect();
-                        Candidate {
-                            step,
-                            weights,
-                            predictions,
-                        }
-                    })
-                    .collect();
-                (name, candidates)
-            })
+        for (t, w) in steps
+            .iter()
+            .zip(run(LinearAlgorithm::Newton { iterations: 0 }, steps))
+        {
+            family(format!("newton_{t}"), candidate(f64::NAN, w));
+        }
+        let pp: Vec<usize> = steps
+            .iter()
+            .copied()
+            .filter(|t| GDPP_STEPS.contains(t))
             .collect();
+        if !pp.is_empty() {
+            for &s in &GD_STEPS {
+                for &g in &GDPP_GAMMAS {
+                    let alg = LinearAlgorithm::GdPlusPlus {
+                        steps: 0,
+                        lr_scale: s,
+                        gamma: g,
+                    };
+                    for (t, w) in pp.iter().zip(run(alg, &pp)) {
+                        family(format!("gdpp_{t}"), candidate(s, w));
+                    }
+                }
+            }
+        }
         Self { n, d, families }
     }
 
@@ -754,6 +795,47 @@ mod tests {
             lr_scale: 0.5,
         };
         assert!((one.weights(p, 7) - gd1.weights(p, 7)).amax() < 1e-12);
+    }
+
+    #[test]
+    fn trajectories_are_the_baselines_gd_and_newton_at_every_t() {
+        use crate::baselines::{GradientDescent, newton_inverse};
+        for p in &linear_prompts(3, 9, 4, 11) {
+            for k in [1, 3, 8] {
+                let c = Context::new(p, k);
+                let gram = c.xs.transpose() * c.xs / k as f64;
+                let top = gram.symmetric_eigenvalues().max();
+                let gd = LinearAlgorithm::GradientDescent {
+                    steps: 0,
+                    lr_scale: 1.5,
+                };
+                let newton = LinearAlgorithm::Newton { iterations: 0 };
+                let ts = [1, 2, 4, 16];
+                for (t, w) in ts.iter().zip(gd.trajectory(p, k, &ts)) {
+                    let want = GradientDescent {
+                        steps: *t,
+                        lr: Some(1.5 / top),
+                    }
+                    .fit(&c);
+                    assert!((w - want).amax() < 1e-12, "GD t={t} k={k}");
+                }
+                let s = c.xs.transpose() * c.xs;
+                for (t, w) in ts.iter().zip(newton.trajectory(p, k, &ts)) {
+                    let want = newton_inverse(&s, *t) * (c.xs.transpose() * c.ys);
+                    assert!(
+                        (&w - &want).amax() < 1e-9 * (1.0 + want.amax()),
+                        "Newton t={t}"
+                    );
+                }
+                // weights(t) is the trajectory's t-th point.
+                let pp = LinearAlgorithm::GdPlusPlus {
+                    steps: 3,
+                    lr_scale: 1.0,
+                    gamma: 0.25,
+                };
+                assert_eq!(pp.weights(p, k), pp.trajectory(p, k, &[2, 3])[1]);
+            }
+        }
     }
 
     #[test]
