@@ -210,35 +210,98 @@ pub fn algorithm_label(name: &str) -> String {
     }
 }
 
-/// Runs of equal best matches: "k = 2–5 GD-1 (0.97), k = 6–20 least squares (0.99)".
-fn best_runs(m: &AlgorithmMatch) -> String {
-    let mut runs: Vec<(usize, usize, &str, f64)> = Vec::new();
-    for (i, (&k, name)) in m.k.iter().zip(&m.best).enumerate() {
-        if k < 2 || name.is_empty() {
+/// The kind of algorithm a lens name belongs to (`gd_4` → "GD").
+fn algorithm_family(name: &str) -> &'static str {
+    if name.starts_with("gdpp_") {
+        "GD++"
+    } else if name.starts_with("gd_") {
+        "GD"
+    } else if name.starts_with("newton_") {
+        "Newton"
+    } else if name == "ridge" {
+        "ridge"
+    } else {
+        "least squares"
+    }
+}
+
+/// Cosines closer than this to the best count as a tie: with 32 prompts their
+/// standard errors are about this size.
+pub const TIE: f64 = 0.005;
+
+/// The best matches by k, in runs: "k = 2–5: GD / GD++ (cos ≥ 0.95); k = 6–20: least
+/// squares (cos ≥ 0.99)". At each k every kind of algorithm within [`TIE`] of the
+/// best (within 10 % by prediction difference) is named, so near-ties do not flicker
+/// between GD-8 and GD++-4; ridge is left out where it equals least squares.
+fn best_runs(m: &AlgorithmMatch, with_ridge: bool) -> String {
+    const ORDER: [&str; 5] = ["least squares", "ridge", "GD", "GD++", "Newton"];
+    let weights = m.has_weights();
+    let mut runs: Vec<(usize, usize, Vec<&str>, f64)> = Vec::new();
+    for (i, &k) in m.k.iter().enumerate() {
+        if k < 2 {
             continue; // k = 1: every algorithm points along x_1.
         }
-        let score = m.best_score.get(i).copied().unwrap_or(f64::NAN);
-        match runs.last_mut() {
-            Some(r) if r.2 == name => {
-                r.1 = k;
-                r.3 = r.3.min(score);
+        // Each kind's best score at this k.
+        let mut kinds: Vec<(&str, f64)> = Vec::new();
+        for (name, diff) in &m.prediction_difference {
+            if name == "ridge" && !with_ridge {
+                continue;
             }
-            _ => runs.push((k, k, name, score)),
+            let score = if weights {
+                match m.cosine.get(name).and_then(|v| v[i]) {
+                    Some(c) => c,
+                    None => continue,
+                }
+            } else {
+                -diff[i]
+            };
+            let kind = algorithm_family(name);
+            match kinds.iter_mut().find(|(k, _)| *k == kind) {
+                Some(e) => e.1 = e.1.max(score),
+                None => kinds.push((kind, score)),
+            }
+        }
+        let Some(best) = kinds.iter().map(|k| k.1).max_by(f64::total_cmp) else {
+            continue;
+        };
+        let near = |s: f64| {
+            if weights {
+                s >= best - TIE
+            } else {
+                -s <= -best * 1.1
+            }
+        };
+        let tied: Vec<&str> = ORDER
+            .iter()
+            .copied()
+            .filter(|o| kinds.iter().any(|(k, s)| k == o && near(*s)))
+            .collect();
+        let shown = if weights { best } else { -best };
+        match runs.last_mut() {
+            Some(r) if r.2 == tied => {
+                r.1 = k;
+                r.3 = if weights {
+                    r.3.min(shown)
+                } else {
+                    r.3.max(shown)
+                };
+            }
+            _ => runs.push((k, k, tied, shown)),
         }
     }
     runs.iter()
-        .map(|(a, b, name, s)| {
+        .map(|(a, b, kinds, s)| {
             let ks = if a == b {
                 format!("k = {a}")
             } else {
                 format!("k = {a}–{b}")
             };
-            let score = if m.has_weights() {
+            let score = if weights {
                 format!("cos ≥ {s:.2}")
             } else {
                 format!("diff ≤ {s:.3}")
             };
-            format!("{ks}: {} ({score})", algorithm_label(name))
+            format!("{ks}: {} ({score})", kinds.join(" / "))
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -303,9 +366,11 @@ pub fn algorithm_figure(m: &AlgorithmMatch, step: usize) -> Option<Figure> {
             dashed: n == "gd_1",
         })
         .collect();
-    let runs = best_runs(m);
+    let runs = best_runs(m, differs);
     let caption = if weights {
-        format!("Best match at step {step}: {runs}.")
+        format!(
+            "Best match at step {step} (kinds within {TIE} of the best named together): {runs}."
+        )
     } else {
         format!(
             "Best match at step {step} by predictions: {runs}. (Implicit weights need [x, y] tokens: task.encoding = concatenated.)"
@@ -697,7 +762,17 @@ mod tests {
         assert!(f.lines[1].dashed && !f.lines[2].dashed);
         assert_eq!(
             f.caption,
-            "Best match at step 300: k = 2: GD-1 (cos ≥ 0.97); k = 3–4: least squares (cos ≥ 0.95)."
+            "Best match at step 300 (kinds within 0.005 of the best named together): k = 2: GD (cos ≥ 0.97); k = 3–4: least squares (cos ≥ 0.95)."
+        );
+        // A near-tie names both kinds instead of flickering between them.
+        let mut tie = lens_match(true);
+        tie.cosine.get_mut("newton_2").unwrap()[2] = Some(0.948);
+        let f = algorithm_figure(&tie, 300).unwrap();
+        assert!(
+            f.caption
+                .contains("k = 3: least squares / Newton (cos ≥ 0.95); k = 4: least squares"),
+            "{}",
+            f.caption
         );
         assert!(!f.y_log);
 
