@@ -559,12 +559,16 @@ pub fn threshold_figure(summary: &SweepSummary, metric: &str) -> Figure {
         id: "threshold",
         title: format!(
             "Sweep: {} against {}",
-            metric.replace(',', " and "),
+            metric.replace(',', " and ").replace('_', " "),
             summary.path
         ),
         x_desc: format!("{name}{}", if x_log { " (log)" } else { "" }),
         y_desc: if parts.len() == 1 {
             metric.replace('_', " ")
+        } else if parts.iter().all(|p| p.contains("error")) {
+            "error with all examples (÷ d)".into()
+        } else if parts.iter().all(|p| p.starts_with("lens_")) {
+            "best-matching steps / iterations".into()
         } else {
             "value".into()
         },
