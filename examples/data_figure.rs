@@ -3,8 +3,9 @@
 //!
 //!     cargo run --release --example data_figure -- runs/transience [OUT.svg]
 //!         probe accuracies through training (a classification run with
-//!         train.eval_every > 0), or the distance to dMMSE / ridge (a regression run
-//!         with a task pool)
+//!         train.eval_every > 0), the distance to dMMSE / ridge (a regression run
+//!         with a task pool), or else the algorithm lens of the final evaluation
+//!         (which algorithm the model matches at each k)
 //!     cargo run --release --example data_figure -- runs/sweep/summary.json [OUT.svg] [METRIC]
 //!         a sweep's threshold curve (METRIC: icl, fresh_error, …; default by kind)
 
@@ -16,19 +17,14 @@ use plotters::prelude::*;
 use icl_lab::config::Experiment;
 use icl_lab::eval::EvalReport;
 use icl_lab::sweep::{SweepSummary, final_metrics};
-use icl_lab::web::figures::{Figure, distance_figure, probe_figure, threshold_figure};
+use icl_lab::web::figures::{
+    Figure, algorithm_figure, distance_figure, line_rgb, probe_figure, threshold_figure,
+};
 
-/// Okabe–Ito colours, as in the browser.
+/// The browser's colours (Okabe–Ito), from the same table.
 fn colour(key: &str) -> RGBColor {
-    match key {
-        "icl" => RGBColor(0, 114, 178),
-        "in_weights" | "dmmse" => RGBColor(213, 94, 0),
-        "flipped_context" => RGBColor(86, 180, 233),
-        "flipped_prior" => RGBColor(230, 159, 0),
-        "ridge" => RGBColor(0, 158, 115),
-        "least_squares" => RGBColor(0, 114, 178),
-        _ => RGBColor(0, 0, 0),
-    }
+    let (r, g, b) = line_rgb(key);
+    RGBColor(r, g, b)
 }
 
 fn load(input: &Path, metric: Option<&str>) -> Result<Figure, Box<dyn std::error::Error>> {
@@ -45,8 +41,8 @@ fn load(input: &Path, metric: Option<&str>) -> Result<Figure, Box<dyn std::error
         return Ok(threshold_figure(&summary, &metric));
     }
     let exp = Experiment::from_json(&std::fs::read_to_string(input.join("config.json"))?)?;
-    let history: Vec<(usize, BTreeMap<String, f64>)> =
-        std::fs::read_to_string(input.join("eval_history.jsonl"))
+    let history = || -> Result<Vec<(usize, BTreeMap<String, f64>)>, Box<dyn std::error::Error>> {
+        Ok(std::fs::read_to_string(input.join("eval_history.jsonl"))
             .map_err(|e| format!("{}: {e} (train with train.eval_every > 0)", input.display()))?
             .lines()
             .filter(|l| !l.trim().is_empty())
@@ -54,11 +50,24 @@ fn load(input: &Path, metric: Option<&str>) -> Result<Figure, Box<dyn std::error
                 let r: EvalReport = serde_json::from_str(l)?;
                 Ok((r.step, final_metrics(&r)))
             })
-            .collect::<Result<_, serde_json::Error>>()?;
-    match exp.task.family.classification() {
-        Some(c) => Ok(probe_figure(&history, 1.0 / c.labels as f64)),
-        None => distance_figure(&history).ok_or_else(|| "no distances in this run".into()),
+            .collect::<Result<_, serde_json::Error>>()?)
+    };
+    if let Some(c) = exp.task.family.classification() {
+        return Ok(probe_figure(&history()?, 1.0 / c.labels as f64));
     }
+    if exp.task.pool.is_some()
+        && let Some(f) = distance_figure(&history()?)
+    {
+        return Ok(f);
+    }
+    // Otherwise the algorithm lens of the final evaluation.
+    let report: EvalReport =
+        serde_json::from_str(&std::fs::read_to_string(input.join("eval.json"))?)?;
+    report
+        .algorithms
+        .as_ref()
+        .and_then(|m| algorithm_figure(m, report.step))
+        .ok_or_else(|| "no distances (no task pool) and no algorithm lens in this run".into())
 }
 
 fn draw(fig: &Figure, out: &Path) -> Result<(), Box<dyn std::error::Error>> {

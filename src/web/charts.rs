@@ -19,19 +19,8 @@ use super::figures::Figure;
 
 /// Okabe & Ito's colour-blind-safe palette, fixed per predictor.
 pub fn colour(name: &str) -> RGBColor {
-    match name {
-        "model" => RGBColor(0, 0, 0),
-        "least_squares" => RGBColor(0, 114, 178),
-        n if n.starts_with("ridge") => RGBColor(0, 158, 115),
-        "averaging" => RGBColor(230, 159, 0),
-        n if n.starts_with("knn") => RGBColor(204, 121, 167),
-        "dmmse" => RGBColor(213, 94, 0),
-        "lasso" => RGBColor(86, 180, 233),
-        n if n.starts_with("gd") => RGBColor(180, 150, 0),
-        n if n.starts_with("newton") => RGBColor(86, 180, 233),
-        "nn_gd" => RGBColor(213, 94, 0),
-        _ => RGBColor(153, 153, 153),
-    }
+    let (r, g, b) = super::figures::predictor_rgb(name);
+    RGBColor(r, g, b)
 }
 
 pub fn css_colour(name: &str) -> String {
@@ -480,25 +469,10 @@ pub fn icl_chart(props: &IclProps) -> Html {
     }
 }
 
-/// Colours of the history charts' lines: the probes get four Okabe–Ito colours of
-/// their own; everything else keeps its predictor's colour.
+/// Colours of the history charts' lines ([`super::figures::line_rgb`]).
 pub fn line_colour(key: &str) -> RGBColor {
-    match key {
-        "icl" => RGBColor(0, 114, 178),
-        "in_weights" => RGBColor(213, 94, 0),
-        "flipped_context" => RGBColor(86, 180, 233),
-        "flipped_prior" => RGBColor(230, 159, 0),
-        // The algorithm lens: GD-1 and the best GD-t / Newton-t need colours of
-        // their own (Okabe–Ito reddish purple, dark yellow, vermillion, sky blue).
-        "alg_gd_1" => RGBColor(204, 121, 167),
-        "alg_gd" => RGBColor(180, 150, 0),
-        "alg_newton" => RGBColor(213, 94, 0),
-        "alg_gdpp" => RGBColor(86, 180, 233),
-        // Metrics drawn together in a sweep chart.
-        "metric_0" => RGBColor(0, 114, 178),
-        "metric_1" => RGBColor(213, 94, 0),
-        k => colour(k.strip_prefix("alg_").unwrap_or(k)),
-    }
+    let (r, g, b) = super::figures::line_rgb(key);
+    RGBColor(r, g, b)
 }
 
 pub fn css_line_colour(key: &str) -> String {

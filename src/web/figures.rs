@@ -9,6 +9,43 @@ use crate::eval::EvalReport;
 use crate::lens::algorithms::AlgorithmMatch;
 use crate::sweep::{SweepSummary, value_label, value_number};
 
+/// Okabe & Ito's colour-blind-safe palette, fixed per predictor (RGB).
+pub fn predictor_rgb(name: &str) -> (u8, u8, u8) {
+    match name {
+        "model" => (0, 0, 0),
+        "least_squares" => (0, 114, 178),
+        n if n.starts_with("ridge") => (0, 158, 115),
+        "averaging" => (230, 159, 0),
+        n if n.starts_with("knn") => (204, 121, 167),
+        "dmmse" => (213, 94, 0),
+        "lasso" => (86, 180, 233),
+        n if n.starts_with("gd") => (180, 150, 0),
+        n if n.starts_with("newton") => (86, 180, 233),
+        "nn_gd" => (213, 94, 0),
+        _ => (153, 153, 153),
+    }
+}
+
+/// The colour of a figure's line by its key: the probes get four Okabe–Ito colours
+/// of their own, the algorithm lens's GD-1 / best GD-t / GD++-t / Newton-t too, a
+/// sweep's combined metrics two; everything else keeps its predictor's colour. The
+/// page (`charts.rs`) and `examples/data_figure.rs` both draw with it.
+pub fn line_rgb(key: &str) -> (u8, u8, u8) {
+    match key {
+        "icl" => (0, 114, 178),
+        "in_weights" => (213, 94, 0),
+        "flipped_context" => (86, 180, 233),
+        "flipped_prior" => (230, 159, 0),
+        "alg_gd_1" => (204, 121, 167),
+        "alg_gd" => (180, 150, 0),
+        "alg_newton" => (213, 94, 0),
+        "alg_gdpp" => (86, 180, 233),
+        "metric_0" => (0, 114, 178),
+        "metric_1" => (213, 94, 0),
+        k => predictor_rgb(k.strip_prefix("alg_").unwrap_or(k)),
+    }
+}
+
 /// One line of a figure.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Line {
