@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::baselines::{BaselineContext, Predictor};
 use crate::config::{Encoding, Experiment};
-use crate::lens::algorithms::{AlgorithmMatch, LENS_PROMPTS, LensPlan};
+use crate::lens::algorithms::{AlgorithmMatch, LensPlan};
 use crate::lens::lsa::{HeadView, lsa_view};
 use crate::model::{ModelInput, Transformer};
 use crate::probes::{ProbePlan, ProbeResult};
@@ -61,10 +61,10 @@ pub struct EvalReport {
     /// Probe accuracies (classification runs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<ProbeResult>,
-    /// Which algorithm the model matches at each k, on the first [`LENS_PROMPTS`]
-    /// fresh prompts (families whose tasks are linear in x).
+    /// Which algorithm the model matches at each k, on the first few fresh prompts
+    /// ([`lens_prompts`]: 32, fewer for large d) for families linear in x.
     ///
-    /// [`LENS_PROMPTS`]: crate::lens::algorithms::LENS_PROMPTS
+    /// [`lens_prompts`]: crate::lens::algorithms::lens_prompts
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithms: Option<AlgorithmMatch>,
     /// The linear self-attention model's heads beside the GD construction
@@ -612,7 +612,7 @@ pub fn evaluate(
             && let Some(lens) = lens_plan(exp, &prompts)
         {
             let probes = lens.probe_batch().map(|b| lens_model.predict_batch(b));
-            let fresh = lens_model.predict_prompts(&prompts[..prompts.len().min(LENS_PROMPTS)]);
+            let fresh = lens_model.predict_prompts(&prompts[..lens.prompts()]);
             algorithms = Some(lens.report(&fresh, probes.as_deref()));
         }
         let mut predictions = BTreeMap::new();

@@ -556,10 +556,20 @@ pub fn algorithm_match(
     References::new(prompts, prior_var, &steps).compare(Some(model_weights), model_predictions)
 }
 
-/// Prompts the live lens looks at (from the fresh evaluation set): enough for
-/// cosines to settle (their s.e. is a few hundredths), few enough that the probe
-/// batch (2d copies of each) costs about one training step's forward pass.
+/// Prompts the live lens looks at (from the fresh evaluation set) at most: enough
+/// for cosines to settle (their s.e. is a few thousandths), few enough that the
+/// probe batch (2d copies of each) costs a couple of training steps (measured: 1.75
+/// steps of the default lesson, see the `lens` bench).
 pub const LENS_PROMPTS: usize = 32;
+
+/// The probe batch holds at most this many sequences: with large d the lens looks
+/// at fewer prompts (down to 4) instead of costing 2d × 32 sequences an evaluation.
+pub const LENS_SEQUENCES: usize = 640;
+
+/// How many prompts the lens uses for inputs of dimension `dims`.
+pub fn lens_prompts(dims: usize) -> usize {
+    (LENS_SEQUENCES / (2 * dims.max(1))).clamp(4, LENS_PROMPTS)
+}
 
 /// The lens of a run, made once: its prompts (the first [`LENS_PROMPTS`] fresh
 /// evaluation prompts), the algorithms' answers for them, and the probe batch
@@ -576,13 +586,19 @@ const PROBE_SCALE: f64 = 1.0;
 
 impl LensPlan {
     pub fn new(prompts: &[Prompt], encoding: Encoding, prior_var: f64, steps: &[usize]) -> Self {
-        let prompts = &prompts[..prompts.len().min(LENS_PROMPTS)];
+        let take = prompts.first().map_or(0, |p| lens_prompts(p.dims()));
+        let prompts = &prompts[..prompts.len().min(take)];
         Self {
             prompts: prompts.len(),
             dims: prompts.first().map_or(1, Prompt::dims),
             references: References::new(prompts, prior_var, steps),
             batch: probe_batch(prompts, encoding, PROBE_SCALE).ok(),
         }
+    }
+
+    /// How many of the set's prompts (its first ones) the lens looks at.
+    pub fn prompts(&self) -> usize {
+        self.prompts
     }
 
     /// What the model must predict for the implicit weights, if they can be had.
@@ -836,6 +852,19 @@ mod tests {
                 assert_eq!(pp.weights(p, k), pp.trajectory(p, k, &[2, 3])[1]);
             }
         }
+    }
+
+    #[test]
+    fn the_lens_looks_at_fewer_prompts_when_d_is_large() {
+        assert_eq!(lens_prompts(5), 32);
+        assert_eq!(lens_prompts(10), 32);
+        assert_eq!(lens_prompts(20), 16);
+        assert_eq!(lens_prompts(64), 5);
+        assert_eq!(lens_prompts(1000), 4);
+        let prompts = linear_prompts(40, 6, 20, 3);
+        let plan = LensPlan::new(&prompts, Encoding::Concatenated, 1.0, &[1]);
+        assert_eq!(plan.prompts(), 16);
+        assert_eq!(plan.probe_batch().unwrap().batch, 2 * 20 * 16);
     }
 
     #[test]
