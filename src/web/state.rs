@@ -226,35 +226,31 @@ impl AppState {
         }
     }
 
-    /// Keeps the sweep panel's field meaningful for the kind of task shown: a field
-    /// the other kind cannot use is swapped for this kind's headline property
-    /// (unless a sweep is under way or was typed by hand).
+    /// Keeps the sweep panel's field meaningful for the experiment shown: a field
+    /// this experiment does not have (p_bursty on a regression family,
+    /// p_classification without the mixture, a family parameter after the family
+    /// changed) or refuses (a pool for classification) is swapped for the kind's
+    /// headline property; a field it has keeps the user's values (not while a sweep
+    /// is under way).
     fn match_sweep_to_task(&mut self) {
         if self.sweep.status.is_some() {
             return;
         }
         let classification = self.exp.task.family.classification().is_some();
+        let pointer = format!("/{}", self.sweep.path.replace('.', "/"));
+        let has_field =
+            serde_json::to_value(&self.exp).is_ok_and(|v| v.pointer(&pointer).is_some());
+        if has_field && !(classification && self.sweep.path == "task.pool") {
+            return;
+        }
         let (want, values) = if classification {
             ("task.family.p_bursty", "0, 0.25, 0.5, 0.75, 1")
         } else {
             ("task.pool", "2^1..2^6, null")
         };
-        let mixture = matches!(
-            self.exp.task.family,
-            crate::tasks::TaskFamilyConfig::RegressionClassification { .. }
-        );
-        let other_kind = if classification {
-            self.sweep.path == "task.pool"
-        } else if self.sweep.path == "task.family.p_classification" {
-            !mixture
-        } else {
-            self.sweep.path.starts_with("task.family.")
-        };
-        if other_kind {
-            self.sweep.path = want.into();
-            self.sweep.values = values.into();
-            self.sweep.error = None;
-        }
+        self.sweep.path = want.into();
+        self.sweep.values = values.into();
+        self.sweep.error = None;
     }
 
     /// Queues a control for the page to send.
@@ -745,6 +741,17 @@ mod tests {
         assert_eq!(s.sweep.path, "task.family.p_classification");
         s.apply(Action::Preset("icl-in-a-minute".into()));
         assert_eq!(s.sweep.path, "task.pool", "not a field of plain regression");
+        // A family parameter the experiment has survives edits of other fields.
+        s.apply(Action::Preset("noisy-mixture".into()));
+        s.apply(Action::SweepEdit {
+            path: "task.family.noise".into(),
+            values: "[0.1], [1.0]".into(),
+        });
+        s.apply(Action::Edit {
+            path: "task.dims".into(),
+            text: "6".into(),
+        });
+        assert_eq!(s.sweep.path, "task.family.noise");
     }
 
     #[test]
