@@ -46,9 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
             let dev = Device::flex();
             let mut t = Trainer::new(&exp, &dev);
-            while !t.done() {
-                t.step();
-            }
+            t.run_to_end()?;
             let (r, _) = evaluate(&exp, &t.model(), &dev, &t.source, None, t.step)?;
             (
                 r,

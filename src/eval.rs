@@ -608,13 +608,6 @@ pub fn evaluate(
     let mut algorithms = None;
     for set in EvalSet::for_experiment(exp) {
         let prompts = eval_prompts(exp, source, set, x_dist);
-        if set == EvalSet::Fresh
-            && let Some(lens) = lens_plan(exp, &prompts)
-        {
-            let probes = lens.probe_batch().map(|b| lens_model.predict_batch(b));
-            let fresh = lens_model.predict_prompts(&prompts[..lens.prompts()]);
-            algorithms = Some(lens.report(&fresh, probes.as_deref()));
-        }
         let mut predictions = BTreeMap::new();
         let mut curves = BTreeMap::new();
         for p in &predictors {
@@ -624,6 +617,14 @@ pub fn evaluate(
         }
         let mut others = predictions.clone();
         let own = others.remove("model").expect("the model is a predictor");
+        // The lens reuses the model's predictions on the set (its prompts are the
+        // first ones) and adds the probe batch.
+        if set == EvalSet::Fresh
+            && let Some(lens) = lens_plan(exp, &prompts)
+        {
+            let probes = lens.probe_batch().map(|b| lens_model.predict_batch(b));
+            algorithms = Some(lens.report(&own, probes.as_deref()));
+        }
         evals.push(EvalCurves {
             name: set.name().into(),
             x_dist: x_dist.name(),

@@ -316,6 +316,19 @@ impl Trainer {
         }
     }
 
+    /// Trains to `train.steps`, reading every logged loss synchronously (natively,
+    /// or on the CPU backend; the browser reads asynchronously step by step) so a
+    /// non-finite loss stops the run as in [`Trainer::record_loss`].
+    pub fn run_to_end(&mut self) -> Result<(), TrainError> {
+        while !self.done() {
+            if let Some(l) = self.step().loss {
+                let l: f32 = l.into_scalar();
+                self.record_loss(self.step, l)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Records a loss read back from a logging step. A non-finite loss restores the
     /// weights, the optimizer state (whose moments the bad step poisoned) and the
     /// prompt stream to the last logged finite loss, and stops the run.

@@ -13,12 +13,7 @@ fn a_trained_linear_self_attention_layer_matches_one_gd_step_not_least_squares()
     let e = preset("lsa-equals-gd").unwrap();
     let dev = Device::flex();
     let mut t = Trainer::new(&e, &dev);
-    while !t.done() {
-        if let Some(l) = t.step().loss {
-            let l: f32 = l.into_scalar();
-            t.record_loss(t.step, l).unwrap();
-        }
-    }
+    t.run_to_end().unwrap();
     let model = t.model();
     let mut prompts = eval_prompts(&e, &t.source, EvalSet::Fresh, &e.x_dist);
     prompts.truncate(128);

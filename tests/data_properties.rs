@@ -11,12 +11,7 @@ use icl_lab::train::Trainer;
 fn train(exp: &Experiment) -> EvalReport {
     let dev = Device::flex();
     let mut t = Trainer::new(exp, &dev);
-    while !t.done() {
-        if let Some(l) = t.step().loss {
-            let l: f32 = l.into_scalar();
-            t.record_loss(t.step, l).unwrap();
-        }
-    }
+    t.run_to_end().unwrap();
     evaluate(exp, &t.model(), &dev, &t.source, None, t.step)
         .unwrap()
         .0

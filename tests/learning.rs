@@ -37,12 +37,7 @@ fn garg_tiny_like_model_learns_in_context() {
     e.eval.prompts = 512;
     let dev = Device::flex();
     let mut t = Trainer::new(&e, &dev);
-    while !t.done() {
-        if let Some(l) = t.step().loss {
-            let l: f32 = l.into_scalar();
-            t.record_loss(t.step, l).unwrap();
-        }
-    }
+    t.run_to_end().unwrap();
     let (report, _) = evaluate(&e, &t.model(), &dev, &t.source, None, t.step).unwrap();
     let fresh = report.eval("fresh").unwrap();
     let k = *fresh.k.last().unwrap();

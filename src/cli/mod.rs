@@ -315,20 +315,11 @@ fn write_checkpoint(out: &Path, trainer: &Trainer, diverged: Option<String>) -> 
 }
 
 fn train(args: RunArgs) -> Result<()> {
-    let RunArgs {
-        preset,
-        config,
-        sets,
-        out,
-        backend,
-        force,
-    } = args;
-    let out = out.as_path();
     // Everything that can be wrong with the input is checked before DIR is touched.
-    let exp = load_experiment(preset, config, &sets)?;
-    let dev = device(backend)?;
-    prepare_out_dir(out, force)?;
-    let report = run(&exp, &dev, backend, out)?;
+    let exp = load_experiment(args.preset, args.config, &args.sets)?;
+    let dev = device(args.backend)?;
+    prepare_out_dir(&args.out, args.force)?;
+    let report = run(&exp, &dev, args.backend, &args.out)?;
     print_summary(&report);
     Ok(())
 }

@@ -291,28 +291,25 @@ impl AlgorithmMatch {
 
     /// An algorithm's mean cosine over k = 2 … n−1 (k = 1 is a tie for all).
     pub fn mean_cosine(&self, name: &str) -> Option<f64> {
-        let v: Vec<f64> = self
-            .cosine
-            .get(name)?
-            .iter()
-            .zip(&self.k)
-            .filter(|(_, k)| **k >= 2)
-            .filter_map(|(c, _)| *c)
-            .collect();
-        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+        self.mean_from_k2(self.cosine.get(name)?.iter().copied())
     }
-}
 
-impl AlgorithmMatch {
     /// An algorithm's mean prediction difference over k = 2 … n−1.
     pub fn mean_difference(&self, name: &str) -> Option<f64> {
-        let v: Vec<f64> = self
-            .prediction_difference
-            .get(name)?
-            .iter()
+        self.mean_from_k2(
+            self.prediction_difference
+                .get(name)?
+                .iter()
+                .map(|d| Some(*d)),
+        )
+    }
+
+    /// The mean of the defined values at k ≥ 2 of a per-k series.
+    fn mean_from_k2(&self, values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+        let v: Vec<f64> = values
             .zip(&self.k)
             .filter(|(_, k)| **k >= 2)
-            .map(|(d, _)| *d)
+            .filter_map(|(v, _)| v)
             .collect();
         (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
     }
