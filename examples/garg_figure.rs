@@ -4,8 +4,7 @@
 //!     cargo run --release --example garg_figure -- [RUN_DIR] [OUT.svg]
 //!
 //! With a run directory written by `icl-lab train` it plots that run's eval.json;
-//! without one it trains the `icl-in-a-minute` preset first (about two minutes on a
-//! laptop CPU).
+//! without one it trains the `garg-tiny` preset first (its full length, on the CPU).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
