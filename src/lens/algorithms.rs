@@ -554,7 +554,8 @@ pub fn algorithm_match(
 }
 
 /// Prompts the live lens looks at (from the fresh evaluation set) at most: enough
-/// for cosines to settle (their s.e. is a few thousandths), few enough that the
+/// for mean cosines to settle (measured s.e. 0.003–0.016 over k on the default
+/// lesson at step 600), few enough that the
 /// probe batch (2d copies of each) costs a couple of training steps (measured: 1.75
 /// steps of the default lesson, see the `lens` bench).
 pub const LENS_PROMPTS: usize = 32;
