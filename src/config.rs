@@ -139,6 +139,21 @@ pub struct ModelConfig {
     /// (Reddy's model is always attention-only.)
     pub mlp: bool,
     pub attention: AttentionKind,
+    /// Position information added to the tokens.
+    pub positions: PositionKind,
+}
+
+/// How the transformer knows where a token is.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PositionKind {
+    /// GPT-2's learned position embeddings (Garg's model).
+    #[default]
+    Learned,
+    /// Fixed sinusoids (Vaswani 2017): "the token before" is a fixed linear map of
+    /// "this token's" position, so a previous-token head can form without first
+    /// learning the positions, which shortens the induction plateau.
+    Sinusoidal,
 }
 
 impl Default for ModelConfig {
@@ -150,6 +165,7 @@ impl Default for ModelConfig {
             width: 64,
             mlp: true,
             attention: AttentionKind::Softmax,
+            positions: PositionKind::Learned,
         }
     }
 }
@@ -359,26 +375,39 @@ impl Experiment {
             c.range_usize("task.pool", m, 1, POOL);
         }
         t.family.validate(t.dims, t.points, &mut c);
-        if t.family.classification().is_some() {
+        if !t.family.is_regression() {
+            let kind = if t.family.induction_vocab().is_some() {
+                "induction"
+            } else {
+                "classification"
+            };
             if let Some(m) = t.pool {
                 c.fail(
                     "task.pool",
                     m,
-                    "null with the classification family (task.family.classes sets the number of classes)",
+                    format!(
+                        "null with the {kind} family (task pools are for regression; \
+                         classification sets its classes with task.family.classes)"
+                    ),
                 );
             }
             if self.curriculum.is_some() {
                 c.fail(
                     "curriculum",
                     "set",
-                    "null with the classification family (the curriculum grows regression prompts)",
+                    format!(
+                        "null with the {kind} family (the curriculum grows regression prompts)"
+                    ),
                 );
             }
             if self.eval.baselines.is_some() {
                 c.fail(
                     "eval.baselines",
                     "a list",
-                    "null with the classification family (it is evaluated by probes, not regression baselines)",
+                    format!(
+                        "null with the {kind} family (it is evaluated by its own probes, \
+                         not regression baselines)"
+                    ),
                 );
             }
         }
@@ -396,11 +425,11 @@ impl Experiment {
                     "concatenated with model.kind = lsa (it reads y from the query's [x, y] token)",
                 );
             }
-            if t.family.classification().is_some() {
+            if !t.family.is_regression() {
                 c.fail(
                     "model.kind",
                     "lsa",
-                    "transformer or reddy for classification",
+                    "transformer or reddy for classification and induction",
                 );
             }
             let w = t.dims + 1;
@@ -481,6 +510,9 @@ impl Experiment {
 
     /// Number of tokens in the longest prompt the model sees.
     pub fn max_seq_len(&self) -> usize {
+        if self.task.family.induction_vocab().is_some() {
+            return self.task.points;
+        }
         match self.task.family.classification() {
             // x_1 l_1 … x_N l_N x_q
             Some(_) => crate::tasks::classification::ClassEncoding::seq_len(self.task.points),
@@ -490,6 +522,9 @@ impl Experiment {
 
     /// Width of one input token.
     pub fn token_dim(&self) -> usize {
+        if let Some(v) = self.task.family.induction_vocab() {
+            return v;
+        }
         match self.task.family.classification() {
             Some(c) => self.task.dims + c.labels,
             None => self.task.encoding.token_dim(self.task.dims),
@@ -498,6 +533,9 @@ impl Experiment {
 
     /// Numbers the model reads out per position: one y, or one logit per label.
     pub fn outputs(&self) -> usize {
+        if let Some(v) = self.task.family.induction_vocab() {
+            return v;
+        }
         match self.task.family.classification() {
             Some(c) => c.labels,
             None => 1,

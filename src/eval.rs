@@ -16,11 +16,13 @@ use serde::{Deserialize, Serialize};
 use crate::baselines::{BaselineContext, Predictor};
 use crate::config::{Encoding, Experiment};
 use crate::lens::algorithms::{AlgorithmMatch, LensPlan};
+use crate::lens::heads::{AttentionSnapshot, TokenPass, TokenPlan, TokenReport};
 use crate::lens::lsa::{HeadView, lsa_view};
-use crate::model::{ModelInput, Transformer};
+use crate::model::{HeadAblation, ModelInput, Transformer};
 use crate::probes::{ProbePlan, ProbeResult};
 use crate::prompt::{EncodedBatch, Prompt, PromptSampler};
 use crate::tasks::classification::{ClassEncoding, ClassSequence};
+use crate::tasks::induction::{TokenEncoding, TokenSequence};
 use crate::tasks::{
     LinearClassification, LinearRegression, NoisyLinearRegression, TaskFamilyConfig, TaskSource,
 };
@@ -32,6 +34,21 @@ use crate::xdist::XDistConfig;
 pub struct Curve {
     pub mean: Vec<f64>,
     pub stderr: Vec<f64>,
+}
+
+impl Curve {
+    /// Mean and standard error of the samples at each k (`samples[k]`).
+    pub fn from_samples(samples: &[Vec<f64>]) -> Curve {
+        let (mut mean, mut stderr) = (Vec::new(), Vec::new());
+        for xs in samples {
+            let count = xs.len().max(1) as f64;
+            let m = xs.iter().sum::<f64>() / count;
+            let var = xs.iter().map(|e| (e - m).powi(2)).sum::<f64>() / (count - 1.0).max(1.0);
+            mean.push(m);
+            stderr.push((var / count).sqrt());
+        }
+        Curve { mean, stderr }
+    }
 }
 
 /// One evaluation distribution: k and one curve per predictor.
@@ -51,7 +68,7 @@ pub struct EvalCurves {
 }
 
 /// `eval.json`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct EvalReport {
     pub dims: usize,
     /// Training steps done when this was evaluated.
@@ -71,6 +88,16 @@ pub struct EvalReport {
     /// (`model.kind = lsa`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lsa: Vec<HeadView>,
+    /// Token runs (`task.family.kind = induction`): next-token loss by position, the
+    /// ICL score and every head's scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenReport>,
+    /// The attention patterns of a few evaluation sequences (token runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention: Option<AttentionSnapshot>,
+    /// The heads ablated when this was evaluated (empty: the model as trained).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ablated: Vec<HeadAblation>,
 }
 
 impl EvalReport {
@@ -338,6 +365,104 @@ impl ModelPredictor<'_> {
     }
 }
 
+/// The device tensors of one token forward pass: losses [b, n], most likely next
+/// token [b, n], attention per layer [b, h, s, s].
+type TokenTensors = (Tensor<2>, Tensor<2, burn::tensor::Int>, Vec<Tensor<4>>);
+
+impl ModelPredictor<'_> {
+    fn token_tensors(&self, encoding: &TokenEncoding, seqs: &[TokenSequence]) -> TokenTensors {
+        let input = ModelInput::from_tokens(&encoding.encode(seqs), &self.device);
+        let out = self.model.forward(&input);
+        let crate::model::Targets::Tokens(next) = &input.targets else {
+            unreachable!("from_tokens sets token targets")
+        };
+        let [b, n, _] = out.outputs.dims();
+        // [b, n, V] → log-probabilities → the next token's, [b, n]
+        let logp = burn::tensor::activation::log_softmax(out.outputs.clone(), 2);
+        let losses = -logp
+            .gather(2, next.clone().reshape([b, n, 1]))
+            .reshape([b, n]);
+        let predicted = out.outputs.argmax(2).reshape([b, n]);
+        (losses, predicted, out.attention)
+    }
+
+    /// One chunk of token sequences through the model, read back.
+    pub fn token_pass(&self, encoding: &TokenEncoding, seqs: &[TokenSequence]) -> TokenPass {
+        let (losses, predicted, attention) = self.token_tensors(encoding, seqs);
+        let heads = attention.first().map_or(0, |a| a.dims()[1]);
+        TokenPass {
+            losses: losses
+                .into_data()
+                .try_into_vec::<f32>()
+                .expect("f32 losses"),
+            predicted: labels(predicted.into_data()),
+            attention: attention
+                .into_iter()
+                .map(|a| a.into_data().try_into_vec::<f32>().expect("f32 attention"))
+                .collect(),
+            heads,
+        }
+    }
+
+    /// [`ModelPredictor::token_pass`] with asynchronous reads.
+    pub async fn token_pass_async(
+        &self,
+        encoding: &TokenEncoding,
+        seqs: &[TokenSequence],
+    ) -> Result<TokenPass, String> {
+        let (losses, predicted, attention) = self.token_tensors(encoding, seqs);
+        let heads = attention.first().map_or(0, |a| a.dims()[1]);
+        let err = |e| format!("reading the model's token predictions failed: {e:?}");
+        let losses = losses.into_data_async().await.map_err(err)?;
+        let predicted = predicted.into_data_async().await.map_err(err)?;
+        let mut layers = Vec::with_capacity(attention.len());
+        for a in attention {
+            let d = a.into_data_async().await.map_err(err)?;
+            layers.push(d.try_into_vec::<f32>().expect("f32 attention"));
+        }
+        Ok(TokenPass {
+            losses: losses.try_into_vec::<f32>().expect("f32 losses"),
+            predicted: labels(predicted),
+            attention: layers,
+            heads,
+        })
+    }
+}
+
+/// The model's OV circuits ([layer][head], [V, V]) read back synchronously.
+pub fn ov_matrices(model: &Transformer) -> Vec<Vec<nalgebra::DMatrix<f64>>> {
+    model
+        .ov_circuits()
+        .into_iter()
+        .map(|layer| {
+            layer
+                .into_iter()
+                .map(|m| to_matrix(m.into_data()))
+                .collect()
+        })
+        .collect()
+}
+
+/// A [r, c] tensor read back → a matrix.
+pub fn to_matrix(data: burn::tensor::TensorData) -> nalgebra::DMatrix<f64> {
+    let [r, c] = [data.shape()[0], data.shape()[1]];
+    let v: Vec<f32> = data.try_into_vec::<f32>().expect("f32 matrix");
+    nalgebra::DMatrix::from_row_iterator(r, c, v.into_iter().map(f64::from))
+}
+
+/// The token plan of an induction run: `eval.prompts` sequences from the
+/// evaluation stream.
+pub fn token_plan(exp: &Experiment) -> Option<TokenPlan> {
+    let vocab = exp.task.family.induction_vocab()?;
+    let mut rng = rng_for(exp.seed, streams::EVAL * 3000);
+    Some(TokenPlan::new(
+        vocab,
+        exp.task.points,
+        exp.eval.prompts,
+        &mut rng,
+    ))
+}
+
 /// Label indices read back (the int type differs between backends).
 fn labels(data: burn::tensor::TensorData) -> Vec<usize> {
     data.iter::<i64>().map(|v| v.max(0) as usize).collect()
@@ -363,6 +488,8 @@ pub struct EvalPlan {
     probes: Option<(ProbePlan, ClassEncoding)>,
     /// The algorithm lens on the first set's (fresh) prompts.
     lens: Option<LensPlan>,
+    /// Token runs: the evaluation sequences.
+    tokens: Option<TokenPlan>,
 }
 
 struct PlannedSet {
@@ -386,6 +513,18 @@ impl EvalPlan {
                 sets: Vec::new(),
                 probes: Some((ProbePlan::new(exp, &world), encoding)),
                 lens: None,
+                tokens: None,
+            });
+        }
+        if let Some(plan) = token_plan(exp) {
+            return Ok(Self {
+                dims: exp.task.dims,
+                x_dist: exp.x_dist.name(),
+                points: exp.task.points,
+                sets: Vec::new(),
+                probes: None,
+                lens: None,
+                tokens: Some(plan),
             });
         }
         let predictors = baselines(exp, source)?;
@@ -417,7 +556,32 @@ impl EvalPlan {
             sets,
             probes: None,
             lens,
+            tokens: None,
         })
+    }
+
+    /// The token plan of a token run.
+    pub fn token_plan(&self) -> Option<&TokenPlan> {
+        self.tokens.as_ref()
+    }
+
+    /// The report of a token run from the model's passes over
+    /// [`TokenPlan::chunks`] and its OV circuits.
+    pub fn token_report(
+        &self,
+        step: usize,
+        passes: &[TokenPass],
+        ov: &[Vec<nalgebra::DMatrix<f64>>],
+    ) -> EvalReport {
+        let plan = self.tokens.as_ref().expect("a token run");
+        let (tokens, attention) = plan.report(passes, ov);
+        EvalReport {
+            dims: self.dims,
+            step,
+            tokens: Some(tokens),
+            attention: Some(attention),
+            ..EvalReport::default()
+        }
     }
 
     /// The lens's probe batch, if the run has one: the model's predictions on it go
@@ -480,6 +644,7 @@ impl EvalPlan {
                 .map(|(l, fresh)| l.report(fresh, lens)),
             // The caller reads the weights (asynchronously in the browser).
             lsa: Vec::new(),
+            ..EvalReport::default()
         }
     }
 }
@@ -541,21 +706,16 @@ impl From<&Prompt> for DumpedPrompt {
 /// Mean and standard error of (prediction − y)²/d at each k.
 pub fn curve(prompts: &[Prompt], predictions: &[Vec<f64>], dims: usize) -> Curve {
     let n = prompts[0].points();
-    let count = prompts.len() as f64;
-    let mut mean = Vec::with_capacity(n);
-    let mut stderr = Vec::with_capacity(n);
-    for k in 0..n {
-        let errs: Vec<f64> = prompts
-            .iter()
-            .zip(predictions)
-            .map(|(p, pred)| (pred[k] - p.ys[k]).powi(2) / dims as f64)
-            .collect();
-        let m = errs.iter().sum::<f64>() / count;
-        let var = errs.iter().map(|e| (e - m).powi(2)).sum::<f64>() / (count - 1.0).max(1.0);
-        mean.push(m);
-        stderr.push((var / count).sqrt());
-    }
-    Curve { mean, stderr }
+    let samples: Vec<Vec<f64>> = (0..n)
+        .map(|k| {
+            prompts
+                .iter()
+                .zip(predictions)
+                .map(|(p, pred)| (pred[k] - p.ys[k]).powi(2) / dims as f64)
+                .collect()
+        })
+        .collect();
+    Curve::from_samples(&samples)
 }
 
 /// Evaluates `model` and the baselines on every evaluation set of the experiment,
@@ -589,8 +749,22 @@ pub fn evaluate(
             step,
             evals: Vec::new(),
             probes: plan.report(&labels),
-            algorithms: None,
-            lsa: Vec::new(),
+            ..EvalReport::default()
+        };
+        return Ok((report, Vec::new()));
+    }
+    if let Some(plan) = token_plan(exp) {
+        let passes: Vec<TokenPass> = plan
+            .chunks()
+            .map(|c| model.token_pass(&plan.encoding, c))
+            .collect();
+        let (tokens, attention) = plan.report(&passes, &ov_matrices(model.model));
+        let report = EvalReport {
+            dims: exp.task.dims,
+            step,
+            tokens: Some(tokens),
+            attention: Some(attention),
+            ..EvalReport::default()
         };
         return Ok((report, Vec::new()));
     }
@@ -647,6 +821,7 @@ pub fn evaluate(
             probes: Vec::new(),
             algorithms,
             lsa: lsa_view(model_ref),
+            ..EvalReport::default()
         },
         dumps,
     ))

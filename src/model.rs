@@ -21,7 +21,7 @@ use burn::nn::{
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::config::{AttentionKind, ModelConfig, ModelKind};
+use crate::config::{AttentionKind, ModelConfig, ModelKind, PositionKind};
 use crate::prompt::EncodedBatch;
 use crate::tasks::classification::EncodedSequences;
 
@@ -59,11 +59,12 @@ impl TransformerConfig {
                     .with_initializer(init())
                     .init(device),
             ),
-            positions: Some(
+            positions: (m.positions == PositionKind::Learned).then(|| {
                 EmbeddingConfig::new(self.max_seq, m.width)
                     .with_initializer(init())
-                    .init(device),
-            ),
+                    .init(device)
+            }),
+            sinusoidal: m.positions == PositionKind::Sinusoidal,
             blocks: (0..m.layers)
                 .map(|_| Block {
                     ln_attn: Some(LayerNormConfig::new(m.width).init(device)),
@@ -74,6 +75,8 @@ impl TransformerConfig {
                         output: linear(m.width, m.width, device),
                         heads: m.heads,
                         softmax: m.attention == AttentionKind::Softmax,
+                        zeroed: 0,
+                        averaged: 0,
                     },
                     mlp: (m.mlp && !reddy).then(|| Mlp {
                         ln: LayerNormConfig::new(m.width).init(device),
@@ -113,6 +116,7 @@ impl TransformerConfig {
         Transformer {
             read_in: None,
             positions: None,
+            sinusoidal: false,
             blocks: (0..self.model.layers)
                 .map(|_| Block {
                     ln_attn: None,
@@ -123,6 +127,8 @@ impl TransformerConfig {
                         output: lin(w, w),
                         heads: self.model.heads,
                         softmax: false,
+                        zeroed: 0,
+                        averaged: 0,
                     },
                     mlp: None,
                 })
@@ -149,6 +155,11 @@ pub struct Attention {
     pub output: Linear,
     pub heads: usize,
     pub softmax: bool,
+    /// Ablated heads (bit h = head h): their attention weights are set to zero, so
+    /// they write nothing.
+    pub zeroed: usize,
+    /// Heads whose pattern is replaced by its mean over the batch (bit h = head h).
+    pub averaged: usize,
 }
 
 impl Attention {
@@ -170,9 +181,102 @@ impl Attention {
             // Softmax-free: the raw scores averaged over the visible keys.
             scores * mask.average.clone()
         };
+        let weights = self.ablate(weights);
         // [b, h, s, dk] → [b, s, w]
         let ctx = weights.clone().matmul(v).swap_dims(1, 2).reshape([b, s, w]);
         (self.output.forward(ctx), weights)
+    }
+}
+
+impl Attention {
+    /// weights [b, h, s, s] with the ablated heads' rows zeroed or replaced by the
+    /// head's mean pattern over the batch (still causal: a mean of causal rows).
+    fn ablate(&self, weights: Tensor<4>) -> Tensor<4> {
+        if self.zeroed == 0 && self.averaged == 0 {
+            return weights;
+        }
+        let device = weights.device();
+        let h = self.heads;
+        let bit = |mask: usize, i: usize| mask >> i & 1 == 1;
+        // [1, h, 1, 1] each
+        let keep: Vec<f32> = (0..h)
+            .map(|i| f32::from(!bit(self.zeroed | self.averaged, i)))
+            .collect();
+        let mean: Vec<f32> = (0..h).map(|i| f32::from(bit(self.averaged, i))).collect();
+        let keep = Tensor::<4>::from_data(TensorData::new(keep, [1, h, 1, 1]), &device);
+        let mean = Tensor::<4>::from_data(TensorData::new(mean, [1, h, 1, 1]), &device);
+        // [b, h, s, s] · [1, h, 1, 1] + [1, h, s, s] · [1, h, 1, 1]
+        weights.clone() * keep + weights.mean_dim(0) * mean
+    }
+}
+
+/// How a head is ablated.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AblationMode {
+    /// The head writes nothing (its attention weights are zero).
+    Zero,
+    /// The head attends with its mean pattern over the evaluated batch: it still
+    /// writes, but no longer depends on which tokens are where.
+    Mean,
+}
+
+/// One ablated head.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadAblation {
+    /// 0-based.
+    pub layer: usize,
+    pub head: usize,
+    pub mode: AblationMode,
+}
+
+impl HeadAblation {
+    /// `L1H2` (1-based, as the page labels heads).
+    pub fn label(&self) -> String {
+        format!("L{}H{}", self.layer + 1, self.head + 1)
+    }
+
+    /// Whether the head exists in a model of `layers` × `heads`; the error names
+    /// the allowed range.
+    pub fn check(&self, layers: usize, heads: usize) -> Result<(), String> {
+        if self.layer >= layers || self.head >= heads {
+            return Err(format!(
+                "{}: the model has layers L1…L{layers} and heads H1…H{heads}",
+                self.label()
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for HeadAblation {
+    type Err = String;
+
+    /// `L2H1` (zeroed) or `L2H1:mean`, 1-based.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || {
+            format!("'{s}': expected L<layer>H<head>, optionally :zero or :mean (e.g. L2H1:mean)")
+        };
+        let (head, mode) = match s.split_once(':') {
+            None => (s, AblationMode::Zero),
+            Some((h, "zero")) => (h, AblationMode::Zero),
+            Some((h, "mean")) => (h, AblationMode::Mean),
+            Some(_) => return Err(bad()),
+        };
+        let rest = head
+            .strip_prefix('L')
+            .or_else(|| head.strip_prefix('l'))
+            .ok_or_else(bad)?;
+        let (l, h) = rest.split_once(['H', 'h']).ok_or_else(bad)?;
+        let (l, h): (usize, usize) = (l.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
+        if l == 0 || h == 0 {
+            return Err(bad());
+        }
+        Ok(HeadAblation {
+            layer: l - 1,
+            head: h - 1,
+            mode,
+        })
     }
 }
 
@@ -232,6 +336,8 @@ pub struct Transformer {
     /// `None`: the residual stream is the token itself.
     pub read_in: Option<Linear>,
     pub positions: Option<Embedding>,
+    /// Fixed sinusoidal positions instead of learned ones.
+    pub sinusoidal: bool,
     pub blocks: Vec<Block>,
     pub ln_final: Option<LayerNorm>,
     /// Reddy's MLP classifier; `None` in the standard transformer.
@@ -272,6 +378,21 @@ impl AttentionMask {
     }
 }
 
+/// Vaswani's fixed position code, row-major [s, w]: sin and cos pairs at
+/// wavelengths 2π·10000^(2i/w). Scaled by 0.1 to sit near the token embeddings'
+/// size at initialisation (LayerNorm follows in every block).
+pub fn sinusoids(s: usize, w: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(s * w);
+    for pos in 0..s {
+        for i in 0..w {
+            let freq = 10000f64.powf(-((i / 2 * 2) as f64) / w as f64);
+            let a = pos as f64 * freq;
+            out.push((0.1 * if i % 2 == 0 { a.sin() } else { a.cos() }) as f32);
+        }
+    }
+    out
+}
+
 /// What the model should read out.
 #[derive(Clone, Debug)]
 pub enum Targets {
@@ -279,6 +400,9 @@ pub enum Targets {
     Values(Tensor<2>),
     /// Classification: [b], the query's label (cross-entropy).
     Labels(Tensor<1, Int>),
+    /// Token sequences: [b, n], the next token at every read-out position
+    /// (cross-entropy averaged over positions).
+    Tokens(Tensor<2, Int>),
 }
 
 /// A batch ready for the model.
@@ -341,6 +465,35 @@ impl ModelInput {
     }
 }
 
+impl ModelInput {
+    /// A batch of token sequences: the next token is read at every position but the
+    /// last.
+    pub fn from_tokens(batch: &crate::tasks::induction::EncodedTokens, device: &Device) -> Self {
+        let n = batch.seq - 1;
+        Self {
+            tokens: Tensor::from_data(
+                TensorData::new(
+                    batch.tokens.clone(),
+                    [batch.batch, batch.seq, batch.token_dim],
+                ),
+                device,
+            ),
+            mask: AttentionMask::new(&batch.mask, batch.seq, device),
+            readout: Tensor::from_data(
+                TensorData::new((0..n as i64).collect::<Vec<_>>(), [n]),
+                device,
+            ),
+            targets: Targets::Tokens(Tensor::from_data(
+                TensorData::new(
+                    batch.targets.iter().map(|&t| t as i64).collect::<Vec<_>>(),
+                    [batch.batch, n],
+                ),
+                device,
+            )),
+        }
+    }
+}
+
 /// What one forward pass produced.
 pub struct ModelOutput {
     /// [b, n, o]: what is read out at each read-out position (o = 1 for regression,
@@ -369,6 +522,69 @@ impl ModelOutput {
 }
 
 impl Transformer {
+    /// A copy of the model (sharing its weights) with `ablations` applied; an empty
+    /// list gives the model back unablated.
+    pub fn ablated(&self, ablations: &[HeadAblation]) -> Transformer {
+        let mut m = self.clone();
+        for b in &mut m.blocks {
+            b.attention.zeroed = 0;
+            b.attention.averaged = 0;
+        }
+        for a in ablations {
+            if let Some(b) = m.blocks.get_mut(a.layer)
+                && a.head < b.attention.heads
+            {
+                match a.mode {
+                    AblationMode::Zero => b.attention.zeroed |= 1 << a.head,
+                    AblationMode::Mean => b.attention.averaged |= 1 << a.head,
+                }
+            }
+        }
+        m
+    }
+
+    /// Per head, the OV circuit through the token embedding and the read-out:
+    /// E · W_V,h · W_O,h · U, [V, V] (row: the attended token, column: the logit it
+    /// raises), for models with a read-in and a read-out layer (LayerNorms ignored,
+    /// as in Olsson's analysis). Empty for the linear self-attention model.
+    pub fn ov_circuits(&self) -> Vec<Vec<Tensor<2>>> {
+        let (Some(read_in), Some(read_out)) = (&self.read_in, &self.read_out) else {
+            return Vec::new();
+        };
+        let e = read_in.weight.val(); // [V, w]
+        let u = read_out.weight.val(); // [w, V]
+        self.blocks
+            .iter()
+            .map(|b| {
+                let a = &b.attention;
+                let [w, _] = a.value.weight.dims();
+                let dk = w / a.heads;
+                (0..a.heads)
+                    .map(|h| {
+                        let cols = h * dk..(h + 1) * dk;
+                        let v = a.value.weight.val().slice([0..w, cols.clone()]);
+                        let o = a.output.weight.val().slice([cols, 0..w]);
+                        e.clone().matmul(v).matmul(o).matmul(u.clone())
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Token runs: the cross-entropy at every read-out position, [b, n].
+    pub fn token_losses(&self, input: &ModelInput) -> Tensor<2> {
+        let Targets::Tokens(next) = &input.targets else {
+            panic!("token_losses() is for token sequences");
+        };
+        let out = self.forward(input);
+        let [b, n, _] = out.outputs.dims();
+        // [b, n, V] → log-probabilities → the next token's, [b, n]
+        let logp = log_softmax(out.outputs, 2);
+        -logp
+            .gather(2, next.clone().reshape([b, n, 1]))
+            .reshape([b, n])
+    }
+
     /// The linear self-attention model's heads as von Oswald draws them, per layer
     /// and head: (W_KQ = W_Q,h W_K,hᵀ / √d_k, W_PV = W_V,h W_O,h), each [w, w] with
     /// w the token width: token_i · W_KQ · token_jᵀ is the score, token · W_PV what
@@ -411,6 +627,11 @@ impl Transformer {
         if let Some(p) = &self.positions {
             // [1, s] → [1, s, w], broadcast over the batch
             x = x + p.forward(Tensor::<1, Int>::arange(0..s as i64, &device).reshape([1, s]));
+        }
+        if self.sinusoidal {
+            let [_, _, w] = x.dims();
+            // [1, s, w], broadcast over the batch
+            x = x + Tensor::<3>::from_data(TensorData::new(sinusoids(s, w), [1, s, w]), &device);
         }
         let mut attention = Vec::with_capacity(self.blocks.len());
         for block in &self.blocks {
@@ -464,6 +685,11 @@ impl Transformer {
                 let picked = logp.gather(1, labels.clone().reshape([b, 1]));
                 -picked.mean()
             }
+            Targets::Tokens(next) => {
+                let [b, n, _] = out.outputs.dims();
+                let logp = log_softmax(out.outputs, 2);
+                -logp.gather(2, next.clone().reshape([b, n, 1])).mean()
+            }
         }
     }
 }
@@ -485,6 +711,7 @@ mod tests {
                 width: 16,
                 mlp,
                 attention,
+                ..ModelConfig::default()
             },
             token_dim,
             max_seq: 12,
@@ -560,6 +787,76 @@ mod tests {
             .try_into_vec::<f32>()
             .unwrap();
         assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-5), "{sums:?}");
+    }
+
+    #[test]
+    fn ablating_a_head_changes_the_output_and_undoing_it_restores_it() {
+        let model = small(AttentionKind::Softmax, false, 3);
+        let p = prompt(0.3);
+        // Two prompts in one batch: the mean pattern differs from each one's own.
+        let batch_predictions = |m: &Transformer| {
+            let batch = Encoding::Interleaved.encode(&[p.clone(), prompt(2.0)]);
+            let out = m
+                .forward(&ModelInput::new(&batch, &Device::flex()))
+                .predictions();
+            out.into_data().try_into_vec::<f32>().unwrap()
+        };
+        let base = batch_predictions(&model);
+        for mode in [AblationMode::Zero, AblationMode::Mean] {
+            for (layer, head) in [(0, 0), (1, 1)] {
+                let cut = [HeadAblation { layer, head, mode }];
+                let ablated = model.ablated(&cut);
+                let got = batch_predictions(&ablated);
+                assert!(
+                    got.iter().zip(&base).any(|(a, b)| (a - b).abs() > 1e-6),
+                    "{mode:?} L{layer}H{head} changed nothing"
+                );
+                // Undone (an empty list), the same model gives exactly the same output.
+                assert_eq!(batch_predictions(&ablated.ablated(&[])), base);
+            }
+        }
+        // A zeroed head's attention weights are zero; the other head's are untouched.
+        let batch = Encoding::Interleaved.encode(&[p.clone()]);
+        let input = ModelInput::new(&batch, &Device::flex());
+        let cut = model.ablated(&[HeadAblation {
+            layer: 0,
+            head: 1,
+            mode: AblationMode::Zero,
+        }]);
+        let sums: Vec<f32> = cut.forward(&input).attention[0]
+            .clone()
+            .sum_dim(3)
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        let s = batch.seq;
+        assert!(sums[..s].iter().all(|v| (v - 1.0).abs() < 1e-5));
+        assert!(sums[s..].iter().all(|v| *v == 0.0));
+        // On a batch of one, the mean pattern is the pattern: mean ablation is a no-op.
+        let same = model.ablated(&[HeadAblation {
+            layer: 1,
+            head: 0,
+            mode: AblationMode::Mean,
+        }]);
+        let one = predictions(&model, Encoding::Interleaved, &p);
+        let got = predictions(&same, Encoding::Interleaved, &p);
+        assert!(got.iter().zip(&one).all(|(a, b)| (a - b).abs() < 1e-5));
+    }
+
+    #[test]
+    fn head_ablations_parse_and_check() {
+        let a: HeadAblation = "L2H1:mean".parse().unwrap();
+        assert_eq!((a.layer, a.head, a.mode), (1, 0, AblationMode::Mean));
+        assert_eq!(
+            "l1h3".parse::<HeadAblation>().unwrap().mode,
+            AblationMode::Zero
+        );
+        for bad in ["L0H1", "H1", "L1H", "L1H1:half", "x"] {
+            assert!(bad.parse::<HeadAblation>().is_err(), "{bad}");
+        }
+        let err = a.check(1, 2).unwrap_err();
+        assert!(err.contains("L1…L1") && err.contains("H1…H2"), "{err}");
+        assert!(a.check(2, 1).is_ok());
     }
 
     /// von Oswald's construction: one linear self-attention layer whose key and

@@ -112,6 +112,12 @@ pub const PRESETS: &[Preset] = &[
         build: regression_vs_classification,
         sweep: Some("task.family.p_classification=0,0.5,1"),
     },
+    Preset {
+        name: "induction-phase-change",
+        summary: "Olsson's induction heads: random token sequences (V = 64, T = 32) whose segment repeats at a random offset, a 2-layer attention-only model; watch the loss plateau, then the ICL score drop as a layer-2 head's prefix-matching score jumps (with a layer-1 previous-token head) — not yet measured",
+        build: induction_phase_change,
+        sweep: Some("model.layers=1,2"),
+    },
 ];
 
 /// Chan/Reddy classification at browser scale: D = 32 inputs, N = 8 context pairs,
@@ -204,6 +210,26 @@ fn algorithm_selection_noise() -> Experiment {
     e.task.points = 16;
     e.train.steps = 4000;
     e.train.eval_every = 250;
+    e
+}
+
+fn induction_phase_change() -> Experiment {
+    let mut e = Experiment::default();
+    e.task.family = TaskFamilyConfig::Induction { vocab: 64 };
+    // T = 32 tokens: the repeat (8–16 tokens) sits at a random offset.
+    e.task.points = 32;
+    // Olsson's small attention-only models: 2 layers is the least depth an induction
+    // head needs (a previous-token head feeds it); 1 layer cannot form one.
+    e.model = ModelConfig {
+        layers: 2,
+        heads: 2,
+        width: 64,
+        mlp: false,
+        ..ModelConfig::default()
+    };
+    e.train.steps = 2000;
+    e.train.eval_every = 50;
+    e.eval.prompts = 256;
     e
 }
 

@@ -182,6 +182,29 @@ pub fn final_metrics(report: &EvalReport) -> BTreeMap<String, f64> {
             m.insert("lens_newton_iterations".into(), t as f64);
         }
     }
+    if let Some(t) = &report.tokens {
+        // Token runs: the ICL score, the loss where the copy rule applies and where
+        // it does not, and every head's scores (`prefix_matching_L1H2`, …) with the
+        // best prefix-matching score (what the induction test and a depth sweep read).
+        m.insert("icl_score".into(), t.icl_score);
+        m.insert(
+            "loss".into(),
+            t.loss.mean.iter().sum::<f64>() / t.loss.mean.len().max(1) as f64,
+        );
+        m.insert("repeat_loss".into(), t.repeat_loss);
+        m.insert("new_loss".into(), t.new_loss);
+        m.insert("prefix_matching_uniform".into(), t.uniform_prefix_matching);
+        for h in &t.heads {
+            m.insert(format!("prefix_matching_{}", h.label()), h.prefix_matching);
+            m.insert(format!("previous_token_{}", h.label()), h.previous_token);
+            if let Some(c) = h.copying {
+                m.insert(format!("copying_{}", h.label()), c);
+            }
+        }
+        if let Some(b) = t.best_induction_head() {
+            m.insert("prefix_matching_max".into(), b.prefix_matching);
+        }
+    }
     m
 }
 
@@ -197,6 +220,8 @@ pub const COMBINED: [&str; 2] = [
 pub fn default_metric(report: &EvalReport) -> &'static str {
     if !report.probes.is_empty() {
         "icl"
+    } else if report.tokens.is_some() {
+        "prefix_matching_max"
     } else if report.eval("classification").is_some() && report.eval("regression").is_some() {
         COMBINED[0]
     } else {

@@ -22,6 +22,7 @@ use crate::config::{Experiment, OptimizerKind, Schedule};
 use crate::model::{ModelInput, Transformer, TransformerConfig};
 use crate::prompt::PromptSampler;
 use crate::tasks::classification::{ClassEncoding, SequenceKind};
+use crate::tasks::induction::{TokenEncoding, TokenSequence};
 use crate::tasks::{ClassWorld, TaskFamily, TaskPool, TaskSource};
 use crate::xdist::XDistribution;
 
@@ -207,6 +208,11 @@ enum Data {
         world: Box<ClassWorld>,
         encoding: ClassEncoding,
     },
+    /// Token sequences with a repeated segment (induction).
+    Tokens {
+        encoding: TokenEncoding,
+        length: usize,
+    },
 }
 
 /// The trainer's state at a logged step with a finite loss: what a divergence
@@ -250,7 +256,16 @@ impl Trainer {
                     },
                     world: Box::new(world),
                 },
-                (None, None) => unreachable!("a family is regression or classification"),
+                (None, None) => Data::Tokens {
+                    encoding: TokenEncoding {
+                        vocab: exp
+                            .task
+                            .family
+                            .induction_vocab()
+                            .expect("a family is regression, classification or induction"),
+                    },
+                    length: exp.task.points,
+                },
             },
             source: task_source(exp),
             step: 0,
@@ -287,6 +302,12 @@ impl Trainer {
                     .map(|_| world.sample(SequenceKind::Train, &mut self.rng))
                     .collect();
                 ModelInput::from_sequences(&encoding.encode(&seqs), &self.device)
+            }
+            Data::Tokens { encoding, length } => {
+                let seqs: Vec<_> = (0..batch_size)
+                    .map(|_| TokenSequence::sample(encoding.vocab, *length, &mut self.rng))
+                    .collect();
+                ModelInput::from_tokens(&encoding.encode(&seqs), &self.device)
             }
         };
 
@@ -356,7 +377,7 @@ impl Trainer {
     pub fn world(&self) -> Option<&ClassWorld> {
         match &self.data {
             Data::Classification { world, .. } => Some(world),
-            Data::Regression { .. } => None,
+            Data::Regression { .. } | Data::Tokens { .. } => None,
         }
     }
 

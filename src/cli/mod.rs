@@ -112,6 +112,10 @@ enum Command {
         /// implicit weights on fresh tasks (up to T = 3); writes RUN/algorithms.json.
         #[arg(long)]
         algorithms: bool,
+        /// Ablate a head before evaluating: L2H1 zeroes layer 2's head 1, L2H1:mean
+        /// gives it its mean attention pattern (repeat for several heads).
+        #[arg(long, value_name = "L<layer>H<head>[:mean]")]
+        ablate: Vec<icl_lab::model::HeadAblation>,
     },
     /// Measure training steps per second; prints one JSON line.
     Bench {
@@ -141,6 +145,7 @@ pub fn main() -> ExitCode {
             out,
             backend,
             algorithms,
+            ablate,
         } => eval(
             &run,
             x_dist.as_deref(),
@@ -149,6 +154,7 @@ pub fn main() -> ExitCode {
             out,
             backend,
             algorithms,
+            &ablate,
         ),
         Command::Bench {
             preset,
@@ -526,8 +532,35 @@ fn run(exp: &Experiment, dev: &Device, backend: Backend, out: &Path) -> Result<E
     Ok(report)
 }
 
-/// A few columns of the ICL curve (or the probe table), for a person at a terminal.
+/// A few columns of the ICL curve (or the probe table, or a token run's head
+/// scores), for a person at a terminal.
 fn print_summary(report: &EvalReport) {
+    if let Some(t) = &report.tokens {
+        let n = t.loss.mean.len();
+        println!(
+            "next-token loss {:.3} at the start, {:.3} at the end (uniform {:.3}); ICL score {:+.3}; \
+             where the token occurred before {:.3}, new tokens {:.3}",
+            t.loss.mean[0],
+            t.loss.mean[n - 1],
+            t.uniform_loss,
+            t.icl_score,
+            t.repeat_loss,
+            t.new_loss
+        );
+        println!(
+            "  {:6}{:>16}{:>16}{:>10}",
+            "head", "prefix matching", "previous token", "copying"
+        );
+        for h in &t.heads {
+            println!(
+                "  {:6}{:>16.3}{:>16.3}{:>10}",
+                h.label(),
+                h.prefix_matching,
+                h.previous_token,
+                h.copying.map_or("–".into(), |c| format!("{c:.3}"))
+            );
+        }
+    }
     if !report.probes.is_empty() {
         let names: Vec<&String> = report.probes[0].scores.keys().collect();
         print!("  {:16}", "accuracy");
@@ -578,6 +611,7 @@ fn eval(
     out: Option<PathBuf>,
     backend: Backend,
     algorithms: bool,
+    ablate: &[icl_lab::model::HeadAblation],
 ) -> Result<()> {
     let config_path = run.join("config.json");
     let text = fs::read_to_string(&config_path).with_context(|| {
@@ -597,14 +631,22 @@ fn eval(
     let bytes = fs::read(run.join("model.bin"))
         .with_context(|| format!("cannot read {}", run.join("model.bin").display()))?;
     let model = model_from_bytes(&exp, bytes, &dev)?;
+    for a in ablate {
+        a.check(exp.model.layers, exp.model.heads)
+            .map_err(|e| anyhow!("--ablate {e}"))?;
+    }
+    let model = model.ablated(ablate);
     let state: Option<CheckpointState> = fs::read_to_string(run.join("checkpoint.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
     let step = state.map(|s| s.step).unwrap_or(0);
     let source = task_source(&exp);
-    let (report, dumps) =
+    let (mut report, dumps) =
         evaluate(&exp, &model, &dev, &source, Some(&x), step).map_err(anyhow::Error::msg)?;
-    let out = out.unwrap_or_else(|| run.join(format!("eval_{}.json", x.name().replace(':', "_"))));
+    report.ablated = ablate.to_vec();
+    let suffix: String = ablate.iter().map(|a| format!("_{}", a.label())).collect();
+    let out = out
+        .unwrap_or_else(|| run.join(format!("eval_{}{suffix}.json", x.name().replace(':', "_"))));
     write_json(&out, &report)?;
     if let Some(path) = dump {
         write_json(&path, &json!({ "dims": exp.task.dims, "evals": dumps }))?;

@@ -7,6 +7,7 @@
 
 pub mod classification;
 mod decision_tree;
+pub mod induction;
 mod linear;
 mod linear_classification;
 mod noisy_linear;
@@ -131,6 +132,13 @@ pub enum TaskFamilyConfig {
     /// family; the model reads a label at the query and is probed for ICL vs
     /// in-weights learning (see [`classification`]).
     Classification(ClassificationConfig),
+    /// Token sequences with a repeated segment (Olsson 2022's induction setting):
+    /// next-token prediction at every position over a vocabulary of `vocab` tokens;
+    /// `task.points` is the sequence length T (see [`induction`]).
+    Induction {
+        #[serde(default = "default_vocab")]
+        vocab: usize,
+    },
 }
 
 fn default_sparsity() -> usize {
@@ -147,6 +155,12 @@ fn default_depth() -> usize {
 }
 fn default_p_classification() -> f64 {
     0.5
+}
+/// 64 tokens: chance repeats outside the copied segment stay rare at T = 32 (a token
+/// has met its twin by position 32 with probability about 1 − e^(−0.5)), so the
+/// repeat is what the model can learn from, while one-hot tokens stay small.
+fn default_vocab() -> usize {
+    64
 }
 
 impl Default for TaskFamilyConfig {
@@ -176,7 +190,9 @@ impl TaskFamilyConfig {
                     p_classification: *p_classification,
                 })
             }
-            TaskFamilyConfig::Classification(_) => return None,
+            TaskFamilyConfig::Classification(_) | TaskFamilyConfig::Induction { .. } => {
+                return None;
+            }
         })
     }
 
@@ -184,6 +200,23 @@ impl TaskFamilyConfig {
     pub fn classification(&self) -> Option<&ClassificationConfig> {
         match self {
             TaskFamilyConfig::Classification(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Whether prompts are (x, y) pairs of a regression family (not classification
+    /// or token sequences).
+    pub fn is_regression(&self) -> bool {
+        !matches!(
+            self,
+            TaskFamilyConfig::Classification(_) | TaskFamilyConfig::Induction { .. }
+        )
+    }
+
+    /// The vocabulary size, when this is the token-sequence (induction) family.
+    pub fn induction_vocab(&self) -> Option<usize> {
+        match self {
+            TaskFamilyConfig::Induction { vocab } => Some(*vocab),
             _ => None,
         }
     }
@@ -233,6 +266,10 @@ impl TaskFamilyConfig {
                 c.range_f64("task.family.p_classification", *p_classification, 0.0, 1.0)
             }
             TaskFamilyConfig::Classification(cfg) => cfg.validate(dims, points, c),
+            TaskFamilyConfig::Induction { vocab } => {
+                c.range_usize("task.family.vocab", *vocab, 2, induction::MAX_VOCAB);
+                c.range_usize("task.points", points, 4, induction::MAX_LENGTH);
+            }
         }
     }
 }

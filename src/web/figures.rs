@@ -42,6 +42,27 @@ pub fn line_rgb(key: &str) -> (u8, u8, u8) {
         "alg_gdpp" => (86, 180, 233),
         "metric_0" => (0, 114, 178),
         "metric_1" => (213, 94, 0),
+        "icl_score" => (0, 114, 178),
+        "uniform" => (153, 153, 153),
+        "ablated" => (213, 94, 0),
+        k if k.starts_with("head_") => {
+            // Okabe–Ito, one colour per head (layer-major), cycling past seven.
+            const HEADS: [(u8, u8, u8); 7] = [
+                (0, 114, 178),
+                (213, 94, 0),
+                (0, 158, 115),
+                (204, 121, 167),
+                (230, 159, 0),
+                (86, 180, 233),
+                (0, 0, 0),
+            ];
+            let i: usize = k[5..]
+                .split('_')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            HEADS[i % HEADS.len()]
+        }
         k => predictor_rgb(k.strip_prefix("alg_").unwrap_or(k)),
     }
 }
@@ -152,6 +173,229 @@ pub fn probe_figure(history: &[(usize, BTreeMap<String, f64>)], chance: f64) -> 
         caption,
         x_labels: Vec::new(),
     }
+}
+
+/// The phase change of a token run: the evaluation step after the steepest fall of
+/// the ICL score per training step (Olsson's marker), with the score there. `None`
+/// before three evaluations, or when the score never fell by 0.1.
+pub fn phase_change(history: &[(usize, BTreeMap<String, f64>)]) -> Option<(usize, f64)> {
+    let points: Vec<(usize, f64)> = history
+        .iter()
+        .filter_map(|(s, m)| m.get("icl_score").map(|v| (*s, *v)))
+        .collect();
+    if points.len() < 3 {
+        return None;
+    }
+    let (at, drop) = points
+        .windows(2)
+        .map(|w| (w[1], (w[0].1 - w[1].1) / (w[1].0 - w[0].0).max(1) as f64))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let total = points[0].1 - points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    (drop > 0.0 && total >= 0.1).then_some(at)
+}
+
+/// Per head through training: prefix-matching score (solid) and previous-token
+/// score (dashed), with the phase change marked.
+pub fn head_score_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Figure> {
+    let last = &history.last()?.1;
+    let heads: Vec<String> = last
+        .keys()
+        .filter_map(|k| {
+            k.strip_prefix("prefix_matching_L")
+                .map(|_| k[16..].to_string())
+        })
+        .collect();
+    if heads.is_empty() {
+        return None;
+    }
+    let series = |key: String| -> Vec<(f64, f64)> {
+        history
+            .iter()
+            .filter_map(|(s, m)| m.get(&key).map(|v| (*s as f64, *v)))
+            .collect()
+    };
+    let mut lines = Vec::new();
+    for (i, h) in heads.iter().enumerate() {
+        lines.push(Line {
+            key: format!("head_{i}_prefix"),
+            label: format!("{h} prefix matching"),
+            points: series(format!("prefix_matching_{h}")),
+            dashed: false,
+        });
+        lines.push(Line {
+            key: format!("head_{i}_previous"),
+            label: format!("{h} previous token"),
+            points: series(format!("previous_token_{h}")),
+            dashed: true,
+        });
+    }
+    let best = heads
+        .iter()
+        .max_by(|a, b| {
+            let v = |h: &String| {
+                last.get(&format!("prefix_matching_{h}"))
+                    .copied()
+                    .unwrap_or(0.0)
+            };
+            v(a).total_cmp(&v(b))
+        })
+        .cloned()
+        .unwrap_or_default();
+    let best_score = last
+        .get(&format!("prefix_matching_{best}"))
+        .copied()
+        .unwrap_or(0.0);
+    let uniform = last.get("prefix_matching_uniform").copied();
+    let baseline = uniform.map_or(String::new(), |u| {
+        format!(" (a head attending uniformly would score {u:.2} on these sequences)")
+    });
+    let mut marks = Vec::new();
+    let caption = match phase_change(history) {
+        Some((step, _)) => {
+            let at = history
+                .iter()
+                .find(|(s, _)| *s == step)
+                .and_then(|(_, m)| m.get(&format!("prefix_matching_{best}")).copied())
+                .unwrap_or(best_score);
+            marks.push(Mark {
+                at: (step as f64, at),
+                text: format!("phase change, step {step}"),
+            });
+            format!(
+                "Best induction head {best}: prefix-matching score {best_score:.2}{baseline}. The ICL score fell fastest just before step {step}."
+            )
+        }
+        None => format!(
+            "Best prefix-matching score so far: {best} at {best_score:.2}{baseline}; no phase change yet."
+        ),
+    };
+    Some(Figure {
+        id: "heads",
+        title: "Head scores through training".into(),
+        x_desc: "training step".into(),
+        y_desc: "attention score".into(),
+        x_log: false,
+        y_log: false,
+        y_range: Some((0.0, 1.0)),
+        lines,
+        hlines: uniform
+            .map(|u| vec![(u, "uniform attention".to_string())])
+            .unwrap_or_default(),
+        marks,
+        caption,
+        x_labels: Vec::new(),
+    })
+}
+
+/// The ICL score (loss late in the context − early) through training, beside the
+/// mean next-token loss, with the phase change marked.
+pub fn icl_score_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Figure> {
+    let series = |key: &str| -> Vec<(f64, f64)> {
+        history
+            .iter()
+            .filter_map(|(s, m)| m.get(key).map(|v| (*s as f64, *v)))
+            .collect()
+    };
+    let score = series("icl_score");
+    let &(last_step, last) = score.last()?;
+    let mut marks = Vec::new();
+    let caption = match phase_change(history) {
+        Some((step, v)) => {
+            marks.push(Mark {
+                at: (step as f64, v),
+                text: format!("phase change, step {step}"),
+            });
+            format!(
+                "ICL score {last:.2} at step {last_step:.0}: late tokens are predicted {:.2} nats better than early ones. Its steepest fall (the phase change) ended at step {step}.",
+                -last
+            )
+        }
+        None => format!(
+            "ICL score {last:.2} at step {last_step:.0} (negative when later tokens are predicted better than early ones)."
+        ),
+    };
+    Some(Figure {
+        id: "icl-score",
+        title: "ICL score: loss late in the context − early".into(),
+        x_desc: "training step".into(),
+        y_desc: "nats".into(),
+        x_log: false,
+        y_log: false,
+        y_range: None,
+        lines: vec![
+            Line {
+                key: "icl_score".into(),
+                label: "ICL score".into(),
+                points: score,
+                dashed: false,
+            },
+            Line {
+                key: "uniform".into(),
+                label: "mean next-token loss".into(),
+                points: series("loss"),
+                dashed: true,
+            },
+        ],
+        hlines: vec![(0.0, "no help from the context".into())],
+        marks,
+        caption,
+        x_labels: Vec::new(),
+    })
+}
+
+/// A token run's next-token loss at each position, beside ln V and, when heads are
+/// ablated, the ablated model's.
+pub fn token_loss_figure(report: &EvalReport, ablated: Option<&EvalReport>) -> Option<Figure> {
+    let t = report.tokens.as_ref()?;
+    let curve = |r: &crate::lens::heads::TokenReport| -> Vec<(f64, f64)> {
+        r.loss
+            .mean
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as f64 + 1.0, *v))
+            .collect()
+    };
+    let mut lines = vec![Line {
+        key: "model".into(),
+        label: "model".into(),
+        points: curve(t),
+        dashed: false,
+    }];
+    let mut caption = format!(
+        "Step {}: {:.2} nats where the token occurred before, {:.2} on new tokens (ln V = {:.2}).",
+        report.step, t.repeat_loss, t.new_loss, t.uniform_loss
+    );
+    if let Some(a) = ablated.and_then(|a| a.tokens.as_ref().map(|t| (a, t))) {
+        let names: Vec<String> = a.0.ablated.iter().map(|h| h.label()).collect();
+        lines.push(Line {
+            key: "ablated".into(),
+            label: format!("{} ablated", names.join(", ")),
+            points: curve(a.1),
+            dashed: true,
+        });
+        caption.push_str(&format!(
+            " With {} ablated: {:.2} where the token occurred before ({:+.2}), ICL score {:.2} instead of {:.2}.",
+            names.join(", "),
+            a.1.repeat_loss,
+            a.1.repeat_loss - t.repeat_loss,
+            a.1.icl_score,
+            t.icl_score
+        ));
+    }
+    Some(Figure {
+        id: "token-loss",
+        title: "Next-token loss by position".into(),
+        x_desc: "position of the predicted token".into(),
+        y_desc: "cross-entropy (nats)".into(),
+        x_log: false,
+        y_log: false,
+        y_range: Some((0.0, t.uniform_loss * 1.15)),
+        lines,
+        hlines: vec![(t.uniform_loss, "ln V: no information".into())],
+        marks: Vec::new(),
+        caption,
+        x_labels: Vec::new(),
+    })
 }
 
 /// The model's distance to dMMSE and to ridge (or least squares) through training,
@@ -866,6 +1110,7 @@ mod tests {
             probes: Vec::new(),
             algorithms: None,
             lsa: Vec::new(),
+            ..EvalReport::default()
         };
         let f = noise_figure(&report).unwrap();
         assert_eq!(f.lines.len(), 3, "averaging left out");

@@ -10,7 +10,7 @@ use crate::eval::EvalReport;
 
 /// Bumped with any change to [`Control`] or [`Event`]; the page and the worker come
 /// from one wasm module, so a mismatch means a stale cached worker script.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Which compute backend the user asked for.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -56,6 +56,12 @@ pub enum Control {
     Step,
     /// Drop the run; the worker goes idle.
     Reset,
+    /// Evaluate the current model with these heads ablated, now and at every later
+    /// evaluation (an empty list ends the ablation). Answered by
+    /// [`Event::Ablated`]; training is not touched.
+    Ablate {
+        heads: Vec<crate::model::HeadAblation>,
+    },
 }
 
 /// The backend a run trains on.
@@ -100,6 +106,9 @@ pub enum Event {
     Progress(Progress),
     /// ICL curves of the model and the baselines on the evaluation prompts.
     Eval(EvalReport),
+    /// The same evaluation of the model with heads ablated (`report.ablated` says
+    /// which), after [`Control::Ablate`] and beside every later `Eval`.
+    Ablated(EvalReport),
     Paused {
         step: usize,
     },

@@ -3,9 +3,12 @@
 //! arrive as actions too.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use crate::config::Experiment;
 use crate::eval::EvalReport;
+use crate::lens::heads::AttentionSnapshot;
+use crate::model::{AblationMode, HeadAblation};
 use crate::presets;
 use crate::sweep::{SweepPoint, SweepSpec, SweepSummary, default_metric, final_metrics};
 
@@ -50,6 +53,11 @@ pub struct RunView {
     pub started_at_ms: f64,
     pub milestone: Option<Milestone>,
     pub finished_ms: Option<f64>,
+    /// Token runs: the attention patterns of every evaluation, (step, snapshot), what
+    /// the scrubber steps through.
+    pub attention: Vec<(usize, Rc<AttentionSnapshot>)>,
+    /// The latest evaluation with the user's heads ablated.
+    pub ablated: Option<EvalReport>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -73,6 +81,15 @@ pub struct AppState {
     /// A control the reducer wants sent to the worker, numbered so the page sends
     /// each exactly once (a sweep starting its next run, a cancel).
     pub outbox: Option<(u64, Control)>,
+    /// Heads the user ablated (sent to the worker on every change).
+    pub ablations: Vec<HeadAblation>,
+    /// How a clicked head is ablated.
+    pub ablation_mode: AblationMode,
+    /// The evaluation the attention heatmaps show (index into `run.attention`);
+    /// `None` follows the latest.
+    pub scrub: Option<usize>,
+    /// Which of the snapshot's sequences the heatmaps show.
+    pub attention_prompt: usize,
 }
 
 /// Where a sweep stands.
@@ -187,6 +204,17 @@ pub enum Action {
     /// A summary file was loaded (its text).
     SweepLoad(String),
     SweepMetric(String),
+    /// A head was clicked: ablate it (with the current mode), or restore it.
+    ToggleHead {
+        layer: usize,
+        head: usize,
+    },
+    AblationMode(AblationMode),
+    /// Restore every head.
+    ClearAblations,
+    /// Show the attention of evaluation `i` (`None`: the latest).
+    Scrub(Option<usize>),
+    AttentionPrompt(usize),
 }
 
 impl AppState {
@@ -204,6 +232,10 @@ impl AppState {
             hidden: BTreeSet::new(),
             sweep: SweepView::default(),
             outbox: None,
+            ablations: Vec::new(),
+            ablation_mode: AblationMode::Zero,
+            scrub: None,
+            attention_prompt: 0,
         };
         s.match_sweep_to_task();
         if let Some(name) = &h.preset {
@@ -370,6 +402,9 @@ impl AppState {
                     ..RunView::default()
                 };
                 self.eval_set = "fresh".into();
+                // A new run starts with every head in place.
+                self.ablations.clear();
+                self.scrub = None;
             }
             Action::Worker { event, now_ms } => self.on_event(event, now_ms),
             Action::ToggleCurve(name) => {
@@ -432,7 +467,57 @@ impl AppState {
                 Err(e) => self.sweep.error = Some(e),
             },
             Action::SweepMetric(m) => self.sweep.metric = m,
+            Action::ToggleHead { layer, head } => {
+                let before = self.ablations.len();
+                self.ablations
+                    .retain(|a| (a.layer, a.head) != (layer, head));
+                if self.ablations.len() == before {
+                    self.ablations.push(HeadAblation {
+                        layer,
+                        head,
+                        mode: self.ablation_mode,
+                    });
+                }
+                self.ablations_changed();
+            }
+            Action::AblationMode(mode) => {
+                self.ablation_mode = mode;
+                if !self.ablations.is_empty() {
+                    for a in &mut self.ablations {
+                        a.mode = mode;
+                    }
+                    self.ablations_changed();
+                }
+            }
+            Action::ClearAblations => {
+                if !self.ablations.is_empty() {
+                    self.ablations.clear();
+                    self.ablations_changed();
+                }
+            }
+            Action::Scrub(i) => {
+                self.scrub = i.filter(|i| *i + 1 < self.run.attention.len());
+            }
+            Action::AttentionPrompt(i) => self.attention_prompt = i,
         }
+    }
+
+    /// The ablated heads changed: drop the stale ablated evaluation and tell the
+    /// worker (which evaluates the current model at once when a run exists).
+    fn ablations_changed(&mut self) {
+        self.run.ablated = None;
+        if self.run.experiment.is_some() {
+            self.send(Control::Ablate {
+                heads: self.ablations.clone(),
+            });
+        }
+    }
+
+    /// The attention snapshot the heatmaps show, with its step.
+    pub fn shown_attention(&self) -> Option<(usize, &AttentionSnapshot)> {
+        let all = &self.run.attention;
+        let i = self.scrub.unwrap_or(all.len().checked_sub(1)?);
+        all.get(i).map(|(step, a)| (*step, a.as_ref()))
     }
 
     fn on_event(&mut self, event: Event, now_ms: f64) {
@@ -455,7 +540,16 @@ impl AppState {
                     });
                 }
                 run.history.push((report.step, final_metrics(&report)));
+                if let Some(a) = &report.attention {
+                    run.attention.push((report.step, Rc::new(a.clone())));
+                }
                 run.eval = Some(report);
+            }
+            Event::Ablated(report) => {
+                // Only the answer to the heads ablated now (a click may be in flight).
+                if report.ablated == self.ablations {
+                    run.ablated = Some(report);
+                }
             }
             Event::Paused { .. } => run.phase = Phase::Paused,
             Event::Resumed { .. } => run.phase = Phase::Running,
@@ -562,6 +656,7 @@ mod tests {
             probes: Vec::new(),
             algorithms: None,
             lsa: Vec::new(),
+            ..EvalReport::default()
         }
     }
 

@@ -17,8 +17,9 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent};
 
 use crate::config::Experiment;
-use crate::eval::{EvalPlan, ModelPredictor};
+use crate::eval::{EvalPlan, EvalReport, ModelPredictor};
 use crate::lens::lsa::HeadView;
+use crate::model::Transformer;
 use crate::train::Trainer;
 
 use super::protocol::{
@@ -138,6 +139,14 @@ async fn run_loop(
             if control == Control::Reset {
                 run = None;
             }
+            if let (Control::Ablate { heads }, Some(r)) = (&control, run.as_mut()) {
+                r.ablations = heads.clone();
+                if !heads.is_empty()
+                    && let Err(message) = r.evaluate_ablated(&scope).await
+                {
+                    post(&scope, &Event::Error { message });
+                }
+            }
         }
         match (state.next(), run.as_mut()) {
             (Next::Step, Some(r)) => {
@@ -195,6 +204,8 @@ struct Run {
     last_progress: (usize, f64),
     /// The latest step's loss, not read yet unless reported.
     last_loss: Option<(usize, f64, burn::tensor::Tensor<1>)>,
+    /// Heads the user ablated: every evaluation is repeated without them.
+    ablations: Vec<crate::model::HeadAblation>,
 }
 
 impl Run {
@@ -219,6 +230,7 @@ impl Run {
             train_ms: 0.0,
             last_progress: (0, 0.0),
             last_loss: None,
+            ablations: Vec::new(),
         };
         // The untrained model's curve: where in-context learning starts from.
         if run.eval_every > 0 {
@@ -305,17 +317,57 @@ impl Run {
     }
 
     async fn evaluate(&mut self, scope: &DedicatedWorkerGlobalScope) -> Result<(), String> {
+        let model = self.trainer.model();
+        let report = self.measure(&model).await?;
+        post(scope, &Event::Eval(report));
+        if !self.ablations.is_empty() {
+            self.evaluate_ablated(scope).await?;
+        }
+        Ok(())
+    }
+
+    /// The current model with the user's heads ablated, evaluated as usual.
+    async fn evaluate_ablated(&mut self, scope: &DedicatedWorkerGlobalScope) -> Result<(), String> {
+        let model = self.trainer.model().ablated(&self.ablations);
+        let mut report = self.measure(&model).await?;
+        report.ablated = self.ablations.clone();
+        post(scope, &Event::Ablated(report));
+        Ok(())
+    }
+
+    /// Everything an evaluation reports about `model`, read asynchronously.
+    async fn measure(&mut self, model: &Transformer) -> Result<EvalReport, String> {
         if self.plan.is_none() {
             // Prompts and baseline curves, once per run.
             self.plan = Some(EvalPlan::new(&self.trainer.exp, &self.trainer.source)?);
         }
         let plan = self.plan.as_ref().expect("just made");
-        let model = self.trainer.model();
+        let step = self.trainer.step;
         let predictor = ModelPredictor {
-            model: &model,
+            model,
             device: self.device.clone(),
             encoding: self.trainer.exp.task.encoding,
         };
+        // Token runs: loss by position, attention patterns, head scores.
+        if let Some(tokens) = plan.token_plan() {
+            let mut passes = Vec::new();
+            for chunk in tokens.chunks() {
+                passes.push(predictor.token_pass_async(&tokens.encoding, chunk).await?);
+            }
+            let mut ov = Vec::new();
+            for layer in model.ov_circuits() {
+                let mut heads = Vec::new();
+                for m in layer {
+                    let data = m
+                        .into_data_async()
+                        .await
+                        .map_err(|e| format!("reading the model's weights failed: {e:?}"))?;
+                    heads.push(crate::eval::to_matrix(data));
+                }
+                ov.push(heads);
+            }
+            return Ok(plan.token_report(step, &passes, &ov));
+        }
         let mut preds = Vec::new();
         for prompts in plan.prompts() {
             preds.push(predictor.predict_prompts_async(prompts).await?);
@@ -331,7 +383,7 @@ impl Run {
             Some(batch) => Some(predictor.predict_batch_async(batch).await?),
             None => None,
         };
-        let mut report = plan.report(self.trainer.step, &preds, &labels, lens.as_deref());
+        let mut report = plan.report(step, &preds, &labels, lens.as_deref());
         // A linear self-attention model's heads beside the GD construction.
         for (l, heads) in model.lsa_heads().into_iter().enumerate() {
             for (h, (kq, pv)) in heads.into_iter().enumerate() {
@@ -340,8 +392,7 @@ impl Run {
                 report.lsa.push(HeadView::new(l, h, dim, kq, pv));
             }
         }
-        post(scope, &Event::Eval(report));
-        Ok(())
+        Ok(report)
     }
 }
 
