@@ -114,7 +114,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "induction-phase-change",
-        summary: "Olsson's induction heads: random token sequences (V = 64, T = 32) whose segment repeats at a random offset, a 2-layer attention-only model; watch the loss plateau, then the ICL score drop as a layer-2 head's prefix-matching score jumps (with a layer-1 previous-token head) — not yet measured",
+        summary: "Olsson's induction heads: 32-token sequences over 64 tokens in which earlier windows recur at random offsets, a 2-layer attention-only model (2000 steps, 40 s natively). Measured: the phase change comes at step 150–200 (the ICL score falls from −0.68 to −1.32 nats while the best layer-2 head's prefix-matching score jumps from 0.16 to 0.48; a uniform head scores 0.11), ending with L2H2 at 0.86, a layer-1 previous-token head at 0.56, and 1.33 nats where the token occurred before vs 4.06 on new tokens; the sweep's 1-layer model never passes 0.16 (2.66 nats on repeats). Ablating both layer-2 heads (at 800 steps) puts repeats back at ln V (4.16 nats)",
         build: induction_phase_change,
         sweep: Some("model.layers=1,2"),
     },

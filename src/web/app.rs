@@ -12,14 +12,18 @@ use yew::prelude::*;
 
 use crate::presets::PRESETS;
 
-use super::charts::{FigureChart, IclChart, LossChart, LsaWeights, css_colour, label};
+use super::charts::{
+    AttentionMap, FigureChart, IclChart, LossChart, LsaWeights, css_colour, label,
+};
 use super::fields::{Field, Kind, SECTIONS, log_slider_position, log_slider_text};
 use super::figures::{
-    algorithm_figure, distance_figure, noise_figure, probe_figure, threshold_figure,
+    algorithm_figure, distance_figure, head_score_figure, icl_score_figure, noise_figure,
+    probe_figure, threshold_figure, token_loss_figure,
 };
 use super::hash::to_hash;
 use super::protocol::{BackendChoice, Control, Event, Phase};
 use super::state::{Action, AppState, SWEEPABLE, SweepStatus, bench_experiment, bench_rate};
+use crate::model::AblationMode;
 
 impl Reducible for AppState {
     type Action = Action;
@@ -602,6 +606,23 @@ fn charts(props: &StateProps) -> Html {
     };
     let hidden: Vec<String> = state.hidden.iter().cloned().collect();
     let trained = run.experiment.as_ref().unwrap_or(&state.exp);
+    if trained.task.family.induction_vocab().is_some() {
+        let token_loss = report
+            .as_ref()
+            .and_then(|r| token_loss_figure(r, run.ablated.as_ref()))
+            .map(Rc::new);
+        let heads = head_score_figure(&run.history).map(Rc::new);
+        let icl = icl_score_figure(&run.history).map(Rc::new);
+        return html! {
+            <div class="charts">
+                <LossChart {losses} {steps} />
+                if let Some(figure) = icl { <FigureChart {figure} /> }
+                if let Some(figure) = heads { <FigureChart {figure} /> }
+                if let Some(figure) = token_loss { <FigureChart {figure} /> }
+                <AttentionView state={state.clone()} />
+            </div>
+        };
+    }
     if let Some(c) = trained.task.family.classification() {
         let figure = Rc::new(probe_figure(&run.history, 1.0 / c.labels as f64));
         return html! {
@@ -669,6 +690,139 @@ fn charts(props: &StateProps) -> Html {
                 </div>
             </div>
         </div>
+    }
+}
+
+/// The attention patterns of every head at one evaluation (scrubbed through
+/// training), each head's scores there, and a button per head to ablate it.
+#[function_component(AttentionView)]
+fn attention_view(props: &StateProps) -> Html {
+    let state = &props.state;
+    let run = &state.run;
+    let Some((step, snapshot)) = state.shown_attention() else {
+        return html! {
+            <figure class="chart" data-chart="attention">
+                <figcaption>{"Attention patterns"}</figcaption>
+                <p class="caption">{"The heads' attention appears at the first evaluation."}</p>
+            </figure>
+        };
+    };
+    let count = run.attention.len();
+    let index = state.scrub.unwrap_or(count - 1);
+    let prompt = state
+        .attention_prompt
+        .min(snapshot.prompts.len().saturating_sub(1));
+    let Some(p) = snapshot.prompts.get(prompt) else {
+        return html! {};
+    };
+    let labels = Rc::new(p.labels.clone());
+    let metrics = run
+        .history
+        .iter()
+        .find(|(s, _)| *s == step)
+        .map(|(_, m)| m.clone())
+        .unwrap_or_default();
+    let scrub = {
+        let state = state.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            let i: usize = input.value().parse().unwrap_or(0);
+            state.dispatch(Action::Scrub((i + 1 < count).then_some(i)));
+        })
+    };
+    let mode = {
+        let state = state.clone();
+        Callback::from(move |e: web_sys::Event| {
+            let select: web_sys::HtmlSelectElement = e.target_unchecked_into();
+            let m = if select.value() == "mean" {
+                AblationMode::Mean
+            } else {
+                AblationMode::Zero
+            };
+            state.dispatch(Action::AblationMode(m));
+        })
+    };
+    let clear = {
+        let state = state.clone();
+        Callback::from(move |_| state.dispatch(Action::ClearAblations))
+    };
+    let score = |key: &str, label: &str| -> String {
+        metrics
+            .get(key)
+            .map_or(String::new(), |v| format!("{label} {v:.2}"))
+    };
+    html! {
+        <figure class="chart attention" data-chart="attention">
+            <figcaption>{"Attention patterns: which earlier token each position reads"}</figcaption>
+            <div class="attention-controls">
+                <label>{"evaluation "}
+                    <input type="range" id="scrub" min="0" max={(count - 1).to_string()}
+                        value={index.to_string()} oninput={scrub}
+                        aria-valuetext={format!("step {step}")} />
+                    <span id="scrub-step" data-step={step.to_string()}>
+                        {format!("step {step} ({} of {count}{})", index + 1,
+                            if state.scrub.is_none() { ", following training" } else { "" })}
+                    </span>
+                </label>
+                <span class="toggle" role="radiogroup" aria-label="sequence">
+                    { for (0..snapshot.prompts.len()).map(|i| {
+                        let state = state.clone();
+                        let onclick = Callback::from(move |_| state.dispatch(Action::AttentionPrompt(i)));
+                        html!{ <button class={classes!("small", (i == prompt).then_some("on"))} role="radio"
+                            aria-checked={(i == prompt).to_string()} id={format!("prompt-{i}")} {onclick}>
+                            {format!("sequence {}", i + 1)}</button> }
+                    }) }
+                </span>
+                <label>{"ablate by "}
+                    <select id="ablation-mode" onchange={mode} aria-label="how a clicked head is ablated">
+                        <option value="zero" selected={state.ablation_mode == AblationMode::Zero}>{"zeroing it"}</option>
+                        <option value="mean" selected={state.ablation_mode == AblationMode::Mean}>{"its mean pattern"}</option>
+                    </select>
+                </label>
+                if !state.ablations.is_empty() {
+                    <button class="small" id="restore-heads" onclick={clear}>{"Restore all heads"}</button>
+                }
+            </div>
+            <p class="caption">{format!(
+                "Sequence: {}. Rows attend to columns (darker = more weight); hover a cell for the tokens. Click a head's name to ablate it on the current checkpoint.",
+                p.labels.join(" ")
+            )}</p>
+            <div class="attention-grid">
+                { for p.heads.iter().enumerate().flat_map(|(l, layer)| {
+                    let state = state.clone();
+                    let labels = labels.clone();
+                    layer.iter().enumerate().map(move |(h, w)| {
+                        let name = format!("L{}H{}", l + 1, h + 1);
+                        let ablated = state.ablations.iter().any(|a| (a.layer, a.head) == (l, h));
+                        let onclick = {
+                            let state = state.clone();
+                            Callback::from(move |_| state.dispatch(Action::ToggleHead { layer: l, head: h }))
+                        };
+                        html!{
+                            <div class={classes!("attention-head", ablated.then_some("ablated"))}>
+                                <button class="head-name small" id={format!("head-{name}")}
+                                    aria-pressed={ablated.to_string()} {onclick}
+                                    title={if ablated { "restore this head" } else { "ablate this head" }}>
+                                    {if ablated { format!("{name} (ablated)") } else { name.clone() }}
+                                </button>
+                                <AttentionMap title={name.clone()} labels={labels.clone()} weights={Rc::new(w.clone())} />
+                            </div>
+                        }
+                    }).collect::<Vec<_>>()
+                }) }
+            </div>
+            <p class="caption" data-caption="head-scores">{
+                p.heads.iter().enumerate().flat_map(|(l, layer)| (0..layer.len()).map(move |h| (l, h)))
+                    .map(|(l, h)| {
+                        let n = format!("L{}H{}", l + 1, h + 1);
+                        format!("{n}: {}, {}, {}", score(&format!("prefix_matching_{n}"), "prefix matching"),
+                            score(&format!("previous_token_{n}"), "previous token"),
+                            score(&format!("copying_{n}"), "copying"))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            }</p>
+        </figure>
     }
 }
 

@@ -849,3 +849,47 @@ pub fn lsa_weights(props: &LsaProps) -> Html {
         </figure>
     }
 }
+
+/// A weight in [0, 1] on a colour-blind-safe sequential scale (ColorBrewer Blues:
+/// white for 0, dark blue for 1).
+pub fn sequential(v: f64) -> String {
+    let t = v.clamp(0.0, 1.0);
+    let end = (8.0, 48.0, 107.0);
+    let mix = |e: f64| (255.0 + (e - 255.0) * t).round() as u8;
+    format!("rgb({},{},{})", mix(end.0), mix(end.1), mix(end.2))
+}
+
+#[derive(Properties, PartialEq)]
+pub struct AttentionMapProps {
+    /// `L2H1`.
+    pub title: String,
+    /// What each position holds.
+    pub labels: Rc<Vec<String>>,
+    /// Row-major [seq, seq]: row = the attending (query) position.
+    pub weights: Rc<Vec<f32>>,
+}
+
+/// One head's attention pattern as a grid: rows attend, columns are attended to;
+/// hovering a cell names both tokens and the weight (also its aria-label).
+#[function_component(AttentionMap)]
+pub fn attention_map(props: &AttentionMapProps) -> Html {
+    let seq = props.labels.len();
+    html! {
+        <div class="attention-map heatmap-grid" role="table" aria-label={format!("attention of {}", props.title)}
+            data-head={props.title.clone()}
+            style={format!("grid-template-columns: repeat({seq}, 1fr)")}>
+            { for props.weights.iter().enumerate().map(|(at, w)| {
+                let (i, j) = (at / seq, at % seq);
+                if j > i {
+                    return html!{ <div class="cell masked" role="cell" aria-hidden="true"></div> };
+                }
+                let text = format!(
+                    "{} (position {}) → {} (position {}): {w:.3}",
+                    props.labels[i], i + 1, props.labels[j], j + 1
+                );
+                html!{ <div class="cell" role="cell" title={text.clone()} aria-label={text}
+                    style={format!("background:{}", sequential(*w as f64))}></div> }
+            }) }
+        </div>
+    }
+}

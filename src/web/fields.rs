@@ -88,6 +88,7 @@ const fn unless(field: Field, conditions: &'static [(&'static str, &'static str)
 }
 
 const CLASSIFICATION: &str = "classification";
+const INDUCTION: &str = "induction";
 
 /// A classification parameter: shown only for that family.
 const fn class_param(
@@ -103,9 +104,15 @@ const fn class_param(
     )
 }
 
-/// A regression-only field: hidden for classification.
+/// A regression-only field: hidden for classification and token sequences.
 const fn regression(field: Field) -> Field {
-    unless(field, &[("task.family.kind", CLASSIFICATION)])
+    unless(
+        field,
+        &[
+            ("task.family.kind", CLASSIFICATION),
+            ("task.family.kind", INDUCTION),
+        ],
+    )
 }
 
 const fn when(field: Field, path: &'static str, value: &'static str) -> Field {
@@ -135,6 +142,10 @@ pub const FAMILIES: &[(&str, &str)] = &[
     (
         r#"{"kind":"classification"}"#,
         "few-shot classification (Chan, Reddy)",
+    ),
+    (
+        r#"{"kind":"induction"}"#,
+        "token sequences with copies (induction heads)",
     ),
 ];
 
@@ -242,11 +253,24 @@ pub const SECTIONS: &[Section] = &[
                     step: 0.05,
                 },
             ),
-            f("task.dims", "dimension d", "1 … 64", Kind::Int),
+            when(
+                f(
+                    "task.family.vocab",
+                    "vocabulary V",
+                    "2 … 4096 tokens",
+                    Kind::Int,
+                ),
+                "task.family.kind",
+                INDUCTION,
+            ),
+            unless(
+                f("task.dims", "dimension d", "1 … 64", Kind::Int),
+                &[("task.family.kind", INDUCTION)],
+            ),
             f(
                 "task.points",
-                "points (context pairs)",
-                "1 … 256",
+                "points (context pairs; tokens T for sequences)",
+                "1 … 256 (4 … 256 tokens)",
                 Kind::Int,
             ),
             regression(f(
@@ -313,6 +337,18 @@ pub const SECTIONS: &[Section] = &[
                     Kind::Select(&[
                         ("\"softmax\"", "softmax"),
                         ("\"linear\"", "linear (no softmax)"),
+                    ]),
+                ),
+                &[("model.kind", "lsa")],
+            ),
+            unless(
+                f(
+                    "model.positions",
+                    "positions",
+                    "",
+                    Kind::Select(&[
+                        ("\"learned\"", "learned (GPT-2)"),
+                        ("\"sinusoidal\"", "fixed sinusoids"),
                     ]),
                 ),
                 &[("model.kind", "lsa")],
@@ -493,22 +529,57 @@ impl Field {
     }
 }
 
-/// Switching between regression and classification changes what the other task
-/// fields mean: each kind starts from its browser-scale defaults (the `bursty-icl`
-/// or `icl-in-a-minute` task size), and fields the other kind cannot use are cleared.
+/// The three kinds of data a family gives: they read `task.dims` and
+/// `task.points` differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DataKind {
+    Regression,
+    Classification,
+    Tokens,
+}
+
+fn data_kind(family: &crate::tasks::TaskFamilyConfig) -> DataKind {
+    if family.classification().is_some() {
+        DataKind::Classification
+    } else if family.induction_vocab().is_some() {
+        DataKind::Tokens
+    } else {
+        DataKind::Regression
+    }
+}
+
+/// Switching between regression, classification and token sequences changes what
+/// the task fields mean: each kind starts from its browser-scale defaults (the
+/// `icl-in-a-minute`, `bursty-icl` or `induction-phase-change` task size), and
+/// fields the new kind cannot use are cleared.
 fn switch_kind(exp: &Experiment, family_json: &str) -> Vec<String> {
-    let to_class = family_json.contains(CLASSIFICATION);
-    let from_class = exp.task.family.classification().is_some();
-    match (from_class, to_class) {
-        (false, true) => vec![
-            "task.dims=32".into(),
-            "task.points=8".into(),
-            "task.pool=null".into(),
-            "curriculum=null".into(),
-            "eval.baselines=null".into(),
-        ],
-        (true, false) => vec!["task.dims=5".into(), "task.points=21".into()],
-        _ => Vec::new(),
+    let Ok(to) = serde_json::from_str::<crate::tasks::TaskFamilyConfig>(family_json) else {
+        return Vec::new();
+    };
+    let (from, to) = (data_kind(&exp.task.family), data_kind(&to));
+    if from == to {
+        return Vec::new();
+    }
+    let not_regression = [
+        "task.pool=null".to_string(),
+        "curriculum=null".into(),
+        "eval.baselines=null".into(),
+    ];
+    match to {
+        DataKind::Regression => vec!["task.dims=5".into(), "task.points=21".into()],
+        DataKind::Classification => [
+            vec!["task.dims=32".to_string(), "task.points=8".into()],
+            not_regression.to_vec(),
+        ]
+        .concat(),
+        DataKind::Tokens => [
+            vec![
+                "task.points=32".to_string(),
+                "model.kind=\"transformer\"".into(),
+            ],
+            not_regression.to_vec(),
+        ]
+        .concat(),
     }
 }
 

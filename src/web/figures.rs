@@ -1199,4 +1199,121 @@ mod tests {
             f.caption
         );
     }
+
+    fn token_history(scores: &[(usize, f64, f64)]) -> Vec<(usize, BTreeMap<String, f64>)> {
+        scores
+            .iter()
+            .map(|&(step, icl, prefix)| {
+                let m: BTreeMap<String, f64> = [
+                    ("icl_score".to_string(), icl),
+                    ("loss".to_string(), 3.0 + icl / 2.0),
+                    ("prefix_matching_L1H1".to_string(), 0.1),
+                    ("previous_token_L1H1".to_string(), 0.6),
+                    ("prefix_matching_L2H1".to_string(), prefix),
+                    ("previous_token_L2H1".to_string(), 0.05),
+                    ("prefix_matching_uniform".to_string(), 0.11),
+                ]
+                .into();
+                (step, m)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_phase_change_is_the_steepest_fall_of_the_icl_score() {
+        let hist = token_history(&[
+            (0, 0.0, 0.06),
+            (100, -0.1, 0.07),
+            (200, -1.5, 0.3),
+            (300, -2.0, 0.6),
+            (400, -2.1, 0.65),
+        ]);
+        assert_eq!(phase_change(&hist), Some((200, -1.5)));
+        // Evaluations at uneven intervals: the fall per step decides.
+        let uneven = token_history(&[(0, 0.0, 0.0), (50, -0.6, 0.0), (250, -1.6, 0.0)]);
+        assert_eq!(phase_change(&uneven), Some((50, -0.6)));
+        // No fall worth the name: no marker.
+        assert_eq!(
+            phase_change(&token_history(&[
+                (0, 0.0, 0.0),
+                (50, -0.05, 0.0),
+                (100, -0.06, 0.0)
+            ])),
+            None
+        );
+        assert_eq!(phase_change(&hist[..2]), None);
+
+        let f = head_score_figure(&hist).unwrap();
+        assert_eq!(f.lines.len(), 4, "prefix and previous-token line per head");
+        assert!(
+            f.lines
+                .iter()
+                .any(|l| l.label == "L2H1 prefix matching" && !l.dashed)
+        );
+        assert!(
+            f.lines
+                .iter()
+                .any(|l| l.label == "L1H1 previous token" && l.dashed)
+        );
+        assert_eq!(f.marks.len(), 1);
+        assert_eq!(f.hlines, vec![(0.11, "uniform attention".to_string())]);
+        assert!(
+            f.caption.contains("L2H1")
+                && f.caption.contains("0.65")
+                && f.caption.contains("0.11")
+                && f.caption.contains("step 200"),
+            "{}",
+            f.caption
+        );
+        let icl = icl_score_figure(&hist).unwrap();
+        assert_eq!(icl.marks[0].at, (200.0, -1.5));
+        assert!(icl.caption.contains("2.10 nats better"), "{}", icl.caption);
+    }
+
+    #[test]
+    fn the_token_loss_figure_shows_the_ablated_model_beside_the_model() {
+        use crate::eval::Curve;
+        use crate::lens::heads::TokenReport;
+        use crate::model::{AblationMode, HeadAblation};
+        let tokens = |loss: f64, repeat: f64, icl: f64| TokenReport {
+            loss: Curve {
+                mean: vec![4.1, loss, loss],
+                stderr: vec![0.0; 3],
+            },
+            accuracy: vec![0.0; 3],
+            copy_rule: vec![0.0; 3],
+            uniform_loss: 64f64.ln(),
+            icl_score: icl,
+            uniform_prefix_matching: 0.11,
+            repeat_loss: repeat,
+            new_loss: 4.1,
+            heads: Vec::new(),
+        };
+        let model = EvalReport {
+            step: 800,
+            tokens: Some(tokens(1.5, 1.4, -2.3)),
+            ..EvalReport::default()
+        };
+        let f = token_loss_figure(&model, None).unwrap();
+        assert_eq!(f.lines.len(), 1);
+        assert_eq!(f.lines[0].points[0], (1.0, 4.1));
+        let ablated = EvalReport {
+            step: 800,
+            tokens: Some(tokens(4.0, 4.16, -0.56)),
+            ablated: vec![HeadAblation {
+                layer: 1,
+                head: 0,
+                mode: AblationMode::Zero,
+            }],
+            ..EvalReport::default()
+        };
+        let f = token_loss_figure(&model, Some(&ablated)).unwrap();
+        assert_eq!(f.lines[1].label, "L2H1 ablated");
+        assert!(f.lines[1].dashed);
+        assert!(
+            f.caption.contains("+2.76") && f.caption.contains("-0.56"),
+            "{}",
+            f.caption
+        );
+    }
 }

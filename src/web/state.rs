@@ -883,4 +883,91 @@ mod tests {
                 .contains("not an icl-lab sweep summary")
         );
     }
+
+    fn token_report(step: usize, ablated: Vec<HeadAblation>) -> EvalReport {
+        use crate::lens::heads::{AttentionSnapshot, PromptAttention};
+        EvalReport {
+            step,
+            attention: Some(AttentionSnapshot {
+                prompts: vec![PromptAttention {
+                    labels: vec!["t1".into(), "t2".into()],
+                    heads: vec![vec![vec![1.0, 0.0, step as f32 / 1000.0, 0.5]]],
+                }],
+            }),
+            ablated,
+            ..EvalReport::default()
+        }
+    }
+
+    #[test]
+    fn heads_are_ablated_by_click_and_the_worker_is_told() {
+        let mut s = AppState::from_hash("#preset=induction-phase-change");
+        // Before a run: kept, nothing sent.
+        s.apply(Action::ToggleHead { layer: 1, head: 0 });
+        assert_eq!(s.ablations.len(), 1);
+        assert!(s.outbox.is_none());
+        let exp = s.exp.clone();
+        s.apply(Action::Started {
+            experiment: exp,
+            paused: false,
+            now_ms: 0.0,
+        });
+        assert!(s.ablations.is_empty(), "a new run starts with every head");
+        let ev = |event| Action::Worker { event, now_ms: 0.0 };
+        s.apply(Action::ToggleHead { layer: 1, head: 0 });
+        let cut = vec![HeadAblation {
+            layer: 1,
+            head: 0,
+            mode: AblationMode::Zero,
+        }];
+        assert_eq!(
+            s.outbox.as_ref().map(|(_, c)| c.clone()),
+            Some(Control::Ablate { heads: cut.clone() })
+        );
+        // A stale answer (for another set of heads) is ignored; the current one shown.
+        s.apply(ev(Event::Ablated(token_report(50, Vec::new()))));
+        assert!(s.run.ablated.is_none());
+        s.apply(ev(Event::Ablated(token_report(50, cut.clone()))));
+        assert_eq!(s.run.ablated.as_ref().map(|r| r.step), Some(50));
+        // The mode applies to the ablated heads at once.
+        s.apply(Action::AblationMode(AblationMode::Mean));
+        assert_eq!(s.ablations[0].mode, AblationMode::Mean);
+        assert!(s.run.ablated.is_none(), "the zeroed result is stale");
+        // Clicked again: restored, and the worker told so.
+        s.apply(Action::ToggleHead { layer: 1, head: 0 });
+        assert!(s.ablations.is_empty());
+        assert_eq!(
+            s.outbox.as_ref().map(|(_, c)| c.clone()),
+            Some(Control::Ablate { heads: Vec::new() })
+        );
+    }
+
+    #[test]
+    fn the_scrubber_steps_through_the_attention_of_every_evaluation() {
+        let mut s = AppState::from_hash("#preset=induction-phase-change");
+        let exp = s.exp.clone();
+        s.apply(Action::Started {
+            experiment: exp,
+            paused: false,
+            now_ms: 0.0,
+        });
+        assert!(s.shown_attention().is_none());
+        let ev = |event| Action::Worker { event, now_ms: 0.0 };
+        for step in [0, 50, 100] {
+            s.apply(ev(Event::Eval(token_report(step, Vec::new()))));
+        }
+        assert_eq!(s.run.attention.len(), 3);
+        // Following training: the latest.
+        assert_eq!(s.shown_attention().map(|(step, _)| step), Some(100));
+        s.apply(Action::Scrub(Some(1)));
+        let (step, a) = s.shown_attention().unwrap();
+        assert_eq!(step, 50);
+        assert_eq!(a.prompts[0].heads[0][0][2], 0.05);
+        // It stays there while training goes on; the last index follows again.
+        s.apply(ev(Event::Eval(token_report(150, Vec::new()))));
+        assert_eq!(s.shown_attention().map(|(step, _)| step), Some(50));
+        s.apply(Action::Scrub(Some(3)));
+        assert_eq!(s.scrub, None);
+        assert_eq!(s.shown_attention().map(|(step, _)| step), Some(150));
+    }
 }

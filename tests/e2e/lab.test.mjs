@@ -362,6 +362,47 @@ test('the algorithm lens: a linear self-attention run shows its best match per k
   await page.close();
 });
 
+test('the mechanism lens: attention heatmaps per head, a scrubber through training, head scores, and a head ablated by a click', async () => {
+  const page = await open(
+    hashFor('induction-phase-change', {
+      train: { steps: 400, log_every: 50, eval_every: 100 },
+      eval: { prompts: 64 },
+    }),
+  );
+  await page.click('#train');
+  await waitFor(page, (s) => /finished/.test(s.text), 180_000, 'the run to finish');
+  // 2 layers × 2 heads, T = 32 tokens: 32 × 32 cells each.
+  const maps = page.locator('figure[data-chart=attention] .attention-map');
+  assert.equal(await maps.count(), 4);
+  assert.equal(await maps.first().locator('.cell').count(), 32 * 32);
+  // Hover text names both tokens and the weight.
+  const title = await maps.nth(2).locator('.cell[title]').nth(5).getAttribute('title');
+  assert.match(title, /^t\d+ \(position \d+\) → t\d+ \(position \d+\): [0-9.]+$/);
+  // Evaluations at steps 0, 100, …, 400; the scrubber follows the latest.
+  assert.equal(await page.getAttribute('#scrub-step', 'data-step'), '400');
+  const cells = () => maps.nth(2).locator('.cell[title]').evaluateAll((els) => els.map((e) => e.title).join('|'));
+  const latest = await cells();
+  await page.locator('#scrub').fill('0');
+  assert.equal(await page.getAttribute('#scrub-step', 'data-step'), '0');
+  assert.notEqual(await cells(), latest, 'the untrained model attends differently');
+  // Another sequence, other tokens.
+  await page.click('#prompt-1');
+  assert.notEqual(await cells(), latest);
+  // Scores through training, with the ICL score and its phase-change marker.
+  assert.ok(Number(await page.getAttribute('canvas[data-chart=heads]', 'data-points')) >= 5 * 8);
+  assert.ok(Number(await page.getAttribute('canvas[data-chart=icl-score]', 'data-points')) >= 5);
+  assert.match(await page.textContent('[data-caption=head-scores]'), /L2H1: prefix matching [0-9.]+, previous token [0-9.]+, copying -?[0-9.]+/);
+  // Click a head: the ablated model's loss curve appears beside the model's.
+  await page.click('#head-L2H1');
+  await page.waitForFunction(() => /L2H1 ablated/.test(document.querySelector('[data-caption=token-loss]')?.textContent ?? ''), null, { timeout: 60_000 });
+  assert.equal(await page.getAttribute('#head-L2H1', 'aria-pressed'), 'true');
+  // Restore: the ablated curve goes.
+  await page.click('#restore-heads');
+  await page.waitForFunction(() => !/ablated/.test(document.querySelector('[data-caption=token-loss]')?.textContent ?? 'x'));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 /// A model a software WebGPU adapter steps in seconds.
 const TINY = {
   task: { dims: 3, points: 6 },
