@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::baselines::{BaselineContext, Predictor};
 use crate::config::{Encoding, Experiment};
 use crate::lens::algorithms::{AlgorithmMatch, LensPlan};
-use crate::lens::heads::{AttentionSnapshot, TokenPass, TokenPlan, TokenReport};
+use crate::lens::heads::{AttentionSnapshot, HeadScore, TokenPass, TokenPlan, TokenReport};
 use crate::lens::lsa::{HeadView, lsa_view};
 use crate::model::{HeadAblation, ModelInput, Transformer};
 use crate::probes::{ProbePlan, ProbeResult};
@@ -92,7 +92,16 @@ pub struct EvalReport {
     /// ICL score and every head's scores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<TokenReport>,
-    /// The attention patterns of a few evaluation sequences (token runs).
+    /// Per attention head: prefix matching (token runs: attention to the tokens after
+    /// earlier occurrences of the current one; classification: from the query to
+    /// the labels of its class's exemplars), previous token, copying.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heads: Vec<HeadScore>,
+    /// What a head attending uniformly would score on the same sequences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uniform_prefix_matching: Option<f64>,
+    /// The attention patterns of a few evaluation sequences (token and
+    /// classification runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attention: Option<AttentionSnapshot>,
     /// The heads ablated when this was evaluated (empty: the model as trained).
@@ -107,6 +116,11 @@ impl EvalReport {
 
     pub fn probe(&self, name: &str) -> Option<&ProbeResult> {
         self.probes.iter().find(|p| p.name == name)
+    }
+
+    /// The head with the highest prefix-matching score.
+    pub fn best_induction_head(&self) -> Option<&HeadScore> {
+        crate::lens::heads::best_induction_head(&self.heads)
     }
 }
 
@@ -429,6 +443,46 @@ impl ModelPredictor<'_> {
     }
 }
 
+impl ModelPredictor<'_> {
+    fn class_attention_tensors(
+        &self,
+        encoding: &ClassEncoding,
+        seqs: &[ClassSequence],
+    ) -> Vec<Tensor<4>> {
+        let input = ModelInput::from_sequences(&encoding.encode(seqs), &self.device);
+        self.model.forward(&input).attention
+    }
+
+    /// Attention per layer, row-major [b, h, s, s], on classification sequences.
+    pub fn class_attention(
+        &self,
+        encoding: &ClassEncoding,
+        seqs: &[ClassSequence],
+    ) -> Vec<Vec<f32>> {
+        self.class_attention_tensors(encoding, seqs)
+            .into_iter()
+            .map(|a| a.into_data().try_into_vec::<f32>().expect("f32 attention"))
+            .collect()
+    }
+
+    /// [`ModelPredictor::class_attention`] with asynchronous reads.
+    pub async fn class_attention_async(
+        &self,
+        encoding: &ClassEncoding,
+        seqs: &[ClassSequence],
+    ) -> Result<Vec<Vec<f32>>, String> {
+        let mut out = Vec::new();
+        for a in self.class_attention_tensors(encoding, seqs) {
+            let d = a
+                .into_data_async()
+                .await
+                .map_err(|e| format!("reading the model's attention failed: {e:?}"))?;
+            out.push(d.try_into_vec::<f32>().expect("f32 attention"));
+        }
+        Ok(out)
+    }
+}
+
 /// The model's OV circuits ([layer][head], [V, V]) read back synchronously.
 pub fn ov_matrices(model: &Transformer) -> Vec<Vec<nalgebra::DMatrix<f64>>> {
     model
@@ -560,6 +614,20 @@ impl EvalPlan {
         })
     }
 
+    /// Classification runs: the sequences the heads are scored on (the first
+    /// [`CLASS_HEAD_SEQUENCES`] of the ICL probe's) with their encoding.
+    ///
+    /// [`CLASS_HEAD_SEQUENCES`]: crate::lens::heads::CLASS_HEAD_SEQUENCES
+    pub fn head_sequences(&self) -> Option<(&ClassEncoding, &[ClassSequence])> {
+        self.probes.as_ref().map(|(plan, enc)| {
+            let seqs = plan.icl_sequences();
+            (
+                enc,
+                &seqs[..seqs.len().min(crate::lens::heads::CLASS_HEAD_SEQUENCES)],
+            )
+        })
+    }
+
     /// The token plan of a token run.
     pub fn token_plan(&self) -> Option<&TokenPlan> {
         self.tokens.as_ref()
@@ -574,14 +642,15 @@ impl EvalPlan {
         ov: &[Vec<nalgebra::DMatrix<f64>>],
     ) -> EvalReport {
         let plan = self.tokens.as_ref().expect("a token run");
-        let (tokens, attention) = plan.report(passes, ov);
-        EvalReport {
+        let (tokens, lens) = plan.report(passes, ov);
+        let mut report = EvalReport {
             dims: self.dims,
             step,
             tokens: Some(tokens),
-            attention: Some(attention),
             ..EvalReport::default()
-        }
+        };
+        lens.fill(&mut report);
+        report
     }
 
     /// The lens's probe batch, if the run has one: the model's predictions on it go
@@ -744,13 +813,21 @@ pub fn evaluate(
             .sequences()
             .map(|seqs| model.classify(&encoding, seqs))
             .collect();
-        let report = EvalReport {
+        let icl = plan.icl_sequences();
+        let icl = &icl[..icl.len().min(crate::lens::heads::CLASS_HEAD_SEQUENCES)];
+        let lens = crate::lens::heads::class_heads(
+            icl,
+            &model.class_attention(&encoding, icl),
+            exp.model.heads,
+        );
+        let mut report = EvalReport {
             dims: exp.task.dims,
             step,
             evals: Vec::new(),
             probes: plan.report(&labels),
             ..EvalReport::default()
         };
+        lens.fill(&mut report);
         return Ok((report, Vec::new()));
     }
     if let Some(plan) = token_plan(exp) {
@@ -758,14 +835,14 @@ pub fn evaluate(
             .chunks()
             .map(|c| model.token_pass(&plan.encoding, c))
             .collect();
-        let (tokens, attention) = plan.report(&passes, &ov_matrices(model.model));
-        let report = EvalReport {
+        let (tokens, lens) = plan.report(&passes, &ov_matrices(model.model));
+        let mut report = EvalReport {
             dims: exp.task.dims,
             step,
             tokens: Some(tokens),
-            attention: Some(attention),
             ..EvalReport::default()
         };
+        lens.fill(&mut report);
         return Ok((report, Vec::new()));
     }
     let model_ref = model.model;
@@ -868,6 +945,58 @@ mod tests {
         assert!(planned.algorithms.is_some(), "a linear family has the lens");
         assert_eq!(planned, full);
         assert!(full.evals[0].distance["least_squares"] > 0.0);
+    }
+
+    /// What the worker does for token and classification runs (plan, then the
+    /// model's passes) gives what `evaluate` gives.
+    #[test]
+    fn token_and_classification_plans_give_the_same_reports_as_evaluate() {
+        let dev = Device::flex();
+        let mut e = crate::presets::preset("induction-phase-change").unwrap();
+        e.eval.prompts = 6;
+        e.model.width = 16;
+        let t = crate::train::Trainer::new(&e, &dev);
+        let model = t.model();
+        let (full, _) = evaluate(&e, &model, &dev, &t.source, None, 3).unwrap();
+        let plan = EvalPlan::new(&e, &t.source).unwrap();
+        let mp = ModelPredictor {
+            model: &model,
+            device: dev.clone(),
+            encoding: e.task.encoding,
+        };
+        let tp = plan.token_plan().unwrap();
+        let passes: Vec<TokenPass> = tp
+            .chunks()
+            .map(|c| mp.token_pass(&tp.encoding, c))
+            .collect();
+        let planned = plan.token_report(3, &passes, &ov_matrices(&model));
+        assert_eq!(planned, full);
+        assert_eq!(full.heads.len(), 4);
+        assert_eq!(full.attention.as_ref().unwrap().prompts.len(), 4);
+
+        let mut c = crate::presets::preset("bursty-icl").unwrap();
+        c.eval.prompts = 6;
+        if let TaskFamilyConfig::Classification(cfg) = &mut c.task.family {
+            cfg.classes = 64;
+        }
+        let t = crate::train::Trainer::new(&c, &dev);
+        let model = t.model();
+        let (full, _) = evaluate(&c, &model, &dev, &t.source, None, 3).unwrap();
+        let plan = EvalPlan::new(&c, &t.source).unwrap();
+        let mp = ModelPredictor {
+            model: &model,
+            device: dev.clone(),
+            encoding: c.task.encoding,
+        };
+        let (enc, sets) = plan.sequences().unwrap();
+        let labels: Vec<Vec<usize>> = sets.iter().map(|s| mp.classify(enc, s)).collect();
+        let mut planned = plan.report(3, &[], &labels, None);
+        let (enc, seqs) = plan.head_sequences().unwrap();
+        crate::lens::heads::class_heads(seqs, &mp.class_attention(enc, seqs), c.model.heads)
+            .fill(&mut planned);
+        assert_eq!(planned, full);
+        assert_eq!(full.heads.len(), 2, "Reddy's 2 layers of 1 head");
+        assert_eq!(full.attention.unwrap().prompts[0].labels.len(), 17);
     }
 
     #[test]

@@ -113,6 +113,12 @@ pub const PRESETS: &[Preset] = &[
         sweep: Some("task.family.p_classification=0,0.5,1"),
     },
     Preset {
+        name: "reddy-abrupt",
+        summary: "Reddy's minimal network (2 attention-only layers of 1 head, an MLP classifier) on fully bursty few-shot sequences (1024 classes, B = 4 of N = 8). Measured natively: ICL accuracy on novel classes sits on a plateau (0.41–0.46, steps 100–300: a label copied from the context), then jumps (0.64 at step 400, 0.96 at 500) as layer 2's head moves its query's attention onto the labels of the query's class (0.41 → 0.88; uniform 0.24) and layer 1's previous-token score rises (0.15 → 0.31); in-weights accuracy stays at chance (0.03)",
+        build: reddy_abrupt,
+        sweep: None,
+    },
+    Preset {
         name: "induction-phase-change",
         summary: "Olsson's induction heads: 32-token sequences over 64 tokens in which earlier windows recur at random offsets, a 2-layer attention-only model (2000 steps, 40 s natively). Measured: the phase change comes at step 150–200 (the ICL score falls from −0.68 to −1.32 nats while the best layer-2 head's prefix-matching score jumps from 0.16 to 0.48; a uniform head scores 0.11), ending with L2H2 at 0.86, a layer-1 previous-token head at 0.56, and 1.33 nats where the token occurred before vs 4.06 on new tokens; the sweep's 1-layer model never passes 0.16 (2.66 nats on repeats). Ablating both layer-2 heads (at 800 steps) puts repeats back at ln V (4.16 nats)",
         build: induction_phase_change,
@@ -210,6 +216,23 @@ fn algorithm_selection_noise() -> Experiment {
     e.task.points = 16;
     e.train.steps = 4000;
     e.train.eval_every = 250;
+    e
+}
+
+fn reddy_abrupt() -> Experiment {
+    let mut e = classification(ClassificationConfig {
+        // Reddy's regime for an abrupt transition: many classes, every sequence
+        // bursty, so the context always holds the query's class.
+        classes: 1024,
+        p_bursty: 1.0,
+        ..ClassificationConfig::default()
+    });
+    // A constant rate, as in bursty-icl; the jump comes by step 500 (measured), so
+    // 1500 steps show the plateau, the jump and what follows (about a minute in a
+    // browser tab).
+    e.optim.schedule = crate::config::Schedule::Constant;
+    e.train.steps = 1500;
+    e.train.eval_every = 50;
     e
 }
 

@@ -132,6 +132,12 @@ impl ProbePlan {
         plan
     }
 
+    /// The ICL probe's sequences (novel classes, bursty: the query's class is in
+    /// the context): what the mechanism lens measures the heads on.
+    pub fn icl_sequences(&self) -> &[ClassSequence] {
+        &self.sets[0].1
+    }
+
     /// The held-out sequence sets, in order; answer each with one label per sequence.
     pub fn sequences(&self) -> impl Iterator<Item = &[ClassSequence]> {
         self.sets.iter().map(|(_, s)| s.as_slice())

@@ -184,8 +184,9 @@ pub fn final_metrics(report: &EvalReport) -> BTreeMap<String, f64> {
     }
     if let Some(t) = &report.tokens {
         // Token runs: the ICL score, the loss where the copy rule applies and where
-        // it does not, and every head's scores (`prefix_matching_L1H2`, …) with the
-        // best prefix-matching score (what the induction test and a depth sweep read).
+        // it does not, and what a uniform head would score. Then, for token and
+        // classification runs, every head's scores (`prefix_matching_L1H2`, …) with
+        // the best prefix-matching score (what a depth sweep reads).
         m.insert("icl_score".into(), t.icl_score);
         m.insert(
             "loss".into(),
@@ -193,17 +194,19 @@ pub fn final_metrics(report: &EvalReport) -> BTreeMap<String, f64> {
         );
         m.insert("repeat_loss".into(), t.repeat_loss);
         m.insert("new_loss".into(), t.new_loss);
-        m.insert("prefix_matching_uniform".into(), t.uniform_prefix_matching);
-        for h in &t.heads {
-            m.insert(format!("prefix_matching_{}", h.label()), h.prefix_matching);
-            m.insert(format!("previous_token_{}", h.label()), h.previous_token);
-            if let Some(c) = h.copying {
-                m.insert(format!("copying_{}", h.label()), c);
-            }
+    }
+    if let Some(u) = report.uniform_prefix_matching {
+        m.insert("prefix_matching_uniform".into(), u);
+    }
+    for h in &report.heads {
+        m.insert(format!("prefix_matching_{}", h.label()), h.prefix_matching);
+        m.insert(format!("previous_token_{}", h.label()), h.previous_token);
+        if let Some(c) = h.copying {
+            m.insert(format!("copying_{}", h.label()), c);
         }
-        if let Some(b) = t.best_induction_head() {
-            m.insert("prefix_matching_max".into(), b.prefix_matching);
-        }
+    }
+    if let Some(b) = report.best_induction_head() {
+        m.insert("prefix_matching_max".into(), b.prefix_matching);
     }
     m
 }

@@ -30,7 +30,7 @@ fn two_layers_form_an_induction_head_one_layer_does_not() {
     let model = t.model();
     let (report, _) = evaluate(&exp, &model, &dev, &t.source, None, t.step).unwrap();
     let tokens = report.tokens.as_ref().unwrap();
-    let best = tokens.best_induction_head().unwrap();
+    let best = report.best_induction_head().unwrap();
     eprintln!(
         "2 layers: best {} prefix {:.3}, ICL score {:.3}, repeat loss {:.3}",
         best.label(),
@@ -41,7 +41,7 @@ fn two_layers_form_an_induction_head_one_layer_does_not() {
     assert!(best.prefix_matching > 0.4, "{best:?}");
     assert_eq!(best.layer, 1, "the induction head is in layer 2");
     // Its partner: a previous-token head in layer 1.
-    let prev = tokens
+    let prev = report
         .heads
         .iter()
         .filter(|h| h.layer == 0)
@@ -51,7 +51,7 @@ fn two_layers_form_an_induction_head_one_layer_does_not() {
 
     // Zeroing the induction heads (both heads of layer 2 become one, measured) costs
     // much of the in-context benefit; undone, the report is the same as before.
-    let induction: Vec<HeadAblation> = tokens
+    let induction: Vec<HeadAblation> = report
         .heads
         .iter()
         .filter(|h| h.prefix_matching > 0.3)
@@ -82,8 +82,8 @@ fn two_layers_form_an_induction_head_one_layer_does_not() {
 
     let (exp1, t1) = train(1);
     let (r1, _) = evaluate(&exp1, &t1.model(), &dev, &t1.source, None, t1.step).unwrap();
+    let best1 = r1.best_induction_head().unwrap().clone();
     let one = r1.tokens.unwrap();
-    let best1 = one.best_induction_head().unwrap();
     eprintln!(
         "1 layer: best {} prefix {:.3}, ICL score {:.3}",
         best1.label(),

@@ -547,11 +547,13 @@ fn print_summary(report: &EvalReport) {
             t.repeat_loss,
             t.new_loss
         );
+    }
+    if !report.heads.is_empty() {
         println!(
             "  {:6}{:>16}{:>16}{:>10}",
             "head", "prefix matching", "previous token", "copying"
         );
-        for h in &t.heads {
+        for h in &report.heads {
             println!(
                 "  {:6}{:>16.3}{:>16.3}{:>10}",
                 h.label(),

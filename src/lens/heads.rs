@@ -23,6 +23,7 @@ use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
 use crate::eval::Curve;
+use crate::tasks::classification::{ClassOrigin, ClassSequence};
 use crate::tasks::induction::{TokenEncoding, TokenSequence};
 
 /// Mean, over every position i whose token occurred before, of the attention from
@@ -52,6 +53,134 @@ pub fn prefix_matching_score(tokens: &[Vec<usize>], weights: &[f32]) -> Option<f
     }
     (count > 0).then(|| sum / count as f64)
 }
+
+/// Few-shot classification sequences (tokens x_1 l_1 … x_N l_N x_q): for each
+/// sequence, the positions of the label tokens that follow context items of the
+/// query's class (same training class, or the same novel class: novel classes
+/// get distinct labels).
+pub fn query_matches(seqs: &[ClassSequence]) -> Vec<Vec<usize>> {
+    seqs.iter()
+        .map(|s| {
+            let n = s.context_len();
+            let q = (s.classes[n], s.labels[n]);
+            (0..n)
+                .filter(|&i| (s.classes[i], s.labels[i]) == q)
+                .map(|i| 2 * i + 1)
+                .collect()
+        })
+        .collect()
+}
+
+/// Reddy's induction head, measured: the mean, over sequences whose query's class
+/// is in the context, of the attention from the query (the last position) to the
+/// label tokens of its class's items (`matches`, from [`query_matches`]).
+/// `weights` is one head's patterns, row-major [batch, seq, seq].
+pub fn query_label_score(matches: &[Vec<usize>], weights: &[f32], seq: usize) -> Option<f64> {
+    let mut sum = 0.0;
+    let mut count = 0usize;
+    for (b, m) in matches.iter().enumerate() {
+        if m.is_empty() {
+            continue;
+        }
+        let row = &weights[(b * seq + seq - 1) * seq..(b * seq + seq) * seq];
+        sum += m.iter().map(|&j| row[j] as f64).sum::<f64>();
+        count += 1;
+    }
+    (count > 0).then(|| sum / count as f64)
+}
+
+/// Head scores and attention snapshot of a classification run, from its
+/// attention (per layer, row-major [batch, heads, seq, seq]) on `seqs` (the ICL
+/// probe's novel bursty sequences): prefix matching is [`query_label_score`].
+pub fn class_heads(seqs: &[ClassSequence], attention: &[Vec<f32>], heads: usize) -> HeadLens {
+    let Some(first) = seqs.first() else {
+        return HeadLens {
+            heads: Vec::new(),
+            uniform_prefix_matching: 0.0,
+            attention: AttentionSnapshot {
+                prompts: Vec::new(),
+            },
+        };
+    };
+    let seq = 2 * first.context_len() + 1;
+    let batch = seqs.len();
+    let matches = query_matches(seqs);
+    let one_head = |w: &[f32], h: usize| -> Vec<f32> {
+        (0..batch)
+            .flat_map(|b| {
+                let at = (b * heads + h) * seq * seq;
+                w[at..at + seq * seq].iter().copied()
+            })
+            .collect()
+    };
+    let scores = attention
+        .iter()
+        .enumerate()
+        .flat_map(|(l, w)| {
+            let matches = &matches;
+            (0..heads).map(move |h| {
+                let head = one_head(w, h);
+                HeadScore {
+                    layer: l,
+                    head: h,
+                    prefix_matching: query_label_score(matches, &head, seq).unwrap_or(0.0),
+                    previous_token: previous_token_score(batch, seq, &head),
+                    copying: None,
+                }
+            })
+        })
+        .collect();
+    let prompts = seqs
+        .iter()
+        .take(SNAPSHOT_PROMPTS)
+        .enumerate()
+        .map(|(b, s)| {
+            let n = s.context_len();
+            let item = |i: usize| match s.classes[i] {
+                ClassOrigin::Train(k) => format!("c{k}"),
+                ClassOrigin::Novel => format!("n{}", s.labels[i]),
+            };
+            let mut labels = Vec::with_capacity(seq);
+            for i in 0..n {
+                labels.push(item(i));
+                labels.push(format!("→{}", s.labels[i]));
+            }
+            labels.push(format!("{}?", item(n)));
+            PromptAttention {
+                labels,
+                heads: attention
+                    .iter()
+                    .map(|w| {
+                        (0..heads)
+                            .map(|h| {
+                                let at = (b * heads + h) * seq * seq;
+                                w[at..at + seq * seq]
+                                    .iter()
+                                    .map(|x| (x * 1000.0).round() / 1000.0)
+                                    .collect()
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    // A uniform query row puts 1/seq on each matching label.
+    let with_match: Vec<&Vec<usize>> = matches.iter().filter(|m| !m.is_empty()).collect();
+    let uniform = with_match
+        .iter()
+        .map(|m| m.len() as f64 / seq as f64)
+        .sum::<f64>()
+        / with_match.len().max(1) as f64;
+    HeadLens {
+        heads: scores,
+        uniform_prefix_matching: uniform,
+        attention: AttentionSnapshot { prompts },
+    }
+}
+
+/// Sequences a classification run's head scores are measured on.
+pub const CLASS_HEAD_SEQUENCES: usize = 128;
 
 /// The prefix-matching score of a head attending uniformly to every visible
 /// position: the baseline a score should be read against on these sequences.
@@ -128,23 +257,17 @@ pub struct TokenReport {
     pub uniform_loss: f64,
     /// Mean loss over the last quarter of positions − over the first quarter.
     pub icl_score: f64,
-    /// The prefix-matching score of a uniform head on these sequences (about 1/T
-    /// when every token occurs at most twice; more when tokens recur).
-    pub uniform_prefix_matching: f64,
     /// Mean loss where the copy rule applies (the token occurred before), and where it
     /// does not.
     pub repeat_loss: f64,
     pub new_loss: f64,
-    pub heads: Vec<HeadScore>,
 }
 
-impl TokenReport {
-    /// The head with the highest prefix-matching score.
-    pub fn best_induction_head(&self) -> Option<&HeadScore> {
-        self.heads
-            .iter()
-            .max_by(|a, b| a.prefix_matching.total_cmp(&b.prefix_matching))
-    }
+/// The head with the highest prefix-matching score.
+pub fn best_induction_head(heads: &[HeadScore]) -> Option<&HeadScore> {
+    heads
+        .iter()
+        .max_by(|a, b| a.prefix_matching.total_cmp(&b.prefix_matching))
 }
 
 /// The attention patterns of a few evaluation sequences at one evaluation: what the
@@ -160,6 +283,25 @@ pub struct PromptAttention {
     pub labels: Vec<String>,
     /// [layer][head]: row-major [seq, seq] weights, rounded to 1e-3.
     pub heads: Vec<Vec<Vec<f32>>>,
+}
+
+/// What the mechanism lens reads off the heads at one evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeadLens {
+    pub heads: Vec<HeadScore>,
+    /// The prefix-matching score a head attending uniformly would get on the same
+    /// sequences: the baseline to read the scores against.
+    pub uniform_prefix_matching: f64,
+    pub attention: AttentionSnapshot,
+}
+
+impl HeadLens {
+    /// Puts the lens into an evaluation report.
+    pub fn fill(self, report: &mut crate::eval::EvalReport) {
+        report.heads = self.heads;
+        report.uniform_prefix_matching = Some(self.uniform_prefix_matching);
+        report.attention = Some(self.attention);
+    }
 }
 
 /// Sequences shown in the attention heatmaps.
@@ -212,7 +354,7 @@ impl TokenPlan {
         &self,
         passes: &[TokenPass],
         ov: &[Vec<DMatrix<f64>>],
-    ) -> (TokenReport, AttentionSnapshot) {
+    ) -> (TokenReport, HeadLens) {
         let t = self.sequences[0].tokens.len();
         let n = t - 1;
         let v = self.encoding.vocab;
@@ -328,12 +470,14 @@ impl TokenPlan {
                 copy_rule,
                 uniform_loss: (v as f64).ln(),
                 icl_score,
-                uniform_prefix_matching: self.uniform_prefix,
                 repeat_loss: repeat / repeat_n.max(1) as f64,
                 new_loss: new / new_n.max(1) as f64,
-                heads: scores,
             },
-            AttentionSnapshot { prompts: snapshot },
+            HeadLens {
+                heads: scores,
+                uniform_prefix_matching: self.uniform_prefix,
+                attention: AttentionSnapshot { prompts: snapshot },
+            },
         )
     }
 }
@@ -478,13 +622,14 @@ mod tests {
             heads: 2,
         };
         let ov = vec![vec![DMatrix::identity(16, 16), DMatrix::zeros(16, 16)]];
-        let (r, snap) = plan.report(&[pass], &ov);
+        let (r, lens) = plan.report(&[pass], &ov);
+        let (heads, snap) = (lens.heads, lens.attention);
         assert_eq!(r.loss.mean.len(), n);
         assert_eq!(r.icl_score, 1.0 - 3.0);
         assert!((r.uniform_loss - 16f64.ln()).abs() < 1e-12);
-        assert!(r.heads[1].prefix_matching > 0.999 && r.heads[0].prefix_matching < 0.5);
-        assert_eq!(r.best_induction_head().unwrap().label(), "L1H2");
-        assert_eq!(r.heads[0].copying, Some(1.0));
+        assert!(heads[1].prefix_matching > 0.999 && heads[0].prefix_matching < 0.5);
+        assert_eq!(best_induction_head(&heads).unwrap().label(), "L1H2");
+        assert_eq!(heads[0].copying, Some(1.0));
         // Where the copy rule applies the model is right, so its accuracy there
         // equals the copy rule's.
         for i in 0..n {
@@ -493,5 +638,55 @@ mod tests {
         assert_eq!(snap.prompts.len(), 4);
         assert_eq!(snap.prompts[0].heads.len(), 1);
         assert_eq!(snap.prompts[0].heads[0][1].len(), t * t);
+    }
+
+    #[test]
+    fn reddys_induction_head_reads_the_label_of_the_querys_class() {
+        use nalgebra::DMatrix;
+        // N = 4: classes 7, novel(label 2), 7, 3; query of class 7 (label 5).
+        let s = ClassSequence {
+            items: DMatrix::zeros(5, 2),
+            labels: vec![5, 2, 5, 1, 5],
+            classes: vec![
+                ClassOrigin::Train(7),
+                ClassOrigin::Novel,
+                ClassOrigin::Train(7),
+                ClassOrigin::Train(3),
+                ClassOrigin::Train(7),
+            ],
+        };
+        let matches = query_matches(std::slice::from_ref(&s));
+        assert_eq!(matches, vec![vec![1, 5]]);
+        let seq = 9;
+        // The query splits its attention over the two matching labels: score 1.
+        let mut w = vec![0f32; seq * seq];
+        for i in 0..seq {
+            w[i * seq + i] = 1.0;
+        }
+        w[8 * seq + 8] = 0.0;
+        w[8 * seq + 1] = 0.5;
+        w[8 * seq + 5] = 0.5;
+        assert_eq!(query_label_score(&matches, &w, seq), Some(1.0));
+        // Uniform over the 9 visible positions: 2/9.
+        let u: Vec<f32> = (0..seq * seq)
+            .map(|at| {
+                if at % seq <= at / seq {
+                    1.0 / (at / seq + 1) as f32
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        assert!((query_label_score(&matches, &u, seq).unwrap() - 2.0 / 9.0).abs() < 1e-6);
+        // A query whose class is absent is not scored.
+        assert_eq!(query_label_score(&[vec![]], &u, seq), None);
+        let lens = class_heads(&[s], &[w.clone()], 1);
+        assert_eq!(lens.heads[0].prefix_matching, 1.0);
+        assert!((lens.uniform_prefix_matching - 2.0 / 9.0).abs() < 1e-12);
+        let snap = lens.attention;
+        assert_eq!(
+            snap.prompts[0].labels,
+            ["c7", "→5", "n2", "→2", "c7", "→5", "c3", "→1", "c7?"]
+        );
     }
 }

@@ -17,12 +17,13 @@ use super::charts::{
 };
 use super::fields::{Field, Kind, SECTIONS, log_slider_position, log_slider_text};
 use super::figures::{
-    algorithm_figure, distance_figure, head_score_figure, icl_score_figure, noise_figure,
-    probe_figure, threshold_figure, token_loss_figure,
+    algorithm_figure, copying_figure, distance_figure, head_score_figure, icl_score_figure,
+    noise_figure, probe_figure, threshold_figure, token_loss_figure,
 };
 use super::hash::to_hash;
 use super::protocol::{BackendChoice, Control, Event, Phase};
 use super::state::{Action, AppState, SWEEPABLE, SweepStatus, bench_experiment, bench_rate};
+use crate::eval::EvalReport;
 use crate::model::AblationMode;
 
 impl Reducible for AppState {
@@ -612,12 +613,14 @@ fn charts(props: &StateProps) -> Html {
             .and_then(|r| token_loss_figure(r, run.ablated.as_ref()))
             .map(Rc::new);
         let heads = head_score_figure(&run.history).map(Rc::new);
+        let copying = copying_figure(&run.history).map(Rc::new);
         let icl = icl_score_figure(&run.history).map(Rc::new);
         return html! {
             <div class="charts">
                 <LossChart {losses} {steps} />
                 if let Some(figure) = icl { <FigureChart {figure} /> }
                 if let Some(figure) = heads { <FigureChart {figure} /> }
+                if let Some(figure) = copying { <FigureChart {figure} /> }
                 if let Some(figure) = token_loss { <FigureChart {figure} /> }
                 <AttentionView state={state.clone()} />
             </div>
@@ -625,10 +628,35 @@ fn charts(props: &StateProps) -> Html {
     }
     if let Some(c) = trained.task.family.classification() {
         let figure = Rc::new(probe_figure(&run.history, 1.0 / c.labels as f64));
+        let heads = head_score_figure(&run.history).map(Rc::new);
+        let ablated = run.ablated.as_ref().zip(report.as_ref()).map(|(a, r)| {
+            let names: Vec<String> = a.ablated.iter().map(|h| h.label()).collect();
+            let accuracy = |r: &EvalReport, p: &str| {
+                r.probe(p)
+                    .and_then(|p| p.scores.get("model"))
+                    .map_or(f64::NAN, |s| s.mean)
+            };
+            format!(
+                "With {} ablated at step {}: ICL accuracy {:.2} (as trained {:.2}), in-weights {:.2} (as trained {:.2}).",
+                names.join(", "),
+                a.step,
+                accuracy(a, "icl"),
+                accuracy(r, "icl"),
+                accuracy(a, "in_weights"),
+                accuracy(r, "in_weights")
+            )
+        });
         return html! {
             <div class="charts">
                 <LossChart {losses} {steps} />
-                <FigureChart {figure} />
+                <div>
+                    <FigureChart {figure} />
+                    if let Some(text) = ablated {
+                        <p class="caption" data-caption="ablated">{text}</p>
+                    }
+                </div>
+                if let Some(figure) = heads { <FigureChart {figure} /> }
+                <AttentionView state={state.clone()} />
             </div>
         };
     }
@@ -815,9 +843,15 @@ fn attention_view(props: &StateProps) -> Html {
                 p.heads.iter().enumerate().flat_map(|(l, layer)| (0..layer.len()).map(move |h| (l, h)))
                     .map(|(l, h)| {
                         let n = format!("L{}H{}", l + 1, h + 1);
-                        format!("{n}: {}, {}, {}", score(&format!("prefix_matching_{n}"), "prefix matching"),
+                        let parts: Vec<String> = [
+                            score(&format!("prefix_matching_{n}"), "prefix matching"),
                             score(&format!("previous_token_{n}"), "previous token"),
-                            score(&format!("copying_{n}"), "copying"))
+                            score(&format!("copying_{n}"), "copying"),
+                        ]
+                        .into_iter()
+                        .filter(|p| !p.is_empty())
+                        .collect();
+                        format!("{n}: {}", parts.join(", "))
                     })
                     .collect::<Vec<_>>()
                     .join(" · ")

@@ -175,13 +175,22 @@ pub fn probe_figure(history: &[(usize, BTreeMap<String, f64>)], chance: f64) -> 
     }
 }
 
-/// The phase change of a token run: the evaluation step after the steepest fall of
-/// the ICL score per training step (Olsson's marker), with the score there. `None`
-/// before three evaluations, or when the score never fell by 0.1.
+/// The phase change: the evaluation step after the steepest fall of the ICL score
+/// per training step (Olsson's marker for token runs), with the score there; for
+/// classification runs, the steepest rise of the best head's prefix-matching score
+/// (Reddy's induction head forming; the ICL accuracy's own first rise, from chance
+/// to the copy-a-context-label plateau, is steeper and not the transition), with
+/// the score. `None` before three evaluations, or when the curve never moved by 0.1.
 pub fn phase_change(history: &[(usize, BTreeMap<String, f64>)]) -> Option<(usize, f64)> {
+    let tokens = history.iter().any(|(_, m)| m.contains_key("icl_score"));
+    let (key, sign) = if tokens {
+        ("icl_score", 1.0)
+    } else {
+        ("prefix_matching_max", -1.0)
+    };
     let points: Vec<(usize, f64)> = history
         .iter()
-        .filter_map(|(s, m)| m.get("icl_score").map(|v| (*s, *v)))
+        .filter_map(|(s, m)| m.get(key).map(|v| (*s, sign * *v)))
         .collect();
     if points.len() < 3 {
         return None;
@@ -191,7 +200,7 @@ pub fn phase_change(history: &[(usize, BTreeMap<String, f64>)]) -> Option<(usize
         .map(|w| (w[1], (w[0].1 - w[1].1) / (w[1].0 - w[0].0).max(1) as f64))
         .max_by(|a, b| a.1.total_cmp(&b.1))?;
     let total = points[0].1 - points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
-    (drop > 0.0 && total >= 0.1).then_some(at)
+    (drop > 0.0 && total >= 0.1).then_some((at.0, sign * at.1))
 }
 
 /// Per head through training: prefix-matching score (solid) and previous-token
@@ -261,8 +270,13 @@ pub fn head_score_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<F
                 at: (step as f64, at),
                 text: format!("phase change, step {step}"),
             });
+            let what = if history.iter().any(|(_, m)| m.contains_key("icl_score")) {
+                "The ICL score fell"
+            } else {
+                "The best head's score rose"
+            };
             format!(
-                "Best induction head {best}: prefix-matching score {best_score:.2}{baseline}. The ICL score fell fastest just before step {step}."
+                "Best induction head {best}: prefix-matching score {best_score:.2}{baseline}. {what} fastest just before step {step}."
             )
         }
         None => format!(
@@ -283,6 +297,52 @@ pub fn head_score_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<F
             .unwrap_or_default(),
         marks,
         caption,
+        x_labels: Vec::new(),
+    })
+}
+
+/// Per head through training: Olsson's copying score of its OV circuit (token runs).
+pub fn copying_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Figure> {
+    let last = &history.last()?.1;
+    let heads: Vec<String> = last
+        .keys()
+        .filter_map(|k| k.strip_prefix("copying_").map(str::to_string))
+        .collect();
+    if heads.is_empty() {
+        return None;
+    }
+    let lines: Vec<Line> = heads
+        .iter()
+        .enumerate()
+        .map(|(i, h)| Line {
+            key: format!("head_{i}_copying"),
+            label: h.clone(),
+            points: history
+                .iter()
+                .filter_map(|(s, m)| m.get(&format!("copying_{h}")).map(|v| (*s as f64, *v)))
+                .collect(),
+            dashed: false,
+        })
+        .collect();
+    let now: Vec<String> = heads
+        .iter()
+        .map(|h| format!("{h} {:.2}", last[&format!("copying_{h}")]))
+        .collect();
+    Some(Figure {
+        id: "copying",
+        title: "Copying score of each head's OV circuit".into(),
+        x_desc: "training step".into(),
+        y_desc: "Σλ / Σ|λ|".into(),
+        x_log: false,
+        y_log: false,
+        y_range: Some((-1.0, 1.0)),
+        lines,
+        hlines: vec![(0.0, "neither copies nor suppresses".into())],
+        marks: Vec::new(),
+        caption: format!(
+            "1: attending to a token raises that token's logit (copying), −1: lowers it. Now: {}.",
+            now.join(", ")
+        ),
         x_labels: Vec::new(),
     })
 }
@@ -1271,6 +1331,41 @@ mod tests {
     }
 
     #[test]
+    fn a_classification_runs_phase_change_is_the_steepest_rise_of_the_best_head() {
+        // Measured on reddy-abrupt: ICL accuracy and the best head's score.
+        let hist: Vec<(usize, BTreeMap<String, f64>)> = [
+            (0, 0.03, 0.25),
+            (100, 0.41, 0.43),
+            (300, 0.46, 0.41),
+            (400, 0.64, 0.54),
+            (500, 0.96, 0.88),
+            (600, 0.98, 0.94),
+        ]
+        .iter()
+        .map(|&(s, icl, best)| {
+            let m: BTreeMap<String, f64> = [
+                ("icl".to_string(), icl),
+                ("prefix_matching_L2H1".to_string(), best),
+                ("prefix_matching_max".to_string(), best),
+                ("previous_token_L2H1".to_string(), 0.3),
+                ("prefix_matching_uniform".to_string(), 0.24),
+            ]
+            .into();
+            (s, m)
+        })
+        .collect();
+        // ICL accuracy rises fastest from 0 to 100 (the plateau); the head at 500.
+        assert_eq!(phase_change(&hist), Some((500, 0.88)));
+        let f = head_score_figure(&hist).unwrap();
+        assert!(
+            f.caption
+                .contains("The best head's score rose fastest just before step 500"),
+            "{}",
+            f.caption
+        );
+    }
+
+    #[test]
     fn the_token_loss_figure_shows_the_ablated_model_beside_the_model() {
         use crate::eval::Curve;
         use crate::lens::heads::TokenReport;
@@ -1284,10 +1379,8 @@ mod tests {
             copy_rule: vec![0.0; 3],
             uniform_loss: 64f64.ln(),
             icl_score: icl,
-            uniform_prefix_matching: 0.11,
             repeat_loss: repeat,
             new_loss: 4.1,
-            heads: Vec::new(),
         };
         let model = EvalReport {
             step: 800,
@@ -1315,5 +1408,30 @@ mod tests {
             "{}",
             f.caption
         );
+    }
+
+    #[test]
+    fn copying_scores_are_drawn_per_head() {
+        let hist: Vec<(usize, BTreeMap<String, f64>)> = [(0, 0.3), (100, 0.99)]
+            .iter()
+            .map(|&(s, c)| {
+                let m: BTreeMap<String, f64> = [
+                    ("copying_L1H1".to_string(), c),
+                    ("copying_L2H1".to_string(), -c),
+                    ("prefix_matching_L1H1".to_string(), 0.1),
+                ]
+                .into();
+                (s, m)
+            })
+            .collect();
+        let f = copying_figure(&hist).unwrap();
+        assert_eq!(f.lines.len(), 2);
+        assert_eq!(f.lines[1].points, vec![(0.0, -0.3), (100.0, -0.99)]);
+        assert!(
+            f.caption.ends_with("Now: L1H1 0.99, L2H1 -0.99."),
+            "{}",
+            f.caption
+        );
+        assert!(copying_figure(&hist[..0]).is_none());
     }
 }

@@ -378,12 +378,27 @@ impl Run {
                 labels.push(predictor.classify_async(encoding, seqs).await?);
             }
         }
+        // Classification: the heads' attention on the ICL probe's sequences.
+        let class_heads = match plan.head_sequences() {
+            Some((encoding, seqs)) => {
+                let attention = predictor.class_attention_async(encoding, seqs).await?;
+                Some(crate::lens::heads::class_heads(
+                    seqs,
+                    &attention,
+                    self.trainer.exp.model.heads,
+                ))
+            }
+            None => None,
+        };
         // The algorithm lens: the model on 2d probe copies of a few fresh prompts.
         let lens = match plan.lens_batch() {
             Some(batch) => Some(predictor.predict_batch_async(batch).await?),
             None => None,
         };
         let mut report = plan.report(step, &preds, &labels, lens.as_deref());
+        if let Some(lens) = class_heads {
+            lens.fill(&mut report);
+        }
         // A linear self-attention model's heads beside the GD construction.
         for (l, heads) in model.lsa_heads().into_iter().enumerate() {
             for (h, (kq, pv)) in heads.into_iter().enumerate() {

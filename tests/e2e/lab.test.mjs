@@ -283,6 +283,17 @@ test('classification: the probe chart shows ICL and in-weights accuracy against 
   // Four probes at three evaluations: at the start, at step 30 and at step 60.
   assert.equal(await page.getAttribute(chart, 'data-points'), '12');
   assert.match(await page.getAttribute(chart, 'aria-label'), /chance|ICL/);
+  // The mechanism lens on Reddy's network: 2 heads' attention over x1 l1 … x8 l8 xq.
+  const maps = page.locator('figure[data-chart=attention] .attention-map');
+  assert.equal(await maps.count(), 2);
+  assert.equal(await maps.first().locator('.cell').count(), 17 * 17);
+  assert.match(await page.getAttribute('#scrub-step', 'data-step'), /^60$/);
+  // Prefix matching and previous token per head, three evaluations each.
+  assert.equal(await page.getAttribute('canvas[data-chart=heads]', 'data-points'), '12');
+  // Ablating layer 2's head recomputes the probe accuracies at once.
+  await page.click('#head-L2H1');
+  await page.waitForSelector('[data-caption=ablated]', { timeout: 60_000 });
+  assert.match(await page.textContent('[data-caption=ablated]'), /^With L2H1 ablated at step 60: ICL accuracy [0-9.]+ \(as trained [0-9.]+\)/);
   assert.deepEqual(page.errors, []);
   await page.close();
 });
