@@ -95,5 +95,36 @@ fn lens(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, garg_tiny, lens);
+/// What the mechanism lens costs on `induction-phase-change` (2 attention-only
+/// layers, T = 32, 256 evaluation sequences), against one training step of the
+/// same run: an evaluation (loss by position, every head's scores, attention
+/// snapshots, OV copying scores) and the same with a head ablated (what a click
+/// in the browser runs).
+fn heads(c: &mut Criterion) {
+    use icl_lab::eval::evaluate;
+    use icl_lab::model::{AblationMode, HeadAblation};
+    let mut exp = preset("induction-phase-change").unwrap();
+    exp.train.steps = usize::MAX / 2;
+    exp.train.log_every = usize::MAX / 2;
+    let dev = Device::flex();
+    let mut group = c.benchmark_group("heads");
+    group.sample_size(10);
+    let mut trainer = Trainer::new(&exp, &dev);
+    group.bench_function("train_step", |b| b.iter(|| trainer.step()));
+    let model = trainer.model();
+    group.bench_function("per_evaluation", |b| {
+        b.iter(|| evaluate(&exp, &model, &dev, &trainer.source, None, 0).unwrap())
+    });
+    let cut = model.ablated(&[HeadAblation {
+        layer: 1,
+        head: 0,
+        mode: AblationMode::Mean,
+    }]);
+    group.bench_function("ablated_evaluation", |b| {
+        b.iter(|| evaluate(&exp, &cut, &dev, &trainer.source, None, 0).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, garg_tiny, lens, heads);
 criterion_main!(benches);

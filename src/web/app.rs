@@ -20,7 +20,7 @@ use super::figures::{
     algorithm_figure, copying_figure, distance_figure, head_score_figure, icl_score_figure,
     noise_figure, probe_figure, threshold_figure, token_loss_figure,
 };
-use super::hash::to_hash;
+use super::hash::{EMBED_CHARTS, EmbedSpec, to_hash};
 use super::protocol::{BackendChoice, Control, Event, Phase};
 use super::state::{Action, AppState, SWEEPABLE, SweepStatus, bench_experiment, bench_rate};
 use crate::eval::EvalReport;
@@ -200,6 +200,20 @@ pub fn app() -> Html {
         Callback::from(move |c: Control| send(&worker.borrow(), &c))
     };
 
+    // An embed with `autoplay` starts training once, as soon as the worker listens.
+    {
+        let autoplayed = use_mut_ref(|| false);
+        let ready = state.worker_ready && state.can_start();
+        let wanted = state.embed.as_ref().is_some_and(|e| e.autoplay);
+        let start = start.clone();
+        use_effect_with(ready, move |ready| {
+            if *ready && wanted && !*autoplayed.borrow() {
+                *autoplayed.borrow_mut() = true;
+                start.emit(false);
+            }
+        });
+    }
+
     // Keyboard: t train / pause / resume, s step, r reset (not while typing).
     let onkeydown = {
         let state = state.clone();
@@ -246,6 +260,12 @@ pub fn app() -> Html {
         });
     }
 
+    if let Some(spec) = state.embed.clone() {
+        return html! {
+            <EmbedView state={state.clone()} start={start.clone()} control={control.clone()} {spec} />
+        };
+    }
+
     html! {
         <div class="page">
             <header class="top">
@@ -262,6 +282,7 @@ pub fn app() -> Html {
                     <section class="results">
                         <RunButtons state={state.clone()} start={start.clone()} control={control.clone()} />
                         <Charts state={state.clone()} />
+                        <EmbedPanel state={state.clone()} />
                         <SweepPanel state={state.clone()} />
                     </section>
                 </main>
@@ -719,6 +740,149 @@ fn charts(props: &StateProps) -> Html {
             </div>
         </div>
     }
+}
+
+#[derive(Properties, PartialEq)]
+struct EmbedProps {
+    state: UseReducerHandle<AppState>,
+    start: Callback<bool>,
+    control: Callback<Control>,
+    spec: EmbedSpec,
+}
+
+/// The embed view (`embed.html#…&embed=<chart>`): the run buttons, the controls the
+/// author kept, one chart, and a link to the full lab. Sized by its container; it
+/// tells a parent page its height (see `www/embed.html`).
+#[function_component(EmbedView)]
+fn embed_view(props: &EmbedProps) -> Html {
+    let state = &props.state;
+    let spec = &props.spec;
+    let lab = format!("./index.html#{}", state.lab_hash());
+    // Every chart but the chosen one is hidden (the page's charts are built as usual).
+    let only = format!(
+        ".embed-chart .charts > :not(:has([data-chart=\"{0}\"])):not([data-chart=\"{0}\"]) {{ display: none; }}",
+        spec.chart
+    );
+    let fields: Vec<Field> = spec
+        .show
+        .iter()
+        .filter_map(|p| {
+            super::fields::all_fields()
+                .find(|f| f.path == p.as_str())
+                .copied()
+        })
+        .filter(|f| f.applies(&state.exp))
+        .collect();
+    html! {
+        <div class="page embed" data-embed={spec.chart.clone()}>
+            <style>{only}</style>
+            <header class="embed-top">
+                <RunButtons state={state.clone()} start={props.start.clone()} control={props.control.clone()} />
+                <a class="open-lab" id="open-lab" href={lab} target="_blank" rel="noopener">{"Open in ICL Lab ↗"}</a>
+            </header>
+            <p class="status" role="status" aria-live="polite" id="status">{state.status_line()}</p>
+            <Notices state={state.clone()} />
+            if !fields.is_empty() {
+                <div class="embed-controls" aria-label="settings">
+                    { for fields.iter().map(|f| html!{ <FieldInput field={*f} state={state.clone()} /> }) }
+                </div>
+            }
+            <div class="embed-chart">
+                <Charts state={state.clone()} />
+            </div>
+        </div>
+    }
+}
+
+/// "Embed this chart": the iframe snippet for the current experiment and a chosen
+/// chart, with a copy button (the text stays selectable when the clipboard is not
+/// available, e.g. in an insecure context).
+#[function_component(EmbedPanel)]
+fn embed_panel(props: &StateProps) -> Html {
+    let state = &props.state;
+    let chart = use_state(|| "icl".to_string());
+    let autoplay = use_state(|| true);
+    let copied = use_state(|| None::<bool>);
+    let base = web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .map(|h| {
+            let h = h.split('#').next().unwrap_or_default().to_string();
+            match h.rfind('/') {
+                Some(i) => h[..=i].to_string(),
+                None => h,
+            }
+        })
+        .unwrap_or_default();
+    let label = EMBED_CHARTS
+        .iter()
+        .find(|(id, _)| *id == chart.as_str())
+        .map_or("", |(_, l)| *l);
+    let src = format!(
+        "{base}embed.html#{}",
+        state.embed_hash(&chart, &[], *autoplay)
+    );
+    let snippet = format!(
+        "<iframe src=\"{src}\" title=\"ICL Lab: {label}\" width=\"100%\" height=\"520\" style=\"border:0\" loading=\"lazy\"></iframe>\n\
+         <script>addEventListener('message',e=>{{if(e.data&&e.data.type==='icl-lab:height')for(const f of document.querySelectorAll('iframe'))if(f.contentWindow===e.source)f.style.height=e.data.height+'px'}})</script>"
+    );
+    let on_chart = {
+        let chart = chart.clone();
+        Callback::from(move |e: web_sys::Event| {
+            let sel: HtmlSelectElement = e.target_unchecked_into();
+            chart.set(sel.value());
+        })
+    };
+    let on_autoplay = {
+        let autoplay = autoplay.clone();
+        Callback::from(move |_| autoplay.set(!*autoplay))
+    };
+    let copy = {
+        let snippet = snippet.clone();
+        let copied = copied.clone();
+        Callback::from(move |_| copied.set(Some(copy_text(&snippet))))
+    };
+    html! {
+        <details class="embed-panel">
+            <summary>{"Embed a live figure"}</summary>
+            <p class="muted small">{"An iframe that trains this experiment in the reader's browser and shows one chart, with a link back to the full lab. The snippet's script lets the frame size itself."}</p>
+            <div class="embed-options">
+                <label>{"chart "}
+                    <select id="embed-chart" onchange={on_chart}>
+                        { for EMBED_CHARTS.iter().map(|(id, l)| html!{
+                            <option value={*id} selected={*id == chart.as_str()}>{*l}</option>
+                        }) }
+                    </select>
+                </label>
+                <label><input type="checkbox" id="embed-autoplay" checked={*autoplay} onchange={on_autoplay} />{" start training when shown"}</label>
+                <button class="small" id="copy-embed" onclick={copy}>{"Copy embed code"}</button>
+                { match *copied {
+                    Some(true) => html!{ <span class="muted small" role="status">{"Copied."}</span> },
+                    Some(false) => html!{ <span class="muted small" role="status">{"The clipboard is not available here: select the code and copy it."}</span> },
+                    None => html!{},
+                } }
+            </div>
+            <textarea id="embed-code" readonly=true rows="4" aria-label="embed code" value={snippet} />
+            <p class="small"><a id="embed-preview" href={src} target="_blank" rel="noopener">{"Open the embed on its own ↗"}</a></p>
+        </details>
+    }
+}
+
+/// Writes `text` to the clipboard (navigator.clipboard.writeText); false when the
+/// API is missing.
+fn copy_text(text: &str) -> bool {
+    let Some(nav) = web_sys::window().map(|w| w.navigator()) else {
+        return false;
+    };
+    let Ok(clipboard) = js_sys::Reflect::get(&nav, &"clipboard".into()) else {
+        return false;
+    };
+    let Ok(write) = js_sys::Reflect::get(&clipboard, &"writeText".into()) else {
+        return false;
+    };
+    let Ok(write) = write.dyn_into::<js_sys::Function>() else {
+        return false;
+    };
+    write.call1(&clipboard, &text.into()).is_ok()
 }
 
 /// The attention patterns of every head at one evaluation (scrubbed through

@@ -39,6 +39,8 @@ pub struct HashState {
     pub bench: Option<usize>,
     /// The preset the link started from, if it named a valid one.
     pub preset: Option<String>,
+    /// `embed=<chart>`: the embed view (one chart, a few controls) for an iframe.
+    pub embed: Option<EmbedSpec>,
 }
 
 impl Default for HashState {
@@ -48,9 +50,49 @@ impl Default for HashState {
             backend: BackendChoice::Auto,
             bench: None,
             preset: None,
+            embed: None,
         }
     }
 }
+
+/// What an embedded figure shows: `embed=<chart>&show=<field>,<field>&autoplay`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct EmbedSpec {
+    /// One of [`EMBED_CHARTS`].
+    pub chart: String,
+    /// Controls the author keeps (config paths, e.g. `task.pool`); none by default.
+    pub show: Vec<String>,
+    /// Start training as soon as the page is ready.
+    pub autoplay: bool,
+}
+
+/// The charts an embed can show: `data-chart` id and what it is, for the "embed
+/// this chart" menu.
+pub const EMBED_CHARTS: &[(&str, &str)] = &[
+    ("icl", "ICL curve: error by number of examples (regression)"),
+    ("loss", "training loss"),
+    (
+        "probes",
+        "probe accuracies through training (classification)",
+    ),
+    (
+        "algorithms",
+        "which algorithm the model matches (linear regression)",
+    ),
+    ("noise", "error against noise σ (noise mixtures)"),
+    ("distance", "distance to dMMSE and ridge (task pools)"),
+    (
+        "heads",
+        "head scores through training (token and classification runs)",
+    ),
+    (
+        "attention",
+        "attention heatmaps (token and classification runs)",
+    ),
+    ("icl-score", "ICL score through training (token runs)"),
+    ("token-loss", "next-token loss by position (token runs)"),
+    ("copying", "copying score per head (token runs)"),
+];
 
 /// What the page opens with when the hash is empty: the one-minute lesson.
 pub fn default_experiment() -> Experiment {
@@ -72,6 +114,15 @@ pub fn to_hash(state: &HashState) -> String {
     if state.backend != BackendChoice::Auto {
         parts.push(format!("backend={}", state.backend.name()));
     }
+    if let Some(e) = &state.embed {
+        parts.push(format!("embed={}", e.chart));
+        if !e.show.is_empty() {
+            parts.push(format!("show={}", e.show.join(",")));
+        }
+        if e.autoplay {
+            parts.push("autoplay".into());
+        }
+    }
     parts.join("&")
 }
 
@@ -80,7 +131,8 @@ pub fn to_hash(state: &HashState) -> String {
 ///
 /// Keys: `exp=<json>` (fields over the defaults), `preset=<name>` (start from a preset
 /// instead of the defaults; `exp` then applies on top), `backend=auto|webgpu|cpu`,
-/// `bench` / `bench=N`. An empty hash gives [`default_experiment`].
+/// `bench` / `bench=N`, and for the embed view `embed=<chart>`, `show=<path>,…`,
+/// `autoplay`. An empty hash gives [`default_experiment`].
 pub fn parse_hash(hash: &str) -> (HashState, Vec<String>) {
     let hash = hash.strip_prefix('#').unwrap_or(hash);
     let mut problems = Vec::new();
@@ -133,8 +185,44 @@ pub fn parse_hash(hash: &str) -> (HashState, Vec<String>) {
                     state.bench = Some(DEFAULT_BENCH_STEPS);
                 }
             },
+            "embed" => {
+                let chart = if EMBED_CHARTS.iter().any(|(id, _)| *id == value) {
+                    value
+                } else {
+                    problems.push(format!(
+                        "embed = {value} is not a chart: one of {}; showing the ICL curve",
+                        EMBED_CHARTS
+                            .iter()
+                            .map(|(id, _)| *id)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                    "icl".to_string()
+                };
+                state.embed.get_or_insert_with(EmbedSpec::default).chart = chart;
+            }
+            "show" => {
+                let mut show = Vec::new();
+                for path in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    if super::fields::all_fields().any(|f| f.path == path) {
+                        show.push(path.to_string());
+                    } else {
+                        problems.push(format!(
+                            "show = {path} is not a control: a field path such as task.pool or model.layers"
+                        ));
+                    }
+                }
+                state.embed.get_or_insert_with(EmbedSpec::default).show = show;
+            }
+            "autoplay" => state.embed.get_or_insert_with(EmbedSpec::default).autoplay = true,
             other => problems.push(format!("`{other}` is not a setting this page knows")),
         }
+    }
+    // `show` or `autoplay` without `embed`: the embed view of the ICL curve.
+    if let Some(e) = &mut state.embed
+        && e.chart.is_empty()
+    {
+        e.chart = "icl".into();
     }
     let base = match (base, &exp_json, state.bench) {
         (Some(b), _, _) => b,
@@ -293,6 +381,7 @@ mod tests {
             backend: BackendChoice::Cpu,
             bench: Some(5),
             preset: None,
+            embed: None,
         };
         let h = to_hash(&state);
         assert!(!h.contains('"') && !h.contains(' '), "{h}");
@@ -369,5 +458,31 @@ mod tests {
         assert_eq!(s.experiment.model.heads, 4);
         assert_eq!(s.experiment.model.width, Experiment::default().model.width);
         assert!(p.iter().any(|m| m.contains("model.width = 30")), "{p:?}");
+    }
+
+    #[test]
+    fn an_embed_link_names_its_chart_controls_and_autoplay() {
+        let (s, problems) = parse_hash(
+            "#preset=induction-phase-change&embed=heads&show=model.layers,task.family.vocab&autoplay&backend=cpu",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let e = s.embed.clone().unwrap();
+        assert_eq!(e.chart, "heads");
+        assert_eq!(e.show, ["model.layers", "task.family.vocab"]);
+        assert!(e.autoplay);
+        // It round-trips.
+        let (back, problems) = parse_hash(&to_hash(&s));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(back.embed, s.embed);
+        assert_eq!(back.experiment, s.experiment);
+        // Unknown charts and controls are named, with what is allowed.
+        let (s, problems) = parse_hash("#embed=pie&show=task.pool,model.colour");
+        assert_eq!(s.embed.as_ref().unwrap().chart, "icl");
+        assert_eq!(s.embed.as_ref().unwrap().show, ["task.pool"]);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("embed = pie") && problems[0].contains("token-loss"));
+        assert!(problems[1].contains("show = model.colour"));
+        // Without embed: no embed view.
+        assert_eq!(parse_hash("#preset=garg-tiny").0.embed, None);
     }
 }

@@ -13,7 +13,7 @@ use crate::presets;
 use crate::sweep::{SweepPoint, SweepSpec, SweepSummary, default_metric, final_metrics};
 
 use super::fields::all_fields;
-use super::hash::{HashState, parse_hash};
+use super::hash::{EmbedSpec, HashState, parse_hash, to_hash};
 use super::protocol::{BackendChoice, BackendInfo, Control, Event, Phase, Progress};
 
 /// A field whose typed text is not (yet) valid: kept as typed, with the message.
@@ -90,6 +90,8 @@ pub struct AppState {
     pub scrub: Option<usize>,
     /// Which of the snapshot's sequences the heatmaps show.
     pub attention_prompt: usize,
+    /// The embed view (`embed=<chart>` in the hash): one chart, a few controls.
+    pub embed: Option<EmbedSpec>,
 }
 
 /// Where a sweep stands.
@@ -236,6 +238,7 @@ impl AppState {
             ablation_mode: AblationMode::Zero,
             scrub: None,
             attention_prompt: 0,
+            embed: h.embed,
         };
         s.match_sweep_to_task();
         if let Some(name) = &h.preset {
@@ -345,7 +348,29 @@ impl AppState {
             backend: self.backend,
             bench: self.bench,
             preset: None,
+            embed: self.embed.clone(),
         }
+    }
+
+    /// The hash of the current experiment without the embed settings: what "open in
+    /// ICL Lab" links to.
+    pub fn lab_hash(&self) -> String {
+        to_hash(&HashState {
+            embed: None,
+            ..self.hash_state()
+        })
+    }
+
+    /// The hash of an embed of `chart` for the current experiment.
+    pub fn embed_hash(&self, chart: &str, show: &[String], autoplay: bool) -> String {
+        to_hash(&HashState {
+            embed: Some(EmbedSpec {
+                chart: chart.into(),
+                show: show.to_vec(),
+                autoplay,
+            }),
+            ..self.hash_state()
+        })
     }
 
     pub fn apply(&mut self, action: Action) {
@@ -379,6 +404,7 @@ impl AppState {
                 self.exp = fresh.exp;
                 self.backend = fresh.backend;
                 self.bench = fresh.bench;
+                self.embed = fresh.embed;
                 self.notices = fresh.notices;
                 self.drafts.clear();
             }
@@ -969,5 +995,29 @@ mod tests {
         s.apply(Action::Scrub(Some(3)));
         assert_eq!(s.scrub, None);
         assert_eq!(s.shown_attention().map(|(step, _)| step), Some(150));
+    }
+
+    #[test]
+    fn an_embed_keeps_its_settings_and_links_back_to_the_lab() {
+        let mut s =
+            AppState::from_hash("#preset=icl-in-a-minute&embed=icl&show=task.points&autoplay");
+        assert_eq!(s.embed.as_ref().unwrap().show, ["task.points"]);
+        s.apply(Action::Edit {
+            path: "task.points".into(),
+            text: "15".into(),
+        });
+        // The URL keeps the embed settings and the edit; "open in ICL Lab" drops them.
+        let h = to_hash(&s.hash_state());
+        assert!(
+            h.contains("embed=icl") && h.contains("show=task.points") && h.contains("autoplay"),
+            "{h}"
+        );
+        let lab = s.lab_hash();
+        assert!(!lab.contains("embed") && !lab.contains("autoplay"), "{lab}");
+        assert_eq!(parse_hash(&lab).0.experiment.task.points, 15);
+        let code = s.embed_hash("loss", &[], false);
+        let back = parse_hash(&code).0;
+        assert_eq!(back.embed.unwrap().chart, "loss");
+        assert_eq!(back.experiment, s.exp);
     }
 }

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, symlinkSync, existsSync } from 'node:fs';
+import { mkdtempSync, symlinkSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
@@ -410,6 +410,76 @@ test('the mechanism lens: attention heatmaps per head, a scrubber through traini
   // Restore: the ablated curve goes.
   await page.click('#restore-heads');
   await page.waitForFunction(() => !/ablated/.test(document.querySelector('[data-caption=token-loss]')?.textContent ?? 'x'));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('embed: a figure in a cross-origin iframe trains on its own, shows one chart and the kept control, sizes its frame and links to the lab', async () => {
+  // The host page comes from another origin (another port) than the lab.
+  const hostRoot = mkdtempSync(path.join(tmpdir(), 'icl-host-'));
+  const exp = { train: { steps: 60, log_every: 20, eval_every: 30 }, eval: { prompts: 32 } };
+  const src = `${base}embed.html#preset=icl-in-a-minute&exp=${encodeURIComponent(JSON.stringify(exp))}&backend=cpu&embed=icl&show=task.points&autoplay`;
+  writeFileSync(
+    path.join(hostRoot, 'post.html'),
+    `<!doctype html><html><body><h1>A post</h1>
+     <iframe id="fig" src="${src}" style="width:700px;height:150px;border:0"></iframe>
+     <script>addEventListener('message', (e) => { if (e.data && e.data.type === 'icl-lab:height') document.getElementById('fig').style.height = e.data.height + 'px'; });</script>
+     </body></html>`,
+  );
+  const port = await freePort();
+  const host = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', hostRoot], { stdio: 'ignore' });
+  try {
+    const hostUrl = `http://localhost:${port}/post.html`;
+    for (let i = 0; i < 100; i++) {
+      try {
+        if ((await fetch(hostUrl)).ok) break;
+      } catch {}
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(hostUrl);
+    const frame = page.frameLocator('#fig');
+    // Autoplay: it trains to the end without a click.
+    await frame.locator('#status').filter({ hasText: /finished/ }).waitFor({ timeout: 120_000 });
+    // One chart: the ICL curve, drawn; the loss chart is hidden.
+    assert.ok(await frame.locator('canvas[data-chart=icl]').isVisible());
+    assert.ok(!(await frame.locator('canvas[data-chart=loss]').isVisible()));
+    assert.equal(await frame.locator('canvas[data-chart=icl]').getAttribute('data-step'), '60');
+    // The kept control, and no others.
+    assert.ok(await frame.locator('#f-task-points').isVisible());
+    assert.equal(await frame.locator('#f-model-layers').count(), 0);
+    // The frame told the host its height.
+    const height = await page.evaluate(() => document.getElementById('fig').getBoundingClientRect().height);
+    assert.ok(height > 300, `frame height ${height}`);
+    // "Open in ICL Lab" keeps the experiment and drops the embed settings.
+    const href = await frame.locator('#open-lab').getAttribute('href');
+    assert.match(href, /^\.\/index\.html#exp=/);
+    assert.ok(!/embed|autoplay/.test(href), href);
+    assert.match(decodeURIComponent(href), /"steps":60/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    host.kill();
+  }
+});
+
+test('the lab writes embed code for the current experiment', async () => {
+  const page = await open(hashFor('induction-phase-change', { seed: 7 }));
+  await page.click('.embed-panel summary');
+  await page.selectOption('#embed-chart', 'heads');
+  const code = await page.inputValue('#embed-code');
+  assert.match(code, /^<iframe src="http:\/\/127\.0\.0\.1:\d+\/lab\/embed\.html#exp=[^"]*&embed=heads&autoplay" title="ICL Lab: head scores/);
+  assert.match(decodeURIComponent(/src="([^"]+)"/.exec(code)[1]), /"seed":7/);
+  await page.click('#embed-autoplay');
+  assert.ok(!/autoplay/.test(await page.inputValue('#embed-code')));
+  // Opened on its own, the embed shows that chart's view.
+  const src = /src="([^"]+)"/.exec(await page.inputValue('#embed-code'))[1];
+  const embed = await context.newPage();
+  await embed.goto(src);
+  await embed.waitForSelector('.page.embed[data-embed=heads]');
+  await embed.close();
   assert.deepEqual(page.errors, []);
   await page.close();
 });
