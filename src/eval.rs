@@ -391,11 +391,7 @@ impl ModelPredictor<'_> {
             unreachable!("from_tokens sets token targets")
         };
         let [b, n, _] = out.outputs.dims();
-        // [b, n, V] → log-probabilities → the next token's, [b, n]
-        let logp = burn::tensor::activation::log_softmax(out.outputs.clone(), 2);
-        let losses = -logp
-            .gather(2, next.clone().reshape([b, n, 1]))
-            .reshape([b, n]);
+        let losses = crate::model::next_token_nll(out.outputs.clone(), next);
         let predicted = out.outputs.argmax(2).reshape([b, n]);
         (losses, predicted, out.attention)
     }

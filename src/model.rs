@@ -420,21 +420,13 @@ impl ModelInput {
     pub fn new(batch: &EncodedBatch, device: &Device) -> Self {
         let n = batch.readout.len();
         Self {
-            tokens: Tensor::from_data(
-                TensorData::new(
-                    batch.tokens.clone(),
-                    [batch.batch, batch.seq, batch.token_dim],
-                ),
+            tokens: token_tensor(
+                &batch.tokens,
+                [batch.batch, batch.seq, batch.token_dim],
                 device,
             ),
             mask: AttentionMask::new(&batch.mask, batch.seq, device),
-            readout: Tensor::from_data(
-                TensorData::new(
-                    batch.readout.iter().map(|&p| p as i64).collect::<Vec<_>>(),
-                    [n],
-                ),
-                device,
-            ),
+            readout: index_tensor(batch.readout.iter().copied(), [n], device),
             targets: Targets::Values(Tensor::from_data(
                 TensorData::new(batch.targets.clone(), [batch.batch, n]),
                 device,
@@ -445,53 +437,66 @@ impl ModelInput {
     /// A batch of classification sequences: the label is read at the last token.
     pub fn from_sequences(batch: &EncodedSequences, device: &Device) -> Self {
         Self {
-            tokens: Tensor::from_data(
-                TensorData::new(
-                    batch.tokens.clone(),
-                    [batch.batch, batch.seq, batch.token_dim],
-                ),
+            tokens: token_tensor(
+                &batch.tokens,
+                [batch.batch, batch.seq, batch.token_dim],
                 device,
             ),
             mask: AttentionMask::new(&batch.mask, batch.seq, device),
-            readout: Tensor::from_data(TensorData::new(vec![batch.seq as i64 - 1], [1]), device),
-            targets: Targets::Labels(Tensor::from_data(
-                TensorData::new(
-                    batch.targets.iter().map(|&l| l as i64).collect::<Vec<_>>(),
-                    [batch.batch],
-                ),
+            readout: index_tensor([batch.seq - 1].into_iter(), [1], device),
+            targets: Targets::Labels(index_tensor(
+                batch.targets.iter().copied(),
+                [batch.batch],
+                device,
+            )),
+        }
+    }
+
+    /// A batch of token sequences: the next token is read at every position but the
+    /// last.
+    pub fn from_tokens(batch: &crate::tasks::induction::EncodedTokens, device: &Device) -> Self {
+        let n = batch.seq - 1;
+        Self {
+            tokens: token_tensor(
+                &batch.tokens,
+                [batch.batch, batch.seq, batch.token_dim],
+                device,
+            ),
+            mask: AttentionMask::new(&batch.mask, batch.seq, device),
+            readout: index_tensor(0..n, [n], device),
+            targets: Targets::Tokens(index_tensor(
+                batch.targets.iter().copied(),
+                [batch.batch, n],
                 device,
             )),
         }
     }
 }
 
-impl ModelInput {
-    /// A batch of token sequences: the next token is read at every position but the
-    /// last.
-    pub fn from_tokens(batch: &crate::tasks::induction::EncodedTokens, device: &Device) -> Self {
-        let n = batch.seq - 1;
-        Self {
-            tokens: Tensor::from_data(
-                TensorData::new(
-                    batch.tokens.clone(),
-                    [batch.batch, batch.seq, batch.token_dim],
-                ),
-                device,
-            ),
-            mask: AttentionMask::new(&batch.mask, batch.seq, device),
-            readout: Tensor::from_data(
-                TensorData::new((0..n as i64).collect::<Vec<_>>(), [n]),
-                device,
-            ),
-            targets: Targets::Tokens(Tensor::from_data(
-                TensorData::new(
-                    batch.targets.iter().map(|&t| t as i64).collect::<Vec<_>>(),
-                    [batch.batch, n],
-                ),
-                device,
-            )),
-        }
-    }
+/// Row-major f32 tokens on the device.
+fn token_tensor(tokens: &[f32], shape: [usize; 3], device: &Device) -> Tensor<3> {
+    Tensor::from_data(TensorData::new(tokens.to_vec(), shape), device)
+}
+
+/// Positions, labels or token ids as an int tensor of `shape`.
+fn index_tensor<const D: usize>(
+    values: impl Iterator<Item = usize>,
+    shape: [usize; D],
+    device: &Device,
+) -> Tensor<D, Int> {
+    let v: Vec<i64> = values.map(|x| x as i64).collect();
+    Tensor::from_data(TensorData::new(v, shape), device)
+}
+
+/// Cross-entropy of the next token at every read-out position, [b, n], from the
+/// outputs [b, n, V] and the next tokens [b, n].
+pub fn next_token_nll(outputs: Tensor<3>, next: &Tensor<2, Int>) -> Tensor<2> {
+    let [b, n, _] = outputs.dims();
+    // [b, n, V] → log-probabilities → the next token's, [b, n]
+    let logp = log_softmax(outputs, 2);
+    -logp
+        .gather(2, next.clone().reshape([b, n, 1]))
+        .reshape([b, n])
 }
 
 /// What one forward pass produced.
@@ -685,11 +690,7 @@ impl Transformer {
                 let picked = logp.gather(1, labels.clone().reshape([b, 1]));
                 -picked.mean()
             }
-            Targets::Tokens(next) => {
-                let [b, n, _] = out.outputs.dims();
-                let logp = log_softmax(out.outputs, 2);
-                -logp.gather(2, next.clone().reshape([b, n, 1])).mean()
-            }
+            Targets::Tokens(next) => next_token_nll(out.outputs, next).mean(),
         }
     }
 }

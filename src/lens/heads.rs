@@ -105,21 +105,13 @@ pub fn class_heads(seqs: &[ClassSequence], attention: &[Vec<f32>], heads: usize)
     let seq = 2 * first.context_len() + 1;
     let batch = seqs.len();
     let matches = query_matches(seqs);
-    let one_head = |w: &[f32], h: usize| -> Vec<f32> {
-        (0..batch)
-            .flat_map(|b| {
-                let at = (b * heads + h) * seq * seq;
-                w[at..at + seq * seq].iter().copied()
-            })
-            .collect()
-    };
     let scores = attention
         .iter()
         .enumerate()
         .flat_map(|(l, w)| {
             let matches = &matches;
             (0..heads).map(move |h| {
-                let head = one_head(w, h);
+                let head = one_head(w, batch, heads, h, seq);
                 HeadScore {
                     layer: l,
                     head: h,
@@ -148,20 +140,7 @@ pub fn class_heads(seqs: &[ClassSequence], attention: &[Vec<f32>], heads: usize)
             labels.push(format!("{}?", item(n)));
             PromptAttention {
                 labels,
-                heads: attention
-                    .iter()
-                    .map(|w| {
-                        (0..heads)
-                            .map(|h| {
-                                let at = (b * heads + h) * seq * seq;
-                                w[at..at + seq * seq]
-                                    .iter()
-                                    .map(|x| (x * 1000.0).round() / 1000.0)
-                                    .collect()
-                            })
-                            .collect()
-                    })
-                    .collect(),
+                heads: snapshot_heads(attention, b, heads, seq),
             }
         })
         .collect();
@@ -177,6 +156,41 @@ pub fn class_heads(seqs: &[ClassSequence], attention: &[Vec<f32>], heads: usize)
         uniform_prefix_matching: uniform,
         attention: AttentionSnapshot { prompts },
     }
+}
+
+/// Head `h`'s patterns, row-major [batch, seq, seq], out of one layer's attention
+/// read back as [batch, heads, seq, seq].
+fn one_head(layer: &[f32], batch: usize, heads: usize, h: usize, seq: usize) -> Vec<f32> {
+    (0..batch)
+        .flat_map(|b| {
+            let at = (b * heads + h) * seq * seq;
+            layer[at..at + seq * seq].iter().copied()
+        })
+        .collect()
+}
+
+/// Sequence `b`'s patterns, [layer][head][seq × seq], rounded to 1e-3 (what the
+/// page shows and eval.json keeps).
+fn snapshot_heads(
+    attention: &[Vec<f32>],
+    b: usize,
+    heads: usize,
+    seq: usize,
+) -> Vec<Vec<Vec<f32>>> {
+    attention
+        .iter()
+        .map(|w| {
+            (0..heads)
+                .map(|h| {
+                    let at = (b * heads + h) * seq * seq;
+                    w[at..at + seq * seq]
+                        .iter()
+                        .map(|x| (x * 1000.0).round() / 1000.0)
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Sequences a classification run's head scores are measured on.
@@ -393,13 +407,7 @@ impl TokenPlan {
             let batch = chunk.len();
             for (l, weights) in pass.attention.iter().enumerate() {
                 for h in 0..heads {
-                    // This head's [batch, t, t] patterns.
-                    let head: Vec<f32> = (0..batch)
-                        .flat_map(|b| {
-                            let at = (b * heads + h) * t * t;
-                            weights[at..at + t * t].iter().copied()
-                        })
-                        .collect();
+                    let head = one_head(weights, batch, heads, h, t);
                     let occurrences: usize = tokens
                         .iter()
                         .map(|s| {
@@ -423,21 +431,7 @@ impl TokenPlan {
                 }
                 snapshot.push(PromptAttention {
                     labels: seq.tokens.iter().map(|x| format!("t{x}")).collect(),
-                    heads: pass
-                        .attention
-                        .iter()
-                        .map(|w| {
-                            (0..heads)
-                                .map(|h| {
-                                    let at = (b * heads + h) * t * t;
-                                    w[at..at + t * t]
-                                        .iter()
-                                        .map(|x| (x * 1000.0).round() / 1000.0)
-                                        .collect()
-                                })
-                                .collect()
-                        })
-                        .collect(),
+                    heads: snapshot_heads(&pass.attention, b, heads, t),
                 });
             }
         }
