@@ -124,7 +124,7 @@ pub fn class_heads(seqs: &[ClassSequence], attention: &[Vec<f32>], heads: usize)
         .collect();
     let prompts = seqs
         .iter()
-        .take(SNAPSHOT_PROMPTS)
+        .take(snapshot_count(attention.len(), heads, seq))
         .enumerate()
         .map(|(b, s)| {
             let n = s.context_len();
@@ -321,6 +321,19 @@ impl HeadLens {
 /// Sequences shown in the attention heatmaps.
 pub const SNAPSHOT_PROMPTS: usize = 4;
 
+/// Most attention weights kept per evaluation (1 MiB of f32): the page keeps a
+/// snapshot of every evaluation for its scrubber, so large models keep fewer
+/// sequences, and none past the budget (24 layers × 16 heads × T = 256 would be
+/// 100 MB per evaluation).
+pub const SNAPSHOT_BUDGET: usize = 1 << 18;
+
+/// How many sequences' patterns an evaluation keeps for a model of `layers` ×
+/// `heads` on `seq` positions: up to [`SNAPSHOT_PROMPTS`] within
+/// [`SNAPSHOT_BUDGET`].
+pub fn snapshot_count(layers: usize, heads: usize, seq: usize) -> usize {
+    (SNAPSHOT_BUDGET / (layers * heads * seq * seq).max(1)).min(SNAPSHOT_PROMPTS)
+}
+
 /// One chunk of evaluation sequences after a forward pass, read back.
 pub struct TokenPass {
     /// Row-major [batch, n]: cross-entropy at each read-out position.
@@ -426,7 +439,7 @@ impl TokenPlan {
                 }
             }
             for (b, seq) in chunk.iter().enumerate() {
-                if snapshot.len() == SNAPSHOT_PROMPTS {
+                if snapshot.len() == snapshot_count(layers, heads, t) {
                     break;
                 }
                 snapshot.push(PromptAttention {
@@ -681,6 +694,31 @@ mod tests {
         assert_eq!(
             snap.prompts[0].labels,
             ["c7", "→5", "n2", "→2", "c7", "→5", "c3", "→1", "c7?"]
+        );
+    }
+
+    #[test]
+    fn large_models_keep_fewer_attention_snapshots() {
+        assert_eq!(snapshot_count(2, 2, 32), 4);
+        assert_eq!(snapshot_count(4, 4, 64), 4);
+        assert_eq!(snapshot_count(8, 8, 64), 1);
+        assert_eq!(snapshot_count(24, 16, 256), 0);
+        // No sequences at all: the report still has scores, and no patterns.
+        let mut rng = <crate::IclRng as rand::SeedableRng>::seed_from_u64(2);
+        let plan = TokenPlan::new(8, 256, 2, &mut rng);
+        let n = 255;
+        let pass = TokenPass {
+            losses: vec![1.0; 2 * n],
+            predicted: vec![0; 2 * n],
+            attention: vec![vec![0.0; 2 * 16 * 256 * 256]; 1],
+            heads: 16,
+        };
+        let (_, lens) = plan.report(&[pass], &[]);
+        assert_eq!(lens.heads.len(), 16);
+        assert_eq!(
+            lens.attention.prompts.len(),
+            0,
+            "1 × 16 × 256² = 1M weights > the budget"
         );
     }
 }

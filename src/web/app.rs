@@ -905,7 +905,15 @@ fn attention_view(props: &StateProps) -> Html {
         .attention_prompt
         .min(snapshot.prompts.len().saturating_sub(1));
     let Some(p) = snapshot.prompts.get(prompt) else {
-        return html! {};
+        return html! {
+            <figure class="chart" data-chart="attention">
+                <figcaption>{"Attention patterns"}</figcaption>
+                <p class="caption">{format!(
+                    "This model is too large to keep its attention patterns at every evaluation (at most {} weights per evaluation: fewer layers, heads or tokens); the head scores above are still measured.",
+                    crate::lens::heads::SNAPSHOT_BUDGET
+                )}</p>
+            </figure>
+        };
     };
     let labels = Rc::new(p.labels.clone());
     let metrics = run
