@@ -189,6 +189,20 @@ impl Attention {
 }
 
 impl Attention {
+    /// Head `h`'s slices of the weights: W_Q, W_K, W_V as [w, d_k] (their columns
+    /// of this head) and W_O as [d_k, w] (its rows).
+    pub fn head_weights(&self, h: usize) -> [Tensor<2>; 4] {
+        let [w, _] = self.query.weight.dims();
+        let dk = w / self.heads;
+        let cols = h * dk..(h + 1) * dk;
+        [
+            self.query.weight.val().slice([0..w, cols.clone()]),
+            self.key.weight.val().slice([0..w, cols.clone()]),
+            self.value.weight.val().slice([0..w, cols.clone()]),
+            self.output.weight.val().slice([cols, 0..w]),
+        ]
+    }
+
     /// weights [b, h, s, s] with the ablated heads' rows zeroed or replaced by the
     /// head's mean pattern over the batch (still causal: a mean of causal rows).
     fn ablate(&self, weights: Tensor<4>) -> Tensor<4> {
@@ -562,32 +576,14 @@ impl Transformer {
             .iter()
             .map(|b| {
                 let a = &b.attention;
-                let [w, _] = a.value.weight.dims();
-                let dk = w / a.heads;
                 (0..a.heads)
                     .map(|h| {
-                        let cols = h * dk..(h + 1) * dk;
-                        let v = a.value.weight.val().slice([0..w, cols.clone()]);
-                        let o = a.output.weight.val().slice([cols, 0..w]);
+                        let [_, _, v, o] = a.head_weights(h);
                         e.clone().matmul(v).matmul(o).matmul(u.clone())
                     })
                     .collect()
             })
             .collect()
-    }
-
-    /// Token runs: the cross-entropy at every read-out position, [b, n].
-    pub fn token_losses(&self, input: &ModelInput) -> Tensor<2> {
-        let Targets::Tokens(next) = &input.targets else {
-            panic!("token_losses() is for token sequences");
-        };
-        let out = self.forward(input);
-        let [b, n, _] = out.outputs.dims();
-        // [b, n, V] → log-probabilities → the next token's, [b, n]
-        let logp = log_softmax(out.outputs, 2);
-        -logp
-            .gather(2, next.clone().reshape([b, n, 1]))
-            .reshape([b, n])
     }
 
     /// The linear self-attention model's heads as von Oswald draws them, per layer
@@ -602,16 +598,10 @@ impl Transformer {
             .iter()
             .map(|b| {
                 let a = &b.attention;
-                let [w, _] = a.query.weight.dims();
-                let dk = w / a.heads;
+                let dk = a.query.weight.dims()[0] / a.heads;
                 (0..a.heads)
                     .map(|h| {
-                        let cols = h * dk..(h + 1) * dk;
-                        // [w, dk] each; the output's rows of this head: [dk, w]
-                        let q = a.query.weight.val().slice([0..w, cols.clone()]);
-                        let k = a.key.weight.val().slice([0..w, cols.clone()]);
-                        let v = a.value.weight.val().slice([0..w, cols.clone()]);
-                        let o = a.output.weight.val().slice([cols, 0..w]);
+                        let [q, k, v, o] = a.head_weights(h);
                         (q.matmul(k.transpose()) / (dk as f64).sqrt(), v.matmul(o))
                     })
                     .collect()

@@ -418,18 +418,20 @@ impl TokenPlan {
                 }
             }
             let batch = chunk.len();
+            // Positions whose token occurred before: the weight of this chunk's
+            // prefix-matching mean.
+            let occurrences: usize = tokens
+                .iter()
+                .map(|s| {
+                    TokenSequence::previous_occurrences(s)
+                        .iter()
+                        .flatten()
+                        .count()
+                })
+                .sum();
             for (l, weights) in pass.attention.iter().enumerate() {
                 for h in 0..heads {
                     let head = one_head(weights, batch, heads, h, t);
-                    let occurrences: usize = tokens
-                        .iter()
-                        .map(|s| {
-                            TokenSequence::previous_occurrences(s)
-                                .iter()
-                                .flatten()
-                                .count()
-                        })
-                        .sum();
                     let e = &mut sums[l][h];
                     if let Some(p) = prefix_matching_score(&tokens, &head) {
                         e.0 += p * occurrences as f64;
