@@ -1,0 +1,45 @@
+//! Every lesson listed in www/lessons/index.json parses, names a preset that exists,
+//! and its overrides, sweep and answer are valid: adding a lesson is adding a file
+//! (and a line in the index), and this test is what checks it.
+
+use std::fs;
+use std::path::Path;
+
+use icl_lab::web::lessons::Lesson;
+
+#[test]
+fn every_listed_lesson_is_valid_and_every_file_is_listed() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/lessons");
+    let index: Vec<String> =
+        serde_json::from_str(&fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    assert!(
+        index.len() >= 7,
+        "one lesson per experiment family: {index:?}"
+    );
+    let mut ids = Vec::new();
+    for file in &index {
+        let text = fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let lesson = Lesson::parse(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        lesson.check().unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(
+            format!("{}.md", lesson.meta.id),
+            *file,
+            "the id is the file name"
+        );
+        assert!(
+            lesson.steps_html.len() >= 3,
+            "{file}: at least three guided steps"
+        );
+        ids.push(lesson.meta.id);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), index.len(), "ids are unique");
+    // A lesson file that is not in the index would never be shown.
+    for entry in fs::read_dir(&dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".md") {
+            assert!(index.contains(&name), "{name} is not listed in index.json");
+        }
+    }
+}
