@@ -26,6 +26,9 @@ export WASM_BINDGEN_TEST_TIMEOUT=900
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 cargo test --profile wasm-release --locked --target wasm32-unknown-unknown --test web
 
-# End-to-end on the built site.
+# End-to-end on the built site. One test imports a run the native CLI trained
+# (already built by `cargo test --release`; this is a no-op then).
+cargo build --release --locked --bin icl-lab
+export ICL_LAB_BIN="$CARGO_TARGET_DIR/release/icl-lab"
 (cd tests/e2e && npm ci --no-audit --no-fund --silent)
 node --test --test-concurrency=1 tests/e2e/

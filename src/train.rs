@@ -402,12 +402,19 @@ impl Trainer {
         })
     }
 
-    /// Resumes from a checkpoint taken by [`Trainer::checkpoint`].
+    /// Resumes from a checkpoint taken by [`Trainer::checkpoint`]. An empty
+    /// `optimizer` keeps a fresh optimizer (Adam's moments start again): the browser
+    /// resumes that way, because burn 0.22.1 materialises loaded optimizer state on
+    /// `Device::default()`, which in wasm is an uninitialised WebGPU device.
     pub fn resume(&mut self, checkpoint: Checkpoint) -> Result<(), CheckpointError> {
         let model = model_from_bytes(&self.exp, checkpoint.model, &self.device.clone().inner())?;
-        self.optim = optimizer(&self.exp)
-            .from_bytes(burn::tensor::Bytes::from_bytes_vec(checkpoint.optimizer))
-            .map_err(|e| CheckpointError::Read(format!("optimizer state: {e}")))?;
+        self.optim = if checkpoint.optimizer.is_empty() {
+            optimizer(&self.exp)
+        } else {
+            optimizer(&self.exp)
+                .from_bytes(burn::tensor::Bytes::from_bytes_vec(checkpoint.optimizer))
+                .map_err(|e| CheckpointError::Read(format!("optimizer state: {e}")))?
+        };
         self.model = model.fork(&self.device).train();
         self.rng.set_word_pos(checkpoint.rng_position);
         self.step = checkpoint.step;
@@ -477,9 +484,25 @@ mod tests {
         drop(b);
 
         let mut c = Trainer::new(&e, &dev);
-        c.resume(checkpoint).unwrap();
+        c.resume(checkpoint.clone()).unwrap();
         let rest: Vec<f32> = (0..5).map(|_| read(&mut c)).collect();
         assert_eq!(rest, full[5..], "resumed losses differ");
+
+        // Without optimizer state (the browser's resume): same weights, step and
+        // prompts, so the first loss is the same; Adam's fresh moments then differ.
+        let mut d = Trainer::new(&e, &dev);
+        d.resume(Checkpoint {
+            optimizer: Vec::new(),
+            ..checkpoint
+        })
+        .unwrap();
+        assert_eq!(d.step, 5);
+        let fresh: Vec<f32> = (0..5).map(|_| read(&mut d)).collect();
+        assert_eq!(
+            fresh[0], full[5],
+            "the first step's loss is of the saved weights"
+        );
+        assert_ne!(fresh[1..], full[6..], "the optimizer started afresh");
     }
 
     #[test]

@@ -21,8 +21,13 @@ use super::figures::{
     noise_figure, probe_figure, threshold_figure, token_loss_figure,
 };
 use super::hash::{EMBED_CHARTS, EmbedSpec, to_hash};
+use super::lessons::{Lesson, PROGRESS_KEY, Progress as LessonProgressMap};
 use super::protocol::{BackendChoice, Control, Event, Phase};
-use super::state::{Action, AppState, SWEEPABLE, SweepStatus, bench_experiment, bench_rate};
+use super::runs::{ImportFile, RunRecord, RunStatus, import_files};
+use super::state::{
+    Action, AppState, SWEEPABLE, StoreOp, SweepStatus, bench_experiment, bench_rate,
+};
+use super::store;
 use crate::eval::EvalReport;
 use crate::model::AblationMode;
 
@@ -77,8 +82,94 @@ fn send(worker: &Option<Worker>, control: &Control) {
 
 #[function_component(App)]
 pub fn app() -> Html {
-    let state = use_reducer(|| AppState::from_hash(&location_hash()));
+    let state = use_reducer(|| {
+        let mut s = AppState::from_hash(&location_hash());
+        let now = js_sys::Date::now();
+        s.epoch_offset = now - now_ms();
+        s.session = format!("run-{:x}", now as u64);
+        // Read before the first render, so saving it never overwrites it with nothing.
+        s.progress = local_storage()
+            .and_then(|st| st.get_item(PROGRESS_KEY).ok().flatten())
+            .and_then(|t| serde_json::from_str::<LessonProgressMap>(&t).ok())
+            .unwrap_or_default();
+        s
+    });
     let worker = use_mut_ref(|| None::<Worker>);
+
+    // Saved runs and lessons, once (not in an embed or on the bench page).
+    {
+        let dispatch = state.dispatcher();
+        let lab = state.embed.is_none() && state.bench.is_none();
+        use_effect_with((), move |_| {
+            if lab {
+                let d = dispatch.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    match store::load_runs().await {
+                        Ok((runs, problems)) => {
+                            d.dispatch(Action::RunsLoaded(runs));
+                            if !problems.is_empty() {
+                                d.dispatch(Action::StorageError(problems.join("; ")));
+                            }
+                        }
+                        Err(e) => d.dispatch(Action::StorageError(e)),
+                    }
+                });
+                wasm_bindgen_futures::spawn_local(async move {
+                    let (lessons, errors) = fetch_lessons().await;
+                    dispatch.dispatch(Action::LessonsLoaded { lessons, errors });
+                });
+            }
+        });
+    }
+
+    // Lesson progress follows the reader into localStorage.
+    {
+        let progress = state.progress.clone();
+        use_effect_with(progress, move |p| {
+            if let (Some(st), Ok(text)) = (local_storage(), serde_json::to_string(p)) {
+                let _ = st.set_item(PROGRESS_KEY, &text);
+            }
+        });
+    }
+
+    // IndexedDB operations the reducer queued, in order, each once.
+    {
+        let queue = use_mut_ref(|| StoreQueue::default());
+        let dispatch = state.dispatcher();
+        let ops = state.store_ops.clone();
+        use_effect_with(ops.last().map(|(n, _)| *n), move |_| {
+            let start = {
+                let mut q = queue.borrow_mut();
+                for (n, op) in ops {
+                    if n >= q.next {
+                        q.next = n + 1;
+                        q.pending.push_back(op);
+                    }
+                }
+                !std::mem::replace(&mut q.busy, true)
+            };
+            if start {
+                wasm_bindgen_futures::spawn_local(async move {
+                    loop {
+                        let op = queue.borrow_mut().pending.pop_front();
+                        let Some(op) = op else { break };
+                        let result = match &op {
+                            StoreOp::Put { record, checkpoint } => {
+                                store::put(record, checkpoint.as_deref())
+                                    .await
+                                    .map(|()| dispatch.dispatch(Action::Saved(record.id.clone())))
+                            }
+                            StoreOp::Delete(id) => store::delete(id).await,
+                        };
+                        if let Err(e) = result {
+                            dispatch.dispatch(Action::StorageError(e));
+                        }
+                    }
+                    queue.borrow_mut().busy = false;
+                });
+            }
+        });
+    }
 
     // The worker, once; its events become actions.
     {
@@ -195,9 +286,52 @@ pub fn app() -> Html {
             });
         })
     };
+    // A saved run shown from the table is not in the worker: Resume and Step first
+    // restore it there from its stored checkpoint; Reset just closes it.
     let control = {
         let worker = worker.clone();
-        Callback::from(move |c: Control| send(&worker.borrow(), &c))
+        let state = state.clone();
+        Callback::from(move |c: Control| {
+            if !state.run.detached {
+                send(&worker.borrow(), &c);
+                return;
+            }
+            match c {
+                Control::Resume | Control::Step => {
+                    let (Some(id), Some(exp)) =
+                        (state.run.id.clone(), state.run.experiment.clone())
+                    else {
+                        return;
+                    };
+                    let worker = worker.clone();
+                    let dispatch = state.dispatcher();
+                    let backend = state.backend;
+                    wasm_bindgen_futures::spawn_local(async move {
+                        match store::checkpoint(&id).await {
+                            Ok(Some(checkpoint)) => {
+                                dispatch.dispatch(Action::Restoring);
+                                send(
+                                    &worker.borrow(),
+                                    &Control::Restore {
+                                        experiment: Box::new(exp),
+                                        backend,
+                                        checkpoint: Box::new(checkpoint),
+                                    },
+                                );
+                                send(&worker.borrow(), &c);
+                            }
+                            Ok(None) => dispatch.dispatch(Action::StorageError(
+                                "this saved run has no stored checkpoint, so it cannot resume; Train starts it again"
+                                    .into(),
+                            )),
+                            Err(e) => dispatch.dispatch(Action::StorageError(e)),
+                        }
+                    });
+                }
+                Control::Reset => state.dispatch(Action::CloseRun),
+                other => send(&worker.borrow(), &other),
+            }
+        })
     };
 
     // An embed with `autoplay` starts training once, as soon as the worker listens.
@@ -266,22 +400,32 @@ pub fn app() -> Html {
         };
     }
 
+    let toggle_lessons = {
+        let state = state.clone();
+        Callback::from(move |_| state.dispatch(Action::ShowLessons(!state.show_lessons)))
+    };
+    let lesson = state.open_lesson().cloned();
     html! {
         <div class="page">
             <header class="top">
                 <h1>{"ICL Lab"}<span class="tagline">{" · watch a transformer learn in context"}</span></h1>
+                <button id="lessons-toggle" class="lessons-toggle" aria-expanded={state.show_lessons.to_string()}
+                    aria-controls="lesson-index" onclick={toggle_lessons}>{"Lessons"}</button>
                 <BackendBadge state={state.clone()} />
             </header>
             <p class="status" role="status" aria-live="polite" id="status">{state.status_line()}</p>
             <Notices state={state.clone()} />
+            if state.show_lessons { <LessonIndex state={state.clone()} /> }
             if let Some(steps) = state.bench {
                 <BenchView state={state.clone()} start={start.clone()} {steps} />
             } else {
-                <main class="lab">
+                <main class={classes!("lab", lesson.is_some().then_some("with-lesson"))}>
+                    if let Some(lesson) = lesson { <LessonPanel state={state.clone()} {lesson} /> }
                     <Controls state={state.clone()} />
                     <section class="results">
                         <RunButtons state={state.clone()} start={start.clone()} control={control.clone()} />
                         <Charts state={state.clone()} />
+                        <RunsPanel state={state.clone()} />
                         <EmbedPanel state={state.clone()} />
                         <SweepPanel state={state.clone()} />
                     </section>
@@ -592,6 +736,12 @@ fn run_buttons(props: &RunProps) -> Html {
             <progress max="100" value={pct.to_string()} aria-label="training progress"></progress>
             if !state.drafts.is_empty() {
                 <span class="field-error">{"Fix the highlighted fields to train."}</span>
+            }
+            if let Some(step) = state.run.resumed_from {
+                <span class="muted small" id="resumed-note">{format!(
+                    "Resumed from the checkpoint at step {step}: the saved weights, learning-rate schedule and prompt stream; \
+                     the optimizer's moment estimates start afresh (burn 0.22.1 cannot load them in a browser)."
+                )}</span>
             }
             if let Some(m) = state.run.milestone {
                 <span class="milestone" id="milestone" data-step={m.step.to_string()} data-seconds={format!("{:.1}", m.seconds)}>
@@ -1233,6 +1383,426 @@ fn sweep_panel(props: &StateProps) -> Html {
                 </label>
             }
             if let Some(figure) = figure { <FigureChart {figure} /> }
+        </section>
+    }
+}
+
+/// The page's localStorage, when the browser allows it.
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// IndexedDB operations waiting to be carried out, in order (one task at a time).
+#[derive(Default)]
+struct StoreQueue {
+    next: u64,
+    pending: std::collections::VecDeque<StoreOp>,
+    busy: bool,
+}
+
+/// A text file next to the page.
+async fn fetch_text(url: &str) -> Result<String, String> {
+    use wasm_bindgen_futures::JsFuture;
+    let window = web_sys::window().ok_or("no window")?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("{url}: {e:?}"))?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    let text = JsFuture::from(response.text().map_err(|e| format!("{url}: {e:?}"))?)
+        .await
+        .map_err(|e| format!("{url}: {e:?}"))?;
+    text.as_string().ok_or_else(|| format!("{url}: not text"))
+}
+
+/// `lessons/index.json` and every lesson it lists; each file that fails is named.
+async fn fetch_lessons() -> (Vec<Rc<Lesson>>, Vec<String>) {
+    let mut errors = Vec::new();
+    let files: Vec<String> = match fetch_text("lessons/index.json").await {
+        Ok(t) => match serde_json::from_str(&t) {
+            Ok(f) => f,
+            Err(e) => return (Vec::new(), vec![format!("lessons/index.json: {e}")]),
+        },
+        Err(e) => return (Vec::new(), vec![e]),
+    };
+    let mut lessons = Vec::new();
+    for f in files {
+        match fetch_text(&format!("lessons/{f}")).await {
+            Ok(t) => match Lesson::parse(&t) {
+                Ok(l) => lessons.push(Rc::new(l)),
+                Err(e) => errors.push(format!("lessons/{f}: {e}")),
+            },
+            Err(e) => errors.push(e),
+        }
+    }
+    (lessons, errors)
+}
+
+fn rendered(html: &str) -> Html {
+    Html::from_html_unchecked(AttrValue::from(html.to_string()))
+}
+
+/// The lesson index: every lesson with the reader's progress.
+#[function_component(LessonIndex)]
+fn lesson_index(props: &StateProps) -> Html {
+    let state = &props.state;
+    let close = {
+        let state = state.clone();
+        Callback::from(move |_| state.dispatch(Action::ShowLessons(false)))
+    };
+    html! {
+        <nav class="lesson-index" id="lesson-index" aria-label="lessons">
+            <h2>{"Lessons"}</h2>
+            <p class="muted small">{"Each lesson sets up an experiment, asks what you expect, guides the run and says what to look for. Progress is kept in this browser."}</p>
+            if state.lessons.is_empty() && state.lesson_errors.is_empty() {
+                <p class="muted">{"Loading lessons…"}</p>
+            }
+            <ol>
+                { for state.lessons.iter().map(|l| {
+                    let id = l.meta.id.clone();
+                    let p = state.progress.get(&id).cloned().unwrap_or_default();
+                    let n = l.steps_html.len();
+                    let status = if p.complete(n) {
+                        "complete ✓".to_string()
+                    } else if p.predicted.is_some() {
+                        format!("{} of {n} steps", p.done.len().min(n))
+                    } else {
+                        "not started".to_string()
+                    };
+                    let onclick = {
+                        let state = state.clone();
+                        let id = id.clone();
+                        Callback::from(move |e: MouseEvent| {
+                            e.prevent_default();
+                            state.dispatch(Action::OpenLesson(id.clone()));
+                        })
+                    };
+                    html!{
+                        <li data-lesson={id.clone()} data-complete={p.complete(n).to_string()}>
+                            <a href={format!("#lesson={id}")} id={format!("lesson-link-{id}")} {onclick}>{l.meta.title.clone()}</a>
+                            <span class="muted small">{format!(" · {} · ", l.meta.family)}</span>
+                            <span class="lesson-status small">{status}</span>
+                        </li>
+                    }
+                }) }
+            </ol>
+            { for state.lesson_errors.iter().map(|e| html!{ <p class="field-error">{e}</p> }) }
+            <button class="small" onclick={close}>{"Close"}</button>
+        </nav>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct LessonProps {
+    state: UseReducerHandle<AppState>,
+    lesson: Rc<Lesson>,
+}
+
+/// The open lesson beside the lab: introduction, the prediction, guided steps, and
+/// what to look for (opened when the run finishes, or by hand).
+#[function_component(LessonPanel)]
+fn lesson_panel(props: &LessonProps) -> Html {
+    let state = &props.state;
+    let l = &props.lesson;
+    let m = &l.meta;
+    let p = state.progress.get(&m.id).cloned().unwrap_or_default();
+    let index = state.lessons.iter().position(|x| x.meta.id == m.id);
+    let neighbour = |offset: isize| {
+        index
+            .and_then(|i| i.checked_add_signed(offset))
+            .and_then(|i| state.lessons.get(i))
+            .cloned()
+    };
+    let open = |id: String| {
+        let state = state.clone();
+        Callback::from(move |e: MouseEvent| {
+            e.prevent_default();
+            state.dispatch(Action::OpenLesson(id.clone()));
+        })
+    };
+    let close = {
+        let state = state.clone();
+        Callback::from(move |_| state.dispatch(Action::CloseLesson))
+    };
+    let reveal = {
+        let state = state.clone();
+        Callback::from(move |_| state.dispatch(Action::Reveal))
+    };
+    let reload = open(m.id.clone());
+    html! {
+        <aside class="lesson" aria-labelledby="lesson-title" data-lesson={m.id.clone()}>
+            <p class="lesson-family small">{format!("Lesson {} of {} · {}", index.map_or(0, |i| i + 1), state.lessons.len(), m.family)}</p>
+            <h2 id="lesson-title">{m.title.clone()}</h2>
+            <div class="md">{rendered(&l.intro_html)}</div>
+            <section class="lesson-predict" aria-labelledby="predict-q">
+                <h3>{"1 · Predict"}</h3>
+                <p id="predict-q">{m.question.clone()}</p>
+                <div role="radiogroup" aria-labelledby="predict-q">
+                    { for m.choices.iter().enumerate().map(|(i, c)| {
+                        let state = state.clone();
+                        let onchange = Callback::from(move |_| state.dispatch(Action::Predict(i)));
+                        html!{
+                            <label class="choice">
+                                <input type="radio" name="predict" id={format!("predict-{i}")}
+                                    checked={p.predicted == Some(i)} {onchange} />
+                                {c.clone()}
+                            </label>
+                        }
+                    }) }
+                </div>
+            </section>
+            <section class="lesson-steps">
+                <h3>{"2 · Run it"}</h3>
+                if p.predicted.is_none() {
+                    <p class="muted" id="steps-locked">{"Pick a prediction first: the steps open once you have committed to one."}</p>
+                } else {
+                    <ol>
+                        { for l.steps_html.iter().enumerate().map(|(i, h)| {
+                            let state = state.clone();
+                            let onchange = Callback::from(move |_| state.dispatch(Action::ToggleStep(i)));
+                            html!{
+                                <li class={classes!(p.done.contains(&i).then_some("done"))}>
+                                    <input type="checkbox" id={format!("lesson-step-{i}")} checked={p.done.contains(&i)}
+                                        aria-label={format!("step {} done", i + 1)} {onchange} />
+                                    <div class="md">{rendered(h)}</div>
+                                </li>
+                            }
+                        }) }
+                    </ol>
+                    <button class="small" onclick={reload}>{"Reset the lesson's experiment"}</button>
+                }
+            </section>
+            <section class="lesson-look">
+                <h3>{"3 · What to look for"}</h3>
+                if p.revealed {
+                    if let Some(i) = p.predicted {
+                        <p class="verdict" id="lesson-verdict">{
+                            if i == m.answer {
+                                format!("You predicted “{}”: that is what the measurements show.", m.choices[i])
+                            } else {
+                                format!("You predicted “{}”; the measurements show “{}”.", m.choices[i], m.choices[m.answer])
+                            }
+                        }</p>
+                    }
+                    <div class="md" id="lesson-look">{rendered(&l.look_for_html)}</div>
+                } else {
+                    <p class="muted">{"Opens when the run finishes."}</p>
+                    <button class="small" id="lesson-reveal" onclick={reveal}>{"Show it now"}</button>
+                }
+            </section>
+            <nav class="lesson-nav" aria-label="other lessons">
+                if let Some(prev) = neighbour(-1) {
+                    <a href={format!("#lesson={}", prev.meta.id)} onclick={open(prev.meta.id.clone())}>{format!("← {}", prev.meta.title)}</a>
+                }
+                if let Some(next) = neighbour(1) {
+                    <a href={format!("#lesson={}", next.meta.id)} id="lesson-next" onclick={open(next.meta.id.clone())}>{format!("{} →", next.meta.title)}</a>
+                }
+                <button class="small" id="lesson-close" onclick={close}>{"Close the lesson"}</button>
+            </nav>
+        </aside>
+    }
+}
+
+fn date_text(ms: f64) -> String {
+    let d = js_sys::Date::new(&JsValue::from_f64(ms));
+    String::from(d.to_locale_string("en-GB", &JsValue::UNDEFINED))
+}
+
+fn file_stem(r: &RunRecord) -> String {
+    r.name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Saved runs: the table (open, overlay, export, delete with a question first),
+/// importing CLI run folders, sweep summaries and exported runs, and the overlay.
+#[function_component(RunsPanel)]
+fn runs_panel(props: &StateProps) -> Html {
+    let state = &props.state;
+    let on_import = {
+        let state = state.clone();
+        Callback::from(move |e: Event2| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let Some(list) = input.files() else { return };
+            let files: Vec<web_sys::File> =
+                (0..list.length()).filter_map(|i| list.get(i)).collect();
+            input.set_value("");
+            let dispatch = state.dispatcher();
+            wasm_bindgen_futures::spawn_local(async move {
+                let mut out = Vec::new();
+                for f in files {
+                    let path = js_sys::Reflect::get(&f, &"webkitRelativePath".into())
+                        .ok()
+                        .and_then(|v| v.as_string())
+                        .filter(|p| !p.is_empty())
+                        .unwrap_or_else(|| f.name());
+                    let bytes = match wasm_bindgen_futures::JsFuture::from(f.array_buffer()).await {
+                        Ok(buf) => js_sys::Uint8Array::new(&buf).to_vec(),
+                        Err(_) => continue,
+                    };
+                    out.push(ImportFile { path, bytes });
+                }
+                dispatch.dispatch(Action::Imported(import_files(out, 0.0), now_ms()));
+            });
+        })
+    };
+    let export = |r: &RunRecord, what: &'static str| {
+        let r = r.clone();
+        let dispatch = state.dispatcher();
+        Callback::from(move |_| {
+            let r = r.clone();
+            let dispatch = dispatch.clone();
+            let stem = file_stem(&r);
+            match what {
+                "csv" => super::charts::download(&format!("{stem}.csv"), &r.curves_csv().into()),
+                "config" => {
+                    super::charts::download("config.json", &r.experiment.to_json_pretty().into())
+                }
+                _ => wasm_bindgen_futures::spawn_local(async move {
+                    let checkpoint = match store::checkpoint(&r.id).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            dispatch.dispatch(Action::StorageError(e));
+                            None
+                        }
+                    };
+                    if what == "json" {
+                        let mut full = r.clone();
+                        full.checkpoint = checkpoint;
+                        super::charts::download(&format!("{stem}.json"), &full.to_json().into());
+                    } else if let Some(bytes) = checkpoint.and_then(|c| c.model_bytes().ok()) {
+                        let array = js_sys::Uint8Array::from(bytes.as_slice());
+                        super::charts::download("model.bin", &array.into());
+                    }
+                }),
+            }
+        })
+    };
+    let selected: Vec<&RunRecord> = state
+        .runs
+        .iter()
+        .filter(|r| state.selected.contains(&r.id))
+        .collect();
+    let figures = super::figures::overlay_figures(&selected);
+    let busy = state.run.phase == Phase::Running && !state.run.detached;
+    html! {
+        <section class="runs" aria-label="saved runs">
+            <h2>{"Saved runs"}</h2>
+            <p class="muted small">{"Finished and paused runs are kept in this browser (IndexedDB), CPU runs with their checkpoint so a paused one resumes after a reload. Tick runs to overlay their curves."}</p>
+            <div class="runs-tools">
+                <label class="file">{"Import run files… "}
+                    <input type="file" id="runs-import" multiple=true accept=".json,.jsonl,.bin" onchange={on_import.clone()} />
+                </label>
+                <label class="file">{"Import a run folder… "}
+                    <input type="file" id="runs-import-folder" webkitdirectory=true onchange={on_import} />
+                </label>
+                <span class="muted small">{"icl-lab train / sweep output folders, summary.json, or runs exported here"}</span>
+            </div>
+            if let Some(e) = &state.storage_error {
+                <p class="notice error" role="alert" id="storage-error">{e}</p>
+            }
+            if !state.import_notes.is_empty() {
+                <ul class="import-notes" id="import-notes" role="status">
+                    { for state.import_notes.iter().map(|n| html!{ <li>{n}</li> }) }
+                </ul>
+            }
+            if state.runs.is_empty() {
+                <p class="muted" id="runs-empty">{ if state.runs_loaded { "No saved runs yet: a run is saved when it pauses or finishes." } else { "Reading saved runs…" } }</p>
+            } else {
+                <div class="table-scroll">
+                <table id="runs-table">
+                    <thead><tr>
+                        <th scope="col">{"overlay"}</th><th scope="col">{"run"}</th><th scope="col">{"from"}</th>
+                        <th scope="col">{"status"}</th><th scope="col">{"step"}</th><th scope="col">{"saved"}</th><th scope="col">{"actions"}</th>
+                    </tr></thead>
+                    <tbody>
+                    { for state.runs.iter().map(|r| {
+                        let id = r.id.clone();
+                        let select = {
+                            let state = state.clone();
+                            let id = id.clone();
+                            Callback::from(move |_| state.dispatch(Action::SelectRun(id.clone())))
+                        };
+                        let open_run = {
+                            let state = state.clone();
+                            let id = id.clone();
+                            Callback::from(move |_| state.dispatch(Action::OpenRun(id.clone())))
+                        };
+                        let ask = {
+                            let state = state.clone();
+                            let id = id.clone();
+                            Callback::from(move |_| state.dispatch(Action::AskDelete(id.clone())))
+                        };
+                        let confirm = {
+                            let state = state.clone();
+                            let id = id.clone();
+                            Callback::from(move |_| state.dispatch(Action::DeleteRun(id.clone())))
+                        };
+                        let cancel = {
+                            let state = state.clone();
+                            Callback::from(move |_| state.dispatch(Action::CancelDelete))
+                        };
+                        let status = match r.status {
+                            RunStatus::Finished => "finished",
+                            RunStatus::Paused if r.resumable() => "paused (resumable)",
+                            RunStatus::Paused | RunStatus::Stopped => "stopped",
+                        };
+                        let origin = match r.origin {
+                            super::runs::Origin::Browser => "browser",
+                            super::runs::Origin::Cli => "CLI",
+                            super::runs::Origin::Sweep => "sweep",
+                        };
+                        let shown = state.run.id.as_deref() == Some(r.id.as_str());
+                        html!{
+                            <tr data-run-id={id.clone()} data-status={status} data-saved={(!state.unsaved.contains(&id)).to_string()}
+                                class={classes!(shown.then_some("shown"))}>
+                                <td><input type="checkbox" class="run-select" checked={state.selected.contains(&id)}
+                                    aria-label={format!("overlay {}", r.name)} onchange={select} disabled={r.sweep.is_some()} /></td>
+                                <td class="run-name">{r.name.clone()}</td>
+                                <td>{origin}</td>
+                                <td>{status}</td>
+                                <td>{ if r.sweep.is_some() { format!("{} runs", r.history.len()) } else { format!("{} / {}", r.step, r.experiment.train.steps) } }</td>
+                                <td class="small">{ if state.unsaved.contains(&id) { "saving…".to_string() } else { date_text(r.saved_ms) } }</td>
+                                <td class="run-actions">
+                                    if state.confirm_delete.as_deref() == Some(id.as_str()) {
+                                        <span role="alertdialog" aria-label="confirm deletion" class="confirm">
+                                            {format!("Delete “{}”? This cannot be undone. ", r.name)}
+                                            <button class="small danger" data-action="confirm-delete" onclick={confirm}>{"Delete"}</button>
+                                            <button class="small" data-action="cancel-delete" onclick={cancel}>{"Keep"}</button>
+                                        </span>
+                                    } else {
+                                        <button class="small" data-action="open" onclick={open_run} disabled={busy && r.sweep.is_none()}
+                                            title={if busy { "pause or reset the current run first" } else { "show this run" }}>{"Open"}</button>
+                                        <button class="small" data-action="json" onclick={export(r, "json")} title="the run with its checkpoint, as JSON">{"JSON"}</button>
+                                        <button class="small" data-action="csv" onclick={export(r, "csv")} title="every curve, one tidy CSV">{"CSV"}</button>
+                                        if r.checkpoint_step.is_some() {
+                                            <button class="small" data-action="model" onclick={export(r, "model")} title="the weights (burnpack), as icl-lab train writes them">{"model.bin"}</button>
+                                            <button class="small" data-action="config" onclick={export(r, "config")} title="the experiment, for icl-lab eval --run">{"config.json"}</button>
+                                        }
+                                        <button class="small" data-action="delete" onclick={ask}>{"Delete"}</button>
+                                    }
+                                </td>
+                            </tr>
+                        }
+                    }) }
+                    </tbody>
+                </table>
+                </div>
+            }
+            { for figures.into_iter().map(|f| html!{ <FigureChart figure={Rc::new(f)} /> }) }
         </section>
     }
 }

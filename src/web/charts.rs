@@ -6,6 +6,7 @@
 
 use std::rc::Rc;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters_canvas::CanvasBackend;
@@ -95,6 +96,113 @@ fn prepare(canvas: &HtmlCanvasElement) -> Option<CanvasBackend> {
 
 const FONT: &str = "system-ui, sans-serif";
 
+fn on_canvas(
+    canvas: &HtmlCanvasElement,
+) -> Result<DrawingArea<CanvasBackend, Shift>, Box<dyn std::error::Error>> {
+    Ok(prepare(canvas).ok_or("no 2d context")?.into_drawing_area())
+}
+
+/// The same drawing as SVG text, at the canvas's size (the chart's SVG export).
+fn to_svg(
+    size: (u32, u32),
+    draw: impl FnOnce(DrawingArea<SVGBackend, Shift>) -> Result<Geometry, Box<dyn std::error::Error>>,
+) -> Option<String> {
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+        draw(root).ok()?;
+    }
+    Some(text)
+}
+
+fn canvas_size(canvas: &NodeRef) -> (u32, u32) {
+    canvas
+        .cast::<HtmlCanvasElement>()
+        .map_or((640, 360), |c| (c.width().max(200), c.height().max(150)))
+}
+
+/// Saves `data` as a file named `name` (a link clicked in code; the URL is revoked
+/// a minute later).
+pub fn download(name: &str, data: &wasm_bindgen::JsValue) {
+    use wasm_bindgen::JsCast;
+    let url = if let Some(text) = data.as_string().filter(|t| t.starts_with("data:")) {
+        Some(text)
+    } else {
+        let parts = js_sys::Array::of1(data);
+        web_sys::Blob::new_with_u8_array_sequence(&parts)
+            .or_else(|_| web_sys::Blob::new_with_str_sequence(&parts))
+            .ok()
+            .and_then(|b| web_sys::Url::create_object_url_with_blob(&b).ok())
+    };
+    let (Some(url), Some(doc)) = (url, web_sys::window().and_then(|w| w.document())) else {
+        return;
+    };
+    if let Ok(a) = doc.create_element("a")
+        && let Ok(a) = a.dyn_into::<web_sys::HtmlAnchorElement>()
+    {
+        a.set_href(&url);
+        a.set_download(name);
+        if let Some(body) = doc.body() {
+            let _ = body.append_child(&a);
+            a.click();
+            let _ = body.remove_child(&a);
+        }
+    }
+    if !url.starts_with("data:") {
+        let revoke = wasm_bindgen::closure::Closure::once_into_js(move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        });
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                revoke.unchecked_ref(),
+                60_000,
+            );
+        }
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ExportProps {
+    /// File name without extension.
+    name: AttrValue,
+    canvas: NodeRef,
+    /// The chart as SVG text at a size.
+    svg: Callback<(u32, u32), Option<String>>,
+}
+
+/// PNG and SVG buttons for a chart.
+#[function_component(ExportButtons)]
+fn export_buttons(props: &ExportProps) -> Html {
+    let png = {
+        let canvas = props.canvas.clone();
+        let name = props.name.clone();
+        Callback::from(move |_| {
+            if let Some(url) = canvas
+                .cast::<HtmlCanvasElement>()
+                .and_then(|c| c.to_data_url().ok())
+            {
+                download(&format!("{name}.png"), &url.into());
+            }
+        })
+    };
+    let svg = {
+        let canvas = props.canvas.clone();
+        let name = props.name.clone();
+        let make = props.svg.clone();
+        Callback::from(move |_| {
+            if let Some(text) = make.emit(canvas_size(&canvas)) {
+                download(&format!("{name}.svg"), &text.into());
+            }
+        })
+    };
+    html! {
+        <span class="chart-export" role="group" aria-label="save this chart">
+            <button class="small" data-export="png" onclick={png} title="save as PNG">{"PNG"}</button>
+            <button class="small" data-export="svg" onclick={svg} title="save as SVG">{"SVG"}</button>
+        </span>
+    }
+}
+
 /// At most `max` points, evenly thinned (the last point always kept).
 fn thin(points: &[(usize, f32)], max: usize) -> Vec<(f64, f64)> {
     let stride = points.len().div_ceil(max).max(1);
@@ -141,13 +249,14 @@ fn format_tick(v: f64) -> String {
     }
 }
 
-fn draw_loss(
-    canvas: &HtmlCanvasElement,
+fn draw_loss<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
     losses: &[(usize, f32)],
     steps: usize,
-) -> Result<Geometry, Box<dyn std::error::Error>> {
-    let backend = prepare(canvas).ok_or("no 2d context")?;
-    let root = backend.into_drawing_area();
+) -> Result<Geometry, Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
     root.fill(&WHITE)?;
     let pts: Vec<(f64, f64)> = thin(losses, 800)
         .into_iter()
@@ -195,14 +304,15 @@ fn draw_loss(
     })
 }
 
-fn draw_icl(
-    canvas: &HtmlCanvasElement,
+fn draw_icl<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
     report: &EvalReport,
     set: &str,
     hidden: &[String],
-) -> Result<Geometry, Box<dyn std::error::Error>> {
-    let backend = prepare(canvas).ok_or("no 2d context")?;
-    let root = backend.into_drawing_area();
+) -> Result<Geometry, Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
     root.fill(&WHITE)?;
     let Some(eval) = report.eval(set) else {
         return Ok(Geometry::default());
@@ -312,7 +422,7 @@ pub fn loss_chart(props: &LossProps) -> Html {
             move |(losses, steps)| {
                 if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
                     let t0 = now_ms();
-                    match draw_loss(&c, losses, *steps) {
+                    match on_canvas(&c).and_then(|root| draw_loss(root, losses, *steps)) {
                         Ok(g) => *geometry.borrow_mut() = g,
                         Err(e) => web_sys::console::warn_1(&format!("loss chart: {e}").into()),
                     }
@@ -341,6 +451,10 @@ pub fn loss_chart(props: &LossProps) -> Html {
         let hover = hover.clone();
         Callback::from(move |_| hover.set(None))
     };
+    let loss_svg = {
+        let (losses, steps) = (props.losses.clone(), props.steps);
+        Callback::from(move |size| to_svg(size, |root| draw_loss(root, &losses, steps)))
+    };
     // The last logged losses as `step:loss` pairs, for people reading the page source
     // and for the browser tests.
     let recent = props.losses[props.losses.len().saturating_sub(20)..]
@@ -350,7 +464,7 @@ pub fn loss_chart(props: &LossProps) -> Html {
         .join(",");
     html! {
         <figure class="chart">
-            <figcaption>{"Training loss"}</figcaption>
+            <figcaption>{"Training loss"}<ExportButtons name="training-loss" canvas={canvas.clone()} svg={loss_svg} /></figcaption>
             <div class="chart-body">
                 <canvas ref={canvas} class="chart-canvas" data-chart="loss" data-points={props.losses.len().to_string()}
                     data-recent={recent}
@@ -391,7 +505,7 @@ pub fn icl_chart(props: &IclProps) -> Html {
             move |(report, set, hidden)| {
                 if let (Some(c), Some(r)) = (canvas.cast::<HtmlCanvasElement>(), report) {
                     let t0 = now_ms();
-                    match draw_icl(&c, r, set, hidden) {
+                    match on_canvas(&c).and_then(|root| draw_icl(root, r, set, hidden)) {
                         Ok(g) => *geometry.borrow_mut() = g,
                         Err(e) => web_sys::console::warn_1(&format!("ICL chart: {e}").into()),
                     }
@@ -439,11 +553,23 @@ pub fn icl_chart(props: &IclProps) -> Html {
         Callback::from(move |_| hover.set(None))
     };
     let step = props.report.as_ref().map(|r| r.step);
+    let icl_svg = {
+        let (report, set, hidden) = (
+            props.report.clone(),
+            props.set.clone(),
+            props.hidden.clone(),
+        );
+        Callback::from(move |size| {
+            let r = report.clone()?;
+            to_svg(size, |root| draw_icl(root, &r, &set, &hidden))
+        })
+    };
     html! {
         <figure class="chart">
             <figcaption>
                 {"In-context learning curve"}
                 if let Some(s) = step { <span class="muted">{format!(" · evaluated at step {s}")}</span> }
+                <ExportButtons name={format!("icl-curve-{}", props.set)} canvas={canvas.clone()} svg={icl_svg} />
             </figcaption>
             <div class="chart-body">
                 <canvas ref={canvas} class="chart-canvas" data-chart="icl"
@@ -489,12 +615,13 @@ fn x_text(fig: &Figure, x: f64) -> String {
         .unwrap_or_else(|| format_tick(x))
 }
 
-fn draw_figure(
-    canvas: &HtmlCanvasElement,
+fn draw_figure<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
     fig: &Figure,
-) -> Result<Geometry, Box<dyn std::error::Error>> {
-    let backend = prepare(canvas).ok_or("no 2d context")?;
-    let root = backend.into_drawing_area();
+) -> Result<Geometry, Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
     root.fill(&WHITE)?;
     let all: Vec<(f64, f64)> = fig.lines.iter().flat_map(|l| l.points.clone()).collect();
     if all.is_empty() {
@@ -636,7 +763,7 @@ pub fn figure_chart(props: &FigureProps) -> Html {
         use_effect_with(props.figure.clone(), move |fig| {
             if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
                 let t0 = now_ms();
-                match draw_figure(&c, fig) {
+                match on_canvas(&c).and_then(|root| draw_figure(root, fig)) {
                     Ok(g) => *geometry.borrow_mut() = g,
                     Err(e) => web_sys::console::warn_1(&format!("{} chart: {e}", fig.id).into()),
                 }
@@ -696,9 +823,13 @@ pub fn figure_chart(props: &FigureProps) -> Html {
                 .join(",")
         })
         .unwrap_or_default();
+    let fig_svg = {
+        let fig = fig.clone();
+        Callback::from(move |size| to_svg(size, |root| draw_figure(root, &fig)))
+    };
     html! {
         <figure class="chart">
-            <figcaption>{fig.title.clone()}</figcaption>
+            <figcaption>{fig.title.clone()}<ExportButtons name={fig.id} canvas={canvas.clone()} svg={fig_svg} /></figcaption>
             <div class="chart-body">
                 <canvas ref={canvas} class="chart-canvas" data-chart={fig.id} data-points={points.to_string()}
                     data-values={values}

@@ -45,7 +45,7 @@ pub fn line_rgb(key: &str) -> (u8, u8, u8) {
         "icl_score" => (0, 114, 178),
         "uniform" => (153, 153, 153),
         "ablated" => (213, 94, 0),
-        k if k.starts_with("head_") => {
+        k if k.starts_with("head_") || k.starts_with("run_") => {
             // Okabe–Ito, one colour per head (layer-major), cycling past seven.
             const HEADS: [(u8, u8, u8); 7] = [
                 (0, 114, 178),
@@ -56,7 +56,7 @@ pub fn line_rgb(key: &str) -> (u8, u8, u8) {
                 (86, 180, 233),
                 (0, 0, 0),
             ];
-            let i: usize = k[5..]
+            let i: usize = k[k.find('_').map_or(0, |i| i + 1)..]
                 .split('_')
                 .next()
                 .and_then(|n| n.parse().ok())
@@ -1433,5 +1433,162 @@ mod tests {
             f.caption
         );
         assert!(copying_figure(&hist[..0]).is_none());
+    }
+}
+
+/// The saved runs the user selected, overlaid: training loss, the metric the first
+/// run's kind is judged by through training, and (regression runs) the model's
+/// final ICL curve on fresh tasks. One colour per run (Okabe–Ito, in selection order).
+pub fn overlay_figures(runs: &[&crate::web::runs::RunRecord]) -> Vec<Figure> {
+    use crate::sweep::default_metric;
+    if runs.is_empty() {
+        return Vec::new();
+    }
+    let line = |i: usize, name: &str, points: Vec<(f64, f64)>| Line {
+        key: format!("run_{i}"),
+        label: name.to_string(),
+        points,
+        dashed: false,
+    };
+    let names: Vec<String> = runs.iter().map(|r| r.name.clone()).collect();
+    let mut figures = Vec::new();
+    let losses: Vec<Line> = runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.losses.is_empty())
+        .map(|(i, r)| {
+            let pts = r
+                .losses
+                .iter()
+                .filter(|(_, l)| l.is_finite() && *l > 0.0)
+                .map(|(s, l)| (*s as f64, f64::from(*l)))
+                .collect();
+            line(i, &names[i], pts)
+        })
+        .collect();
+    if !losses.is_empty() {
+        figures.push(Figure {
+            id: "overlay-loss",
+            title: "Saved runs: training loss".into(),
+            x_desc: "training step".into(),
+            y_desc: "loss (log scale)".into(),
+            x_log: false,
+            y_log: true,
+            y_range: None,
+            caption: format!("{} runs overlaid.", losses.len()),
+            lines: losses,
+            hlines: Vec::new(),
+            marks: Vec::new(),
+            x_labels: Vec::new(),
+        });
+    }
+    let metric = runs
+        .iter()
+        .find_map(|r| r.eval.as_ref().map(default_metric))
+        .unwrap_or("fresh_error");
+    let metric_lines: Vec<Line> = runs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let pts: Vec<(f64, f64)> = r
+                .history
+                .iter()
+                .filter_map(|(s, m)| m.get(metric).map(|v| (*s as f64, *v)))
+                .filter(|(_, v)| v.is_finite())
+                .collect();
+            (!pts.is_empty() && r.sweep.is_none()).then(|| line(i, &names[i], pts))
+        })
+        .collect();
+    if !metric_lines.is_empty() {
+        let pretty = metric.replace('_', " ");
+        figures.push(Figure {
+            id: "overlay-metric",
+            title: format!("Saved runs: {pretty} through training"),
+            x_desc: "training step".into(),
+            y_desc: pretty.clone(),
+            x_log: false,
+            y_log: false,
+            y_range: None,
+            caption: format!(
+                "{pretty} at every evaluation of {} runs; runs without it are left out.",
+                metric_lines.len()
+            ),
+            lines: metric_lines,
+            hlines: Vec::new(),
+            marks: Vec::new(),
+            x_labels: Vec::new(),
+        });
+    }
+    let icl: Vec<Line> = runs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let e = r.eval.as_ref()?.eval("fresh")?;
+            let c = e.curves.get("model")?;
+            let pts =
+                e.k.iter()
+                    .zip(&c.mean)
+                    .map(|(k, m)| (*k as f64, *m))
+                    .collect();
+            Some(line(i, &names[i], pts))
+        })
+        .collect();
+    if !icl.is_empty() {
+        figures.push(Figure {
+            id: "overlay-icl",
+            title: "Saved runs: the model's error on fresh tasks by examples in context".into(),
+            x_desc: "examples in context k".into(),
+            y_desc: "squared error / d".into(),
+            x_log: false,
+            y_log: false,
+            y_range: None,
+            caption: "At each run's last evaluation.".into(),
+            lines: icl,
+            hlines: Vec::new(),
+            marks: Vec::new(),
+            x_labels: Vec::new(),
+        });
+    }
+    figures
+}
+
+#[cfg(test)]
+mod overlay_tests {
+    use super::*;
+    use crate::web::runs::{Origin, RUN_KIND, RunRecord, RunStatus};
+
+    fn run(name: &str, loss: f32, err: f64) -> RunRecord {
+        RunRecord {
+            kind: RUN_KIND.into(),
+            id: name.into(),
+            name: name.into(),
+            origin: Origin::Browser,
+            status: RunStatus::Finished,
+            saved_ms: 0.0,
+            experiment: crate::config::Experiment::default(),
+            step: 20,
+            losses: vec![(10, loss), (20, loss / 2.0)],
+            history: vec![(20, [("fresh_error".to_string(), err)].into())],
+            eval: None,
+            attention: Vec::new(),
+            train_ms: None,
+            backend: None,
+            checkpoint_step: None,
+            checkpoint: None,
+            sweep: None,
+        }
+    }
+
+    #[test]
+    fn selected_runs_overlay_with_one_colour_each() {
+        let (a, b) = (run("a", 1.0, 0.5), run("b", 2.0, 0.25));
+        let figs = overlay_figures(&[&a, &b]);
+        let ids: Vec<&str> = figs.iter().map(|f| f.id).collect();
+        assert_eq!(ids, ["overlay-loss", "overlay-metric"]);
+        assert_eq!(figs[0].lines.len(), 2);
+        assert_eq!(figs[0].lines[1].points, vec![(10.0, 2.0), (20.0, 1.0)]);
+        assert_eq!(figs[1].lines[0].points, vec![(20.0, 0.5)]);
+        assert_ne!(line_rgb("run_0"), line_rgb("run_1"));
+        assert!(overlay_figures(&[]).is_empty());
     }
 }

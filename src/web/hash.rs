@@ -41,6 +41,11 @@ pub struct HashState {
     pub preset: Option<String>,
     /// `embed=<chart>`: the embed view (one chart, a few controls) for an iframe.
     pub embed: Option<EmbedSpec>,
+    /// `lesson=<id>`: the lesson open beside the lab.
+    pub lesson: Option<String>,
+    /// The link named a lesson but no experiment (`exp` / `preset`): the page sets up
+    /// the lesson's own once it has loaded.
+    pub lesson_fresh: bool,
 }
 
 impl Default for HashState {
@@ -51,6 +56,8 @@ impl Default for HashState {
             bench: None,
             preset: None,
             embed: None,
+            lesson: None,
+            lesson_fresh: false,
         }
     }
 }
@@ -122,6 +129,9 @@ pub fn to_hash(state: &HashState) -> String {
         if e.autoplay {
             parts.push("autoplay".into());
         }
+    }
+    if let Some(l) = &state.lesson {
+        parts.push(format!("lesson={l}"));
     }
     parts.join("&")
 }
@@ -215,6 +225,20 @@ pub fn parse_hash(hash: &str) -> (HashState, Vec<String>) {
                 state.embed.get_or_insert_with(EmbedSpec::default).show = show;
             }
             "autoplay" => state.embed.get_or_insert_with(EmbedSpec::default).autoplay = true,
+            "lesson" => {
+                let ok = !value.is_empty()
+                    && value.len() <= 64
+                    && value
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                if ok {
+                    state.lesson = Some(value);
+                } else {
+                    problems.push(format!(
+                        "lesson = {value} is not a lesson name: lower-case letters, digits and -, at most 64"
+                    ));
+                }
+            }
             other => problems.push(format!("`{other}` is not a setting this page knows")),
         }
     }
@@ -224,6 +248,7 @@ pub fn parse_hash(hash: &str) -> (HashState, Vec<String>) {
     {
         e.chart = "icl".into();
     }
+    state.lesson_fresh = state.lesson.is_some() && base.is_none() && exp_json.is_none();
     let base = match (base, &exp_json, state.bench) {
         (Some(b), _, _) => b,
         (None, None, None) => default_experiment(),
@@ -382,12 +407,27 @@ mod tests {
             bench: Some(5),
             preset: None,
             embed: None,
+            lesson: Some("induction-heads".into()),
+            lesson_fresh: false,
         };
         let h = to_hash(&state);
         assert!(!h.contains('"') && !h.contains(' '), "{h}");
         let (back, problems) = parse_hash(&format!("#{h}"));
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(back, state);
+    }
+
+    #[test]
+    fn a_lesson_link_without_an_experiment_asks_for_the_lessons_own() {
+        let (s, p) = parse_hash("#lesson=task-diversity");
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(s.lesson.as_deref(), Some("task-diversity"));
+        assert!(s.lesson_fresh);
+        let (s, _) = parse_hash("#preset=garg-tiny&lesson=task-diversity");
+        assert!(!s.lesson_fresh, "the link's experiment is kept");
+        let (s, p) = parse_hash("#lesson=../etc");
+        assert_eq!(s.lesson, None);
+        assert!(p[0].contains("lesson = ../etc"), "{p:?}");
     }
 
     #[test]

@@ -6,14 +6,18 @@
 pub mod fields;
 pub mod figures;
 pub mod hash;
+pub mod lessons;
 pub mod limits;
 pub mod protocol;
+pub mod runs;
 pub mod state;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
 #[cfg(target_arch = "wasm32")]
 pub mod charts;
+#[cfg(target_arch = "wasm32")]
+pub mod store;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;
 

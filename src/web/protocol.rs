@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 use crate::config::Experiment;
 use crate::eval::EvalReport;
 
+use super::runs::SavedCheckpoint;
+
 /// Bumped with any change to [`Control`] or [`Event`]; the page and the worker come
 /// from one wasm module, so a mismatch means a stale cached worker script.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Which compute backend the user asked for.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -61,6 +63,14 @@ pub enum Control {
     /// [`Event::Ablated`]; training is not touched.
     Ablate {
         heads: Vec<crate::model::HeadAblation>,
+    },
+    /// Continue a saved run: build `experiment`'s trainer, load the checkpoint
+    /// (weights, optimizer state, prompt-stream position) and wait paused at its
+    /// step (answered by [`Event::Paused`]); Resume trains on.
+    Restore {
+        experiment: Box<Experiment>,
+        backend: BackendChoice,
+        checkpoint: Box<SavedCheckpoint>,
     },
 }
 
@@ -125,6 +135,9 @@ pub enum Event {
     },
     /// The run was dropped; the worker is idle.
     Reset,
+    /// The run's checkpoint (last logged step), sent after every pause and at the
+    /// end, so the page can save the run and resume it after a reload.
+    Checkpoint(Box<SavedCheckpoint>),
 }
 
 /// Where a run stands.
@@ -164,6 +177,10 @@ impl RunState {
             (Control::Start { paused, .. }, _) => {
                 self.started(*paused);
                 None
+            }
+            (Control::Restore { .. }, _) => {
+                self.started(true);
+                Some(Event::Paused { step })
             }
             (Control::Pause, Phase::Running) => {
                 self.phase = Phase::Paused;

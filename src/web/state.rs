@@ -14,7 +14,12 @@ use crate::sweep::{SweepPoint, SweepSpec, SweepSummary, default_metric, final_me
 
 use super::fields::all_fields;
 use super::hash::{EmbedSpec, HashState, parse_hash, to_hash};
+use super::lessons::{Lesson, LessonProgress, Progress as LessonProgressMap};
 use super::protocol::{BackendChoice, BackendInfo, Control, Event, Phase, Progress};
+use super::runs::{
+    Imported, KEPT_SNAPSHOTS, Origin, RUN_KIND, RunRecord, RunStatus, SavedCheckpoint,
+    experiment_name, thin_snapshots,
+};
 
 /// A field whose typed text is not (yet) valid: kept as typed, with the message.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,6 +63,77 @@ pub struct RunView {
     pub attention: Vec<(usize, Rc<AttentionSnapshot>)>,
     /// The latest evaluation with the user's heads ablated.
     pub ablated: Option<EvalReport>,
+    /// The run's id in the saved runs (given at Start, kept when resumed).
+    pub id: Option<String>,
+    /// For people: the preset, or the sweep value.
+    pub name: String,
+    /// Step of the latest checkpoint the worker sent (CPU runs).
+    pub checkpoint_step: Option<usize>,
+    /// Opened from the saved runs: the page shows it, the worker does not hold it
+    /// (Resume first restores it there).
+    pub detached: bool,
+    /// A Restore was sent: its Paused answer is not a pause to save.
+    pub restoring: bool,
+    /// The checkpoint step this run was last resumed from (in this page).
+    pub resumed_from: Option<usize>,
+    pub train_ms: Option<f64>,
+}
+
+impl RunView {
+    /// A saved run, shown as if it had just been trained here.
+    pub fn from_record(r: &RunRecord) -> Self {
+        let resumable = r.resumable();
+        Self {
+            phase: match r.status {
+                RunStatus::Finished => Phase::Finished,
+                RunStatus::Paused if resumable => Phase::Paused,
+                _ => Phase::Idle,
+            },
+            backend: None,
+            losses: r.losses.clone(),
+            timings: Vec::new(),
+            progress: Some(Progress {
+                step: r.step,
+                steps: r.experiment.train.steps,
+                loss: r.losses.last().map_or(f32::NAN, |l| l.1),
+                lr: 0.0,
+                steps_per_sec: 0.0,
+                first_step_ms: 0.0,
+                train_ms: r.train_ms.unwrap_or(0.0),
+            }),
+            eval: r.eval.clone(),
+            history: r.history.clone(),
+            error: None,
+            experiment: Some(r.experiment.clone()),
+            started_at_ms: 0.0,
+            milestone: None,
+            finished_ms: None,
+            attention: r
+                .attention
+                .iter()
+                .map(|(s, a)| (*s, Rc::new(a.clone())))
+                .collect(),
+            ablated: None,
+            id: Some(r.id.clone()),
+            name: r.name.clone(),
+            checkpoint_step: r.checkpoint_step,
+            detached: true,
+            restoring: false,
+            resumed_from: None,
+            train_ms: r.train_ms,
+        }
+    }
+}
+
+/// An IndexedDB operation the page carries out for the reducer (`AppState::store_ops`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum StoreOp {
+    /// Save or replace a run (without its checkpoint) and, when given, its checkpoint.
+    Put {
+        record: Box<RunRecord>,
+        checkpoint: Option<Box<SavedCheckpoint>>,
+    },
+    Delete(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -92,6 +168,37 @@ pub struct AppState {
     pub attention_prompt: usize,
     /// The embed view (`embed=<chart>` in the hash): one chart, a few controls.
     pub embed: Option<EmbedSpec>,
+    /// Saved runs (IndexedDB, without their checkpoints), newest first.
+    pub runs: Vec<RunRecord>,
+    pub runs_loaded: bool,
+    /// Saved runs whose curves are overlaid.
+    pub selected: BTreeSet<String>,
+    /// The run whose Delete was pressed: asks before deleting.
+    pub confirm_delete: Option<String>,
+    /// Why saving or reading runs failed (quota, blocked storage): shown, not swallowed.
+    pub storage_error: Option<String>,
+    /// What the last import brought and what it could not read.
+    pub import_notes: Vec<String>,
+    /// Numbered IndexedDB operations for the page to carry out, each once.
+    pub store_ops: Vec<(u64, StoreOp)>,
+    /// Runs whose latest save has not been confirmed by IndexedDB yet.
+    pub unsaved: BTreeSet<String>,
+    /// Prefix of this page's run ids, and how many runs it started.
+    pub session: String,
+    pub run_seq: u64,
+    /// ms since 1970 at page clock 0 (set by the page; 0 in tests).
+    pub epoch_offset: f64,
+    /// The lessons (www/lessons/), in teaching order, and the files that failed.
+    pub lessons: Vec<Rc<Lesson>>,
+    pub lesson_errors: Vec<String>,
+    /// The open lesson's id (`lesson=` in the URL).
+    pub lesson: Option<String>,
+    /// The link asked for the lesson's own experiment (set once the lessons load).
+    pub lesson_fresh: bool,
+    /// The lesson index is open.
+    pub show_lessons: bool,
+    /// Progress in every lesson (localStorage).
+    pub progress: LessonProgressMap,
 }
 
 /// Where a sweep stands.
@@ -217,6 +324,44 @@ pub enum Action {
     /// Show the attention of evaluation `i` (`None`: the latest).
     Scrub(Option<usize>),
     AttentionPrompt(usize),
+    /// The saved runs were read from IndexedDB.
+    RunsLoaded(Vec<RunRecord>),
+    /// Reading or writing saved runs failed (the message names why).
+    StorageError(String),
+    /// IndexedDB confirmed a save.
+    Saved(String),
+    /// Show a saved run (a sweep: load it into the sweep panel).
+    OpenRun(String),
+    /// Overlay a saved run's curves, or stop overlaying it.
+    SelectRun(String),
+    /// Delete pressed: ask first.
+    AskDelete(String),
+    CancelDelete,
+    /// Deletion confirmed.
+    DeleteRun(String),
+    /// Files were imported.
+    Imported(Imported, f64),
+    /// The page sent Restore and Resume for the shown saved run.
+    Restoring,
+    /// Stop showing a saved run (Reset on a run the worker does not hold).
+    CloseRun,
+    /// `www/lessons/` was read: the lessons and the files that failed.
+    LessonsLoaded {
+        lessons: Vec<Rc<Lesson>>,
+        errors: Vec<String>,
+    },
+    /// The reader's progress, read from localStorage.
+    ProgressLoaded(LessonProgressMap),
+    ShowLessons(bool),
+    /// Open a lesson: its experiment goes into the controls.
+    OpenLesson(String),
+    CloseLesson,
+    /// The "what do you predict?" choice.
+    Predict(usize),
+    /// A guided step ticked or unticked.
+    ToggleStep(usize),
+    /// "What to look for" shown.
+    Reveal,
 }
 
 impl AppState {
@@ -239,6 +384,23 @@ impl AppState {
             scrub: None,
             attention_prompt: 0,
             embed: h.embed,
+            runs: Vec::new(),
+            runs_loaded: false,
+            selected: BTreeSet::new(),
+            confirm_delete: None,
+            storage_error: None,
+            import_notes: Vec::new(),
+            store_ops: Vec::new(),
+            unsaved: BTreeSet::new(),
+            session: "run".into(),
+            run_seq: 0,
+            epoch_offset: 0.0,
+            lessons: Vec::new(),
+            lesson_errors: Vec::new(),
+            lesson: h.lesson,
+            lesson_fresh: h.lesson_fresh,
+            show_lessons: false,
+            progress: LessonProgressMap::new(),
         };
         s.match_sweep_to_task();
         if let Some(name) = &h.preset {
@@ -295,7 +457,7 @@ impl AppState {
     }
 
     /// Starts a run of `experiment` from the reducer (a sweep's runs).
-    fn start_run(&mut self, experiment: Experiment, now_ms: f64) {
+    fn start_run(&mut self, experiment: Experiment, now_ms: f64, name: String) {
         self.send(Control::Start {
             experiment: Box::new(experiment.clone()),
             backend: self.backend,
@@ -305,8 +467,132 @@ impl AppState {
             phase: Phase::Running,
             experiment: Some(experiment),
             started_at_ms: now_ms,
+            id: Some(self.new_run_id()),
+            name,
             ..RunView::default()
         };
+    }
+
+    fn new_run_id(&mut self) -> String {
+        self.run_seq += 1;
+        format!("{}-{}", self.session, self.run_seq)
+    }
+
+    /// Queues an IndexedDB operation.
+    fn store(&mut self, op: StoreOp) {
+        if let StoreOp::Put { record, .. } = &op {
+            self.unsaved.insert(record.id.clone());
+        }
+        let n = self.store_ops.last().map_or(0, |(n, _)| n + 1);
+        self.store_ops.push((n, op));
+        // The page carries ops out right after each render; old ones are done.
+        if self.store_ops.len() > 64 {
+            self.store_ops.drain(..self.store_ops.len() - 64);
+        }
+    }
+
+    /// Adds or replaces a saved run in the table (newest first).
+    fn upsert_run(&mut self, mut record: RunRecord) {
+        record.checkpoint = None;
+        self.runs.retain(|r| r.id != record.id);
+        self.runs.insert(0, record);
+    }
+
+    /// The current run as a saved record (none for bench runs or runs shown from
+    /// the saved ones and not trained on since).
+    pub fn run_record(&self, now_ms: f64) -> Option<RunRecord> {
+        let run = &self.run;
+        // Bench runs time the backend; an embed's runs belong to a blog's reader.
+        if self.bench.is_some() || self.embed.is_some() || run.detached {
+            return None;
+        }
+        let (id, experiment) = (run.id.clone()?, run.experiment.clone()?);
+        let step = run
+            .progress
+            .as_ref()
+            .map(|p| p.step)
+            .or(run.eval.as_ref().map(|r| r.step))
+            .unwrap_or(0);
+        Some(RunRecord {
+            kind: RUN_KIND.into(),
+            id,
+            name: if run.name.is_empty() {
+                experiment_name(&experiment)
+            } else {
+                run.name.clone()
+            },
+            origin: Origin::Browser,
+            status: match run.phase {
+                Phase::Finished => RunStatus::Finished,
+                _ if run.checkpoint_step.is_some() => RunStatus::Paused,
+                _ => RunStatus::Stopped,
+            },
+            saved_ms: self.epoch_offset + now_ms,
+            experiment,
+            step,
+            losses: run.losses.clone(),
+            history: run.history.clone(),
+            eval: run.eval.clone(),
+            attention: thin_snapshots(&run.attention, KEPT_SNAPSHOTS)
+                .into_iter()
+                .map(|(s, a)| (s, (*a).clone()))
+                .collect(),
+            train_ms: run.progress.as_ref().map(|p| p.train_ms).or(run.train_ms),
+            backend: run
+                .backend
+                .as_ref()
+                .map(|b| format!("{} ({})", b.kind, b.adapter)),
+            checkpoint_step: run.checkpoint_step,
+            checkpoint: None,
+            sweep: None,
+        })
+    }
+
+    /// Saves the current run (and a checkpoint, when one came).
+    fn save_run(&mut self, checkpoint: Option<SavedCheckpoint>, now_ms: f64) {
+        if let Some(record) = self.run_record(now_ms) {
+            self.upsert_run(record.clone());
+            self.store(StoreOp::Put {
+                record: Box::new(record),
+                checkpoint: checkpoint.map(Box::new),
+            });
+        }
+    }
+
+    /// The open lesson.
+    pub fn open_lesson(&self) -> Option<&Rc<Lesson>> {
+        let id = self.lesson.as_ref()?;
+        self.lessons.iter().find(|l| l.meta.id == *id)
+    }
+
+    /// The reader's progress in the open lesson.
+    fn lesson_progress(&mut self) -> Option<&mut LessonProgress> {
+        let id = self.lesson.clone()?;
+        Some(self.progress.entry(id).or_default())
+    }
+
+    /// Puts the open lesson's experiment (and sweep) into the controls.
+    fn apply_lesson(&mut self) {
+        let Some(lesson) = self.open_lesson().cloned() else {
+            return;
+        };
+        match lesson.experiment() {
+            Ok(exp) => {
+                self.exp = exp;
+                self.drafts.clear();
+                self.match_sweep_to_task();
+                self.adopt_preset_sweep(&lesson.meta.preset);
+                if let (Some((path, values)), None) = (
+                    lesson.meta.sweep.as_deref().and_then(|s| s.split_once('=')),
+                    &self.sweep.status,
+                ) {
+                    self.sweep.path = path.trim().into();
+                    self.sweep.values = values.trim().into();
+                    self.sweep.error = None;
+                }
+            }
+            Err(e) => self.notices.push(e.to_string()),
+        }
     }
 
     fn sweep_running(&self) -> Option<usize> {
@@ -336,10 +622,38 @@ impl AppState {
         if next < self.sweep.runs.len() {
             self.sweep.status = Some(SweepStatus::Running { index: next });
             let exp = self.sweep.runs[next].clone();
-            self.start_run(exp, now_ms);
+            let name = self.sweep_run_name(next);
+            self.start_run(exp, now_ms, name);
         } else {
             self.sweep.status = Some(SweepStatus::Done);
+            if let Some(summary) = self.sweep.summary.clone() {
+                let base = experiment_name(&summary.base);
+                let mut record = RunRecord::from_sweep(summary, &base, self.epoch_offset + now_ms);
+                record.origin = Origin::Sweep;
+                self.upsert_run(record.clone());
+                self.store(StoreOp::Put {
+                    record: Box::new(record),
+                    checkpoint: None,
+                });
+            }
         }
+    }
+
+    /// "garg-tiny: task.pool = 8": a sweep run's name.
+    fn sweep_run_name(&self, index: usize) -> String {
+        let Some(summary) = &self.sweep.summary else {
+            return String::new();
+        };
+        format!(
+            "{}: {} = {}",
+            experiment_name(&summary.base),
+            summary.path,
+            summary
+                .values
+                .get(index)
+                .map(crate::sweep::value_label)
+                .unwrap_or_default()
+        )
     }
 
     pub fn hash_state(&self) -> HashState {
@@ -349,6 +663,8 @@ impl AppState {
             bench: self.bench,
             preset: None,
             embed: self.embed.clone(),
+            lesson: self.lesson.clone(),
+            lesson_fresh: false,
         }
     }
 
@@ -357,6 +673,7 @@ impl AppState {
     pub fn lab_hash(&self) -> String {
         to_hash(&HashState {
             embed: None,
+            lesson: None,
             ..self.hash_state()
         })
     }
@@ -407,6 +724,12 @@ impl AppState {
                 self.embed = fresh.embed;
                 self.notices = fresh.notices;
                 self.drafts.clear();
+                if fresh.lesson != self.lesson {
+                    self.lesson = fresh.lesson;
+                    if fresh.lesson_fresh {
+                        self.apply_lesson();
+                    }
+                }
             }
             Action::Started {
                 experiment,
@@ -417,6 +740,7 @@ impl AppState {
                 if self.sweep_running().is_some() {
                     self.sweep.status = Some(SweepStatus::Cancelled);
                 }
+                let name = experiment_name(&experiment);
                 self.run = RunView {
                     phase: if paused {
                         Phase::Paused
@@ -425,6 +749,8 @@ impl AppState {
                     },
                     experiment: Some(experiment),
                     started_at_ms: now_ms,
+                    id: Some(self.new_run_id()),
+                    name,
                     ..RunView::default()
                 };
                 self.eval_set = "fresh".into();
@@ -464,7 +790,8 @@ impl AppState {
                         self.sweep.metric = String::new();
                         let first = runs[0].clone();
                         self.sweep.runs = runs;
-                        self.start_run(first, now_ms);
+                        let name = self.sweep_run_name(0);
+                        self.start_run(first, now_ms, name);
                     }
                 }
             }
@@ -525,7 +852,144 @@ impl AppState {
                 self.scrub = i.filter(|i| *i + 1 < self.run.attention.len());
             }
             Action::AttentionPrompt(i) => self.attention_prompt = i,
+            Action::RunsLoaded(mut runs) => {
+                runs.sort_by(|a, b| b.saved_ms.total_cmp(&a.saved_ms));
+                // Runs saved while the list was loading stay.
+                for r in std::mem::take(&mut self.runs) {
+                    if !runs.iter().any(|x| x.id == r.id) {
+                        runs.insert(0, r);
+                    }
+                }
+                self.runs = runs;
+                self.runs_loaded = true;
+            }
+            Action::StorageError(e) => self.storage_error = Some(e),
+            Action::Saved(id) => {
+                self.unsaved.remove(&id);
+            }
+            Action::OpenRun(id) => self.open_run(&id),
+            Action::SelectRun(id) => {
+                if !self.selected.remove(&id) {
+                    self.selected.insert(id);
+                }
+            }
+            Action::AskDelete(id) => self.confirm_delete = Some(id),
+            Action::CancelDelete => self.confirm_delete = None,
+            Action::DeleteRun(id) => {
+                self.confirm_delete = None;
+                self.runs.retain(|r| r.id != id);
+                self.selected.remove(&id);
+                self.store(StoreOp::Delete(id));
+            }
+            Action::Imported(imported, now_ms) => {
+                let n = imported.runs.len();
+                let mut notes = Vec::new();
+                for mut record in imported.runs {
+                    record.saved_ms = self.epoch_offset + now_ms;
+                    let checkpoint = record.checkpoint.take().map(Box::new);
+                    notes.push(format!("imported {}", record.name));
+                    self.upsert_run(record.clone());
+                    self.store(StoreOp::Put {
+                        record: Box::new(record),
+                        checkpoint,
+                    });
+                }
+                if n == 0 && imported.problems.is_empty() {
+                    notes.push("nothing to import in the chosen files".into());
+                }
+                notes.extend(imported.problems);
+                self.import_notes = notes;
+            }
+            Action::CloseRun => {
+                if self.run.detached {
+                    self.run = RunView::default();
+                }
+            }
+            Action::Restoring => {
+                self.run.detached = false;
+                self.run.restoring = true;
+                self.run.resumed_from = self.run.checkpoint_step;
+                self.run.error = None;
+                self.run.started_at_ms = 0.0;
+            }
+            Action::LessonsLoaded { lessons, errors } => {
+                self.lessons = lessons;
+                self.lesson_errors = errors;
+                if self.lesson.is_some() && self.open_lesson().is_none() {
+                    let id = self.lesson.take().unwrap_or_default();
+                    self.notices.push(format!(
+                        "lesson = {id} is not a lesson: one of {}",
+                        self.lessons
+                            .iter()
+                            .map(|l| l.meta.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                } else if std::mem::take(&mut self.lesson_fresh) {
+                    self.apply_lesson();
+                }
+            }
+            Action::ProgressLoaded(p) => self.progress = p,
+            Action::ShowLessons(show) => self.show_lessons = show,
+            Action::OpenLesson(id) => {
+                self.lesson = Some(id);
+                self.show_lessons = false;
+                self.apply_lesson();
+            }
+            Action::CloseLesson => self.lesson = None,
+            Action::Predict(choice) => {
+                if let Some(p) = self.lesson_progress() {
+                    p.predicted = Some(choice);
+                }
+            }
+            Action::ToggleStep(i) => {
+                if let Some(p) = self.lesson_progress()
+                    && !p.done.remove(&i)
+                {
+                    p.done.insert(i);
+                }
+            }
+            Action::Reveal => {
+                if let Some(p) = self.lesson_progress() {
+                    p.revealed = true;
+                }
+            }
         }
+    }
+
+    /// Shows a saved run as if trained here (a sweep goes to the sweep panel). A run
+    /// the worker holds is dropped there (it was saved when it paused or finished).
+    fn open_run(&mut self, id: &str) {
+        let Some(record) = self.runs.iter().find(|r| r.id == id).cloned() else {
+            return;
+        };
+        if let Some(summary) = record.sweep {
+            if self.sweep_running().is_none() {
+                self.sweep.metric = summary
+                    .metrics()
+                    .into_iter()
+                    .find(|m| m == "icl" || m == "fresh_error")
+                    .unwrap_or_default();
+                self.sweep.path = summary.path.clone();
+                self.sweep.summary = Some(summary);
+                self.sweep.status = Some(SweepStatus::Loaded);
+                self.sweep.runs = Vec::new();
+                self.sweep.error = None;
+            }
+            return;
+        }
+        if self.run.phase == Phase::Running && !self.run.detached {
+            return;
+        }
+        if self.run.phase == Phase::Paused && !self.run.detached {
+            self.send(Control::Reset);
+        }
+        self.run = RunView::from_record(&record);
+        self.exp = record.experiment.clone();
+        self.drafts.clear();
+        self.ablations.clear();
+        self.scrub = None;
+        self.eval_set = "fresh".into();
     }
 
     /// The ablated heads changed: drop the stale ablated evaluation and tell the
@@ -577,11 +1041,30 @@ impl AppState {
                     run.ablated = Some(report);
                 }
             }
-            Event::Paused { .. } => run.phase = Phase::Paused,
+            Event::Paused { .. } => {
+                run.phase = Phase::Paused;
+                // GPU runs send no checkpoint (see the worker): save what there is.
+                let gpu = run.backend.as_ref().is_some_and(|b| b.kind != "cpu");
+                if std::mem::take(&mut run.restoring) {
+                } else if gpu {
+                    self.save_run(None, now_ms);
+                }
+            }
+            Event::Checkpoint(c) => {
+                if !run.detached {
+                    run.checkpoint_step = Some(c.step);
+                    self.save_run(Some(*c), now_ms);
+                }
+            }
             Event::Resumed { .. } => run.phase = Phase::Running,
             Event::Finished { .. } => {
                 run.phase = Phase::Finished;
                 run.finished_ms = Some(now_ms - run.started_at_ms);
+                self.save_run(None, now_ms);
+                // A lesson's observations open when its run finishes.
+                if let Some(p) = self.lesson_progress() {
+                    p.revealed = true;
+                }
                 self.sweep_next(now_ms);
             }
             Event::Error { message } => {
@@ -591,6 +1074,8 @@ impl AppState {
                 }
                 self.run.error = Some(message);
             }
+            // A saved run opened meanwhile stays shown.
+            Event::Reset if run.detached => {}
             Event::Reset => *run = RunView::default(),
         }
     }
@@ -624,7 +1109,9 @@ impl AppState {
             Phase::Finished => "finished",
         };
         let mut line = format!("{backend} · step {step} / {steps} · loss {loss} · {phase}");
-        if let Some(p) = &run.progress {
+        if run.detached {
+            line.push_str(&format!(" · saved run “{}”", run.name));
+        } else if let Some(p) = &run.progress {
             line.push_str(&format!(" · {:.1} steps/s", p.steps_per_sec));
         }
         line

@@ -116,10 +116,29 @@ async fn run_loop(
             {
                 run = None;
                 state = RunState::default();
-                match Run::start(experiment, *backend, &scope).await {
+                match Run::start(experiment, *backend, &scope, true).await {
                     Ok(r) => {
                         run = Some(r);
                         state.started(*paused);
+                    }
+                    Err(message) => post(&scope, &Event::Error { message }),
+                }
+                continue;
+            }
+            if let Control::Restore {
+                experiment,
+                backend,
+                checkpoint,
+            } = &control
+            {
+                run = None;
+                state = RunState::default();
+                match Run::restore(experiment, *backend, checkpoint, &scope).await {
+                    Ok(r) => {
+                        if let Some(event) = state.apply(&control, r.trainer.step) {
+                            post(&scope, &event);
+                        }
+                        run = Some(r);
                     }
                     Err(message) => post(&scope, &Event::Error { message }),
                 }
@@ -130,10 +149,11 @@ async fn run_loop(
                 post(&scope, &event);
                 // Steps between logging steps are not reported: when pausing, report
                 // the step the run stands at, so the page shows exactly where it is.
-                if let (Event::Paused { .. }, Some(r)) = (&event, run.as_mut())
-                    && let Err(message) = r.report_current(&scope).await
-                {
-                    post(&scope, &Event::Error { message });
+                if let (Event::Paused { .. }, Some(r)) = (&event, run.as_mut()) {
+                    match r.report_current(&scope).await {
+                        Ok(()) => r.post_checkpoint(&scope),
+                        Err(message) => post(&scope, &Event::Error { message }),
+                    }
                 }
             }
             if control == Control::Reset {
@@ -206,6 +226,9 @@ struct Run {
     last_loss: Option<(usize, f64, burn::tensor::Tensor<1>)>,
     /// Heads the user ablated: every evaluation is repeated without them.
     ablations: Vec<crate::model::HeadAblation>,
+    /// Whether checkpoints can be taken: burn writes records with synchronous device
+    /// reads, which WebGPU in a browser does not allow, so only CPU runs have them.
+    checkpoints: bool,
 }
 
 impl Run {
@@ -213,11 +236,13 @@ impl Run {
         exp: &Experiment,
         choice: BackendChoice,
         scope: &DedicatedWorkerGlobalScope,
+        evaluate: bool,
     ) -> Result<Self, String> {
         let started_at = now();
         exp.validate().map_err(|e| e.to_string())?;
         super::limits::check_browser(exp).map_err(|e| e.to_string())?;
         let (device, info) = backend(choice).await;
+        let checkpoints = info.kind == "cpu";
         post(scope, &Event::Backend(info));
         let trainer = Trainer::new(exp, &device);
         let mut run = Self {
@@ -231,12 +256,53 @@ impl Run {
             last_progress: (0, 0.0),
             last_loss: None,
             ablations: Vec::new(),
+            checkpoints,
         };
         // The untrained model's curve: where in-context learning starts from.
-        if run.eval_every > 0 {
+        if evaluate && run.eval_every > 0 {
             run.evaluate(scope).await?;
         }
         Ok(run)
+    }
+
+    /// A saved run, continued from its checkpoint (the page keeps its curves).
+    async fn restore(
+        exp: &Experiment,
+        choice: BackendChoice,
+        checkpoint: &crate::web::runs::SavedCheckpoint,
+        scope: &DedicatedWorkerGlobalScope,
+    ) -> Result<Self, String> {
+        let mut checkpoint = checkpoint.to_checkpoint()?;
+        // burn 0.22.1 loads optimizer state onto Device::default() (WebGPU in wasm,
+        // uninitialised here: a panic), so the browser resumes with fresh Adam moments;
+        // the page says so.
+        checkpoint.optimizer.clear();
+        if checkpoint.step > exp.train.steps {
+            return Err(format!(
+                "the checkpoint is at step {} but the run has train.steps = {}",
+                checkpoint.step, exp.train.steps
+            ));
+        }
+        let mut run = Self::start(exp, choice, scope, false).await?;
+        run.trainer
+            .resume(checkpoint)
+            .map_err(|e| format!("the saved checkpoint could not be loaded: {e}"))?;
+        run.last_progress = (run.trainer.step, 0.0);
+        Ok(run)
+    }
+
+    /// Posts the checkpoint of the last logged step (CPU runs; see `checkpoints`).
+    fn post_checkpoint(&self, scope: &DedicatedWorkerGlobalScope) {
+        if !self.checkpoints {
+            return;
+        }
+        match self.trainer.checkpoint() {
+            Ok(c) => post(
+                scope,
+                &Event::Checkpoint(Box::new(crate::web::runs::SavedCheckpoint::new(&c))),
+            ),
+            Err(e) => web_sys::console::warn_1(&format!("no checkpoint: {e}").into()),
+        }
     }
 
     async fn step(
@@ -248,6 +314,8 @@ impl Run {
         let out = self.trainer.step();
         self.last_loss = Some((out.step, out.lr, out.step_loss.clone()));
         let first = self.first_step_ms.is_none();
+        // The last step is always read, so the final checkpoint is of the last step.
+        let report = report || self.trainer.done();
         let loss = match (out.loss, first || report) {
             (Some(loss), _) => Some(read_loss(loss).await?),
             (None, true) => Some(read_loss(out.step_loss).await?),
@@ -271,6 +339,8 @@ impl Run {
             self.evaluate(scope).await?;
         }
         if done {
+            // Before Finished: a sweep's next run starts on the page at Finished.
+            self.post_checkpoint(scope);
             post(
                 scope,
                 &Event::Finished {

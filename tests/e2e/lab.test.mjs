@@ -516,3 +516,208 @@ test('WebGPU (software adapter): a few steps, the badge names the adapter, losse
   }
   assert.deepEqual(gpu.errors, []);
 });
+
+// ---- Lessons, saved runs, export and import (issue 7) ----
+
+/// Waits for the saved-runs table to have a row matching `pred(row)`, and returns it.
+async function runRow(page, pred, timeout, what) {
+  const t0 = Date.now();
+  for (;;) {
+    const rows = await page.$$eval('#runs-table tbody tr', (trs) =>
+      trs.map((tr) => ({
+        id: tr.dataset.runId,
+        status: tr.dataset.status,
+        saved: tr.dataset.saved === 'true',
+        name: tr.querySelector('.run-name')?.textContent,
+        cells: [...tr.querySelectorAll('td')].map((td) => td.textContent),
+      })),
+    );
+    const hit = rows.find(pred);
+    if (hit) return hit;
+    if (Date.now() - t0 > timeout) assert.fail(`timed out waiting for ${what}; rows: ${JSON.stringify(rows)}; errors: ${page.errors}`);
+    await page.waitForTimeout(150);
+  }
+}
+
+const rowButton = (id, action) => `#runs-table tr[data-run-id="${id}"] button[data-action=${action}]`;
+
+/// The text of a file the page downloads when `selector` is clicked.
+async function downloaded(page, selector) {
+  const [d] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  const file = await d.path();
+  const { readFileSync } = await import('node:fs');
+  return { name: d.suggestedFilename(), bytes: readFileSync(file) };
+}
+
+test('lessons: the index lists every lesson, a lesson loads its experiment, steps open after a prediction, progress survives a reload', async () => {
+  const page = await open('#backend=cpu');
+  await page.click('#lessons-toggle');
+  await page.waitForSelector('#lesson-index li[data-lesson]');
+  const ids = await page.$$eval('#lesson-index li[data-lesson]', (lis) => lis.map((l) => l.dataset.lesson));
+  assert.ok(ids.length >= 7 && ids.includes('induction-heads') && ids.includes('icl-vs-least-squares'), `lessons: ${ids}`);
+  await page.click('#lesson-link-induction-heads');
+  await page.waitForSelector('aside.lesson[data-lesson=induction-heads]');
+  // The lesson's experiment: the induction preset with its 800-step override.
+  assert.equal(await page.inputValue('#f-train-steps'), '800');
+  assert.equal(await page.inputValue('#f-model-layers'), '2');
+  assert.match(page.url(), /lesson=induction-heads/);
+  assert.match(page.url(), /exp=/);
+  // The steps open only after a prediction.
+  assert.ok(await page.isVisible('#steps-locked'));
+  assert.equal(await page.$('#lesson-step-0'), null);
+  await page.check('#predict-0');
+  await page.waitForSelector('#lesson-step-0');
+  await page.check('#lesson-step-0');
+  await page.click('#lesson-reveal');
+  const verdict = await page.textContent('#lesson-verdict');
+  assert.match(verdict, /the measurements show/);
+  assert.doesNotMatch(verdict, /that is what/, 'choice 0 is not the lesson answer');
+  // Reload: the lesson, the prediction and the ticked step are still there.
+  await page.reload();
+  await page.waitForSelector('aside.lesson[data-lesson=induction-heads]');
+  assert.ok(await page.isChecked('#predict-0'));
+  assert.ok(await page.isChecked('#lesson-step-0'));
+  assert.equal(await page.inputValue('#f-train-steps'), '800');
+  await page.click('#lessons-toggle');
+  const progress = await page.textContent('#lesson-index li[data-lesson=induction-heads] .lesson-status');
+  assert.match(progress, /^1 of \d+ steps$/);
+  await page.close();
+
+  // A link naming only a lesson sets up that lesson's experiment and sweep.
+  const other = await open('#lesson=task-diversity&backend=cpu');
+  await other.waitForSelector('aside.lesson[data-lesson=task-diversity]');
+  assert.equal(await other.inputValue('#sweep-path'), 'task.pool');
+  assert.equal(await other.inputValue('#sweep-values'), '4, 16, 64, 256, 4096, null');
+  assert.equal(await other.inputValue('#preset'), 'task-diversity-threshold');
+  assert.deepEqual(other.errors, []);
+  await other.close();
+});
+
+test('saved runs: a paused run survives a reload and resumes from its checkpoint', async () => {
+  const page = await open(hashFor('icl-in-a-minute', { seed: 77, train: { steps: 80, log_every: 5, eval_every: 40 } }));
+  await page.click('#train');
+  await waitFor(page, (s) => s.step >= 20, 60_000, 'step 20');
+  await page.click('#train'); // Pause
+  const paused = await waitFor(page, (s) => /paused/.test(s.text), 10_000, 'paused');
+  const row = await runRow(page, (r) => r.status === 'paused (resumable)' && r.saved && r.cells[4] === `${paused.step} / 80`, 20_000, 'the paused run saved');
+  await page.reload();
+  await page.waitForFunction(() => { const b = document.querySelector('#train'); return b && !b.disabled; });
+  await runRow(page, (r) => r.id === row.id, 20_000, 'the run listed after the reload');
+  await page.click(rowButton(row.id, 'open'));
+  await waitFor(page, (s) => /saved run/.test(s.text) && /paused/.test(s.text), 10_000, 'the saved run shown');
+  assert.equal(await page.textContent('#train'), 'Resume');
+  assert.equal((await status(page)).step, paused.step);
+  const before = await losses(page);
+  assert.ok(before.length >= 4, `curves came back: ${before}`);
+  await page.click('#train'); // Resume: restored in the worker from IndexedDB
+  const done = await waitFor(page, (s) => /finished/.test(s.text), 120_000, 'the resumed run to finish');
+  assert.equal(done.step, 80);
+  const after = await losses(page);
+  const steps = after.map(([s]) => s);
+  assert.deepEqual(steps, [...new Set(steps)].sort((a, b) => a - b), `steps ascend without repeats (no restart from 0): ${steps}`);
+  assert.ok(steps.includes(80) && steps.includes(paused.step), `${steps}`);
+  await runRow(page, (r) => r.id === row.id && r.status === 'finished', 20_000, 'the same run saved as finished');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('import and export: a CLI-produced run imports and plots, exports parse back, overlay, delete asks first', { timeout: 600_000 }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const bin = process.env.ICL_LAB_BIN ||
+    path.join(process.env.CARGO_TARGET_DIR || path.join(process.env.HOME, '.cache/icl-lab-target'), 'release/icl-lab');
+  assert.ok(existsSync(bin), `the native CLI is built (${bin}; scripts/test-web.sh builds it)`);
+  const root = mkdtempSync(path.join(tmpdir(), 'icl-cli-'));
+  const train = (seed) => {
+    const dir = path.join(root, `seed-${seed}`);
+    execFileSync(bin, ['train', '--preset', 'icl-in-a-minute', '--set', 'train.steps=30', '--set', 'train.eval_every=15',
+      '--set', 'train.log_every=5', '--set', `seed=${seed}`, '--out', dir], { stdio: 'ignore' });
+    return dir;
+  };
+  const dir = train(901);
+  const other = train(902);
+  const files = readdirSync(dir).map((f) => path.join(dir, f));
+  const metricLines = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
+
+  const page = await open('#backend=cpu');
+  await page.setInputFiles('#runs-import', files);
+  await page.waitForSelector('#import-notes');
+  assert.match(await page.textContent('#import-notes'), /imported/);
+  const row = await runRow(page, (r) => r.cells[2] === 'CLI' && r.status === 'finished' && /seed 901/.test(r.name), 10_000, 'the CLI run in the table');
+  assert.equal(row.cells[4], '30 / 30');
+  await page.click(rowButton(row.id, 'open'));
+  await waitFor(page, (s) => /saved run/.test(s.text) && s.step === 30, 10_000, 'the CLI run shown');
+  assert.equal(await page.getAttribute('canvas[data-chart=loss]', 'data-points'), String(metricLines));
+  assert.equal(await page.getAttribute('canvas[data-chart=icl]', 'data-step'), '30');
+
+  // Exports parse back.
+  const json = await downloaded(page, rowButton(row.id, 'json'));
+  const run = JSON.parse(json.bytes.toString('utf8'));
+  assert.equal(run.kind, 'icl-lab run');
+  assert.equal(run.experiment.train.steps, 30);
+  assert.equal(run.losses.length, metricLines);
+  const csv = (await downloaded(page, rowButton(row.id, 'csv'))).bytes.toString('utf8').trim().split('\n');
+  assert.equal(csv[0], 'series,set,name,x,mean,stderr');
+  assert.equal(csv.filter((l) => l.startsWith('loss,')).length, metricLines);
+  assert.ok(csv.some((l) => l.startsWith('icl,fresh,model,')), 'the ICL curve is in the CSV');
+  const model = await downloaded(page, rowButton(row.id, 'model'));
+  assert.ok(model.bytes.equals(readFileSync(path.join(dir, 'model.bin'))), 'model.bin comes back byte for byte');
+  const png = await downloaded(page, '.chart:has(canvas[data-chart=loss]) button[data-export=png]');
+  assert.equal(png.name, 'training-loss.png');
+  assert.deepEqual([...png.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG file');
+  const svg = (await downloaded(page, '.chart:has(canvas[data-chart=icl]) button[data-export=svg]')).bytes.toString('utf8');
+  assert.match(svg, /^<svg[^>]*width="\d+"/);
+  assert.match(svg, /<polyline|<path/, 'the curves are in the SVG');
+
+  // The exported run imports back as the same run (replaced, not duplicated).
+  const count = async () => (await page.$$('#runs-table tbody tr')).length;
+  const n = await count();
+  const exported = path.join(mkdtempSync(path.join(tmpdir(), 'icl-export-')), 'run.json');
+  (await import('node:fs')).writeFileSync(exported, json.bytes);
+  await page.setInputFiles('#runs-import', exported);
+  await page.waitForFunction(() => /imported/.test(document.querySelector('#import-notes')?.textContent));
+  assert.equal(await count(), n);
+
+  // Overlay: a second CLI run imported, both ticked: their loss curves share a chart.
+  await page.setInputFiles('#runs-import', readdirSync(other).map((f) => path.join(other, f)));
+  const second = await runRow(page, (r) => r.cells[2] === 'CLI' && /seed 902/.test(r.name), 10_000, 'the second CLI run');
+  await page.check(`#runs-table tr[data-run-id="${row.id}"] input.run-select`);
+  await page.check(`#runs-table tr[data-run-id="${second.id}"] input.run-select`);
+  await page.waitForSelector('canvas[data-chart=overlay-loss]');
+  assert.equal(await page.getAttribute('canvas[data-chart=overlay-loss]', 'data-points'), String(2 * metricLines));
+  assert.match(await page.textContent('.chart:has(canvas[data-chart=overlay-loss]) .legend'), /seed 901.*seed 902|seed 902.*seed 901/);
+
+  // Delete asks first; Keep keeps; Delete deletes, also after a reload.
+  await page.click(rowButton(row.id, 'delete'));
+  await page.waitForSelector('[role=alertdialog]');
+  await page.click('button[data-action=cancel-delete]');
+  assert.ok(await page.$(`#runs-table tr[data-run-id="${row.id}"]`));
+  await page.click(rowButton(row.id, 'delete'));
+  await page.click('button[data-action=confirm-delete]');
+  await page.waitForFunction((id) => !document.querySelector(`#runs-table tr[data-run-id="${id}"]`), row.id);
+  await page.waitForTimeout(1000);
+  await page.reload();
+  await page.waitForSelector('#runs-table, #runs-empty');
+  await page.waitForTimeout(1000);
+  assert.equal(await page.$(`#runs-table tr[data-run-id="${row.id}"]`), null, 'gone after a reload');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a full storage quota is reported, not swallowed', async () => {
+  const page = await context.newPage();
+  page.errors = [];
+  // Every IndexedDB write fails the way a full quota does.
+  await page.addInitScript(() => {
+    IDBObjectStore.prototype.put = function () {
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    };
+  });
+  await page.goto(base + hashFor('icl-in-a-minute', { train: { steps: 10, eval_every: 0 } }));
+  await page.waitForFunction(() => { const b = document.querySelector('#train'); return b && !b.disabled; });
+  await page.click('#train');
+  await waitFor(page, (s) => /finished/.test(s.text), 60_000, 'the run to finish');
+  await page.waitForSelector('#storage-error');
+  assert.match(await page.textContent('#storage-error'), /storage is full \(QuotaExceededError\)/);
+  await page.close();
+});
