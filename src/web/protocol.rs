@@ -303,6 +303,35 @@ mod tests {
     }
 
     #[test]
+    fn restore_waits_paused_at_the_checkpoint() {
+        let mut r = RunState::default();
+        let checkpoint = Box::new(SavedCheckpoint {
+            step: 30,
+            rng_position: "1".into(),
+            model: String::new(),
+            optimizer: None,
+        });
+        let restore = Control::Restore {
+            experiment: Box::default(),
+            backend: BackendChoice::Cpu,
+            checkpoint: checkpoint.clone(),
+        };
+        assert_eq!(r.apply(&restore, 30), Some(Event::Paused { step: 30 }));
+        assert_eq!(r.next(), Next::Wait);
+        assert_eq!(
+            r.apply(&Control::Resume, 30),
+            Some(Event::Resumed { step: 30 })
+        );
+        assert_eq!(r.next(), Next::Step);
+        let s = serde_json::to_string(&Event::Checkpoint(checkpoint.clone())).unwrap();
+        assert!(s.contains("\"type\":\"checkpoint\""), "{s}");
+        assert_eq!(
+            serde_json::from_str::<Event>(&s).unwrap(),
+            Event::Checkpoint(checkpoint)
+        );
+    }
+
+    #[test]
     fn step_while_running_pauses() {
         let mut r = RunState::default();
         r.started(false);

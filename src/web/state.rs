@@ -628,8 +628,7 @@ impl AppState {
             self.sweep.status = Some(SweepStatus::Done);
             if let Some(summary) = self.sweep.summary.clone() {
                 let base = experiment_name(&summary.base);
-                let mut record = RunRecord::from_sweep(summary, &base, self.epoch_offset + now_ms);
-                record.origin = Origin::Sweep;
+                let record = RunRecord::from_sweep(summary, &base, self.epoch_offset + now_ms);
                 self.upsert_run(record.clone());
                 self.store(StoreOp::Put {
                     record: Box::new(record),
@@ -726,6 +725,9 @@ impl AppState {
                 self.drafts.clear();
                 if fresh.lesson != self.lesson {
                     self.lesson = fresh.lesson;
+                    self.show_lessons = false;
+                    // Before the lessons have loaded, LessonsLoaded applies it.
+                    self.lesson_fresh = fresh.lesson_fresh && self.lessons.is_empty();
                     if fresh.lesson_fresh {
                         self.apply_lesson();
                     }
@@ -1045,8 +1047,9 @@ impl AppState {
                 run.phase = Phase::Paused;
                 // GPU runs send no checkpoint (see the worker): save what there is.
                 let gpu = run.backend.as_ref().is_some_and(|b| b.kind != "cpu");
-                if std::mem::take(&mut run.restoring) {
-                } else if gpu {
+                // A restored run's first Paused is the worker taking it over, not a pause.
+                let restored = std::mem::take(&mut run.restoring);
+                if gpu && !restored {
                     self.save_run(None, now_ms);
                 }
             }
@@ -1506,5 +1509,300 @@ mod tests {
         let back = parse_hash(&code).0;
         assert_eq!(back.embed.unwrap().chart, "loss");
         assert_eq!(back.experiment, s.exp);
+    }
+
+    fn started(s: &mut AppState) {
+        let exp = s.exp.clone();
+        s.apply(Action::Started {
+            experiment: exp,
+            paused: false,
+            now_ms: 0.0,
+        });
+    }
+
+    fn checkpoint(step: usize) -> SavedCheckpoint {
+        SavedCheckpoint {
+            step,
+            rng_position: "7".into(),
+            model: "AQID".into(),
+            optimizer: Some("BAU=".into()),
+        }
+    }
+
+    fn puts(s: &AppState) -> Vec<(RunStatus, usize, bool)> {
+        s.store_ops
+            .iter()
+            .filter_map(|(_, op)| match op {
+                StoreOp::Put { record, checkpoint } => {
+                    Some((record.status, record.step, checkpoint.is_some()))
+                }
+                StoreOp::Delete(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_run_is_saved_with_its_checkpoint_when_it_pauses_and_when_it_finishes() {
+        let mut s = AppState::from_hash("#preset=icl-in-a-minute");
+        s.session = "t".into();
+        started(&mut s);
+        assert_eq!(s.run.id.as_deref(), Some("t-1"));
+        let ev = |event| Action::Worker { event, now_ms: 5.0 };
+        s.apply(ev(Event::Backend(BackendInfo {
+            kind: "cpu".into(),
+            adapter: "flex".into(),
+            fallback_reason: None,
+        })));
+        s.apply(ev(Event::Progress(Progress {
+            step: 40,
+            steps: 1500,
+            loss: 0.5,
+            lr: 1e-3,
+            steps_per_sec: 1.0,
+            first_step_ms: 1.0,
+            train_ms: 9.0,
+        })));
+        s.apply(ev(Event::Paused { step: 40 }));
+        assert!(
+            s.store_ops.is_empty(),
+            "a CPU pause waits for its checkpoint"
+        );
+        s.apply(ev(Event::Checkpoint(Box::new(checkpoint(40)))));
+        assert_eq!(puts(&s), [(RunStatus::Paused, 40, true)]);
+        assert_eq!(s.runs.len(), 1);
+        assert!(s.runs[0].checkpoint.is_none(), "the table holds no weights");
+        assert_eq!(s.runs[0].name, "icl-in-a-minute");
+        assert!(s.unsaved.contains("t-1"));
+        s.apply(Action::Saved("t-1".into()));
+        assert!(s.unsaved.is_empty());
+        s.apply(ev(Event::Finished {
+            step: 1500,
+            train_ms: 1.0,
+        }));
+        assert_eq!(puts(&s)[1].0, RunStatus::Finished);
+        assert_eq!(s.runs.len(), 1, "the same run, replaced");
+        // A second run gets its own id.
+        started(&mut s);
+        assert_eq!(s.run.id.as_deref(), Some("t-2"));
+    }
+
+    #[test]
+    fn bench_and_embed_runs_are_not_saved() {
+        for hash in ["#bench", "#preset=icl-in-a-minute&embed=icl"] {
+            let mut s = AppState::from_hash(hash);
+            started(&mut s);
+            s.apply(Action::Worker {
+                event: Event::Finished {
+                    step: 1,
+                    train_ms: 1.0,
+                },
+                now_ms: 0.0,
+            });
+            assert!(s.store_ops.is_empty() && s.runs.is_empty(), "{hash}");
+        }
+    }
+
+    fn saved(id: &str, status: RunStatus, checkpoint_step: Option<usize>) -> RunRecord {
+        let mut exp = presets::preset("induction-phase-change").unwrap();
+        exp.train.steps = 100;
+        RunRecord {
+            kind: RUN_KIND.into(),
+            id: id.into(),
+            name: id.into(),
+            origin: Origin::Browser,
+            status,
+            saved_ms: 1.0,
+            experiment: exp,
+            step: 50,
+            losses: vec![(10, 2.0), (50, 1.0)],
+            history: vec![(50, [("icl_score".to_string(), -1.0)].into())],
+            eval: Some(token_report(50, Vec::new())),
+            attention: vec![(50, token_report(50, Vec::new()).attention.unwrap())],
+            train_ms: Some(3.0),
+            backend: None,
+            checkpoint_step,
+            checkpoint: None,
+            sweep: None,
+        }
+    }
+
+    #[test]
+    fn an_opened_run_shows_its_curves_and_resumes_through_a_restore() {
+        let mut s = AppState::from_hash("");
+        s.apply(Action::RunsLoaded(vec![
+            saved("old", RunStatus::Finished, Some(100)),
+            saved("paused", RunStatus::Paused, Some(50)),
+        ]));
+        s.apply(Action::OpenRun("paused".into()));
+        assert!(s.run.detached);
+        assert_eq!(s.run.phase, Phase::Paused);
+        assert_eq!(
+            s.exp.train.steps, 100,
+            "the controls show the run's experiment"
+        );
+        assert_eq!(s.run.losses.len(), 2);
+        assert_eq!(s.shown_attention().map(|(step, _)| step), Some(50));
+        let line = s.status_line();
+        assert!(
+            line.contains("step 50 / 100") && line.contains("saved run"),
+            "{line}"
+        );
+        // Not saved again just for being shown; the worker's Reset does not clear it.
+        assert!(s.run_record(0.0).is_none());
+        s.apply(Action::Worker {
+            event: Event::Reset,
+            now_ms: 0.0,
+        });
+        assert!(s.run.detached);
+        // Resume: the page restores it in the worker; its first Paused is not saved.
+        s.apply(Action::Restoring);
+        assert_eq!(s.run.resumed_from, Some(50));
+        s.apply(Action::Worker {
+            event: Event::Backend(BackendInfo {
+                kind: "webgpu".into(),
+                adapter: "gpu".into(),
+                fallback_reason: None,
+            }),
+            now_ms: 0.0,
+        });
+        s.apply(Action::Worker {
+            event: Event::Paused { step: 50 },
+            now_ms: 0.0,
+        });
+        assert!(s.store_ops.is_empty());
+        // A later pause of the (GPU) run saves it, under the same id.
+        s.apply(Action::Worker {
+            event: Event::Paused { step: 60 },
+            now_ms: 0.0,
+        });
+        assert_eq!(s.runs.iter().filter(|r| r.id == "paused").count(), 1);
+        assert_eq!(puts(&s).len(), 1);
+        // A finished run opens finished; one stopped without a checkpoint, idle.
+        s.apply(Action::OpenRun("old".into()));
+        assert_eq!(s.run.phase, Phase::Finished);
+        let stopped = saved("x", RunStatus::Paused, None);
+        assert_eq!(RunView::from_record(&stopped).phase, Phase::Idle);
+    }
+
+    #[test]
+    fn delete_asks_first_and_overlays_follow_the_selection() {
+        let mut s = AppState::from_hash("");
+        s.apply(Action::RunsLoaded(vec![
+            saved("a", RunStatus::Finished, None),
+            saved("b", RunStatus::Finished, None),
+        ]));
+        s.apply(Action::SelectRun("a".into()));
+        s.apply(Action::SelectRun("b".into()));
+        s.apply(Action::SelectRun("b".into()));
+        assert_eq!(s.selected, ["a".to_string()].into());
+        s.apply(Action::AskDelete("a".into()));
+        assert_eq!(s.confirm_delete.as_deref(), Some("a"));
+        s.apply(Action::CancelDelete);
+        assert_eq!(s.runs.len(), 2);
+        s.apply(Action::AskDelete("a".into()));
+        s.apply(Action::DeleteRun("a".into()));
+        assert_eq!(s.runs.len(), 1);
+        assert!(s.selected.is_empty() && s.confirm_delete.is_none());
+        assert!(matches!(s.store_ops.last(), Some((_, StoreOp::Delete(id))) if id == "a"));
+    }
+
+    #[test]
+    fn imported_runs_store_their_checkpoint_apart_and_problems_are_listed() {
+        let mut s = AppState::from_hash("");
+        let mut r = saved("cli", RunStatus::Paused, Some(50));
+        r.checkpoint = Some(checkpoint(50));
+        s.apply(Action::Imported(
+            Imported {
+                runs: vec![r],
+                problems: vec!["notes.txt: not a file the lab reads".into()],
+            },
+            2.0,
+        ));
+        assert_eq!(puts(&s), [(RunStatus::Paused, 50, true)]);
+        assert!(s.runs[0].checkpoint.is_none());
+        assert_eq!(s.import_notes.len(), 2);
+        assert!(s.import_notes[1].contains("notes.txt"));
+        s.apply(Action::Imported(Imported::default(), 3.0));
+        assert_eq!(s.import_notes, ["nothing to import in the chosen files"]);
+    }
+
+    fn lesson(id: &str, preset: &str) -> Rc<Lesson> {
+        Rc::new(
+            Lesson::parse(&format!(
+                "+++\nid = \"{id}\"\ntitle = \"T\"\nfamily = \"F\"\npreset = \"{preset}\"\nset = [\"train.steps=321\"]\nsweep = \"seed=1, 2\"\nquestion = \"Q?\"\nchoices = [\"a\", \"b\"]\nanswer = 1\n+++\nIntro.\n## Steps\n1. one\n2. two\n## What to look for\nThis.\n"
+            ))
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_lesson_link_sets_up_its_experiment_once_the_lessons_load() {
+        let mut s = AppState::from_hash("#lesson=two");
+        assert_eq!(s.lesson.as_deref(), Some("two"));
+        s.apply(Action::LessonsLoaded {
+            lessons: vec![
+                lesson("one", "icl-in-a-minute"),
+                lesson("two", "transience"),
+            ],
+            errors: Vec::new(),
+        });
+        assert_eq!(s.exp.train.steps, 321);
+        assert!(
+            s.exp.task.family.classification().is_some(),
+            "transience's family"
+        );
+        assert_eq!(
+            (s.sweep.path.as_str(), s.sweep.values.as_str()),
+            ("seed", "1, 2")
+        );
+        assert!(to_hash(&s.hash_state()).contains("lesson=two"));
+        // A link with its own experiment keeps it.
+        let mut k = AppState::from_hash("#preset=garg-tiny&lesson=two");
+        k.apply(Action::LessonsLoaded {
+            lessons: vec![lesson("two", "transience")],
+            errors: Vec::new(),
+        });
+        assert_eq!(k.exp, presets::preset("garg-tiny").unwrap());
+        // An unknown lesson is named.
+        let mut u = AppState::from_hash("#lesson=nope");
+        u.apply(Action::LessonsLoaded {
+            lessons: vec![lesson("two", "transience")],
+            errors: Vec::new(),
+        });
+        assert_eq!(u.lesson, None);
+        assert!(u.notices[0].contains("lesson = nope") && u.notices[0].contains("two"));
+    }
+
+    #[test]
+    fn lesson_progress_follows_prediction_steps_and_the_finished_run() {
+        let mut s = AppState::from_hash("");
+        s.apply(Action::LessonsLoaded {
+            lessons: vec![lesson("one", "icl-in-a-minute")],
+            errors: Vec::new(),
+        });
+        s.apply(Action::Predict(0));
+        assert!(s.progress.is_empty(), "no lesson open: nothing recorded");
+        s.apply(Action::OpenLesson("one".into()));
+        assert_eq!(s.exp.train.steps, 321);
+        s.apply(Action::Predict(1));
+        s.apply(Action::ToggleStep(0));
+        s.apply(Action::ToggleStep(1));
+        s.apply(Action::ToggleStep(1));
+        let p = &s.progress["one"];
+        assert_eq!((p.predicted, p.done.len(), p.revealed), (Some(1), 1, false));
+        started(&mut s);
+        s.apply(Action::Worker {
+            event: Event::Finished {
+                step: 321,
+                train_ms: 1.0,
+            },
+            now_ms: 0.0,
+        });
+        assert!(
+            s.progress["one"].revealed,
+            "the observations open at the end of the run"
+        );
+        s.apply(Action::CloseLesson);
+        assert!(!to_hash(&s.hash_state()).contains("lesson"));
     }
 }
