@@ -424,6 +424,7 @@ pub fn app() -> Html {
                     <Controls state={state.clone()} />
                     <section class="results">
                         <RunButtons state={state.clone()} start={start.clone()} control={control.clone()} />
+                        <ResumeOffer state={state.clone()} />
                         <Charts state={state.clone()} />
                         <RunsPanel state={state.clone()} />
                         <EmbedPanel state={state.clone()} />
@@ -752,9 +753,18 @@ fn run_buttons(props: &RunProps) -> Html {
     }
 }
 
+#[derive(Properties, PartialEq)]
+struct ChartsProps {
+    state: UseReducerHandle<AppState>,
+    /// The embed view's one chart (`data-chart` id): the others are not built.
+    #[prop_or_default]
+    only: Option<AttrValue>,
+}
+
 #[function_component(Charts)]
-fn charts(props: &StateProps) -> Html {
+fn charts(props: &ChartsProps) -> Html {
     let state = &props.state;
+    let want = |id: &str| props.only.as_deref().is_none_or(|o| o == id);
     let run = &state.run;
     let losses = Rc::new(run.losses.clone());
     let steps = run
@@ -781,25 +791,34 @@ fn charts(props: &StateProps) -> Html {
     if trained.task.family.induction_vocab().is_some() {
         let token_loss = report
             .as_ref()
+            .filter(|_| want("token-loss"))
             .and_then(|r| token_loss_figure(r, run.ablated.as_ref()))
             .map(Rc::new);
-        let heads = head_score_figure(&run.history).map(Rc::new);
-        let copying = copying_figure(&run.history).map(Rc::new);
-        let icl = icl_score_figure(&run.history).map(Rc::new);
+        let heads = head_score_figure(&run.history)
+            .filter(|_| want("heads"))
+            .map(Rc::new);
+        let copying = copying_figure(&run.history)
+            .filter(|_| want("copying"))
+            .map(Rc::new);
+        let icl = icl_score_figure(&run.history)
+            .filter(|_| want("icl-score"))
+            .map(Rc::new);
         return html! {
             <div class="charts">
-                <LossChart {losses} {steps} />
+                if want("loss") { <LossChart {losses} {steps} /> }
                 if let Some(figure) = icl { <FigureChart {figure} /> }
                 if let Some(figure) = heads { <FigureChart {figure} /> }
                 if let Some(figure) = copying { <FigureChart {figure} /> }
                 if let Some(figure) = token_loss { <FigureChart {figure} /> }
-                <AttentionView state={state.clone()} />
+                if want("attention") { <AttentionView state={state.clone()} /> }
             </div>
         };
     }
     if let Some(c) = trained.task.family.classification() {
         let figure = Rc::new(probe_figure(&run.history, 1.0 / c.labels as f64));
-        let heads = head_score_figure(&run.history).map(Rc::new);
+        let heads = head_score_figure(&run.history)
+            .filter(|_| want("heads"))
+            .map(Rc::new);
         let ablated = run.ablated.as_ref().zip(report.as_ref()).map(|(a, r)| {
             let names: Vec<String> = a.ablated.iter().map(|h| h.label()).collect();
             let accuracy = |r: &EvalReport, p: &str| {
@@ -819,39 +838,48 @@ fn charts(props: &StateProps) -> Html {
         });
         return html! {
             <div class="charts">
-                <LossChart {losses} {steps} />
-                <div>
-                    <FigureChart {figure} />
-                    if let Some(text) = ablated {
-                        <p class="caption" data-caption="ablated">{text}</p>
-                    }
-                </div>
+                if want("loss") { <LossChart {losses} {steps} /> }
+                if want("probes") {
+                    <div>
+                        <FigureChart {figure} />
+                        if let Some(text) = ablated {
+                            <p class="caption" data-caption="ablated">{text}</p>
+                        }
+                    </div>
+                }
                 if let Some(figure) = heads { <FigureChart {figure} /> }
-                <AttentionView state={state.clone()} />
+                if want("attention") { <AttentionView state={state.clone()} /> }
             </div>
         };
     }
     let distance = trained
         .task
         .pool
+        .filter(|_| want("distance"))
         .and_then(|_| distance_figure(&run.history))
         .map(Rc::new);
-    let noise = report.as_ref().and_then(|r| noise_figure(r)).map(Rc::new);
+    let noise = report
+        .as_ref()
+        .filter(|_| want("noise"))
+        .and_then(|r| noise_figure(r))
+        .map(Rc::new);
     let lsa = report
         .as_ref()
-        .filter(|r| !r.lsa.is_empty())
+        .filter(|r| !r.lsa.is_empty() && want("lsa"))
         .map(|r| Rc::new(r.lsa.clone()));
     let algorithms = report
         .as_ref()
+        .filter(|_| want("algorithms"))
         .and_then(|r| algorithm_figure(r.algorithms.as_ref()?, r.step))
         .map(Rc::new);
     html! {
         <div class="charts">
-            <LossChart {losses} {steps} />
+            if want("loss") { <LossChart {losses} {steps} /> }
             if let Some(figure) = distance { <FigureChart {figure} /> }
             if let Some(figure) = noise { <FigureChart {figure} /> }
             if let Some(figure) = algorithms { <FigureChart {figure} /> }
             if let Some(heads) = lsa { <LsaWeights {heads} /> }
+            if want("icl") {
             <div>
                 <IclChart report={report.clone()} set={set.clone()} hidden={hidden.clone()} />
                 <div class="legend" role="group" aria-label="curves to show">
@@ -888,6 +916,7 @@ fn charts(props: &StateProps) -> Html {
                     }) }
                 </div>
             </div>
+            }
         </div>
     }
 }
@@ -908,7 +937,8 @@ fn embed_view(props: &EmbedProps) -> Html {
     let state = &props.state;
     let spec = &props.spec;
     let lab = format!("./index.html#{}", state.lab_hash());
-    // Every chart but the chosen one is hidden (the page's charts are built as usual).
+    // Charts builds only the chosen chart; this hides the rest of its row (the ICL
+    // curve's legend stays with it).
     let only = format!(
         ".embed-chart .charts > :not(:has([data-chart=\"{0}\"])):not([data-chart=\"{0}\"]) {{ display: none; }}",
         spec.chart
@@ -938,7 +968,7 @@ fn embed_view(props: &EmbedProps) -> Html {
                 </div>
             }
             <div class="embed-chart">
-                <Charts state={state.clone()} />
+                <Charts state={state.clone()} only={AttrValue::from(spec.chart.clone())} />
             </div>
         </div>
     }
@@ -1804,5 +1834,30 @@ fn runs_panel(props: &StateProps) -> Html {
             }
             { for figures.into_iter().map(|f| html!{ <FigureChart figure={Rc::new(f)} /> }) }
         </section>
+    }
+}
+
+/// After a reload with nothing trained yet: the newest paused run, one click from
+/// being shown (and Resume from going on).
+#[function_component(ResumeOffer)]
+fn resume_offer(props: &StateProps) -> Html {
+    let state = &props.state;
+    if state.run.experiment.is_some() {
+        return html! {};
+    }
+    let Some(r) = state.runs.iter().find(|r| r.resumable()) else {
+        return html! {};
+    };
+    let open = {
+        let state = state.clone();
+        let id = r.id.clone();
+        Callback::from(move |_| state.dispatch(Action::OpenRun(id.clone())))
+    };
+    html! {
+        <p class="notice resume-offer" id="resume-offer">
+            {format!("A paused run is saved: “{}”, step {} of {}. ", r.name, r.step, r.experiment.train.steps)}
+            <button class="small" id="resume-open" onclick={open}>{"Open it"}</button>
+            {" then Resume to go on."}
+        </p>
     }
 }

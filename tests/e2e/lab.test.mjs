@@ -603,6 +603,8 @@ test('saved runs: a paused run survives a reload and resumes from its checkpoint
   await page.reload();
   await page.waitForFunction(() => { const b = document.querySelector('#train'); return b && !b.disabled; });
   await runRow(page, (r) => r.id === row.id, 20_000, 'the run listed after the reload');
+  // The page offers the newest paused run; this test's run is the newest.
+  assert.match(await page.textContent('#resume-offer'), new RegExp(`step ${paused.step} of 80`));
   await page.click(rowButton(row.id, 'open'));
   await waitFor(page, (s) => /saved run/.test(s.text) && /paused/.test(s.text), 10_000, 'the saved run shown');
   assert.equal(await page.textContent('#train'), 'Resume');
