@@ -66,6 +66,74 @@ pub fn model_from_bytes(
         .map_err(|e| CheckpointError::Mismatch(e.to_string()))
 }
 
+/// A copy of `model` on the CPU backend, its weights read asynchronously: how a
+/// browser checkpoints a WebGPU model (burn writes records with synchronous device
+/// reads, which WebGPU in wasm refuses). [`model_to_bytes`] of the copy gives the
+/// same bytes as of the original.
+pub async fn model_to_cpu_async(
+    exp: &Experiment,
+    model: &Transformer,
+) -> Result<Transformer, CheckpointError> {
+    use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
+    use burn::tensor::{Tensor, TensorData};
+
+    /// Every float parameter (its id, and its values flattened), in visiting order.
+    struct Collect(Vec<(ParamId, Tensor<1>)>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let t = param.val();
+            let n = t.shape().num_elements();
+            self.0.push((param.id, t.reshape([n])));
+        }
+    }
+    /// Sets every float parameter of a CPU model from `data`, in the same order.
+    struct Fill {
+        data: std::collections::VecDeque<(ParamId, TensorData)>,
+        device: Device,
+        missing: bool,
+    }
+    impl ModuleMapper for Fill {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let Some((id, data)) = self.data.pop_front() else {
+                self.missing = true;
+                return param;
+            };
+            let dims = param.val().dims();
+            if data.num_elements() != dims.iter().product::<usize>() {
+                self.missing = true;
+                return param;
+            }
+            // The original's id: a checkpoint names its tensors by parameter id.
+            Param::initialized(id, Tensor::<1>::from_data(data, &self.device).reshape(dims))
+        }
+    }
+
+    let mut collect = Collect(Vec::new());
+    model.visit(&mut collect);
+    let mut data = std::collections::VecDeque::new();
+    for (id, t) in collect.0 {
+        let values = t
+            .into_data_async()
+            .await
+            .map_err(|e| CheckpointError::Read(format!("{e:?}")))?;
+        data.push_back((id, values));
+    }
+    let device = Device::flex();
+    let count = data.len();
+    let mut fill = Fill {
+        data,
+        device: device.clone(),
+        missing: false,
+    };
+    let cpu = init_model(exp, &device).map(&mut fill);
+    if fill.missing || !fill.data.is_empty() {
+        return Err(CheckpointError::Mismatch(format!(
+            "the model's {count} weight tensors do not match the config's model"
+        )));
+    }
+    Ok(cpu)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,7 +166,11 @@ mod tests {
         }
         .predict_prompts(&prompts);
         assert_eq!(before, after);
+        // The asynchronous CPU copy (a browser's WebGPU checkpoint) writes the same bytes.
+        let copy = futures_lite::future::block_on(model_to_cpu_async(&e, &loaded)).unwrap();
+        assert_eq!(model_to_bytes(copy).unwrap(), bytes);
         e.model.width = 32;
+        assert!(futures_lite::future::block_on(model_to_cpu_async(&e, &loaded)).is_err());
         assert!(model_from_bytes(&e, bytes, &dev).is_err());
         assert!(model_from_bytes(&e, vec![1, 2, 3], &dev).is_err());
     }

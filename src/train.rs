@@ -386,6 +386,14 @@ impl Trainer {
         self.model.valid()
     }
 
+    /// The last logged finite loss's step, prompt-stream position and model: the
+    /// parts of a checkpoint a browser reads asynchronously from any backend (see
+    /// `checkpoint::model_to_cpu_async`).
+    pub fn checkpoint_model(&self) -> (usize, u128, Transformer) {
+        let good = &self.last_good;
+        (good.step, good.rng_position, good.model.valid())
+    }
+
     /// A checkpoint of the last logged finite loss: weights, optimizer state, step
     /// and prompt-stream position, all from the same step.
     pub fn checkpoint(&self) -> Result<Checkpoint, CheckpointError> {

@@ -71,17 +71,27 @@ impl SavedCheckpoint {
         }
     }
 
+    /// Weights only (a WebGPU run's checkpoint in the browser).
+    pub fn weights(step: usize, rng_position: u128, model: &[u8]) -> Self {
+        Self {
+            step,
+            rng_position: rng_position.to_string(),
+            model: BASE64.encode(model),
+            optimizer: None,
+        }
+    }
+
     pub fn model_bytes(&self) -> Result<Vec<u8>, String> {
         BASE64
             .decode(&self.model)
             .map_err(|e| format!("the checkpoint's weights are not base64: {e}"))
     }
 
-    /// The checkpoint the trainer resumes from.
-    pub fn to_checkpoint(&self) -> Result<Checkpoint, String> {
-        let optimizer = self.optimizer.as_ref().ok_or(
-            "this checkpoint has no optimizer state (optimizer.bin), so training cannot resume",
-        )?;
+    /// The checkpoint the browser resumes from: the weights, step and prompt-stream
+    /// position, without the optimizer state (burn 0.22.1 loads that onto
+    /// `Device::default()`, an uninitialised WebGPU device in wasm), so Adam starts
+    /// afresh.
+    pub fn weights_checkpoint(&self) -> Result<Checkpoint, String> {
         Ok(Checkpoint {
             step: self.step,
             rng_position: self.rng_position.parse().map_err(|_| {
@@ -91,9 +101,20 @@ impl SavedCheckpoint {
                 )
             })?,
             model: self.model_bytes()?,
+            optimizer: Vec::new(),
+        })
+    }
+
+    /// The whole checkpoint, optimizer state included (a native resume).
+    pub fn to_checkpoint(&self) -> Result<Checkpoint, String> {
+        let optimizer = self.optimizer.as_ref().ok_or(
+            "this checkpoint has no optimizer state (optimizer.bin), so training cannot resume",
+        )?;
+        Ok(Checkpoint {
             optimizer: BASE64
                 .decode(optimizer)
                 .map_err(|e| format!("the optimizer state is not base64: {e}"))?,
+            ..self.weights_checkpoint()?
         })
     }
 
@@ -340,9 +361,8 @@ impl RunRecord {
         .flatten()
         .max()
         .unwrap_or(0);
-        let resumable = checkpoint.as_ref().is_some_and(|c| c.optimizer.is_some())
-            && diverged.is_none()
-            && step < experiment.train.steps;
+        // The browser resumes from the weights (its Adam starts afresh either way).
+        let resumable = checkpoint.is_some() && diverged.is_none() && step < experiment.train.steps;
         let status = if step >= experiment.train.steps && files.contains_key("eval.json") {
             RunStatus::Finished
         } else if resumable {
@@ -616,17 +636,29 @@ mod tests {
     }
 
     #[test]
-    fn a_cli_run_stopped_part_way_resumes_only_with_optimizer_state() {
+    fn a_cli_run_stopped_part_way_resumes_from_its_weights() {
         let exp = crate::presets::preset("icl-in-a-minute").unwrap();
         let r = RunRecord::from_cli_files("a", &cli_dir(&exp, 100, true), 0.0).unwrap();
         assert_eq!(
             (r.status, r.step, r.resumable()),
             (RunStatus::Paused, 100, true)
         );
+        // Without optimizer.bin: resumable in the browser (fresh Adam), not exactly.
         let r = RunRecord::from_cli_files("a", &cli_dir(&exp, 100, false), 0.0).unwrap();
-        assert_eq!((r.status, r.resumable()), (RunStatus::Stopped, false));
-        let e = r.checkpoint.unwrap().to_checkpoint().unwrap_err();
+        assert_eq!((r.status, r.resumable()), (RunStatus::Paused, true));
+        let c = r.checkpoint.unwrap();
+        let e = c.to_checkpoint().unwrap_err();
         assert!(e.contains("optimizer.bin"), "{e}");
+        let w = c.weights_checkpoint().unwrap();
+        assert_eq!((w.step, w.model.len(), w.optimizer.len()), (100, 4, 0));
+        // Diverged: not resumable.
+        let mut files = cli_dir(&exp, 100, true);
+        files.insert(
+            "checkpoint.json".into(),
+            br#"{"step":100,"rng_position":"1","diverged":"loss NaN at step 101"}"#.to_vec(),
+        );
+        let r = RunRecord::from_cli_files("a", &files, 0.0).unwrap();
+        assert_eq!((r.status, r.resumable()), (RunStatus::Stopped, false));
     }
 
     #[test]

@@ -1046,10 +1046,10 @@ impl AppState {
             Event::Paused { .. } => {
                 run.phase = Phase::Paused;
                 // GPU runs send no checkpoint (see the worker): save what there is.
-                let gpu = run.backend.as_ref().is_some_and(|b| b.kind != "cpu");
-                // A restored run's first Paused is the worker taking it over, not a pause.
-                let restored = std::mem::take(&mut run.restoring);
-                if gpu && !restored {
+                // Saved now and again when its checkpoint comes (if reading that
+                // fails, the curves are kept all the same). A restored run's first
+                // Paused is the worker taking it over, not a pause.
+                if !std::mem::take(&mut run.restoring) {
                     self.save_run(None, now_ms);
                 }
             }
@@ -1563,12 +1563,19 @@ mod tests {
             train_ms: 9.0,
         })));
         s.apply(ev(Event::Paused { step: 40 }));
-        assert!(
-            s.store_ops.is_empty(),
-            "a CPU pause waits for its checkpoint"
+        assert_eq!(
+            puts(&s),
+            [(RunStatus::Stopped, 40, false)],
+            "saved at once, without a checkpoint yet"
         );
         s.apply(ev(Event::Checkpoint(Box::new(checkpoint(40)))));
-        assert_eq!(puts(&s), [(RunStatus::Paused, 40, true)]);
+        assert_eq!(
+            puts(&s),
+            [
+                (RunStatus::Stopped, 40, false),
+                (RunStatus::Paused, 40, true)
+            ]
+        );
         assert_eq!(s.runs.len(), 1);
         assert!(s.runs[0].checkpoint.is_none(), "the table holds no weights");
         assert_eq!(s.runs[0].name, "icl-in-a-minute");
@@ -1579,7 +1586,7 @@ mod tests {
             step: 1500,
             train_ms: 1.0,
         }));
-        assert_eq!(puts(&s)[1].0, RunStatus::Finished);
+        assert_eq!(puts(&s)[2].0, RunStatus::Finished);
         assert_eq!(s.runs.len(), 1, "the same run, replaced");
         // A second run gets its own id.
         started(&mut s);

@@ -151,7 +151,7 @@ async fn run_loop(
                 // the step the run stands at, so the page shows exactly where it is.
                 if let (Event::Paused { .. }, Some(r)) = (&event, run.as_mut()) {
                     match r.report_current(&scope).await {
-                        Ok(()) => r.post_checkpoint(&scope),
+                        Ok(()) => r.post_checkpoint(&scope).await,
                         Err(message) => post(&scope, &Event::Error { message }),
                     }
                 }
@@ -226,9 +226,10 @@ struct Run {
     last_loss: Option<(usize, f64, burn::tensor::Tensor<1>)>,
     /// Heads the user ablated: every evaluation is repeated without them.
     ablations: Vec<crate::model::HeadAblation>,
-    /// Whether checkpoints can be taken: burn writes records with synchronous device
-    /// reads, which WebGPU in a browser does not allow, so only CPU runs have them.
-    checkpoints: bool,
+    /// Whether burn can write the checkpoint itself (synchronous device reads: the
+    /// CPU backend); on WebGPU the weights are read asynchronously instead, without
+    /// the optimizer state.
+    sync_records: bool,
 }
 
 impl Run {
@@ -242,7 +243,7 @@ impl Run {
         exp.validate().map_err(|e| e.to_string())?;
         super::limits::check_browser(exp).map_err(|e| e.to_string())?;
         let (device, info) = backend(choice).await;
-        let checkpoints = info.kind == "cpu";
+        let sync_records = info.kind == "cpu";
         post(scope, &Event::Backend(info));
         let trainer = Trainer::new(exp, &device);
         let mut run = Self {
@@ -256,7 +257,7 @@ impl Run {
             last_progress: (0, 0.0),
             last_loss: None,
             ablations: Vec::new(),
-            checkpoints,
+            sync_records,
         };
         // The untrained model's curve: where in-context learning starts from.
         if evaluate && run.eval_every > 0 {
@@ -272,11 +273,10 @@ impl Run {
         checkpoint: &crate::web::runs::SavedCheckpoint,
         scope: &DedicatedWorkerGlobalScope,
     ) -> Result<Self, String> {
-        let mut checkpoint = checkpoint.to_checkpoint()?;
-        // burn 0.22.1 loads optimizer state onto Device::default() (WebGPU in wasm,
-        // uninitialised here: a panic), so the browser resumes with fresh Adam moments;
-        // the page says so.
-        checkpoint.optimizer.clear();
+        // Without the optimizer state: burn 0.22.1 loads it onto Device::default()
+        // (WebGPU in wasm, uninitialised here: a panic), so Adam starts afresh; the page
+        // says so.
+        let checkpoint = checkpoint.weights_checkpoint()?;
         if checkpoint.step > exp.train.steps {
             return Err(format!(
                 "the checkpoint is at step {} but the run has train.steps = {}",
@@ -291,16 +291,21 @@ impl Run {
         Ok(run)
     }
 
-    /// Posts the checkpoint of the last logged step (CPU runs; see `checkpoints`).
-    fn post_checkpoint(&self, scope: &DedicatedWorkerGlobalScope) {
-        if !self.checkpoints {
-            return;
-        }
-        match self.trainer.checkpoint() {
-            Ok(c) => post(
-                scope,
-                &Event::Checkpoint(Box::new(crate::web::runs::SavedCheckpoint::new(&c))),
-            ),
+    /// Posts the checkpoint of the last logged step: burn's whole checkpoint on the
+    /// CPU, the weights read asynchronously on WebGPU (see `sync_records`).
+    async fn post_checkpoint(&self, scope: &DedicatedWorkerGlobalScope) {
+        use crate::web::runs::SavedCheckpoint;
+        let saved = if self.sync_records {
+            self.trainer.checkpoint().map(|c| SavedCheckpoint::new(&c))
+        } else {
+            let (step, rng_position, model) = self.trainer.checkpoint_model();
+            crate::checkpoint::model_to_cpu_async(&self.trainer.exp, &model)
+                .await
+                .and_then(crate::checkpoint::model_to_bytes)
+                .map(|bytes| SavedCheckpoint::weights(step, rng_position, &bytes))
+        };
+        match saved {
+            Ok(c) => post(scope, &Event::Checkpoint(Box::new(c))),
             Err(e) => web_sys::console::warn_1(&format!("no checkpoint: {e}").into()),
         }
     }
@@ -340,7 +345,7 @@ impl Run {
         }
         if done {
             // Before Finished: a sweep's next run starts on the page at Finished.
-            self.post_checkpoint(scope);
+            self.post_checkpoint(scope).await;
             post(
                 scope,
                 &Event::Finished {

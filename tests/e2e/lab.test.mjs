@@ -500,9 +500,14 @@ test('WebGPU (software adapter): a few steps, the badge names the adapter, losse
     await waitFor(page, (s) => /finished/.test(s.text), 600_000, `${backend} run`);
     const l = await losses(page);
     const badge = await page.textContent('#backend-badge');
+    // The run is saved with its checkpoint: read asynchronously on WebGPU, where
+    // burn's own (synchronous) record writer cannot run. This page's run is the
+    // table's first row.
+    await page.waitForSelector('#runs-table tbody tr:first-child[data-saved=true] button[data-action=model]', { timeout: 120_000 });
+    const model = await downloaded(page, '#runs-table tbody tr:first-child button[data-action=model]');
     const errors = page.errors;
     await page.close();
-    return { l, badge, errors };
+    return { l, badge, errors, model: model.bytes };
   };
   const gpu = await run('webgpu');
   const cpu = await run('cpu');
@@ -515,6 +520,10 @@ test('WebGPU (software adapter): a few steps, the badge names the adapter, losse
     assert.ok(Math.abs(gpu.l[i][1] - cpu.l[i][1]) < 1e-3 * Math.max(1, cpu.l[i][1]), `step ${i + 1}: ${gpu.l[i][1]} vs ${cpu.l[i][1]}`);
   }
   assert.deepEqual(gpu.errors, []);
+  // Both checkpoints are burnpack files of the same model: same size, not identical
+  // (the weights differ by float rounding after three steps on different backends).
+  assert.ok(gpu.model.length > 1000);
+  assert.equal(gpu.model.length, cpu.model.length);
 });
 
 // ---- Lessons, saved runs, export and import (issue 7) ----
