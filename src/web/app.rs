@@ -143,7 +143,7 @@ pub fn app() -> Html {
                 for (n, op) in ops {
                     if n >= q.next {
                         q.next = n + 1;
-                        q.pending.push_back(op);
+                        q.pending.push_back((n, op));
                     }
                 }
                 !std::mem::replace(&mut q.busy, true)
@@ -152,12 +152,15 @@ pub fn app() -> Html {
                 wasm_bindgen_futures::spawn_local(async move {
                     loop {
                         let op = queue.borrow_mut().pending.pop_front();
-                        let Some(op) = op else { break };
+                        let Some((n, op)) = op else { break };
                         let result = match &op {
                             StoreOp::Put { record, checkpoint } => {
-                                store::put(record, checkpoint.as_deref())
-                                    .await
-                                    .map(|()| dispatch.dispatch(Action::Saved(record.id.clone())))
+                                store::put(record, checkpoint.as_deref()).await.map(|()| {
+                                    dispatch.dispatch(Action::Saved {
+                                        id: record.id.clone(),
+                                        op: n,
+                                    })
+                                })
                             }
                             StoreOp::Delete(id) => store::delete(id).await,
                         };
@@ -1426,7 +1429,7 @@ fn local_storage() -> Option<web_sys::Storage> {
 #[derive(Default)]
 struct StoreQueue {
     next: u64,
-    pending: std::collections::VecDeque<StoreOp>,
+    pending: std::collections::VecDeque<(u64, StoreOp)>,
     busy: bool,
 }
 
@@ -1797,7 +1800,7 @@ fn runs_panel(props: &StateProps) -> Html {
                         };
                         let shown = state.run.id.as_deref() == Some(r.id.as_str());
                         html!{
-                            <tr data-run-id={id.clone()} data-status={status} data-saved={(!state.unsaved.contains(&id)).to_string()}
+                            <tr data-run-id={id.clone()} data-status={status} data-saved={(!state.unsaved.contains_key(&id)).to_string()}
                                 class={classes!(shown.then_some("shown"))}>
                                 <td><input type="checkbox" class="run-select" checked={state.selected.contains(&id)}
                                     aria-label={format!("overlay {}", r.name)} onchange={select} disabled={r.sweep.is_some()} /></td>
@@ -1805,7 +1808,7 @@ fn runs_panel(props: &StateProps) -> Html {
                                 <td>{origin}</td>
                                 <td>{status}</td>
                                 <td>{ if r.sweep.is_some() { format!("{} runs", r.history.len()) } else { format!("{} / {}", r.step, r.experiment.train.steps) } }</td>
-                                <td class="small">{ if state.unsaved.contains(&id) { "saving…".to_string() } else { date_text(r.saved_ms) } }</td>
+                                <td class="small">{ if state.unsaved.contains_key(&id) { "saving…".to_string() } else { date_text(r.saved_ms) } }</td>
                                 <td class="run-actions">
                                     if state.confirm_delete.as_deref() == Some(id.as_str()) {
                                         <span role="alertdialog" aria-label="confirm deletion" class="confirm">

@@ -181,8 +181,9 @@ pub struct AppState {
     pub import_notes: Vec<String>,
     /// Numbered IndexedDB operations for the page to carry out, each once.
     pub store_ops: Vec<(u64, StoreOp)>,
-    /// Runs whose latest save has not been confirmed by IndexedDB yet.
-    pub unsaved: BTreeSet<String>,
+    /// Runs whose latest save has not been confirmed by IndexedDB yet, with the
+    /// number of that save (an earlier save's confirmation does not count).
+    pub unsaved: BTreeMap<String, u64>,
     /// Prefix of this page's run ids, and how many runs it started.
     pub session: String,
     pub run_seq: u64,
@@ -328,8 +329,11 @@ pub enum Action {
     RunsLoaded(Vec<RunRecord>),
     /// Reading or writing saved runs failed (the message names why).
     StorageError(String),
-    /// IndexedDB confirmed a save.
-    Saved(String),
+    /// IndexedDB confirmed save number `op` of run `id`.
+    Saved {
+        id: String,
+        op: u64,
+    },
     /// Show a saved run (a sweep: load it into the sweep panel).
     OpenRun(String),
     /// Overlay a saved run's curves, or stop overlaying it.
@@ -391,7 +395,7 @@ impl AppState {
             storage_error: None,
             import_notes: Vec::new(),
             store_ops: Vec::new(),
-            unsaved: BTreeSet::new(),
+            unsaved: BTreeMap::new(),
             session: "run".into(),
             run_seq: 0,
             epoch_offset: 0.0,
@@ -480,10 +484,10 @@ impl AppState {
 
     /// Queues an IndexedDB operation.
     fn store(&mut self, op: StoreOp) {
-        if let StoreOp::Put { record, .. } = &op {
-            self.unsaved.insert(record.id.clone());
-        }
         let n = self.store_ops.last().map_or(0, |(n, _)| n + 1);
+        if let StoreOp::Put { record, .. } = &op {
+            self.unsaved.insert(record.id.clone(), n);
+        }
         self.store_ops.push((n, op));
         // The page carries ops out right after each render; old ones are done.
         if self.store_ops.len() > 64 {
@@ -866,8 +870,10 @@ impl AppState {
                 self.runs_loaded = true;
             }
             Action::StorageError(e) => self.storage_error = Some(e),
-            Action::Saved(id) => {
-                self.unsaved.remove(&id);
+            Action::Saved { id, op } => {
+                if self.unsaved.get(&id) == Some(&op) {
+                    self.unsaved.remove(&id);
+                }
             }
             Action::OpenRun(id) => self.open_run(&id),
             Action::SelectRun(id) => {
@@ -1579,8 +1585,17 @@ mod tests {
         assert_eq!(s.runs.len(), 1);
         assert!(s.runs[0].checkpoint.is_none(), "the table holds no weights");
         assert_eq!(s.runs[0].name, "icl-in-a-minute");
-        assert!(s.unsaved.contains("t-1"));
-        s.apply(Action::Saved("t-1".into()));
+        // Two saves queued: the first one's confirmation is not the latest's.
+        assert_eq!(s.unsaved.get("t-1"), Some(&1));
+        s.apply(Action::Saved {
+            id: "t-1".into(),
+            op: 0,
+        });
+        assert!(s.unsaved.contains_key("t-1"));
+        s.apply(Action::Saved {
+            id: "t-1".into(),
+            op: 1,
+        });
         assert!(s.unsaved.is_empty());
         s.apply(ev(Event::Finished {
             step: 1500,

@@ -607,8 +607,13 @@ test('saved runs: a paused run survives a reload and resumes from its checkpoint
   await page.click('#train');
   await waitFor(page, (s) => s.step >= 20, 60_000, 'step 20');
   await page.click('#train'); // Pause
-  const paused = await waitFor(page, (s) => /paused/.test(s.text), 10_000, 'paused');
-  const row = await runRow(page, (r) => r.status === 'paused (resumable)' && r.saved && r.cells[4] === `${paused.step} / 80`, 20_000, 'the paused run saved');
+  await waitFor(page, (s) => /paused/.test(s.text), 10_000, 'paused');
+  // Saved with its checkpoint at the step the run stopped at (the step in flight at
+  // the click is reported just after "paused").
+  const row = await runRow(page, (r) => r.status === 'paused (resumable)' && r.saved && /seed 77/.test(r.name), 20_000, 'the paused run saved');
+  const paused = { step: Number(row.cells[4].split(' / ')[0]) };
+  assert.equal(row.cells[4], `${paused.step} / 80`);
+  assert.equal((await status(page)).step, paused.step);
   await page.reload();
   await page.waitForFunction(() => { const b = document.querySelector('#train'); return b && !b.disabled; });
   await runRow(page, (r) => r.id === row.id, 20_000, 'the run listed after the reload');
