@@ -38,3 +38,17 @@ pub mod xdist;
 /// The RNG behind every random draw of data: seeded, portable, identical natively and
 /// in wasm.
 pub type IclRng = rand_chacha::ChaCha8Rng;
+
+/// The files `icl-lab train` writes into a run directory (plus `eval_*.json` from
+/// `icl-lab eval`): what the CLI clears with `--force` and what the browser reads
+/// when a run directory is imported.
+pub const RUN_FILES: &[&str] = &[
+    "config.json",
+    "metrics.jsonl",
+    "eval.json",
+    "eval_history.jsonl",
+    "model.bin",
+    "optimizer.bin",
+    "checkpoint.json",
+    "algorithms.json",
+];

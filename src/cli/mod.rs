@@ -244,19 +244,6 @@ fn load_experiment(
     Ok(base.with_overrides(sets)?)
 }
 
-/// The files `icl-lab train` writes into a run directory (plus `eval_*.json` from
-/// `icl-lab eval`).
-const RUN_FILES: &[&str] = &[
-    "config.json",
-    "metrics.jsonl",
-    "eval.json",
-    "eval_history.jsonl",
-    "model.bin",
-    "optimizer.bin",
-    "checkpoint.json",
-    "algorithms.json",
-];
-
 /// Creates the run directory, refusing to mix a new run into an old one.
 fn prepare_out_dir(out: &Path, force: bool) -> Result<()> {
     if out.exists() {
@@ -281,7 +268,7 @@ fn prepare_out_dir(out: &Path, force: bool) -> Result<()> {
             // anything else in the directory is left alone.
             for entry in fs::read_dir(out)?.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                let ours = RUN_FILES.contains(&name.as_str())
+                let ours = icl_lab::RUN_FILES.contains(&name.as_str())
                     || (name.starts_with("eval_") && name.ends_with(".json"));
                 if ours {
                     fs::remove_file(entry.path())

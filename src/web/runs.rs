@@ -117,15 +117,6 @@ impl SavedCheckpoint {
             ..self.weights_checkpoint()?
         })
     }
-
-    /// The CLI's `checkpoint.json` for these weights.
-    pub fn state(&self) -> CheckpointState {
-        CheckpointState {
-            step: self.step,
-            rng_position: self.rng_position.clone(),
-            diverged: None,
-        }
-    }
 }
 
 /// One saved run: everything the page's charts need, in one serde record (the
@@ -455,17 +446,6 @@ pub struct Imported {
     pub problems: Vec<String>,
 }
 
-/// The CLI run directory's files (others in a folder are ignored).
-const CLI_FILES: &[&str] = &[
-    "config.json",
-    "metrics.jsonl",
-    "eval.json",
-    "eval_history.jsonl",
-    "model.bin",
-    "optimizer.bin",
-    "checkpoint.json",
-];
-
 /// Reads whatever the user picked: run directories of `icl-lab train` (grouped by
 /// folder; a folder of a sweep gives every run and its summary), `summary.json`
 /// files of `icl-lab sweep` or the sweep panel, and runs exported by the page.
@@ -477,7 +457,8 @@ pub fn import_files(files: Vec<ImportFile>, saved_ms: f64) -> Imported {
             Some((d, n)) => (d.to_string(), n.to_string()),
             None => (String::new(), f.path.clone()),
         };
-        if CLI_FILES.contains(&name.as_str()) {
+        // A run directory's files (`algorithms.json` among them, unread).
+        if crate::RUN_FILES.contains(&name.as_str()) {
             folders.entry(folder).or_default().insert(name, f.bytes);
         } else {
             loose.push(f);

@@ -76,7 +76,6 @@ pub struct RunView {
     pub restoring: bool,
     /// The checkpoint step this run was last resumed from (in this page).
     pub resumed_from: Option<usize>,
-    pub train_ms: Option<f64>,
 }
 
 impl RunView {
@@ -120,7 +119,6 @@ impl RunView {
             detached: true,
             restoring: false,
             resumed_from: None,
-            train_ms: r.train_ms,
         }
     }
 }
@@ -541,7 +539,7 @@ impl AppState {
                 .into_iter()
                 .map(|(s, a)| (s, (*a).clone()))
                 .collect(),
-            train_ms: run.progress.as_ref().map(|p| p.train_ms).or(run.train_ms),
+            train_ms: run.progress.as_ref().map(|p| p.train_ms),
             backend: run
                 .backend
                 .as_ref()
@@ -812,16 +810,7 @@ impl AppState {
                     if self.sweep_running().is_some() {
                         self.send(Control::Reset);
                     }
-                    self.sweep.metric = summary
-                        .metrics()
-                        .into_iter()
-                        .find(|m| m == "icl" || m == "fresh_error")
-                        .unwrap_or_default();
-                    self.sweep.path = summary.path.clone();
-                    self.sweep.summary = Some(summary);
-                    self.sweep.status = Some(SweepStatus::Loaded);
-                    self.sweep.runs = Vec::new();
-                    self.sweep.error = None;
+                    self.show_summary(summary);
                 }
                 Err(e) => self.sweep.error = Some(e),
             },
@@ -965,6 +954,20 @@ impl AppState {
         }
     }
 
+    /// Puts a finished sweep's summary (a file, a saved sweep) into the sweep panel.
+    fn show_summary(&mut self, summary: SweepSummary) {
+        self.sweep.metric = summary
+            .metrics()
+            .into_iter()
+            .find(|m| m == "icl" || m == "fresh_error")
+            .unwrap_or_default();
+        self.sweep.path = summary.path.clone();
+        self.sweep.summary = Some(summary);
+        self.sweep.status = Some(SweepStatus::Loaded);
+        self.sweep.runs = Vec::new();
+        self.sweep.error = None;
+    }
+
     /// Shows a saved run as if trained here (a sweep goes to the sweep panel). A run
     /// the worker holds is dropped there (it was saved when it paused or finished).
     fn open_run(&mut self, id: &str) {
@@ -973,16 +976,7 @@ impl AppState {
         };
         if let Some(summary) = record.sweep {
             if self.sweep_running().is_none() {
-                self.sweep.metric = summary
-                    .metrics()
-                    .into_iter()
-                    .find(|m| m == "icl" || m == "fresh_error")
-                    .unwrap_or_default();
-                self.sweep.path = summary.path.clone();
-                self.sweep.summary = Some(summary);
-                self.sweep.status = Some(SweepStatus::Loaded);
-                self.sweep.runs = Vec::new();
-                self.sweep.error = None;
+                self.show_summary(summary);
             }
             return;
         }
