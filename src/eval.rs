@@ -122,6 +122,17 @@ impl EvalReport {
     pub fn best_induction_head(&self) -> Option<&HeadScore> {
         crate::lens::heads::best_induction_head(&self.heads)
     }
+
+    /// The moment in-context learning is unmistakable, the lab's headline ("time to
+    /// ICL"): on fresh tasks the model's error at the last position is below half of
+    /// the averaging baseline's. `None` when the report has no such curves
+    /// (classification and token runs).
+    pub fn beats_averaging(&self) -> Option<bool> {
+        let fresh = self.eval("fresh")?;
+        let model = fresh.curves.get("model")?.mean.last()?;
+        let avg = fresh.curves.get("averaging")?.mean.last()?;
+        Some(*model < 0.5 * avg)
+    }
 }
 
 /// Which tasks the evaluation prompts come from.

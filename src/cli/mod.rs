@@ -127,6 +127,15 @@ enum Command {
         warmup: usize,
         #[arg(long, value_enum, default_value = "cpu")]
         backend: Backend,
+        /// Instead of steps/s: train the preset from scratch, evaluate every
+        /// --every steps, and report the seconds until the model's error at the last
+        /// position falls below half of the averaging baseline's (regression presets).
+        #[arg(long)]
+        time_to_icl: bool,
+        /// With --time-to-icl: evaluate every this many steps (the browser's default
+        /// lesson evaluates every 50).
+        #[arg(long, default_value_t = 50)]
+        every: usize,
     },
     /// List the presets, one line each.
     Presets,
@@ -158,9 +167,17 @@ pub fn main() -> ExitCode {
         ),
         Command::Bench {
             preset,
+            backend,
+            time_to_icl: true,
+            every,
+            ..
+        } => time_to_icl(&preset, every, backend),
+        Command::Bench {
+            preset,
             steps,
             warmup,
             backend,
+            ..
         } => bench(&preset, steps, warmup, backend),
         Command::Presets => {
             let width = PRESETS.iter().map(|p| p.name.len()).max().unwrap_or(0);
@@ -722,5 +739,86 @@ fn bench(preset_name: &str, steps: usize, warmup: usize, backend: Backend) -> Re
             "final_loss": loss,
         })
     );
+    Ok(())
+}
+
+/// `bench --time-to-icl`: seconds from a fresh start until the model's error at the
+/// last position is below half of averaging's, evaluated every `every` steps on the
+/// preset's fresh evaluation prompts. The clock covers everything from pressing
+/// Train: the model's initialisation, the evaluation plan (prompts and baseline
+/// curves, built once), training and the evaluations; each part is reported too.
+fn time_to_icl(preset_name: &str, every: usize, backend: Backend) -> Result<()> {
+    if every == 0 {
+        return Err(anyhow!("--every must be at least 1"));
+    }
+    let mut exp = preset(preset_name)?;
+    exp.train.log_every = exp.train.steps; // no loss reads on the way
+    let dev = device(backend)?;
+    let start = Instant::now();
+    let mut trainer = Trainer::new(&exp, &dev);
+    let plan = icl_lab::eval::EvalPlan::new(&exp, &trainer.source).map_err(anyhow::Error::msg)?;
+    let plan_s = start.elapsed().as_secs_f64();
+    let (mut first_step_s, mut eval_s) = (None, 0.0);
+    let mut last = None;
+    while !trainer.done() {
+        let out = trainer.step();
+        if first_step_s.is_none() {
+            let _: f32 = out.step_loss.into_scalar();
+            first_step_s = Some(start.elapsed().as_secs_f64());
+        }
+        if trainer.step % every != 0 && !trainer.done() {
+            continue;
+        }
+        let t = Instant::now();
+        let model = trainer.model();
+        let predictor = icl_lab::eval::ModelPredictor {
+            model: &model,
+            device: dev.clone(),
+            encoding: exp.task.encoding,
+        };
+        let preds: Vec<_> = plan
+            .prompts()
+            .map(|p| icl_lab::baselines::Predictor::predict_prompts(&predictor, p))
+            .collect();
+        let report = plan.report(trainer.step, &preds, &[], None);
+        eval_s += t.elapsed().as_secs_f64();
+        let Some(beats) = report.beats_averaging() else {
+            return Err(anyhow!(
+                "time to ICL needs a regression preset with fresh tasks and the averaging baseline; {preset_name} has none"
+            ));
+        };
+        let fresh = report.eval("fresh").expect("checked above");
+        last = Some((fresh.curves["model"].mean.clone(), fresh.curves["averaging"].mean.clone()));
+        if beats {
+            break;
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let (model, averaging) = last.expect("at least one evaluation");
+    let reached = model.last() < averaging.last().map(|a| 0.5 * a).as_ref();
+    println!(
+        "{}",
+        json!({
+            "preset": preset_name,
+            "backend": backend_name(backend),
+            "reached": reached,
+            "step": trainer.step,
+            "seconds": seconds,
+            "train_seconds": seconds - eval_s - plan_s,
+            "eval_seconds": eval_s,
+            "plan_seconds": plan_s,
+            "first_step_seconds": first_step_s,
+            "steps_per_s": trainer.step as f64 / (seconds - eval_s - plan_s),
+            "model_error_last": model.last(),
+            "averaging_error_last": averaging.last(),
+            "every": every,
+        })
+    );
+    if !reached {
+        return Err(anyhow!(
+            "{preset_name}: the model did not beat half of averaging's error within its {} steps",
+            exp.train.steps
+        ));
+    }
     Ok(())
 }

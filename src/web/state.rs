@@ -1143,10 +1143,10 @@ pub fn bench_rate(timings: &[(usize, f64)]) -> Option<f64> {
 /// The step of `report` if the model's error at the last position is below half of
 /// the averaging baseline's on fresh tasks.
 pub fn icl_milestone(report: &EvalReport) -> Option<usize> {
-    let fresh = report.eval("fresh")?;
-    let model = fresh.curves.get("model")?.mean.last()?;
-    let avg = fresh.curves.get("averaging")?.mean.last()?;
-    (*model < 0.5 * avg).then_some(report.step)
+    report
+        .beats_averaging()
+        .is_some_and(|b| b)
+        .then_some(report.step)
 }
 
 #[cfg(test)]
