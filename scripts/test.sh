@@ -2,7 +2,7 @@
 # Runs every test: unit tests beside the code, integration tests in tests/ (CLI,
 # end-to-end learning, wgpu against CPU), the examples and benches compiled and run
 # once in test mode, then the browser tests (scripts/test-web.sh: the wasm build,
-# wasm-bindgen-test and end-to-end tests in headless Chromium). Release profile, so
+# end-to-end tests of the built site in headless Chromium). Release profile, so
 # burn is compiled once for tests, the CLI and the benches alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --release --locked --all-targets "$@" 2>&1 | tee "$log" || status=1
-# The browser: wasm-bindgen-test and end-to-end tests in headless Chromium.
+# The browser: end-to-end tests of the built site in headless Chromium.
 if [ "${ICL_SKIP_BROWSER:-0}" != 1 ]; then
   scripts/test-web.sh 2>&1 | tee -a "$log" || status=1
 else

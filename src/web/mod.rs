@@ -38,8 +38,8 @@ mod ctors {
     static ONCE: std::sync::Once = std::sync::Once::new();
 
     /// Runs the static constructors if they have not run yet. Called by the start
-    /// hook below; wasm-bindgen-test does not call start hooks, so browser tests
-    /// call it themselves.
+    /// hook below, and again (a no-op then) by the page's and the worker's entry
+    /// points, which must not depend on the hook having run.
     pub fn ensure_static_constructors() {
         // SAFETY: runs once per instance, before anything reads the registrations.
         ONCE.call_once(|| unsafe { __wasm_call_ctors() });
