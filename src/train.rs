@@ -441,6 +441,7 @@ mod tests {
         let mut e = Experiment::default();
         e.train.steps = 1000;
         e.optim.warmup_steps = 100;
+        e.optim.schedule = Schedule::Cosine;
         assert!((learning_rate(&e, 0) - 1e-5).abs() < 1e-12);
         assert!((learning_rate(&e, 99) - 1e-3).abs() < 1e-12);
         assert!((learning_rate(&e, 100) - 1e-3).abs() < 1e-12);

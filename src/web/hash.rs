@@ -269,6 +269,16 @@ pub fn parse_hash(hash: &str) -> (HashState, Vec<String>) {
 
 /// `base` with every usable field of `incoming` applied; `problems` names the rest.
 pub fn restore(base: &Experiment, incoming: &Value, problems: &mut Vec<String>) -> Experiment {
+    // An older link: fields whose defaults changed since get the defaults it had.
+    let mut migrated = incoming.clone();
+    crate::config::migrate(&mut migrated);
+    if &migrated != incoming {
+        problems.push(format!(
+            "an older link (version {}): its optimizer settings are those of that version",
+            incoming.get("version").unwrap_or(&Value::Null)
+        ));
+    }
+    let incoming = &migrated;
     let Value::Object(map) = incoming else {
         problems.push("exp: expected a JSON object; using the defaults".into());
         return base.clone();
@@ -489,6 +499,20 @@ mod tests {
         let (s, p) = parse_hash("#exp={\"version\":0,\"seed\":5}");
         assert_eq!(s.experiment.seed, 5);
         assert!(p[0].contains("older link"), "{p:?}");
+    }
+
+    #[test]
+    fn an_older_link_keeps_the_optimizer_it_trained_with() {
+        let (s, p) = parse_hash("exp={\"version\":1,\"seed\":4}");
+        let o = &s.experiment.optim;
+        assert_eq!((o.warmup_steps, o.grad_clip), (100, Some(1.0)));
+        assert_eq!(o.schedule, crate::config::Schedule::Cosine);
+        assert_eq!(s.experiment.seed, 4);
+        assert!(p.iter().any(|m| m.contains("older link (version 1)")), "{p:?}");
+        // Written again, the link carries those settings explicitly.
+        let (again, p) = parse_hash(&format!("exp={}", s.experiment.to_compact_json()));
+        assert_eq!(again.experiment, s.experiment);
+        assert!(p.is_empty(), "{p:?}");
     }
 
     #[test]
