@@ -14,7 +14,7 @@ want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$have" != "$want" ]; then
   echo "installing wasm-bindgen-cli $want (have: ${have:-none}); a few minutes, once"
-  # Not --locked: one of its locked dependencies was yanked (see ../shared/toolchain.md).
+  # Not --locked: one of its locked dependencies was yanked (see docs/toolchain.md).
   cargo install wasm-bindgen-cli --version "$want" --quiet
 fi
 

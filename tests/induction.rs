@@ -8,7 +8,7 @@ use icl_lab::model::{AblationMode, HeadAblation};
 use icl_lab::presets;
 use icl_lab::train::Trainer;
 
-/// Steps: the phase change came at steps 150–300 in the preset's run (measured),
+/// Steps: the phase change came at steps 250–350 in the preset's run (measured),
 /// 800 leaves room for a different seed.
 const STEPS: usize = 800;
 
