@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/icl-lab-target}"
 export PATH="$HOME/.cargo/bin:$PATH"
 
+t0=$SECONDS
+phase() { echo "phase $1: $((SECONDS - t0)) s"; t0=$SECONDS; }
+
 if ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && apt-get install -y -qq chromium >/dev/null
@@ -19,12 +22,18 @@ if ! command -v chromium >/dev/null; then
   fi
 fi
 
+phase "chromium (installed if missing)"
+
 # Builds site/ (and installs wasm-bindgen-cli on the way).
 scripts/build-web.sh
+phase "wasm build (site/)"
 
 # End-to-end on the built site. One test imports a run the native CLI trained
 # (already built by `cargo test --release`; this is a no-op then).
 cargo build --release --locked --bin icl-lab
 export ICL_LAB_BIN="$CARGO_TARGET_DIR/release/icl-lab"
 (cd tests/e2e && npm ci --no-audit --no-fund --silent)
-node --test --test-concurrency=1 tests/e2e/
+status=0
+node --test --test-concurrency=1 tests/e2e/ || status=$?
+phase "browser end-to-end tests"
+exit $status

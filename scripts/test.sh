@@ -29,13 +29,20 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --release --locked --all-targets "$@" 2>&1 | tee "$log" || status=1
+# Each phase prints "phase NAME: N s" (scripts/timings.sh collects them).
+t0=$SECONDS
+phase() { echo "phase $1: $((SECONDS - t0)) s"; t0=$SECONDS; }
+cargo test --release --locked --all-targets --no-run "$@" 2>&1 | tee "$log" || status=1
+phase "native build (tests, examples, benches)" | tee -a "$log"
+cargo test --release --locked --all-targets "$@" 2>&1 | tee -a "$log" || status=1
+phase "native tests" | tee -a "$log"
 # The browser: end-to-end tests of the built site in headless Chromium.
 if [ "${ICL_SKIP_BROWSER:-0}" != 1 ]; then
   scripts/test-web.sh 2>&1 | tee -a "$log" || status=1
 else
   echo "browser tests NOT run (ICL_SKIP_BROWSER=1)" | tee -a "$log"
 fi
+grep '^phase ' "$log" || true
 # One closing line for the whole run: cargo prints one per test binary, node one per run.
 awk '/^test result:/ { p += $4; f += $6 }
      /^# pass / { p += $3 } /^# fail / { f += $3 } /^# skipped / { s += $3 }

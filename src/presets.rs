@@ -96,7 +96,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "algorithm-selection-noise",
-        summary: "Bai's in-context algorithm selection at browser scale: every prompt draws its noise σ from {0.25, 1} (d = 4, 16 points); the one model is evaluated at each σ alone against ridge tuned to that σ and ridge with one λ (see the error-vs-σ chart). Measured natively, 16000 steps: at σ = 1 within 4 % of tuned ridge at k = 15, at σ = 0.25 still 1.4× (0.026 vs 0.019); at k = 4…6 the model follows the one-λ ridge (0.22 / 0.15 / 0.12 vs 0.22 / 0.14 / 0.11), not the tuned one (0.18 / 0.09 / 0.05): selection is not reproduced at this scale yet",
+        summary: "Bai's in-context algorithm selection at browser scale: every prompt draws its noise σ from {0.25, 1} (d = 4, 16 points); the one model is evaluated at each σ alone against ridge tuned to that σ and ridge with one λ (see the error-vs-σ chart). Measured natively under the previous initialisation (format version 1, not yet again), 16000 steps: at σ = 1 within 4 % of tuned ridge at k = 15, at σ = 0.25 still 1.4× (0.026 vs 0.019); at k = 4…6 the model follows the one-λ ridge (0.22 / 0.15 / 0.12 vs 0.22 / 0.14 / 0.11), not the tuned one (0.18 / 0.09 / 0.05): selection is not reproduced at this scale yet",
         build: algorithm_selection_noise,
         sweep: None,
     },
@@ -108,7 +108,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "regression-vs-classification",
-        summary: "Bai's regression + classification mixture: each prompt is y = w·x or y = sign(w·x) (d = 4, 16 points); sweep p_classification = 0, 0.5, 1 to train the regression-only, mixture and classification-only models, each evaluated on both tasks alone. Measured natively (2000 steps each): on regression the mixture model's error is 0.147 vs 0.131 for the regression-only model (the classification-only one: 0.55); on classification 0.107 vs 0.079 for the classification-only model (regression-only: 0.225, least squares 0.127)",
+        summary: "Bai's regression + classification mixture: each prompt is y = w·x or y = sign(w·x) (d = 4, 16 points); sweep p_classification = 0, 0.5, 1 to train the regression-only, mixture and classification-only models, each evaluated on both tasks alone. Measured natively (2000 steps each): on regression the mixture model's error is 0.041 vs 0.019 for the regression-only model (the classification-only one: 0.53); on classification 0.093 vs 0.077 for the classification-only model (regression-only: 0.194, least squares 0.127)",
         build: regression_vs_classification,
         sweep: Some("task.family.p_classification=0,0.5,1"),
     },

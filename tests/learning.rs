@@ -29,11 +29,13 @@ fn same_seed_same_losses_on_cpu() {
 }
 
 /// `icl-in-a-minute` is garg-tiny's model (d = 5, 3 layers, 2 heads, width 64,
-/// batch 64) on concatenated [x, y] tokens with 21 points.
+/// batch 64) on concatenated [x, y] tokens with 21 points. 500 steps: with GPT-2's
+/// initialisation the preset's error at k = 20 is 0.107 at step 200 and 0.071 at
+/// step 500 (measured), against the 0.2 asserted here.
 #[test]
 fn garg_tiny_like_model_learns_in_context() {
     let mut e = preset("icl-in-a-minute").unwrap();
-    e.train.steps = 1200;
+    e.train.steps = 500;
     e.eval.prompts = 512;
     let dev = Device::flex();
     let mut t = Trainer::new(&e, &dev);
