@@ -764,7 +764,10 @@ mod tests {
         let mut full = Experiment::default();
         full.version = 1;
         assert!(full.validate().is_ok());
-        assert_eq!(Experiment::from_json(&full.to_json_pretty()).unwrap().optim, full.optim);
+        assert_eq!(
+            Experiment::from_json(&full.to_json_pretty()).unwrap().optim,
+            full.optim
+        );
         full.version = 3;
         assert!(full.validate().unwrap_err().to_string().contains("version"));
     }

@@ -51,7 +51,9 @@ fn init() -> Initializer {
 
 /// An inner layer: weight from `weight`, bias 0.
 fn inner(i: usize, o: usize, weight: Initializer, device: &Device) -> Linear {
-    let mut l = LinearConfig::new(i, o).with_initializer(weight).init(device);
+    let mut l = LinearConfig::new(i, o)
+        .with_initializer(weight)
+        .init(device);
     l.bias = Some(Initializer::Zeros.init_with([o], Some(i), Some(o), device));
     l
 }

@@ -263,6 +263,57 @@ fn train_writes_the_run_and_eval_reevaluates_it() {
     );
 }
 
+/// The headline benchmark: the default lesson beats half of averaging's error well
+/// within its steps (measured: at step 200), and the JSON line says when and how.
+#[test]
+fn bench_time_to_icl_reports_the_step_and_seconds() {
+    let o = icl_lab(&[
+        "bench",
+        "--time-to-icl",
+        "--preset",
+        "icl-in-a-minute",
+        "--every",
+        "100",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8(o.stdout).unwrap().trim()).unwrap();
+    assert_eq!(v["reached"], true);
+    let step = v["step"].as_u64().unwrap();
+    assert!(step % 100 == 0 && step <= 1000, "{v}");
+    let (model, avg) = (
+        v["model_error_last"].as_f64().unwrap(),
+        v["averaging_error_last"].as_f64().unwrap(),
+    );
+    assert!(model < 0.5 * avg, "{v}");
+    let parts = ["train_seconds", "eval_seconds", "plan_seconds"]
+        .map(|k| v[k].as_f64().unwrap())
+        .iter()
+        .sum::<f64>();
+    assert!((parts - v["seconds"].as_f64().unwrap()).abs() < 1e-6, "{v}");
+    // Classification has no averaging baseline: one clear line, not a wrong number.
+    let o = icl_lab(&[
+        "bench",
+        "--time-to-icl",
+        "--preset",
+        "reddy-abrupt",
+        "--every",
+        "2",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("needs a regression preset"),
+        "{}",
+        stderr(&o)
+    );
+    let o = icl_lab(&["bench", "--time-to-icl", "--every", "0"]);
+    assert!(
+        stderr(&o).contains("--every must be at least 1"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn bench_prints_one_json_line() {
     let o = icl_lab(&[

@@ -77,7 +77,10 @@ fn garg_tiny_learns_with_its_own_defaults() {
             continue;
         }
         let (report, _) = evaluate(&e, &t.model(), &dev, &t.source, None, t.step).unwrap();
-        let error = *report.eval("fresh").unwrap().curves["model"].mean.last().unwrap();
+        let error = *report.eval("fresh").unwrap().curves["model"]
+            .mean
+            .last()
+            .unwrap();
         seen.push((t.step, error));
         if error < 0.2 {
             break;

@@ -16,7 +16,10 @@ use serde_json::Value;
 const TOLERANCE: f64 = 1e-4;
 
 fn fixture() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/parity_garg.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/parity_garg.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json")
 }
 
@@ -113,8 +116,16 @@ fn load_weights(model: &mut Transformer, p: &Value, width: usize) {
         n.gamma = param(&p[format!("{name}.g")]);
         n.beta = Some(param(&p[format!("{name}.b")]));
     };
-    linear(model.read_in.as_mut().unwrap(), &p["read_in.w"], &p["read_in.b"]);
-    linear(model.read_out.as_mut().unwrap(), &p["read_out.w"], &p["read_out.b"]);
+    linear(
+        model.read_in.as_mut().unwrap(),
+        &p["read_in.w"],
+        &p["read_in.b"],
+    );
+    linear(
+        model.read_out.as_mut().unwrap(),
+        &p["read_out.w"],
+        &p["read_out.b"],
+    );
     model.positions.as_mut().unwrap().weight = param(&p["wpe"]);
     norm(model.ln_final.as_mut().unwrap(), "ln_f");
     for (i, block) in model.blocks.iter_mut().enumerate() {
@@ -178,7 +189,10 @@ fn loss_and_every_gradient_match_an_independent_pytorch_model() {
     let got_loss = values(loss.clone())[0];
     let grads = loss.backward();
     let rel_loss = (got_loss - f.loss).abs() / f.loss.abs();
-    eprintln!("loss: icl-lab {got_loss:.8}, reference {:.8} (rel {rel_loss:.1e})", f.loss);
+    eprintln!(
+        "loss: icl-lab {got_loss:.8}, reference {:.8} (rel {rel_loss:.1e})",
+        f.loss
+    );
     assert!(rel_loss < TOLERANCE, "loss {got_loss} vs {}", f.loss);
 
     // Every gradient, by the reference's names; q, k, v against the fused qkv.
@@ -222,8 +236,16 @@ fn loss_and_every_gradient_match_an_independent_pytorch_model() {
         let a = &block.attention;
         for (part, l) in [&a.query, &a.key, &a.value].into_iter().enumerate() {
             let (lw, lb) = lin(l);
-            check(h(&format!("qkv.w[{part}]")), lw, &qkv_part(&g[h("qkv.w")], part, w));
-            check(h(&format!("qkv.b[{part}]")), lb, &qkv_part(&g[h("qkv.b")], part, w));
+            check(
+                h(&format!("qkv.w[{part}]")),
+                lw,
+                &qkv_part(&g[h("qkv.w")], part, w),
+            );
+            check(
+                h(&format!("qkv.b[{part}]")),
+                lb,
+                &qkv_part(&g[h("qkv.b")], part, w),
+            );
         }
         let (aw, ab) = lin(&a.output);
         check(h("attn_out.w"), aw, &g[h("attn_out.w")]);
@@ -279,15 +301,34 @@ fn initialisation_follows_gpt2() {
         (mean, sd, max)
     };
     let near = |got: f64, want: f64, what: &str| {
-        assert!((got / want - 1.0).abs() < 0.05, "{what}: sd {got:.5} vs {want:.5}");
+        assert!(
+            (got / want - 1.0).abs() < 0.05,
+            "{what}: sd {got:.5} vs {want:.5}"
+        );
     };
     let b = &m.blocks[0];
     near(stats(b.attention.query.weight.val()).1, 0.02, "query");
-    near(stats(b.mlp.as_ref().unwrap().fc.weight.val()).1, 0.02, "mlp fc");
+    near(
+        stats(b.mlp.as_ref().unwrap().fc.weight.val()).1,
+        0.02,
+        "mlp fc",
+    );
     let scaled = 0.02 / 8f64.sqrt();
-    near(stats(b.attention.output.weight.val()).1, scaled, "attention out");
-    near(stats(b.mlp.as_ref().unwrap().proj.weight.val()).1, scaled, "mlp out");
-    near(stats(m.positions.as_ref().unwrap().weight.val()).1, 0.02, "positions");
+    near(
+        stats(b.attention.output.weight.val()).1,
+        scaled,
+        "attention out",
+    );
+    near(
+        stats(b.mlp.as_ref().unwrap().proj.weight.val()).1,
+        scaled,
+        "mlp out",
+    );
+    near(
+        stats(m.positions.as_ref().unwrap().weight.val()).1,
+        0.02,
+        "positions",
+    );
     let bias = values(b.attention.value.bias.as_ref().unwrap().val());
     assert!(bias.iter().all(|x| *x == 0.0), "inner biases are 0");
     // U(±1/√fan_in): sd 1/√(3·fan_in), nothing beyond the bound.

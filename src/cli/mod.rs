@@ -752,6 +752,14 @@ fn time_to_icl(preset_name: &str, every: usize, backend: Backend) -> Result<()> 
         return Err(anyhow!("--every must be at least 1"));
     }
     let mut exp = preset(preset_name)?;
+    let no_baseline = || {
+        anyhow!(
+            "time to ICL needs a regression preset with fresh tasks and the averaging baseline; {preset_name} has none"
+        )
+    };
+    if exp.task.family.family().is_none() {
+        return Err(no_baseline());
+    }
     exp.train.log_every = exp.train.steps; // no loss reads on the way
     let dev = device(backend)?;
     let start = Instant::now();
@@ -759,7 +767,7 @@ fn time_to_icl(preset_name: &str, every: usize, backend: Backend) -> Result<()> 
     let plan = icl_lab::eval::EvalPlan::new(&exp, &trainer.source).map_err(anyhow::Error::msg)?;
     let plan_s = start.elapsed().as_secs_f64();
     let (mut first_step_s, mut eval_s) = (None, 0.0);
-    let mut last = None;
+    let (mut last, mut reached) = (None, false);
     while !trainer.done() {
         let out = trainer.step();
         if first_step_s.is_none() {
@@ -783,19 +791,20 @@ fn time_to_icl(preset_name: &str, every: usize, backend: Backend) -> Result<()> 
         let report = plan.report(trainer.step, &preds, &[], None);
         eval_s += t.elapsed().as_secs_f64();
         let Some(beats) = report.beats_averaging() else {
-            return Err(anyhow!(
-                "time to ICL needs a regression preset with fresh tasks and the averaging baseline; {preset_name} has none"
-            ));
+            return Err(no_baseline());
         };
         let fresh = report.eval("fresh").expect("checked above");
-        last = Some((fresh.curves["model"].mean.clone(), fresh.curves["averaging"].mean.clone()));
+        last = Some((
+            fresh.curves["model"].mean.clone(),
+            fresh.curves["averaging"].mean.clone(),
+        ));
         if beats {
+            reached = true;
             break;
         }
     }
     let seconds = start.elapsed().as_secs_f64();
     let (model, averaging) = last.expect("at least one evaluation");
-    let reached = model.last() < averaging.last().map(|a| 0.5 * a).as_ref();
     println!(
         "{}",
         json!({

@@ -508,7 +508,10 @@ mod tests {
         assert_eq!((o.warmup_steps, o.grad_clip), (100, Some(1.0)));
         assert_eq!(o.schedule, crate::config::Schedule::Cosine);
         assert_eq!(s.experiment.seed, 4);
-        assert!(p.iter().any(|m| m.contains("older link (version 1)")), "{p:?}");
+        assert!(
+            p.iter().any(|m| m.contains("older link (version 1)")),
+            "{p:?}"
+        );
         // Written again, the link carries those settings explicitly.
         let (again, p) = parse_hash(&format!("exp={}", s.experiment.to_compact_json()));
         assert_eq!(again.experiment, s.experiment);
