@@ -42,7 +42,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "noisy-mixture",
-        summary: "noise σ drawn from {0.1, 0.25, 0.5, 1} per prompt, d=8: least squares blows up at k = d (measured 41) while the model stays near ridge (0.28 vs 0.18) and approaches it (0.11 vs 0.06 at k=20 after 5000 steps)",
+        summary: "noise σ drawn from {0.1, 0.25, 0.5, 1} per prompt, d=8: least squares blows up at k = d (measured 41) while the model stays near ridge (0.27 vs 0.18) and approaches it (0.089 vs 0.063 at k=20 after 5000 steps)",
         build: noisy_mixture,
         sweep: None,
     },
@@ -60,7 +60,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "task-diversity",
-        summary: "Raventós's setup with a pool of M=32 tasks (d=8, σ=0.5): dMMSE is near 0 on pool tasks from k≈4; look for whether the model follows dMMSE (small M) or ridge (large M, set task.pool); after 5000 steps the M=32 model sits between (measured 0.24 on pool, 0.26 on fresh tasks at k=15; dMMSE 0.03, ridge 0.05)",
+        summary: "Raventós's setup with a pool of M=32 tasks (d=8, σ=0.5): dMMSE is near 0 on pool tasks from k≈4; look for whether the model follows dMMSE (small M) or ridge (large M, set task.pool); after 5000 steps the M=32 model sits between (measured 0.13 on pool, 0.18 on fresh tasks at k=15; dMMSE 0.03 on pool, ridge 0.05 on fresh)",
         build: task_diversity,
         sweep: None,
     },
