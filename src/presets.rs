@@ -72,13 +72,13 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "transience",
-        summary: "the same data with only 512 classes, trained at a constant rate (Singh): ICL appears (measured: peak 0.74 at step 400), then fades (0.39 at step 1000, 0.21 at 2000, 0.14 at 5000) as in-weights accuracy reaches 1.0 (from step 1200). Measured with AdamW under the previous initialisation (format version 1, not yet again): weight decay 0.1 faded the same way; 1.0 kept the model on the 0.45 plateau",
+        summary: "the same data with only 512 classes, trained at a constant rate (Singh): ICL appears (measured: peak 0.74 at step 400), then fades (0.39 at step 1000, 0.21 at 2000, 0.14 at 5000) as in-weights accuracy reaches 1.0 (from step 1200). Measured with AdamW: weight decay 0.1 fades the same way (peak 0.77 at step 400, 0.13 at 5000); weight decay 1.0 keeps ICL (0.96 at step 1000, 0.93 at 4000, 0.83 at 5000) while in-weights accuracy climbs more slowly (0.60 at 5000), as Singh found with L2",
         build: transience,
         sweep: None,
     },
     Preset {
         name: "zipf-coexistence",
-        summary: "16384 classes with Zipfian frequencies (α = 1, Chan): ICL and in-weights learning coexist; measured natively: ICL on novel classes 0.97 at step 400 and 0.99 at 4000, while in-weights accuracy climbs to 0.65 (uniform frequencies, α = 0, measured under the previous initialisation: ICL still on its 0.5 plateau at step 3000, in-weights 0.04)",
+        summary: "16384 classes with Zipfian frequencies (α = 1, Chan): ICL and in-weights learning coexist; measured natively: ICL on novel classes 0.97 at step 400 and 0.99 at 4000, while in-weights accuracy climbs to 0.65 (uniform frequencies, α = 0: ICL 0.97 at step 500 and 1.00 from 1000, in-weights at chance, 0.04)",
         build: zipf_coexistence,
         sweep: None,
     },
