@@ -794,10 +794,8 @@ fn time_to_icl(preset_name: &str, every: usize, backend: Backend) -> Result<()> 
             return Err(no_baseline());
         };
         let fresh = report.eval("fresh").expect("checked above");
-        last = Some((
-            fresh.curves["model"].mean.clone(),
-            fresh.curves["averaging"].mean.clone(),
-        ));
+        let at_last = |name: &str| fresh.curves[name].mean.last().copied();
+        last = Some((at_last("model"), at_last("averaging")));
         if beats {
             reached = true;
             break;
@@ -818,8 +816,8 @@ fn time_to_icl(preset_name: &str, every: usize, backend: Backend) -> Result<()> 
             "plan_seconds": plan_s,
             "first_step_seconds": first_step_s,
             "steps_per_s": trainer.step as f64 / (seconds - eval_s - plan_s),
-            "model_error_last": model.last(),
-            "averaging_error_last": averaging.last(),
+            "model_error_last": model,
+            "averaging_error_last": averaging,
             "every": every,
         })
     );
