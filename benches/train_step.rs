@@ -9,7 +9,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use icl_lab::model::ModelInput;
 use icl_lab::presets::preset;
 use icl_lab::prompt::PromptSampler;
-use icl_lab::train::{Trainer, init_model, rng_for, streams, task_source};
+use icl_lab::train::{EngineKind, Trainer, init_model, rng_for, streams, task_source};
 
 /// The CLI's allocator, so the bench measures what `icl-lab train` runs.
 #[global_allocator]
@@ -25,11 +25,19 @@ fn garg_tiny(c: &mut Criterion) {
     let mut group = c.benchmark_group("garg_tiny");
     group.sample_size(30);
 
+    // The CPU's default engine (fused), then burn's autodiff on the same run: their
+    // ratio is the fused engine's gain.
     let mut trainer = Trainer::new(&exp, &dev);
+    assert_eq!(trainer.engine(), EngineKind::Auto, "garg-tiny trains fused");
     for _ in 0..5 {
         trainer.step();
     }
     group.bench_function("train_step", |b| b.iter(|| trainer.step()));
+    let mut burn_trainer = Trainer::with_engine(&exp, &dev, EngineKind::Burn);
+    for _ in 0..5 {
+        burn_trainer.step();
+    }
+    group.bench_function("train_step_burn", |b| b.iter(|| burn_trainer.step()));
 
     let family = exp.task.family.family().expect("garg-tiny is regression");
     let x_dist = exp.x_dist.distribution();

@@ -24,6 +24,7 @@ pub mod baselines;
 pub mod checkpoint;
 pub mod config;
 pub mod eval;
+pub mod fused;
 pub mod lens;
 pub mod model;
 pub mod presets;
