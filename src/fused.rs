@@ -317,14 +317,15 @@ impl Fused {
             chunk(lay, params, batch, start..end, total, ws);
         };
         run_chunks(work, job);
-        // Sum the chunks in order.
-        let grad = &mut self.grad;
-        grad.copy_from_slice(&self.work[0].grad);
-        let mut loss = self.work[0].loss;
-        for ws in &self.work[1..chunks] {
-            add_into(grad, &ws.grad);
-            loss += ws.loss;
-        }
+        // Sum the chunks in order (each span of the vector on its own thread).
+        let work = &self.work[..chunks];
+        spans(&mut self.grad, |at, g| {
+            g.copy_from_slice(&work[0].grad[at..at + g.len()]);
+            for ws in &work[1..] {
+                add_into(g, &ws.grad[at..at + g.len()]);
+            }
+        });
+        let loss: f64 = work.iter().map(|ws| ws.loss).sum();
         (loss / total as f64) as f32
     }
 
@@ -368,25 +369,37 @@ impl Fused {
         let lr32 = lr as f32;
         let keep = self.adamw.map_or(1.0, |wd| (1.0 - lr * wd as f64) as f32);
         let first = s.time == 1;
-        for (((p, m1), m2), &g) in s
-            .params
-            .iter_mut()
-            .zip(&mut s.m1)
-            .zip(&mut s.m2)
-            .zip(&self.grad)
-        {
-            // burn starts the moments at (1 − β)·g rather than decaying zeros: the
-            // same numbers, written as it does.
-            if first {
-                *m1 = g * (1.0 - b1);
-                *m2 = g * g * (1.0 - b2);
-            } else {
-                *m1 = *m1 * b1 + g * (1.0 - b1);
-                *m2 = *m2 * b2 + g * g * (1.0 - b2);
+        let update = |((p, m1), m2): ((&mut [f32], &mut [f32]), &mut [f32]), g: &[f32]| {
+            for (((p, m1), m2), &g) in p.iter_mut().zip(m1).zip(m2).zip(g) {
+                // burn starts the moments at (1 − β)·g rather than decaying zeros:
+                // the same numbers, written as it does.
+                if first {
+                    *m1 = g * (1.0 - b1);
+                    *m2 = g * g * (1.0 - b2);
+                } else {
+                    *m1 = *m1 * b1 + g * (1.0 - b1);
+                    *m2 = *m2 * b2 + g * g * (1.0 - b2);
+                }
+                let delta = *m1 * factor / (m2.sqrt() + eps);
+                *p = *p * keep - delta * lr32;
             }
-            let delta = *m1 * factor / (m2.sqrt() + eps);
-            *p = *p * keep - delta * lr32;
+        };
+        // Spans of the vectors on the pool's threads natively.
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            use rayon::prelude::*;
+            s.params
+                .par_chunks_mut(SPAN)
+                .zip(s.m1.par_chunks_mut(SPAN))
+                .zip(s.m2.par_chunks_mut(SPAN))
+                .zip(self.grad.par_chunks(SPAN))
+                .for_each(|(v, g)| update(v, g));
         }
+        #[cfg(target_arch = "wasm32")]
+        update(
+            ((&mut s.params[..], &mut s.m1[..]), &mut s.m2[..]),
+            &self.grad,
+        );
     }
 
     /// One training step: loss and gradient, then the update. Returns the loss.
@@ -435,6 +448,27 @@ impl Fused {
         }
         Ok(())
     }
+}
+
+/// Large enough that a span's work dwarfs handing it to a thread.
+const SPAN: usize = 1 << 14;
+
+/// `f(offset, span)` over consecutive spans of `v`: in parallel natively.
+fn spans<F>(v: &mut [f32], f: F)
+where
+    F: Fn(usize, &mut [f32]) + Sync,
+{
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        v.par_chunks_mut(SPAN)
+            .enumerate()
+            .for_each(|(i, c)| f(i * SPAN, c));
+    }
+    #[cfg(target_arch = "wasm32")]
+    v.chunks_mut(SPAN)
+        .enumerate()
+        .for_each(|(i, c)| f(i * SPAN, c));
 }
 
 /// Runs `job` on every workspace: on rayon's pool natively (threads that live
@@ -1403,8 +1437,15 @@ mod parity {
 
     #[test]
     fn loss_and_every_gradient_match_burns_autodiff() {
-        for positions in [PositionKind::Learned, PositionKind::Sinusoidal] {
-            let e = small(positions);
+        use crate::config::Encoding;
+        for (positions, encoding) in [
+            (PositionKind::Learned, Encoding::Interleaved),
+            (PositionKind::Sinusoidal, Encoding::Interleaved),
+            // Read out at every position: the last layer runs on all rows.
+            (PositionKind::Learned, Encoding::Concatenated),
+        ] {
+            let mut e = small(positions);
+            e.task.encoding = encoding;
             let model = init_model(&e, &Device::flex()).map(&mut Perturb(0));
             let batch = batch(&e);
             let mut fused = Fused::from_model(&e, &model);

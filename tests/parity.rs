@@ -198,6 +198,52 @@ fn loss_and_every_gradient_match_an_independent_pytorch_model() {
     // Every gradient, by the reference's names; q, k, v against the fused qkv.
     let grad = |p: &Param<Tensor<2>>| values(p.val().grad(&grads).expect("a gradient"));
     let grad1 = |p: &Param<Tensor<1>>| values(p.val().grad(&grads).expect("a gradient"));
+    compare_gradients(&f, &model, grad, grad1);
+}
+
+/// The CPU's fused engine (src/fused.rs), which trains the regression transformer,
+/// computes the same loss and gradients from the same weights and batch.
+#[test]
+fn the_fused_engine_matches_the_independent_pytorch_model_too() {
+    let f = load();
+    let e = &f.exp;
+    let cpu = Device::flex();
+    let mut model = TransformerConfig {
+        model: e.model.clone(),
+        token_dim: e.token_dim(),
+        max_seq: e.max_seq_len(),
+        outputs: e.outputs(),
+    }
+    .init(&cpu);
+    load_weights(&mut model, &f.params, e.model.width);
+    let mut fused = icl_lab::fused::Fused::from_model(e, &model);
+    let got_loss = fused.loss_and_grad(&e.task.encoding.encode(&f.prompts)) as f64;
+    let rel_loss = (got_loss - f.loss).abs() / f.loss.abs();
+    eprintln!(
+        "loss: fused {got_loss:.8}, reference {:.8} (rel {rel_loss:.1e})",
+        f.loss
+    );
+    assert!(rel_loss < TOLERANCE, "loss {got_loss} vs {}", f.loss);
+    // The gradient written into a model of the same shape: its weights are the
+    // gradient.
+    let grads = fused.gradient_model(&model);
+    compare_gradients(
+        &f,
+        &grads,
+        |p: &Param<Tensor<2>>| values(p.val()),
+        |p: &Param<Tensor<1>>| values(p.val()),
+    );
+}
+
+/// Every parameter's gradient against the reference's, by its names; `grad` and
+/// `grad1` read a parameter's gradient.
+fn compare_gradients(
+    f: &Fixture,
+    model: &Transformer,
+    grad: impl Fn(&Param<Tensor<2>>) -> Vec<f64>,
+    grad1: impl Fn(&Param<Tensor<1>>) -> Vec<f64>,
+) {
+    let e = &f.exp;
     let mut checked = Vec::new();
     let mut check = |name: String, got: Vec<f64>, want: &Value| {
         let (want, _) = array(want);

@@ -2,6 +2,7 @@
 //! everything lives in [`AppState`] and changes through [`Action`]s; the trainer runs
 //! in `worker.js` and talks through [`Control`] and [`Event`].
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -25,9 +26,11 @@ use super::lessons::{Lesson, PROGRESS_KEY, Progress as LessonProgressMap};
 use super::protocol::{BackendChoice, Control, Event, Phase};
 use super::runs::{ImportFile, RunRecord, RunStatus, import_files};
 use super::state::{
-    Action, AppState, SWEEPABLE, StoreOp, SweepStatus, bench_experiment, bench_rate,
+    Action, AppState, ICL_BENCH_EVERY, SWEEPABLE, StoreOp, SweepStatus, bench_experiment,
+    bench_rate, is_icl_bench, time_to_icl_experiment,
 };
 use super::store;
+use crate::config::Experiment;
 use crate::eval::EvalReport;
 use crate::model::AblationMode;
 
@@ -67,6 +70,28 @@ fn location_hash() -> String {
     web_sys::window()
         .and_then(|w| w.location().hash().ok())
         .unwrap_or_default()
+}
+
+/// Starts `experiment` in the worker and tells the page.
+fn start_run(
+    state: &UseReducerHandle<AppState>,
+    worker: &Rc<RefCell<Option<Worker>>>,
+    experiment: Experiment,
+    paused: bool,
+) {
+    send(
+        &worker.borrow(),
+        &Control::Start {
+            experiment: Box::new(experiment.clone()),
+            backend: state.backend,
+            paused,
+        },
+    );
+    state.dispatch(Action::Started {
+        experiment,
+        paused,
+        now_ms: now_ms(),
+    });
 }
 
 fn send(worker: &Option<Worker>, control: &Control) {
@@ -274,21 +299,30 @@ pub fn app() -> Html {
                 Some(n) => bench_experiment(&state.exp, n),
                 None => state.exp.clone(),
             };
-            send(
-                &worker.borrow(),
-                &Control::Start {
-                    experiment: Box::new(experiment.clone()),
-                    backend: state.backend,
-                    paused,
-                },
-            );
-            state.dispatch(Action::Started {
-                experiment,
-                paused,
-                now_ms: now_ms(),
-            });
+            start_run(&state, &worker, experiment, paused);
         })
     };
+    // The bench page's second measurement: train until the milestone.
+    let start_icl = {
+        let state = state.clone();
+        let worker = worker.clone();
+        Callback::from(move |_: ()| {
+            start_run(&state, &worker, time_to_icl_experiment(&state.exp), false);
+        })
+    };
+    {
+        // A time-to-ICL run stops at its milestone.
+        let worker = worker.clone();
+        let stop = state.bench.is_some()
+            && state.run.phase == Phase::Running
+            && state.run.milestone.is_some()
+            && is_icl_bench(&state.run);
+        use_effect_with(stop, move |stop| {
+            if *stop {
+                send(&worker.borrow(), &Control::Pause);
+            }
+        });
+    }
     // A saved run shown from the table is not in the worker: Resume and Step first
     // restore it there from its stored checkpoint; Reset just closes it.
     let control = {
@@ -420,7 +454,7 @@ pub fn app() -> Html {
             <Notices state={state.clone()} />
             if state.show_lessons { <LessonIndex state={state.clone()} /> }
             if let Some(steps) = state.bench {
-                <BenchView state={state.clone()} start={start.clone()} {steps} />
+                <BenchView state={state.clone()} start={start.clone()} {start_icl} {steps} />
             } else {
                 <main class={classes!("lab", lesson.is_some().then_some("with-lesson"))}>
                     if let Some(lesson) = lesson { <LessonPanel state={state.clone()} {lesson} /> }
@@ -1219,6 +1253,7 @@ fn attention_view(props: &StateProps) -> Html {
 struct BenchProps {
     state: UseReducerHandle<AppState>,
     start: Callback<bool>,
+    start_icl: Callback<()>,
     steps: usize,
 }
 
@@ -1228,11 +1263,27 @@ struct BenchProps {
 fn bench_view(props: &BenchProps) -> Html {
     let state = &props.state;
     let run = &state.run;
+    let icl = is_icl_bench(run);
     let rate = bench_rate(&run.timings);
     let first = run.progress.as_ref().map(|p| p.first_step_ms);
     let onclick = {
         let start = props.start.clone();
         Callback::from(move |_| start.emit(false))
+    };
+    let onclick_icl = {
+        let start = props.start_icl.clone();
+        Callback::from(move |_| start.emit(()))
+    };
+    let busy = !state.can_start() || run.phase == Phase::Running;
+    let milestone = run.milestone.filter(|_| icl);
+    let icl_text = match (milestone, icl, run.phase) {
+        (Some(m), _, _) => format!("{:.1} s (step {})", m.seconds, m.step),
+        (None, true, Phase::Running) => format!(
+            "training… step {}",
+            run.progress.as_ref().map_or(0, |p| p.step)
+        ),
+        (None, true, _) => "not reached within the run's steps".into(),
+        (None, false, _) => "–".into(),
     };
     let e = &state.exp;
     html! {
@@ -1242,14 +1293,20 @@ fn bench_view(props: &BenchProps) -> Html {
                 "{} steps of a {}-layer, {}-head, width-{} model on d = {}, {} points, batch {} ({} tokens).",
                 props.steps, e.model.layers, e.model.heads, e.model.width, e.task.dims, e.task.points,
                 e.train.batch, format!("{:?}", e.task.encoding).to_lowercase())}</p>
-            <button id="bench-run" class="primary" {onclick}
-                disabled={!state.can_start() || run.phase == Phase::Running}>{"Run bench"}</button>
+            <button id="bench-run" class="primary" {onclick} disabled={busy}>{"Run bench"}</button>
+            <button id="bench-icl-run" onclick={onclick_icl} disabled={busy}>{"Time to ICL"}</button>
             <dl class="bench-results">
                 <dt>{"time to the first finished step (set-up and shader compilation included)"}</dt>
                 <dd id="bench-first">{first.map_or("–".into(), |ms| format!("{:.0} ms", ms))}</dd>
                 <dt>{"steady-state steps per second"}</dt>
                 <dd id="bench-rate" data-rate={rate.map(|r| format!("{r:.3}")).unwrap_or_default()}>
                     {rate.map_or("–".into(), |r| format!("{r:.2} steps/s ({:.1} ms a step)", 1000.0 / r))}</dd>
+                <dt>{format!(
+                    "time to in-context learning: from pressing the button until the model's error at the last \
+                     position falls below half of averaging's (evaluated every {ICL_BENCH_EVERY} steps, all {} steps at most)",
+                    e.train.steps)}</dt>
+                <dd id="bench-icl" data-seconds={milestone.map(|m| format!("{:.2}", m.seconds)).unwrap_or_default()}
+                    data-step={milestone.map(|m| m.step.to_string()).unwrap_or_default()}>{icl_text}</dd>
                 <dt>{"state"}</dt>
                 <dd id="bench-state">{format!("{:?}", run.phase).to_lowercase()}</dd>
             </dl>

@@ -1131,6 +1131,26 @@ pub fn bench_experiment(exp: &Experiment, steps: usize) -> Experiment {
     e
 }
 
+/// Evaluations of the bench page's time-to-ICL run: every 50 steps, as
+/// `icl-lab bench --time-to-icl` evaluates.
+pub const ICL_BENCH_EVERY: usize = 50;
+
+/// The bench page's time-to-ICL run: `exp` with its own step count, evaluated every
+/// [`ICL_BENCH_EVERY`] steps; the page stops it at the milestone.
+pub fn time_to_icl_experiment(exp: &Experiment) -> Experiment {
+    let mut e = exp.clone();
+    e.train.eval_every = ICL_BENCH_EVERY;
+    e.train.log_every = ICL_BENCH_EVERY / 2;
+    e
+}
+
+/// Whether `run` is a bench page's time-to-ICL run.
+pub fn is_icl_bench(run: &RunView) -> bool {
+    run.experiment
+        .as_ref()
+        .is_some_and(|e| e.train.eval_every == ICL_BENCH_EVERY)
+}
+
 /// Steady-state steps per second of a bench run: from the first logged step after
 /// the first one (shader compilation and warm-up excluded) to the last.
 pub fn bench_rate(timings: &[(usize, f64)]) -> Option<f64> {
@@ -1153,6 +1173,20 @@ pub fn icl_milestone(report: &EvalReport) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::eval::{Curve, EvalCurves};
+
+    #[test]
+    fn the_time_to_icl_run_is_the_experiment_evaluated_every_50_steps() {
+        let e = crate::presets::preset("garg-tiny").unwrap();
+        let t = time_to_icl_experiment(&e);
+        assert_eq!((t.train.eval_every, t.train.steps), (50, e.train.steps));
+        let mut run = RunView {
+            experiment: Some(t),
+            ..RunView::default()
+        };
+        assert!(is_icl_bench(&run));
+        run.experiment = Some(bench_experiment(&e, 30));
+        assert!(!is_icl_bench(&run), "the throughput run does not evaluate");
+    }
 
     fn report(step: usize, model: f64) -> EvalReport {
         let c = |m: f64| Curve {

@@ -161,6 +161,23 @@ test('CPU: a run from a URL trains, the loss falls, the ICL curve is drawn and h
   await page.close();
 });
 
+test('the bench page times a run to in-context learning and stops it there', async () => {
+  // The default lesson's preset: its model beats half of averaging's error within a
+  // few hundred steps (step 150 natively and in wasm, 2026-11-30).
+  const page = await open('#bench&preset=icl-in-a-minute&backend=cpu');
+  await page.click('#bench-icl-run');
+  await page.waitForFunction(() => document.querySelector('#bench-icl')?.dataset.seconds, null, { timeout: 300_000 });
+  const [step, secs] = await page.$eval('#bench-icl', (e) => [Number(e.dataset.step), Number(e.dataset.seconds)]);
+  console.log(`# bench time to ICL, icl-in-a-minute: step ${step}, ${secs} s`);
+  assert.ok(step > 0 && step % 50 === 0, `evaluated every 50 steps: ${step}`);
+  assert.ok(secs > 0);
+  // Stopped at the milestone: paused, not training on to the preset's end.
+  await page.waitForFunction(() => document.querySelector('#bench-state')?.textContent === 'paused', null, { timeout: 30_000 });
+  assert.match(await page.textContent('#bench-icl'), new RegExp(`step ${step}\\)`));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('pause pauses, step takes exactly one step, resume goes on', async () => {
   const page = await open(hashFor('icl-in-a-minute', { train: { steps: 100000, log_every: 5 } }));
   await page.click('#train');

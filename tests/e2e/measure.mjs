@@ -1,7 +1,8 @@
 // Measurements quoted in notes, not tests: the bench page (#bench) on the wasm CPU
 // backend and on WebGPU, and the time from pressing Train to the model's error with
 // all examples falling below half of the averaging baseline's on the default lesson
-// (CPU backend). Needs a built site/. Usage: node tests/e2e/measure.mjs
+// (CPU backend), and the bench page's time to ICL. Needs a built site/.
+// Usage: node tests/e2e/measure.mjs [cpu] [webgpu] [lesson] [icl | icl-<preset>]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +43,16 @@ async function bench(hash) {
 try {
   if (want('cpu')) console.log(`bench garg-tiny, wasm CPU: ${await bench('#bench=30&backend=cpu')}`);
   if (want('webgpu')) console.log(`bench garg-tiny, WebGPU: ${await bench('#bench=4&backend=webgpu')}`);
+  for (const preset of ['icl-in-a-minute', 'garg-tiny']) {
+    if (!want('icl') && !want(`icl-${preset}`)) continue;
+    // The bench page's time to ICL (evaluated every 50 steps, as the CLI does).
+    const page = await open(`#bench&preset=${preset}&backend=cpu`);
+    await page.click('#bench-icl-run');
+    await page.waitForFunction(() => document.querySelector('#bench-icl')?.dataset.seconds, null, { timeout: 3_600_000 });
+    const [step, secs] = await page.$eval('#bench-icl', (e) => [e.dataset.step, e.dataset.seconds]);
+    console.log(`#bench time to ICL, ${preset}, wasm CPU: step ${step}, ${secs} s`);
+    await page.close();
+  }
   if (want('lesson')) {
     const page = await open('#backend=cpu');
     const t0 = Date.now();
