@@ -284,8 +284,17 @@ impl ModelPredictor<'_> {
         self.batch_tensor(&self.encoding.encode(prompts))
     }
 
-    /// The prediction tensor [b, n] of an encoded batch.
+    /// The prediction tensor [b, n] of an encoded batch. On the CPU the regression
+    /// transformer runs on the fused engine's forward pass (the same function,
+    /// several times faster than burn's; see `fused`).
     fn batch_tensor(&self, batch: &EncodedBatch) -> Tensor<2> {
+        if crate::train::is_cpu(&self.device)
+            && let Some(mut fused) = crate::fused::Fused::for_model(self.model)
+        {
+            let preds = fused.predict(batch);
+            let shape = [batch.batch, batch.readout.len()];
+            return Tensor::from_data(burn::tensor::TensorData::new(preds, shape), &self.device);
+        }
         self.model
             .forward(&ModelInput::new(batch, &self.device))
             .predictions()

@@ -213,6 +213,8 @@ struct Workspace {
     dh: Vec<f32>,
     /// This chunk's parameter gradient.
     grad: Vec<f32>,
+    /// ŷ at the read-out rows, [b, n].
+    preds: Vec<f32>,
     loss: f64,
 }
 
@@ -287,6 +289,65 @@ impl Fused {
         }
     }
 
+    /// A forward-only engine for `model`'s weights (evaluation on the CPU), or
+    /// `None` when the model is not one the engine computes: not the regression
+    /// transformer, or with ablated heads.
+    pub fn for_model(model: &Transformer) -> Option<Self> {
+        let read_in = model.read_in.as_ref()?;
+        let read_out = model.read_out.as_ref()?;
+        let [t, w] = read_in.weight.val().dims();
+        let h = model.blocks.first()?.attention.heads;
+        let plain = model.head.is_none()
+            && model.ln_final.is_some()
+            && read_out.weight.val().dims() == [w, 1]
+            && (model.positions.is_some() || model.sinusoidal)
+            && model.blocks.iter().all(|b| {
+                let a = &b.attention;
+                b.ln_attn.is_some()
+                    && b.mlp.is_some()
+                    && a.softmax
+                    && a.zeroed == 0
+                    && a.averaged == 0
+                    && a.heads == h
+            })
+            && w % h == 0;
+        if !plain {
+            return None;
+        }
+        let max_seq = model
+            .positions
+            .as_ref()
+            .map_or(usize::MAX, |p| p.weight.val().dims()[0]);
+        let learned = model.positions.is_some();
+        let layout = Layout::new(t, w, h, model.blocks.len(), max_seq, learned);
+        let mut params = vec![0.0; layout.len];
+        read_model(&layout, model, &mut params);
+        Some(Fused {
+            state: FusedState {
+                params,
+                m1: Vec::new(),
+                m2: Vec::new(),
+                time: 0,
+            },
+            work: (0..CHUNKS).map(|_| Workspace::default()).collect(),
+            grad: Vec::new(),
+            layout,
+            adamw: None,
+            clip: None,
+        })
+    }
+
+    /// Predictions ŷ at the read-out positions, [b, n] row-major: the forward pass
+    /// alone.
+    pub fn predict(&mut self, batch: &EncodedBatch) -> Vec<f32> {
+        self.run(batch, false);
+        let chunks = CHUNKS.min(batch.batch).max(1);
+        self.work[..chunks]
+            .iter()
+            .flat_map(|ws| ws.preds.iter().copied())
+            .collect()
+    }
+
     /// Writes the weights into `model` (same architecture), on `device`.
     pub fn to_model(&self, model: &Transformer, device: &Device) -> Transformer {
         self.model_from(&self.state.params, model, device)
@@ -300,6 +361,23 @@ impl Fused {
     /// Loss and gradient of one batch, without updating: the gradient is left in
     /// [`Fused::gradient`]. Returns the mean squared error.
     pub fn loss_and_grad(&mut self, batch: &EncodedBatch) -> f32 {
+        self.run(batch, true);
+        let chunks = CHUNKS.min(batch.batch).max(1);
+        let total = (batch.batch * batch.readout.len()) as f32;
+        // Sum the chunks in order (each span of the vector on its own thread).
+        let work = &self.work[..chunks];
+        spans(&mut self.grad, |at, g| {
+            g.copy_from_slice(&work[0].grad[at..at + g.len()]);
+            for ws in &work[1..] {
+                add_into(g, &ws.grad[at..at + g.len()]);
+            }
+        });
+        let loss: f64 = work.iter().map(|ws| ws.loss).sum();
+        (loss / total as f64) as f32
+    }
+
+    /// Every chunk's forward pass, and its backward pass with `backward`.
+    fn run(&mut self, batch: &EncodedBatch, backward: bool) {
         let lay = &self.layout;
         assert_eq!(batch.token_dim, lay.t, "token width");
         assert!(
@@ -314,19 +392,9 @@ impl Fused {
         let job = |(i, ws): (usize, &mut Workspace)| {
             let start = (i * per).min(batch.batch);
             let end = ((i + 1) * per).min(batch.batch);
-            chunk(lay, params, batch, start..end, total, ws);
+            chunk(lay, params, batch, start..end, total, backward, ws);
         };
         run_chunks(work, job);
-        // Sum the chunks in order (each span of the vector on its own thread).
-        let work = &self.work[..chunks];
-        spans(&mut self.grad, |at, g| {
-            g.copy_from_slice(&work[0].grad[at..at + g.len()]);
-            for ws in &work[1..] {
-                add_into(g, &ws.grad[at..at + g.len()]);
-            }
-        });
-        let loss: f64 = work.iter().map(|ws| ws.loss).sum();
-        (loss / total as f64) as f32
     }
 
     /// The gradient of the last [`Fused::loss_and_grad`], flat.
@@ -488,35 +556,39 @@ where
 
 /// One chunk's forward and backward pass: prompts `rows` of the batch, with the
 /// gradient of mean squared error over `total` read-out values.
+#[allow(clippy::too_many_arguments)]
 fn chunk(
     lay: &Layout,
     params: &[f32],
     batch: &EncodedBatch,
     prompts: std::ops::Range<usize>,
     total: f32,
+    backward: bool,
     ws: &mut Workspace,
 ) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has the features the copy was compiled for.
-        unsafe { chunk_avx2(lay, params, batch, prompts, total, ws) };
+        unsafe { chunk_avx2(lay, params, batch, prompts, total, backward, ws) };
         return;
     }
-    chunk_body(lay, params, batch, prompts, total, ws);
+    chunk_body(lay, params, batch, prompts, total, backward, ws);
 }
 
 /// The same code compiled for AVX2: the element-wise loops vectorise 8 wide.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn chunk_avx2(
     lay: &Layout,
     params: &[f32],
     batch: &EncodedBatch,
     prompts: std::ops::Range<usize>,
     total: f32,
+    backward: bool,
     ws: &mut Workspace,
 ) {
-    chunk_body(lay, params, batch, prompts, total, ws);
+    chunk_body(lay, params, batch, prompts, total, backward, ws);
 }
 
 #[inline(always)]
@@ -526,12 +598,14 @@ fn resize(v: &mut Vec<f32>, n: usize) {
 }
 
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn chunk_body(
     lay: &Layout,
     params: &[f32],
     batch: &EncodedBatch,
     prompts: std::ops::Range<usize>,
     total: f32,
+    backward: bool,
     ws: &mut Workspace,
 ) {
     let (t, w, h, f) = (lay.t, lay.w, lay.h, lay.f);
@@ -561,8 +635,11 @@ fn chunk_body(
     };
     let n = batch.readout.len();
 
-    resize(&mut ws.grad, lay.len);
+    if backward {
+        resize(&mut ws.grad, lay.len);
+    }
     ws.loss = 0.0;
+    ws.preds.clear();
     if b == 0 {
         return;
     }
@@ -697,15 +774,21 @@ fn chunk_body(
     let (mut dbout, mut loss) = (0.0f32, 0.0f64);
     for (r, af) in ws.af.chunks_exact(w).enumerate() {
         let pred = dot(af, wout) + bout;
+        ws.preds.push(pred);
         let diff = pred - batch.targets[prompts.start * n + r];
         loss += (diff as f64) * (diff as f64);
         // d loss / d ŷ for the mean over the whole batch.
-        let g = 2.0 * diff / total;
-        dbout += g;
-        axpy(&mut ws.grad[lay.wout..lay.wout + w], g, af);
-        axpy(&mut ws.da[r * w..(r + 1) * w], g, wout);
+        if backward {
+            let g = 2.0 * diff / total;
+            dbout += g;
+            axpy(&mut ws.grad[lay.wout..lay.wout + w], g, af);
+            axpy(&mut ws.da[r * w..(r + 1) * w], g, wout);
+        }
     }
     ws.loss = loss;
+    if !backward {
+        return;
+    }
     ws.grad[lay.bout] += dbout;
 
     // ── backward ──
@@ -1478,6 +1561,31 @@ mod parity {
                 );
             }
         }
+    }
+
+    #[test]
+    fn predictions_match_burns_forward_and_ablated_models_are_left_to_burn() {
+        let e = small(PositionKind::Learned);
+        let model = init_model(&e, &Device::flex()).map(&mut Perturb(3));
+        let batch = batch(&e);
+        let got = Fused::for_model(&model)
+            .expect("the regression transformer")
+            .predict(&batch);
+        let want = flat(
+            model
+                .forward(&ModelInput::new(&batch, &Device::flex()))
+                .predictions(),
+        );
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-5 * w.abs().max(1.0), "{g} vs {w}");
+        }
+        let ablated = model.ablated(&[crate::model::HeadAblation {
+            layer: 0,
+            head: 1,
+            mode: crate::model::AblationMode::Zero,
+        }]);
+        assert!(Fused::for_model(&ablated).is_none());
     }
 
     #[test]
