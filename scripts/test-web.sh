@@ -30,8 +30,13 @@ phase "wasm build (site/)"
 
 # End-to-end on the built site. One test imports a run the native CLI trained
 # (already built by `cargo test --release`; this is a no-op then).
-cargo build --release --locked --bin icl-lab
-export ICL_LAB_BIN="$CARGO_TARGET_DIR/release/icl-lab"
+# The CLI the import test runs. scripts/test.sh passes the one its `cargo test` just
+# built: `cargo build` would build burn's tree again, with the features the test
+# build unifies differently (minutes on a cold machine).
+if [ -z "${ICL_LAB_BIN:-}" ]; then
+  cargo build --release --locked --bin icl-lab
+  export ICL_LAB_BIN="$CARGO_TARGET_DIR/release/icl-lab"
+fi
 (cd tests/e2e && npm ci --no-audit --no-fund --silent)
 status=0
 node --test --test-concurrency=1 tests/e2e/ || status=$?

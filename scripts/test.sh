@@ -31,14 +31,19 @@ trap 'rm -f "$log"' EXIT
 status=0
 # Each phase prints "phase NAME: N s" (scripts/timings.sh collects them).
 t0=$SECONDS
-phase() { echo "phase $1: $((SECONDS - t0)) s"; t0=$SECONDS; }
+# Not called through a pipe: a pipe would run it in a subshell and lose t0.
+phase() {
+  echo "phase $1: $((SECONDS - t0)) s" | tee -a "$log"
+  t0=$SECONDS
+}
 cargo test --release --locked --all-targets --no-run "$@" 2>&1 | tee "$log" || status=1
-phase "native build (tests, examples, benches)" | tee -a "$log"
+phase "native build (tests, examples, benches)"
 cargo test --release --locked --all-targets "$@" 2>&1 | tee -a "$log" || status=1
-phase "native tests" | tee -a "$log"
+phase "native tests"
 # The browser: end-to-end tests of the built site in headless Chromium.
 if [ "${ICL_SKIP_BROWSER:-0}" != 1 ]; then
-  scripts/test-web.sh 2>&1 | tee -a "$log" || status=1
+  # The CLI `cargo test` built (tests/cli.rs runs it too).
+  ICL_LAB_BIN="$CARGO_TARGET_DIR/release/icl-lab" scripts/test-web.sh 2>&1 | tee -a "$log" || status=1
 else
   echo "browser tests NOT run (ICL_SKIP_BROWSER=1)" | tee -a "$log"
 fi

@@ -974,10 +974,31 @@ fn two_mut(v: &mut [f32], a: usize, b: usize, n: usize) -> (&mut [f32], &mut [f3
     }
 }
 
-/// c[m, n] (+)= a[m, k] · b[k, n], all row-major.
-fn matmul(c: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize, acc: bool) {
-    assert!(c.len() >= m * n && a.len() >= m * k && b.len() >= k * n);
-    // SAFETY: the bounds are checked above; strides describe row-major storage.
+/// c[m, n] (row-major) (+)= a · b for a [m, k] and b [k, n] given by their
+/// (row, column) strides: transposed operands are reads with swapped strides.
+#[allow(clippy::too_many_arguments)]
+fn gemm_strided(
+    c: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    acc: bool,
+    a: &[f32],
+    (a_rs, a_cs): (usize, usize),
+    b: &[f32],
+    (b_rs, b_cs): (usize, usize),
+) {
+    let last = |rows: usize, cols: usize, rs: usize, cs: usize| {
+        if rows == 0 || cols == 0 {
+            0
+        } else {
+            (rows - 1) * rs + (cols - 1) * cs + 1
+        }
+    };
+    assert!(
+        c.len() >= m * n && a.len() >= last(m, k, a_rs, a_cs) && b.len() >= last(k, n, b_rs, b_cs)
+    );
+    // SAFETY: every element the strides reach is inside the slices (checked above).
     unsafe {
         gemm::gemm(
             m,
@@ -988,11 +1009,11 @@ fn matmul(c: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize, acc
             n as isize,
             acc,
             a.as_ptr(),
-            1,
-            k as isize,
+            a_cs as isize,
+            a_rs as isize,
             b.as_ptr(),
-            1,
-            n as isize,
+            b_cs as isize,
+            b_rs as isize,
             1.0,
             1.0,
             false,
@@ -1001,64 +1022,21 @@ fn matmul(c: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize, acc
             gemm::Parallelism::None,
         )
     }
+}
+
+/// c[m, n] (+)= a[m, k] · b[k, n], all row-major.
+fn matmul(c: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize, acc: bool) {
+    gemm_strided(c, m, k, n, acc, a, (k, 1), b, (n, 1));
 }
 
 /// c[m, n] += aᵀ · b with a [k, m] and b [k, n] row-major (weight gradients).
 fn matmul_tn(c: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize) {
-    assert!(c.len() >= m * n && a.len() >= m * k && b.len() >= k * n);
-    // SAFETY: as in `matmul`; aᵀ is a read with swapped strides.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            true,
-            a.as_ptr(),
-            m as isize,
-            1,
-            b.as_ptr(),
-            1,
-            n as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        )
-    }
+    gemm_strided(c, m, k, n, true, a, (1, m), b, (n, 1));
 }
 
 /// c[m, n] = a[m, k] · bᵀ with b [n, k] row-major (input gradients).
 fn matmul_nt(c: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize) {
-    assert!(c.len() >= m * n && a.len() >= m * k && b.len() >= k * n);
-    // SAFETY: as in `matmul`; bᵀ is a read with swapped strides.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            1,
-            k as isize,
-            b.as_ptr(),
-            k as isize,
-            1,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        )
-    }
+    gemm_strided(c, m, k, n, false, a, (k, 1), b, (1, k));
 }
 
 /// Every row of `out` ([rows, n]) set to `bias`.

@@ -164,6 +164,27 @@ pub(crate) fn optimizer(exp: &Experiment) -> ModuleOptimizer {
     }
 }
 
+/// A batch of regression prompts of `points` pairs with `active` dimensions from
+/// the training stream, encoded.
+fn regression_batch(
+    exp: &Experiment,
+    source: &TaskSource,
+    rng: &mut IclRng,
+    (family, x_dist): (&dyn TaskFamily, &dyn XDistribution),
+    (points, active): (usize, usize),
+) -> crate::prompt::EncodedBatch {
+    let sampler = PromptSampler {
+        family,
+        source,
+        x_dist,
+        dims: exp.task.dims,
+        y_scale: 1.0,
+        label_noise: 0.0,
+    };
+    let prompts = sampler.sample_batch(exp.train.batch, points, active, rng);
+    exp.task.encoding.encode(&prompts)
+}
+
 /// Why training stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -343,16 +364,14 @@ impl Trainer {
         if let (Engine::Fused(state), Some(fused), Data::Regression { family, x_dist }) =
             (&mut self.engine, &mut self.fused, &self.data)
         {
-            let sampler = PromptSampler {
-                family: family.as_ref(),
-                source: &self.source,
-                x_dist: x_dist.as_ref(),
-                dims: self.exp.task.dims,
-                y_scale: 1.0,
-                label_noise: 0.0,
-            };
-            let prompts = sampler.sample_batch(batch_size, points, active, &mut self.rng);
-            let batch = self.exp.task.encoding.encode(&prompts);
+            let (family, x_dist) = (family.as_ref(), x_dist.as_ref());
+            let batch = regression_batch(
+                &self.exp,
+                &self.source,
+                &mut self.rng,
+                (family, x_dist),
+                (points, active),
+            );
             // The engine works on its own copy of the state; hand it back after.
             std::mem::swap(&mut fused.state, state);
             let loss = fused.step(&batch, lr);
@@ -371,16 +390,14 @@ impl Trainer {
         }
         let input = match &self.data {
             Data::Regression { family, x_dist } => {
-                let sampler = PromptSampler {
-                    family: family.as_ref(),
-                    source: &self.source,
-                    x_dist: x_dist.as_ref(),
-                    dims: self.exp.task.dims,
-                    y_scale: 1.0,
-                    label_noise: 0.0,
-                };
-                let prompts = sampler.sample_batch(batch_size, points, active, &mut self.rng);
-                ModelInput::new(&self.exp.task.encoding.encode(&prompts), &self.device)
+                let batch = regression_batch(
+                    &self.exp,
+                    &self.source,
+                    &mut self.rng,
+                    (family.as_ref(), x_dist.as_ref()),
+                    (points, active),
+                );
+                ModelInput::new(&batch, &self.device)
             }
             Data::Classification { world, encoding } => {
                 let seqs: Vec<_> = (0..batch_size)

@@ -150,6 +150,20 @@ fn load_weights(model: &mut Transformer, p: &Value, width: usize) {
     }
 }
 
+/// ICL Lab's model of the fixture's shape, holding the reference's weights.
+fn reference_model(f: &Fixture, device: &Device) -> Transformer {
+    let e = &f.exp;
+    let mut model = TransformerConfig {
+        model: e.model.clone(),
+        token_dim: e.token_dim(),
+        max_seq: e.max_seq_len(),
+        outputs: e.outputs(),
+    }
+    .init(device);
+    load_weights(&mut model, &f.params, e.model.width);
+    model
+}
+
 /// ‖a − b‖ / ‖b‖ over one parameter's gradient.
 fn relative_error(got: &[f64], want: &[f64]) -> f64 {
     assert_eq!(got.len(), want.len());
@@ -173,14 +187,7 @@ fn loss_and_every_gradient_match_an_independent_pytorch_model() {
     let f = load();
     let e = &f.exp;
     let cpu = Device::flex();
-    let mut model = TransformerConfig {
-        model: e.model.clone(),
-        token_dim: e.token_dim(),
-        max_seq: e.max_seq_len(),
-        outputs: e.outputs(),
-    }
-    .init(&cpu);
-    load_weights(&mut model, &f.params, e.model.width);
+    let model = reference_model(&f, &cpu);
     let dev = cpu.autodiff();
     let model = model.fork(&dev).train();
 
@@ -208,14 +215,7 @@ fn the_fused_engine_matches_the_independent_pytorch_model_too() {
     let f = load();
     let e = &f.exp;
     let cpu = Device::flex();
-    let mut model = TransformerConfig {
-        model: e.model.clone(),
-        token_dim: e.token_dim(),
-        max_seq: e.max_seq_len(),
-        outputs: e.outputs(),
-    }
-    .init(&cpu);
-    load_weights(&mut model, &f.params, e.model.width);
+    let model = reference_model(&f, &cpu);
     let mut fused = icl_lab::fused::Fused::from_model(e, &model);
     let got_loss = fused.loss_and_grad(&e.task.encoding.encode(&f.prompts)) as f64;
     let rel_loss = (got_loss - f.loss).abs() / f.loss.abs();
