@@ -18,13 +18,13 @@ pub struct Preset {
 pub const PRESETS: &[Preset] = &[
     Preset {
         name: "icl-in-a-minute",
-        summary: "garg-tiny's model on d=5 regression with [x, y] tokens and 21 points: within ~1500 steps (about two minutes on one CPU core) its error follows least squares, 1 − k/d then ≈ 0 (measured natively, error at k = 20: 0.28 at step 100, 0.107 at step 200, below half of averaging's 0.29, and 0.026 at step 1500)",
+        summary: "garg-tiny's model on d=5 regression with [x, y] tokens and 21 points: within ~1500 steps (about 40 s on a 2-core CPU) its error follows least squares, 1 − k/d then ≈ 0 (measured natively, error at k = 20: 0.28 at step 100, 0.107 at step 200, below half of averaging's 0.29, and 0.026 at step 1500)",
         build: icl_in_a_minute,
         sweep: None,
     },
     Preset {
         name: "garg-tiny",
-        summary: "Garg's interleaved x / y tokens, d=5, 11 points, 3 layers, 2 heads, width 64, Garg's initialisation and optimizer: a plateau near the zero predictor, then in-context learning (measured natively, error at k = 10: 0.82 at step 1000, 0.25 at 2000, 0.11 at 2500; an independent PyTorch implementation: 0.77, 0.227, and 0.152 at 3000)",
+        summary: "Garg's interleaved x / y tokens, d=5, 11 points, 3 layers, 2 heads, width 64, Garg's initialisation and optimizer: a plateau near the zero predictor, then in-context learning (measured natively, error at k = 10: 0.81 at step 1000, 0.25 at 2000, 0.15 at 3000; an independent PyTorch implementation: 0.77, 0.227 and 0.152)",
         build: garg_tiny,
         sweep: None,
     },
