@@ -552,24 +552,21 @@ impl Trainer {
                     .into(),
             ));
         }
-        let fused = self
-            .fused
-            .take()
-            .filter(|_| fused_state || checkpoint.optimizer.is_empty());
-        self.engine = match fused {
-            Some(mut f) => {
-                let mut fresh = Fused::from_model(&self.exp, &model);
-                if fused_state {
-                    fresh
-                        .load_optimizer(&checkpoint.optimizer)
-                        .map_err(CheckpointError::Read)?;
-                }
-                std::mem::swap(&mut *f, &mut fresh);
-                let state = f.state.clone();
-                self.fused = Some(f);
-                Engine::Fused(state)
+        // The fused engine continues its own state or starts fresh moments; burn's
+        // state continues on burn. A failed read leaves the trainer as it was.
+        let use_fused = self.fused.is_some() && (fused_state || checkpoint.optimizer.is_empty());
+        self.engine = if use_fused {
+            let mut fresh = Fused::from_model(&self.exp, &model);
+            if fused_state {
+                fresh
+                    .load_optimizer(&checkpoint.optimizer)
+                    .map_err(CheckpointError::Read)?;
             }
-            None => Engine::Burn {
+            let state = fresh.state.clone();
+            self.fused = Some(Box::new(fresh));
+            Engine::Fused(state)
+        } else {
+            Engine::Burn {
                 optim: if checkpoint.optimizer.is_empty() {
                     optimizer(&self.exp)
                 } else {
@@ -578,7 +575,7 @@ impl Trainer {
                         .map_err(|e| CheckpointError::Read(format!("optimizer state: {e}")))?
                 },
                 model: model.fork(&self.device).train(),
-            },
+            }
         };
         self.rng.set_word_pos(checkpoint.rng_position);
         self.step = checkpoint.step;
@@ -668,6 +665,49 @@ mod tests {
             "the first step's loss is of the saved weights"
         );
         assert_ne!(fresh[1..], full[6..], "the optimizer started afresh");
+    }
+
+    #[test]
+    fn a_checkpoint_from_burn_continues_on_burn_and_a_bad_fused_state_changes_nothing() {
+        let e = tiny();
+        let dev = Device::flex();
+        let mut a = Trainer::with_engine(&e, &dev, EngineKind::Burn);
+        let full: Vec<f32> = (0..6).map(|_| read(&mut a)).collect();
+        let mut b = Trainer::with_engine(&e, &dev, EngineKind::Burn);
+        for _ in 0..3 {
+            read(&mut b);
+        }
+        let checkpoint = b.checkpoint().unwrap();
+        let mut c = Trainer::new(&e, &dev);
+        assert_eq!(
+            c.engine(),
+            EngineKind::Auto,
+            "the CPU trains this model fused"
+        );
+        c.resume(checkpoint.clone()).unwrap();
+        assert_eq!(
+            c.engine(),
+            EngineKind::Burn,
+            "burn's optimizer state stays on burn"
+        );
+        let rest: Vec<f32> = (0..3).map(|_| read(&mut c)).collect();
+        assert_eq!(rest, full[3..]);
+
+        let mut d = Trainer::new(&e, &dev);
+        let before = crate::checkpoint::model_to_bytes(d.model()).unwrap();
+        let err = d
+            .resume(Checkpoint {
+                optimizer: b"ICLFUSE1 too short".to_vec(),
+                ..checkpoint
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("optimizer state"), "{err}");
+        assert_eq!((d.engine(), d.step), (EngineKind::Auto, 0));
+        assert_eq!(
+            crate::checkpoint::model_to_bytes(d.model()).unwrap(),
+            before
+        );
     }
 
     #[test]
