@@ -358,8 +358,8 @@ impl Fused {
         write_model(&self.layout, params, model, device)
     }
 
-    /// Loss and gradient of one batch, without updating: the gradient is left in
-    /// [`Fused::gradient`]. Returns the mean squared error.
+    /// Loss and gradient of one batch, without updating: the gradient is kept for
+    /// [`Fused::apply`] and [`Fused::gradient_model`]. Returns the mean squared error.
     pub fn loss_and_grad(&mut self, batch: &EncodedBatch) -> f32 {
         self.run(batch, true);
         let chunks = CHUNKS.min(batch.batch).max(1);
@@ -395,11 +395,6 @@ impl Fused {
             chunk(lay, params, batch, start..end, total, backward, ws);
         };
         run_chunks(work, job);
-    }
-
-    /// The gradient of the last [`Fused::loss_and_grad`], flat.
-    pub fn gradient(&self) -> &[f32] {
-        &self.grad
     }
 
     /// The gradient of the last batch as a model (for tests against autodiff).
