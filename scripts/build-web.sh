@@ -19,18 +19,20 @@ if [ "$have" != "$want" ]; then
 fi
 
 # The library as a cdylib only for this build, so native builds stay rlib-only.
-cargo rustc --profile wasm-release --locked --lib --crate-type cdylib --target wasm32-unknown-unknown
-wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/icl_lab.wasm"
+profile="${ICL_WASM_PROFILE:-wasm-release}"
+cargo rustc --profile "$profile" --locked --lib --crate-type cdylib --target wasm32-unknown-unknown
+wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile/icl_lab.wasm"
 
 rm -rf wasm-pkg/*.js wasm-pkg/*.wasm wasm-pkg/snippets
 wasm-bindgen --target web --no-typescript --remove-name-section --out-dir wasm-pkg "$wasm"
 
-rm -rf site
-mkdir -p site
-cp -r www/. site/
-cp -r wasm-pkg site/wasm-pkg
-rm -f site/wasm-pkg/.gitkeep
+site="${ICL_SITE:-site}"
+rm -rf "$site"
+mkdir -p "$site"
+cp -r www/. "$site"/
+cp -r wasm-pkg "$site"/wasm-pkg
+rm -f "$site"/wasm-pkg/.gitkeep
 
-raw=$(stat -c %s site/wasm-pkg/icl_lab_bg.wasm)
-gz=$(gzip -9 -c site/wasm-pkg/icl_lab_bg.wasm | wc -c)
-echo "site/ ready: wasm $((raw / 1024)) KiB, $((gz / 1024)) KiB gzipped"
+raw=$(stat -c %s "$site"/wasm-pkg/icl_lab_bg.wasm)
+gz=$(gzip -9 -c "$site"/wasm-pkg/icl_lab_bg.wasm | wc -c)
+echo "$site/ ready: wasm $((raw / 1024)) KiB, $((gz / 1024)) KiB gzipped"

@@ -3,6 +3,7 @@
 // all examples falling below half of the averaging baseline's on the default lesson
 // (CPU backend), and the bench page's time to ICL. Needs a built site/.
 // Usage: node tests/e2e/measure.mjs [cpu] [webgpu] [lesson] [icl | icl-<preset>]
+//   [bench-<preset>] (the bench page on another preset, wasm CPU: 20 steps)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +43,9 @@ async function bench(hash) {
 
 try {
   if (want('cpu')) console.log(`bench garg-tiny, wasm CPU: ${await bench('#bench=30&backend=cpu')}`);
+  for (const a of which.filter((a) => a.startsWith('bench-'))) {
+    console.log(`bench ${a.slice(6)}, wasm CPU: ${await bench(`#bench=20&preset=${a.slice(6)}&backend=cpu`)}`);
+  }
   if (want('webgpu')) console.log(`bench garg-tiny, WebGPU: ${await bench('#bench=4&backend=webgpu')}`);
   for (const preset of ['icl-in-a-minute', 'garg-tiny']) {
     if (!want('icl') && !want(`icl-${preset}`)) continue;
