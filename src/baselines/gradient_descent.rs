@@ -12,22 +12,51 @@ pub struct GradientDescent {
     pub lr: Option<f64>,
 }
 
-impl GradientDescent {
-    pub fn fit(&self, c: &Context) -> DVector<f64> {
-        let k = c.k() as f64;
-        let gram = c.xs.transpose() * c.xs / k;
-        let xty = c.xs.transpose() * c.ys / k;
-        let lr = self.lr.unwrap_or_else(|| {
+/// Gradient descent's step size η.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StepSize {
+    /// η itself.
+    Fixed(f64),
+    /// η = scale / λ_max(XᵀX/k): 1 never overshoots, 2 and more diverge.
+    OfLambdaMax(f64),
+}
+
+/// The weights after each step count in `ts`, from one run of gradient descent from
+/// w = 0 on L(w) = ½‖y − Xw‖²/k. The baseline and the algorithm lens both use it.
+pub fn gd_trajectory(c: &Context, step: StepSize, ts: &[usize]) -> Vec<DVector<f64>> {
+    let k = c.k() as f64;
+    let d = c.xs.ncols();
+    let mut out = vec![DVector::zeros(d); ts.len()];
+    if c.k() == 0 {
+        return out;
+    }
+    let gram = c.xs.transpose() * c.xs / k;
+    let xty = c.xs.transpose() * c.ys / k;
+    let lr = match step {
+        StepSize::Fixed(lr) => lr,
+        StepSize::OfLambdaMax(scale) => {
             let top = gram.symmetric_eigenvalues().max();
-            if top > 0.0 { 1.0 / top } else { 0.0 }
-        });
-        let mut w = DVector::zeros(c.xs.ncols());
-        for _ in 0..self.steps {
+            if top > 0.0 { scale / top } else { 0.0 }
+        }
+    };
+    let mut w = DVector::zeros(d);
+    for t in 0..=ts.iter().copied().max().unwrap_or(0) {
+        if t > 0 {
             // ∇L = XᵀXw/k − Xᵀy/k
             let grad = &gram * &w - &xty;
             w -= grad * lr;
         }
-        w
+        for (o, _) in out.iter_mut().zip(ts).filter(|(_, want)| **want == t) {
+            o.clone_from(&w);
+        }
+    }
+    out
+}
+
+impl GradientDescent {
+    pub fn fit(&self, c: &Context) -> DVector<f64> {
+        let step = self.lr.map_or(StepSize::OfLambdaMax(1.0), StepSize::Fixed);
+        gd_trajectory(c, step, &[self.steps]).remove(0)
     }
 }
 

@@ -7,6 +7,7 @@ mod averaging;
 mod class_lookup;
 mod context_nearest;
 mod dmmse;
+mod gd_plus_plus;
 mod gradient_descent;
 mod knn;
 mod lasso;
@@ -20,13 +21,14 @@ pub use averaging::Averaging;
 pub use class_lookup::ClassLookup;
 pub use context_nearest::ContextNearest;
 pub use dmmse::Dmmse;
-pub use gradient_descent::GradientDescent;
+pub use gd_plus_plus::{GdPlusPlus, gdpp_trajectory};
+pub use gradient_descent::{GradientDescent, StepSize, gd_trajectory};
 pub use knn::KNearest;
 pub use lasso::Lasso;
 pub use least_squares::LeastSquares;
 pub(crate) use least_squares::min_norm_solve;
 pub use neural_net::NeuralNet;
-pub use newton::{Newton, newton_inverse};
+pub use newton::{Newton, newton_inverse, newton_trajectory};
 pub use ridge::Ridge;
 pub use zero::Zero;
 
@@ -146,6 +148,16 @@ pub enum BaselineConfig {
         #[serde(default)]
         lr: Option<f64>,
     },
+    /// von Oswald's GD++: `steps` GD steps, each followed by the curvature correction
+    /// x ← (I − γS)x; η = `lr_scale`/λ_max and γ = `gamma`/λ_max per step.
+    GdPlusPlus {
+        #[serde(default = "two")]
+        steps: usize,
+        #[serde(default = "unit")]
+        lr_scale: f64,
+        #[serde(default = "gdpp_gamma")]
+        gamma: f64,
+    },
     /// ŵ = M_t Xᵀy with M_t the t-th iterate of Newton–Schulz for (XᵀX)⁻¹ (Fu et al.).
     Newton {
         #[serde(default = "three")]
@@ -164,6 +176,16 @@ pub enum BaselineConfig {
 
 fn one() -> usize {
     1
+}
+fn two() -> usize {
+    2
+}
+fn unit() -> f64 {
+    1.0
+}
+/// The middle of the lens's γ grid (0.1, 0.25, 0.5).
+fn gdpp_gamma() -> f64 {
+    0.25
 }
 fn three() -> usize {
     3
@@ -204,6 +226,15 @@ impl BaselineConfig {
                 steps: *steps,
                 lr: *lr,
             }),
+            BaselineConfig::GdPlusPlus {
+                steps,
+                lr_scale,
+                gamma,
+            } => Box::new(GdPlusPlus {
+                steps: *steps,
+                lr_scale: *lr_scale,
+                gamma: *gamma,
+            }),
             BaselineConfig::Newton { iterations } => Box::new(Newton {
                 iterations: *iterations,
             }),
@@ -229,6 +260,16 @@ impl BaselineConfig {
                 if let Some(lr) = lr {
                     c.range_f64(&format!("{field}.lr"), *lr, 1e-9, 100.0);
                 }
+            }
+            BaselineConfig::GdPlusPlus {
+                steps,
+                lr_scale,
+                gamma,
+            } => {
+                c.range_usize(&format!("{field}.steps"), *steps, 1, 1000);
+                // 2/λ_max and more diverge; γ ≥ 1/λ_max flips the top direction.
+                c.range_f64(&format!("{field}.lr_scale"), *lr_scale, 1e-6, 1.99);
+                c.range_f64(&format!("{field}.gamma"), *gamma, 0.0, 0.99);
             }
             BaselineConfig::Newton { iterations } => {
                 c.range_usize(&format!("{field}.iterations"), *iterations, 0, 100)

@@ -18,16 +18,28 @@ pub struct Newton {
 
 /// The t-th Newton–Schulz iterate for S⁺.
 pub fn newton_inverse(s: &DMatrix<f64>, iterations: usize) -> DMatrix<f64> {
+    newton_trajectory(s, &[iterations]).remove(0)
+}
+
+/// The Newton–Schulz iterates M_t for S⁺ at each count in `ts`, from one run. The
+/// baseline and the algorithm lens both use it.
+pub fn newton_trajectory(s: &DMatrix<f64>, ts: &[usize]) -> Vec<DMatrix<f64>> {
     let sst = s * s.transpose();
     let norm = sst.symmetric_eigenvalues().amax();
+    let mut out = vec![DMatrix::zeros(s.ncols(), s.nrows()); ts.len()];
     if norm == 0.0 {
-        return DMatrix::zeros(s.ncols(), s.nrows());
+        return out;
     }
     let mut m = s.transpose() * (1.0 / norm);
-    for _ in 0..iterations {
-        m = &m * 2.0 - &m * s * &m;
+    for t in 0..=ts.iter().copied().max().unwrap_or(0) {
+        if t > 0 {
+            m = &m * 2.0 - &m * s * &m;
+        }
+        for (o, _) in out.iter_mut().zip(ts).filter(|(_, want)| **want == t) {
+            o.clone_from(&m);
+        }
     }
-    m
+    out
 }
 
 impl Predictor for Newton {

@@ -1,9 +1,9 @@
 //! Ridge regression: ŵ = (XᵀX + λI)⁻¹Xᵀy by a Cholesky solve (nalgebra). With
 //! λ = σ²/τ² it is the Bayes posterior mean for w ~ N(0, τ²I) and Gaussian noise σ.
 
-use super::{LeastSquares, Predictor, linear_prediction};
+use super::{Context, Predictor, linear_prediction, min_norm_solve};
 use crate::prompt::Prompt;
-use nalgebra::DMatrix;
+use nalgebra::{DMatrix, DVector};
 
 pub struct Ridge {
     /// Fixed λ; `None` = σ²/τ² from the prompt's own noise level.
@@ -16,6 +16,21 @@ impl Ridge {
         self.lambda
             .unwrap_or(prompt.noise_std.powi(2) / self.prior_var.max(f64::MIN_POSITIVE))
     }
+
+    /// ŵ for the context `c` of `prompt` (whose noise level sets the oracle's λ). The
+    /// baseline and the algorithm lens both use it.
+    pub fn fit(&self, prompt: &Prompt, c: &Context) -> DVector<f64> {
+        let lambda = self.lambda_for(prompt);
+        if lambda == 0.0 {
+            // The λ → 0 limit of ridge is min-norm least squares.
+            return min_norm_solve(&c.xs, &c.ys);
+        }
+        let d = c.xs.ncols();
+        let gram = c.xs.transpose() * c.xs + DMatrix::identity(d, d) * lambda;
+        gram.cholesky()
+            .expect("XᵀX + λI is positive definite for λ > 0")
+            .solve(&(c.xs.transpose() * c.ys))
+    }
 }
 
 impl Predictor for Ridge {
@@ -26,18 +41,7 @@ impl Predictor for Ridge {
         }
     }
     fn predict(&self, prompt: &Prompt, k: usize) -> f64 {
-        let lambda = self.lambda_for(prompt);
-        if lambda == 0.0 {
-            // The λ → 0 limit of ridge is min-norm least squares.
-            return LeastSquares.predict(prompt, k);
-        }
-        linear_prediction(prompt, k, |c| {
-            let d = c.xs.ncols();
-            let gram = c.xs.transpose() * c.xs + DMatrix::identity(d, d) * lambda;
-            gram.cholesky()
-                .expect("XᵀX + λI is positive definite for λ > 0")
-                .solve(&(c.xs.transpose() * c.ys))
-        })
+        linear_prediction(prompt, k, |c| self.fit(prompt, c))
     }
 }
 

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
 use crate::baselines::Context;
@@ -62,97 +62,41 @@ impl LinearAlgorithm {
         self.trajectory(prompt, k, &[t]).remove(0)
     }
 
-    /// The weights after each step count in `ts` (ascending). GD, GD++ and Newton
+    /// The weights after each step count in `ts`. GD, GD++ and Newton
     /// iterate, so their weights for every t come from one run (their own `steps` /
     /// `iterations` are ignored here); least squares and ridge repeat their one
     /// answer.
     pub fn trajectory(&self, prompt: &Prompt, k: usize, ts: &[usize]) -> Vec<DVector<f64>> {
-        let d = prompt.dims();
+        // One home for the maths: the baselines' own fits and trajectories.
+        use crate::baselines::{self as b, StepSize};
         if k == 0 {
-            return vec![DVector::zeros(d); ts.len()];
+            return vec![DVector::zeros(prompt.dims()); ts.len()];
         }
         let c = Context::new(prompt, k);
-        let last = ts.iter().copied().max().unwrap_or(0);
-        let mut out = Vec::with_capacity(ts.len());
         match *self {
-            LinearAlgorithm::LeastSquares => {
-                out.resize(ts.len(), crate::baselines::min_norm_solve(&c.xs, &c.ys))
-            }
+            LinearAlgorithm::LeastSquares => vec![b::min_norm_solve(&c.xs, &c.ys); ts.len()],
             LinearAlgorithm::Ridge { prior_var } => {
-                let lambda = prompt.noise_std.powi(2) / prior_var.max(f64::MIN_POSITIVE);
-                let w = if lambda == 0.0 {
-                    crate::baselines::min_norm_solve(&c.xs, &c.ys)
-                } else {
-                    let gram = c.xs.transpose() * c.xs + DMatrix::identity(d, d) * lambda;
-                    gram.cholesky()
-                        .expect("XᵀX + λI is positive definite")
-                        .solve(&(c.xs.transpose() * c.ys))
+                let ridge = b::Ridge {
+                    lambda: None,
+                    prior_var,
                 };
-                out.resize(ts.len(), w);
+                vec![ridge.fit(prompt, &c); ts.len()]
             }
             LinearAlgorithm::GradientDescent { lr_scale, .. } => {
-                // The baselines' GD (gradient_descent.rs): w ← w − η(XᵀXw − Xᵀy)/k.
-                let kf = k as f64;
-                let gram = c.xs.transpose() * c.xs / kf;
-                let xty = c.xs.transpose() * c.ys / kf;
-                let top = gram.symmetric_eigenvalues().max();
-                let lr = if top > 0.0 { lr_scale / top } else { 0.0 };
-                let mut w = DVector::zeros(d);
-                for t in 1..=last {
-                    let grad = &gram * &w - &xty;
-                    w -= grad * lr;
-                    if ts.contains(&t) {
-                        out.push(w.clone());
-                    }
-                }
+                b::gd_trajectory(&c, StepSize::OfLambdaMax(lr_scale), ts)
             }
             LinearAlgorithm::Newton { .. } => {
-                // M₀ = Sᵀ/‖SSᵀ‖, M_{t+1} = 2M_t − M_t S M_t (newton_inverse).
                 let s = c.xs.transpose() * c.xs;
                 let xty = c.xs.transpose() * c.ys;
-                let norm = (&s * s.transpose()).symmetric_eigenvalues().amax();
-                if norm == 0.0 {
-                    return vec![DVector::zeros(d); ts.len()];
-                }
-                let mut m = s.transpose() * (1.0 / norm);
-                for t in 1..=last {
-                    m = &m * 2.0 - &m * &s * &m;
-                    if ts.contains(&t) {
-                        out.push(&m * &xty);
-                    }
-                }
+                b::newton_trajectory(&s, ts)
+                    .into_iter()
+                    .map(|m| m * &xty)
+                    .collect()
             }
             LinearAlgorithm::GdPlusPlus {
                 lr_scale, gamma, ..
-            } => {
-                let kf = k as f64;
-                // Layer by layer: the inputs X (rows), the residuals r, and P, the
-                // product of the corrections so far (the query is P x_q). The
-                // prediction p_q = Σ_l (η/k) r_lᵀ X_l P_l x_q is linear in x_q.
-                // Each layer's η and γ are relative to its own λ_max (the
-                // correction shrinks the spectrum; a trained layer has its own).
-                let mut x = c.xs.clone_owned();
-                let mut r = c.ys.clone_owned();
-                let mut p = DMatrix::identity(d, d);
-                let mut w = DVector::zeros(d);
-                for t in 1..=last {
-                    let s = x.transpose() * &x / kf;
-                    let top = s.symmetric_eigenvalues().max();
-                    if top > 0.0 {
-                        let g = x.transpose() * &r * (lr_scale / top / kf); // (η/k) Xᵀr
-                        w += p.transpose() * &g;
-                        r -= &x * &g;
-                        let correction = DMatrix::identity(d, d) - s * (gamma / top);
-                        x = &x * &correction; // rows: x_i ← (I − γS) x_i (S symmetric)
-                        p = &correction * &p;
-                    }
-                    if ts.contains(&t) {
-                        out.push(w.clone());
-                    }
-                }
-            }
+            } => b::gdpp_trajectory(&c, lr_scale, gamma, ts),
         }
-        out
     }
 }
 
@@ -622,6 +566,75 @@ impl LensPlan {
 mod tests {
     use super::*;
     use crate::baselines::test_util::linear_prompts;
+
+    /// The lens's algorithms and the baselines are two views of the same maths: the
+    /// implicit weights the lens compares the model with predict, at the query, what
+    /// the baseline of the same name predicts, at every k.
+    #[test]
+    fn the_lens_and_the_baselines_agree() {
+        use crate::baselines::{self as b, Predictor};
+        let mut prompts = linear_prompts(4, 10, 4, 31);
+        for (i, p) in prompts.iter_mut().enumerate() {
+            p.noise_std = 0.25 * i as f64; // ridge's λ follows it; 0 is least squares
+            p.ys += nalgebra::DVector::from_fn(10, |r, _| 0.1 * (r as f64 * 1.7).sin());
+        }
+        let pairs: Vec<(LinearAlgorithm, Box<dyn Predictor>)> = vec![
+            (LinearAlgorithm::LeastSquares, Box::new(b::LeastSquares)),
+            (
+                LinearAlgorithm::Ridge { prior_var: 0.5 },
+                Box::new(b::Ridge {
+                    lambda: None,
+                    prior_var: 0.5,
+                }),
+            ),
+            (
+                LinearAlgorithm::GradientDescent {
+                    steps: 3,
+                    lr_scale: 1.0,
+                },
+                Box::new(b::GradientDescent { steps: 3, lr: None }),
+            ),
+            (
+                LinearAlgorithm::Newton { iterations: 4 },
+                Box::new(b::Newton { iterations: 4 }),
+            ),
+            (
+                LinearAlgorithm::GdPlusPlus {
+                    steps: 3,
+                    lr_scale: 0.9,
+                    gamma: 0.25,
+                },
+                Box::new(b::GdPlusPlus {
+                    steps: 3,
+                    lr_scale: 0.9,
+                    gamma: 0.25,
+                }),
+            ),
+        ];
+        for (alg, baseline) in &pairs {
+            for p in &prompts {
+                for k in 0..p.points() {
+                    let lens = alg.weights(p, k).dot(&p.xs.row(k).transpose());
+                    let base = baseline.predict(p, k);
+                    assert!(
+                        (lens - base).abs() <= 1e-9 * (1.0 + base.abs()),
+                        "{alg:?} at k = {k}: lens {lens}, baseline {base}"
+                    );
+                }
+            }
+        }
+        // A trajectory holds each step count's weights, in the order asked.
+        let c = Context::new(&prompts[1], 7);
+        let gd = LinearAlgorithm::GradientDescent {
+            steps: 0,
+            lr_scale: 0.5,
+        };
+        let t = gd.trajectory(&prompts[1], 7, &[5, 0, 2]);
+        let want = b::gd_trajectory(&c, b::StepSize::OfLambdaMax(0.5), &[2, 5]);
+        assert_eq!(t[0], want[1]);
+        assert_eq!(t[1], nalgebra::DVector::zeros(4));
+        assert_eq!(t[2], want[0]);
+    }
 
     /// A "model" that runs one GD step with rate η on the context it sees, read
     /// from the tokens (plus an offset the central difference must cancel).
