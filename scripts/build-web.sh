@@ -6,7 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/icl-lab-target}"
-export PATH="$HOME/.cargo/bin:$PATH"
+# wasm-bindgen-cli is installed into the build cache, so a machine that keeps only
+# the cache (CI) keeps it too; one already on PATH at the right version is used.
+tools="$CARGO_TARGET_DIR/tools"
+export PATH="$tools/bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
 
@@ -14,8 +17,10 @@ want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$have" != "$want" ]; then
   echo "installing wasm-bindgen-cli $want (have: ${have:-none}); a few minutes, once"
-  # Not --locked: one of its locked dependencies was yanked (see docs/toolchain.md).
-  cargo install wasm-bindgen-cli --version "$want" --quiet
+  # No prebuilt binary comes from a registry this machine reaches (crates.io ships
+  # sources; npm and PyPI have no wasm-bindgen-cli). Not --locked: one of its locked
+  # dependencies was yanked (see docs/toolchain.md).
+  cargo install wasm-bindgen-cli --version "$want" --quiet --root "$tools"
 fi
 
 # The library as a cdylib only for this build, so native builds stay rlib-only.

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/icl-lab-target}"
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="$CARGO_TARGET_DIR/tools/bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 t0=$SECONDS
 phase() { echo "phase $1: $((SECONDS - t0)) s"; t0=$SECONDS; }
