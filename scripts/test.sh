@@ -36,7 +36,9 @@ phase() {
   echo "phase $1: $((SECONDS - t0)) s" | tee -a "$log"
   t0=$SECONDS
 }
-cargo test --release --locked --all-targets --no-run "$@" 2>&1 | tee "$log" || status=1
+# Formatting first: it costs a second and says at once what `cargo fmt` would change.
+cargo fmt --all --check 2>&1 | tee "$log" || status=1
+cargo test --release --locked --all-targets --no-run "$@" 2>&1 | tee -a "$log" || status=1
 phase "native build (tests, examples, benches)"
 cargo test --release --locked --all-targets "$@" 2>&1 | tee -a "$log" || status=1
 phase "native tests"
