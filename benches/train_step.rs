@@ -7,9 +7,11 @@
 use burn::tensor::Device;
 use criterion::{Criterion, criterion_group, criterion_main};
 use icl_lab::model::ModelInput;
+use icl_lab::model::init_model;
 use icl_lab::presets::preset;
 use icl_lab::prompt::PromptSampler;
-use icl_lab::train::{EngineKind, Trainer, init_model, rng_for, streams, task_source};
+use icl_lab::seeds::{rng_for, streams, task_source};
+use icl_lab::train::{EngineKind, Trainer};
 
 /// The CLI's allocator, so the bench measures what `icl-lab train` runs.
 #[global_allocator]
@@ -95,7 +97,10 @@ fn lens(c: &mut Criterion) {
     };
     group.bench_function("per_evaluation", |b| {
         b.iter(|| {
-            let probes = predictor.predict_batch(plan.probe_batch().expect("[x, y] tokens"));
+            let probes = futures_lite::future::block_on(
+                predictor.predict_batch(plan.probe_batch().expect("[x, y] tokens")),
+            )
+            .unwrap();
             let preds = icl_lab::baselines::Predictor::predict_prompts(&predictor, &prompts);
             plan.report(&preds, Some(&probes))
         })

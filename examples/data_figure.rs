@@ -9,13 +9,14 @@
 //!     cargo run --release --example data_figure -- runs/sweep/summary.json [OUT.svg] [METRIC]
 //!         a sweep's threshold curve (METRIC: icl, fresh_error, …; default by kind)
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
 use icl_lab::config::Experiment;
 use icl_lab::eval::EvalReport;
+use icl_lab::metric::{Metric, Metrics, parse_list};
+use icl_lab::probes::Probe;
 use icl_lab::sweep::{SweepSummary, final_metrics};
 use icl_lab::web::figures::{
     Figure, algorithm_figure, distance_figure, line_rgb, probe_figure, threshold_figure,
@@ -30,18 +31,19 @@ fn colour(key: &str) -> RGBColor {
 fn load(input: &Path, metric: Option<&str>) -> Result<Figure, Box<dyn std::error::Error>> {
     if input.is_file() {
         let summary = SweepSummary::from_json(&std::fs::read_to_string(input)?)?;
-        let metric = metric.map(str::to_string).unwrap_or_else(|| {
-            let m = summary.metrics();
-            if m.iter().any(|x| x == "icl") {
-                "icl".into()
+        // METRIC, or a comma-joined list drawn together; by default the run's kind.
+        let metric = metric.map(parse_list).unwrap_or_else(|| {
+            let icl = vec![Metric::Probe(Probe::Icl)];
+            if summary.metrics().contains(&icl) {
+                icl
             } else {
-                "fresh_error".into()
+                vec![Metric::error("fresh")]
             }
         });
         return Ok(threshold_figure(&summary, &metric));
     }
     let exp = Experiment::from_json(&std::fs::read_to_string(input.join("config.json"))?)?;
-    let history = || -> Result<Vec<(usize, BTreeMap<String, f64>)>, Box<dyn std::error::Error>> {
+    let history = || -> Result<Vec<(usize, Metrics)>, Box<dyn std::error::Error>> {
         Ok(std::fs::read_to_string(input.join("eval_history.jsonl"))
             .map_err(|e| format!("{}: {e} (train with train.eval_every > 0)", input.display()))?
             .lines()

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Experiment;
 use crate::model::Transformer;
-use crate::train::init_model;
+use crate::model::init_model;
 
 /// A whole checkpoint in memory (see `Trainer::checkpoint` and `Trainer::resume`).
 #[derive(Clone, Debug, PartialEq)]
@@ -148,7 +148,7 @@ mod tests {
         let dev = Device::flex();
         e.seed = 3;
         let model = init_model(&e, &dev);
-        let src = crate::train::task_source(&e);
+        let src = crate::seeds::task_source(&e);
         let prompts = eval_prompts(&e, &src, EvalSet::Fresh, &e.x_dist);
         let before = ModelPredictor {
             model: &model,

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::baselines::BaselineConfig;
+use crate::check::Checker;
+pub use crate::check::FieldError;
+pub use crate::prompt::Encoding;
 use crate::tasks::TaskFamilyConfig;
 use crate::xdist::XDistConfig;
 
@@ -107,18 +110,6 @@ impl Default for TaskConfig {
             encoding: Encoding::Interleaved,
         }
     }
-}
-
-/// Prompt encodings.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Encoding {
-    /// Garg et al.: x tokens and y tokens alternate (y zero-padded to d); the model
-    /// predicts y_k at the position of x_k, with a causal mask.
-    Interleaved,
-    /// von Oswald et al.: context tokens [x_i, y_i] followed by one query token
-    /// [x_k, 0] per position k, which sees only the first k context tokens.
-    Concatenated,
 }
 
 /// Attention kinds.
@@ -325,25 +316,18 @@ impl Default for EvalConfig {
     }
 }
 
-/// One rejected value: the field's path, what it held and what is allowed.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{field} = {value} is not allowed: {allowed}")]
-pub struct FieldError {
-    pub field: String,
-    pub value: String,
-    pub allowed: String,
-}
-
-/// Why a config could not be used.
+/// Why a config could not be used. Worded for any caller: the CLI adds its flags
+/// and commands, the page shows it beside the field.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid config: {}", join(.0))]
     Invalid(Vec<FieldError>),
     #[error("config is not valid JSON for an experiment: {0}")]
     Parse(String),
-    #[error("--set {path}: {why}")]
+    /// A `path=value` override that does not fit the experiment.
+    #[error("{path}: {why}")]
     Set { path: String, why: String },
-    #[error("unknown preset `{0}`; `icl-lab presets` lists them")]
+    #[error("unknown preset `{0}`")]
     UnknownPreset(String),
 }
 
@@ -353,32 +337,6 @@ fn join(errors: &[FieldError]) -> String {
         .map(|e| e.to_string())
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// Collects field errors during validation.
-#[derive(Default)]
-pub(crate) struct Checker {
-    pub errors: Vec<FieldError>,
-}
-
-impl Checker {
-    pub fn range_usize(&mut self, field: &str, v: usize, lo: usize, hi: usize) {
-        if v < lo || v > hi {
-            self.fail(field, v, format!("an integer in {lo}..={hi}"));
-        }
-    }
-    pub fn range_f64(&mut self, field: &str, v: f64, lo: f64, hi: f64) {
-        if !v.is_finite() || v < lo || v > hi {
-            self.fail(field, v, format!("a number in [{lo}, {hi}]"));
-        }
-    }
-    pub fn fail(&mut self, field: &str, v: impl std::fmt::Display, allowed: impl Into<String>) {
-        self.errors.push(FieldError {
-            field: field.to_string(),
-            value: v.to_string(),
-            allowed: allowed.into(),
-        });
-    }
 }
 
 /// Upper limits. Generous for native runs; the browser may impose tighter ones.

@@ -10,46 +10,25 @@
 
 use std::collections::BTreeMap;
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::baselines::{BaselineContext, Predictor};
 use crate::config::{Encoding, Experiment};
+pub use crate::curve::Curve;
 use crate::lens::algorithms::{AlgorithmMatch, LensPlan};
-use crate::lens::heads::{AttentionSnapshot, HeadScore, TokenPass, TokenPlan, TokenReport};
+use crate::lens::heads::{AttentionSnapshot, HeadScore, TokenPlan, TokenReport};
 use crate::lens::lsa::{HeadView, lsa_view};
-use crate::model::{HeadAblation, ModelInput, Transformer};
+use crate::model::{HeadAblation, Transformer};
+pub use crate::predict::{ModelPredictor, TokenPass, ov_matrices, to_matrix};
 use crate::probes::{ProbePlan, ProbeResult};
-use crate::prompt::{EncodedBatch, Prompt, PromptSampler};
-use crate::tasks::classification::{ClassEncoding, ClassSequence};
-use crate::tasks::induction::{TokenEncoding, TokenSequence};
+use crate::prompt::{Prompt, PromptSampler};
+use crate::seeds::{class_world, rng_for, streams};
+use crate::tasks::classification::ClassEncoding;
 use crate::tasks::{
     LinearClassification, LinearRegression, NoisyLinearRegression, TaskFamilyConfig, TaskSource,
 };
-use crate::train::{class_world, rng_for, streams};
 use crate::xdist::XDistConfig;
-
-/// Mean and standard error at each k.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct Curve {
-    pub mean: Vec<f64>,
-    pub stderr: Vec<f64>,
-}
-
-impl Curve {
-    /// Mean and standard error of the samples at each k (`samples[k]`).
-    pub fn from_samples(samples: &[Vec<f64>]) -> Curve {
-        let (mut mean, mut stderr) = (Vec::new(), Vec::new());
-        for xs in samples {
-            let count = xs.len().max(1) as f64;
-            let m = xs.iter().sum::<f64>() / count;
-            let var = xs.iter().map(|e| (e - m).powi(2)).sum::<f64>() / (count - 1.0).max(1.0);
-            mean.push(m);
-            stderr.push((var / count).sqrt());
-        }
-        Curve { mean, stderr }
-    }
-}
 
 /// One evaluation distribution: k and one curve per predictor.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -110,6 +89,13 @@ pub struct EvalReport {
 }
 
 impl EvalReport {
+    /// Puts the mechanism lens's reading into the report.
+    pub fn put_heads(&mut self, lens: crate::lens::heads::HeadLens) {
+        self.heads = lens.heads;
+        self.uniform_prefix_matching = Some(lens.uniform_prefix_matching);
+        self.attention = Some(lens.attention);
+    }
+
     pub fn eval(&self, name: &str) -> Option<&EvalCurves> {
         self.evals.iter().find(|e| e.name == name)
     }
@@ -250,9 +236,8 @@ pub fn baselines(exp: &Experiment, source: &TaskSource) -> Result<Vec<Box<dyn Pr
     let configs = match &exp.eval.baselines {
         Some(list) => list.clone(),
         None => {
-            let mut list = match exp.task.family.family() {
-                Some(f) => f.default_baselines(),
-                None => return Ok(Vec::new()),
+            let Some(mut list) = crate::baselines::defaults_for(&exp.task.family) else {
+                return Ok(Vec::new());
             };
             if exp.task.pool.is_some() {
                 list.insert(0, crate::baselines::BaselineConfig::Dmmse);
@@ -265,259 +250,6 @@ pub fn baselines(exp: &Experiment, source: &TaskSource) -> Result<Vec<Box<dyn Pr
         prior_var: exp.task.family.prior_var(),
     };
     configs.iter().map(|c| c.build(&ctx)).collect()
-}
-
-/// The trained model as a [`Predictor`]: one batched forward pass per chunk.
-pub struct ModelPredictor<'a> {
-    pub model: &'a Transformer,
-    pub device: Device,
-    pub encoding: Encoding,
-}
-
-/// Prompts per forward pass during evaluation.
-const EVAL_CHUNK: usize = 256;
-
-impl ModelPredictor<'_> {
-    /// The prediction tensor [b, n] for a chunk, not yet read back (the browser reads
-    /// it asynchronously).
-    pub fn prediction_tensor(&self, prompts: &[Prompt]) -> Tensor<2> {
-        self.batch_tensor(&self.encoding.encode(prompts))
-    }
-
-    /// The prediction tensor [b, n] of an encoded batch. On the CPU the regression
-    /// transformer runs on the fused engine's forward pass (the same function,
-    /// several times faster than burn's; see `fused`).
-    fn batch_tensor(&self, batch: &EncodedBatch) -> Tensor<2> {
-        if crate::train::is_cpu(&self.device)
-            && let Some(mut fused) = crate::fused::Fused::for_model(self.model)
-        {
-            let preds = fused.predict(batch);
-            let shape = [batch.batch, batch.readout.len()];
-            return Tensor::from_data(burn::tensor::TensorData::new(preds, shape), &self.device);
-        }
-        self.model
-            .forward(&ModelInput::new(batch, &self.device))
-            .predictions()
-    }
-
-    /// Predictions [sequence][k] for an encoded batch of any size (the lens's probe
-    /// batch), in chunks.
-    pub fn predict_batch(&self, batch: &EncodedBatch) -> Vec<Vec<f64>> {
-        let n = batch.readout.len();
-        (0..batch.batch)
-            .step_by(EVAL_CHUNK)
-            .flat_map(|s| {
-                let chunk = batch.slice(s, (s + EVAL_CHUNK).min(batch.batch));
-                rows(self.batch_tensor(&chunk).into_data(), n)
-            })
-            .collect()
-    }
-
-    /// [`ModelPredictor::predict_batch`] with asynchronous reads.
-    pub async fn predict_batch_async(&self, batch: &EncodedBatch) -> Result<Vec<Vec<f64>>, String> {
-        let n = batch.readout.len();
-        let mut out = Vec::with_capacity(batch.batch);
-        for s in (0..batch.batch).step_by(EVAL_CHUNK) {
-            let chunk = batch.slice(s, (s + EVAL_CHUNK).min(batch.batch));
-            let data = self
-                .batch_tensor(&chunk)
-                .into_data_async()
-                .await
-                .map_err(|e| format!("reading the model's predictions failed: {e:?}"))?;
-            out.extend(rows(data, n));
-        }
-        Ok(out)
-    }
-}
-
-impl Predictor for ModelPredictor<'_> {
-    fn name(&self) -> String {
-        "model".into()
-    }
-    fn predict(&self, prompt: &Prompt, k: usize) -> f64 {
-        self.predict_prompts(std::slice::from_ref(prompt))[0][k]
-    }
-    fn predict_prompts(&self, prompts: &[Prompt]) -> Vec<Vec<f64>> {
-        let mut out = Vec::with_capacity(prompts.len());
-        for chunk in prompts.chunks(EVAL_CHUNK) {
-            let data = self.prediction_tensor(chunk).into_data();
-            out.extend(rows(data, chunk[0].points()));
-        }
-        out
-    }
-}
-
-impl ModelPredictor<'_> {
-    /// [`Predictor::predict_prompts`] with asynchronous reads: the only kind WebGPU
-    /// allows in a browser.
-    pub async fn predict_prompts_async(&self, prompts: &[Prompt]) -> Result<Vec<Vec<f64>>, String> {
-        let mut out = Vec::with_capacity(prompts.len());
-        for chunk in prompts.chunks(EVAL_CHUNK) {
-            let data = self
-                .prediction_tensor(chunk)
-                .into_data_async()
-                .await
-                .map_err(|e| format!("reading the model's predictions failed: {e:?}"))?;
-            out.extend(rows(data, chunk[0].points()));
-        }
-        Ok(out)
-    }
-}
-
-impl ModelPredictor<'_> {
-    /// The model's label for each classification sequence, [b, 1] on the device.
-    pub fn label_tensor(
-        &self,
-        encoding: &ClassEncoding,
-        seqs: &[ClassSequence],
-    ) -> Tensor<2, burn::tensor::Int> {
-        let input = ModelInput::from_sequences(&encoding.encode(seqs), &self.device);
-        self.model.forward(&input).logits().argmax(1)
-    }
-
-    pub fn classify(&self, encoding: &ClassEncoding, seqs: &[ClassSequence]) -> Vec<usize> {
-        seqs.chunks(EVAL_CHUNK)
-            .flat_map(|c| labels(self.label_tensor(encoding, c).into_data()))
-            .collect()
-    }
-
-    pub async fn classify_async(
-        &self,
-        encoding: &ClassEncoding,
-        seqs: &[ClassSequence],
-    ) -> Result<Vec<usize>, String> {
-        let mut out = Vec::with_capacity(seqs.len());
-        for chunk in seqs.chunks(EVAL_CHUNK) {
-            let data = self
-                .label_tensor(encoding, chunk)
-                .into_data_async()
-                .await
-                .map_err(|e| format!("reading the model's labels failed: {e:?}"))?;
-            out.extend(labels(data));
-        }
-        Ok(out)
-    }
-}
-
-/// The device tensors of one token forward pass: losses [b, n], most likely next
-/// token [b, n], attention per layer [b, h, s, s].
-type TokenTensors = (Tensor<2>, Tensor<2, burn::tensor::Int>, Vec<Tensor<4>>);
-
-impl ModelPredictor<'_> {
-    fn token_tensors(&self, encoding: &TokenEncoding, seqs: &[TokenSequence]) -> TokenTensors {
-        let input = ModelInput::from_tokens(&encoding.encode(seqs), &self.device);
-        let out = self.model.forward(&input);
-        let crate::model::Targets::Tokens(next) = &input.targets else {
-            unreachable!("from_tokens sets token targets")
-        };
-        let [b, n, _] = out.outputs.dims();
-        let losses = crate::model::next_token_nll(out.outputs.clone(), next);
-        let predicted = out.outputs.argmax(2).reshape([b, n]);
-        (losses, predicted, out.attention)
-    }
-
-    /// One chunk of token sequences through the model, read back.
-    pub fn token_pass(&self, encoding: &TokenEncoding, seqs: &[TokenSequence]) -> TokenPass {
-        let (losses, predicted, attention) = self.token_tensors(encoding, seqs);
-        let heads = attention.first().map_or(0, |a| a.dims()[1]);
-        TokenPass {
-            losses: losses
-                .into_data()
-                .try_into_vec::<f32>()
-                .expect("f32 losses"),
-            predicted: labels(predicted.into_data()),
-            attention: attention
-                .into_iter()
-                .map(|a| a.into_data().try_into_vec::<f32>().expect("f32 attention"))
-                .collect(),
-            heads,
-        }
-    }
-
-    /// [`ModelPredictor::token_pass`] with asynchronous reads.
-    pub async fn token_pass_async(
-        &self,
-        encoding: &TokenEncoding,
-        seqs: &[TokenSequence],
-    ) -> Result<TokenPass, String> {
-        let (losses, predicted, attention) = self.token_tensors(encoding, seqs);
-        let heads = attention.first().map_or(0, |a| a.dims()[1]);
-        let err = |e| format!("reading the model's token predictions failed: {e:?}");
-        let losses = losses.into_data_async().await.map_err(err)?;
-        let predicted = predicted.into_data_async().await.map_err(err)?;
-        let mut layers = Vec::with_capacity(attention.len());
-        for a in attention {
-            let d = a.into_data_async().await.map_err(err)?;
-            layers.push(d.try_into_vec::<f32>().expect("f32 attention"));
-        }
-        Ok(TokenPass {
-            losses: losses.try_into_vec::<f32>().expect("f32 losses"),
-            predicted: labels(predicted),
-            attention: layers,
-            heads,
-        })
-    }
-}
-
-impl ModelPredictor<'_> {
-    fn class_attention_tensors(
-        &self,
-        encoding: &ClassEncoding,
-        seqs: &[ClassSequence],
-    ) -> Vec<Tensor<4>> {
-        let input = ModelInput::from_sequences(&encoding.encode(seqs), &self.device);
-        self.model.forward(&input).attention
-    }
-
-    /// Attention per layer, row-major [b, h, s, s], on classification sequences.
-    pub fn class_attention(
-        &self,
-        encoding: &ClassEncoding,
-        seqs: &[ClassSequence],
-    ) -> Vec<Vec<f32>> {
-        self.class_attention_tensors(encoding, seqs)
-            .into_iter()
-            .map(|a| a.into_data().try_into_vec::<f32>().expect("f32 attention"))
-            .collect()
-    }
-
-    /// [`ModelPredictor::class_attention`] with asynchronous reads.
-    pub async fn class_attention_async(
-        &self,
-        encoding: &ClassEncoding,
-        seqs: &[ClassSequence],
-    ) -> Result<Vec<Vec<f32>>, String> {
-        let mut out = Vec::new();
-        for a in self.class_attention_tensors(encoding, seqs) {
-            let d = a
-                .into_data_async()
-                .await
-                .map_err(|e| format!("reading the model's attention failed: {e:?}"))?;
-            out.push(d.try_into_vec::<f32>().expect("f32 attention"));
-        }
-        Ok(out)
-    }
-}
-
-/// The model's OV circuits ([layer][head], [V, V]) read back synchronously.
-pub fn ov_matrices(model: &Transformer) -> Vec<Vec<nalgebra::DMatrix<f64>>> {
-    model
-        .ov_circuits()
-        .into_iter()
-        .map(|layer| {
-            layer
-                .into_iter()
-                .map(|m| to_matrix(m.into_data()))
-                .collect()
-        })
-        .collect()
-}
-
-/// A [r, c] tensor read back → a matrix.
-pub fn to_matrix(data: burn::tensor::TensorData) -> nalgebra::DMatrix<f64> {
-    let [r, c] = [data.shape()[0], data.shape()[1]];
-    let v: Vec<f32> = data.try_into_vec::<f32>().expect("f32 matrix");
-    nalgebra::DMatrix::from_row_iterator(r, c, v.into_iter().map(f64::from))
 }
 
 /// The token plan of an induction run: `eval.prompts` sequences from the
@@ -533,26 +265,19 @@ pub fn token_plan(exp: &Experiment) -> Option<TokenPlan> {
     ))
 }
 
-/// Label indices read back (the int type differs between backends).
-fn labels(data: burn::tensor::TensorData) -> Vec<usize> {
-    data.iter::<i64>().map(|v| v.max(0) as usize).collect()
-}
-
-/// Predictions [b, n] read back → one row of n predictions per prompt.
-fn rows(data: burn::tensor::TensorData, n: usize) -> Vec<Vec<f64>> {
-    let data: Vec<f32> = data.try_into_vec::<f32>().expect("f32 predictions");
-    data.chunks(n)
-        .map(|row| row.iter().map(|v| *v as f64).collect())
-        .collect()
-}
-
-/// The evaluation prompts and the baselines' curves, computed once per run; each
-/// evaluation then only adds the model's curve (what the browser does, where an
-/// evaluation must not stall training).
+/// The one evaluation path. A plan holds what does not change during a run, made
+/// once: the evaluation prompts and the baselines' curves (regression), the probe
+/// sequences (classification), the token sequences (token runs), and the algorithm
+/// lens's references. [`EvalPlan::evaluate`] then asks the model the same
+/// questions: the browser's worker awaits it, the CLI and the tests block on it
+/// ([`evaluate`]).
 pub struct EvalPlan {
     dims: usize,
     x_dist: String,
     points: usize,
+    encoding: Encoding,
+    /// Heads per layer (classification runs score each head).
+    heads: usize,
     sets: Vec<PlannedSet>,
     /// Classification runs: the probes and how sequences become tokens.
     probes: Option<(ProbePlan, ClassEncoding)>,
@@ -570,38 +295,50 @@ struct PlannedSet {
 }
 
 impl EvalPlan {
+    /// The plan of a run, with inputs from its training distribution.
     pub fn new(exp: &Experiment, source: &TaskSource) -> Result<Self, String> {
+        Self::for_x_dist(exp, source, &exp.x_dist)
+    }
+
+    /// The plan with regression inputs from `x_dist` (a shifted distribution: `eval
+    /// --x-dist`).
+    pub fn for_x_dist(
+        exp: &Experiment,
+        source: &TaskSource,
+        x_dist: &XDistConfig,
+    ) -> Result<Self, String> {
+        let base = Self {
+            dims: exp.task.dims,
+            x_dist: x_dist.name(),
+            points: exp.task.points,
+            encoding: exp.task.encoding,
+            heads: exp.model.heads,
+            sets: Vec::new(),
+            probes: None,
+            lens: None,
+            tokens: None,
+        };
         if let Some(world) = class_world(exp) {
             let encoding = ClassEncoding {
                 dims: exp.task.dims,
                 labels: world.cfg.labels,
             };
             return Ok(Self {
-                dims: exp.task.dims,
-                x_dist: exp.x_dist.name(),
-                points: exp.task.points,
-                sets: Vec::new(),
                 probes: Some((ProbePlan::new(exp, &world), encoding)),
-                lens: None,
-                tokens: None,
+                ..base
             });
         }
         if let Some(plan) = token_plan(exp) {
             return Ok(Self {
-                dims: exp.task.dims,
-                x_dist: exp.x_dist.name(),
-                points: exp.task.points,
-                sets: Vec::new(),
-                probes: None,
-                lens: None,
                 tokens: Some(plan),
+                ..base
             });
         }
         let predictors = baselines(exp, source)?;
         let sets = EvalSet::for_experiment(exp)
             .into_iter()
             .map(|set| {
-                let prompts = eval_prompts(exp, source, set, &exp.x_dist);
+                let prompts = eval_prompts(exp, source, set, x_dist);
                 let predictions: BTreeMap<String, Vec<Vec<f64>>> = predictors
                     .iter()
                     .map(|p| (p.name(), p.predict_prompts(&prompts)))
@@ -618,40 +355,98 @@ impl EvalPlan {
                 }
             })
             .collect::<Vec<PlannedSet>>();
+        // The lens works on the fresh set's prompts (always the first set).
         let lens = sets.first().and_then(|s| lens_plan(exp, &s.prompts));
-        Ok(Self {
-            dims: exp.task.dims,
-            x_dist: exp.x_dist.name(),
-            points: exp.task.points,
-            sets,
-            probes: None,
-            lens,
-            tokens: None,
-        })
+        Ok(Self { sets, lens, ..base })
     }
 
-    /// Classification runs: the sequences the heads are scored on (the first
-    /// [`CLASS_HEAD_SEQUENCES`] of the ICL probe's) with their encoding.
-    ///
-    /// [`CLASS_HEAD_SEQUENCES`]: crate::lens::heads::CLASS_HEAD_SEQUENCES
-    pub fn head_sequences(&self) -> Option<(&ClassEncoding, &[ClassSequence])> {
-        self.probes.as_ref().map(|(plan, enc)| {
+    /// Evaluates `model` at `step`: the model's answers to the plan's questions, read
+    /// back asynchronously, beside the baselines'.
+    pub async fn evaluate(
+        &self,
+        model: &Transformer,
+        device: &Device,
+        step: usize,
+    ) -> Result<EvalReport, String> {
+        Ok(self.evaluate_with_predictions(model, device, step).await?.0)
+    }
+
+    /// [`EvalPlan::evaluate`], also giving the model's predictions on each set's
+    /// prompts (in set order; empty for classification and token runs).
+    pub async fn evaluate_with_predictions(
+        &self,
+        model: &Transformer,
+        device: &Device,
+        step: usize,
+    ) -> Result<(EvalReport, Vec<Vec<Vec<f64>>>), String> {
+        let predictor = ModelPredictor {
+            model,
+            device: device.clone(),
+            encoding: self.encoding,
+        };
+        // Token runs: loss by position, attention patterns, head scores.
+        if let Some(tokens) = &self.tokens {
+            let mut passes = Vec::new();
+            for chunk in tokens.chunks() {
+                passes.push(predictor.token_pass(&tokens.encoding, chunk).await?);
+            }
+            let ov = ov_matrices(model).await?;
+            return Ok((self.token_report(step, &passes, &ov), Vec::new()));
+        }
+        let mut preds = Vec::new();
+        for s in &self.sets {
+            preds.push(predictor.predictions(&s.prompts).await?);
+        }
+        let mut labels = Vec::new();
+        let mut class_heads = None;
+        if let Some((plan, encoding)) = &self.probes {
+            for seqs in plan.sequences() {
+                labels.push(predictor.classify(encoding, seqs).await?);
+            }
+            // The heads' attention on the first of the ICL probe's sequences.
             let seqs = plan.icl_sequences();
-            (
-                enc,
-                &seqs[..seqs.len().min(crate::lens::heads::CLASS_HEAD_SEQUENCES)],
-            )
-        })
+            let seqs = &seqs[..seqs.len().min(crate::lens::heads::CLASS_HEAD_SEQUENCES)];
+            let attention = predictor.class_attention(encoding, seqs).await?;
+            class_heads = Some(crate::lens::heads::class_heads(
+                seqs, &attention, self.heads,
+            ));
+        }
+        // The algorithm lens: the model on 2d probe copies of a few fresh prompts.
+        let lens = match self.lens.as_ref().and_then(LensPlan::probe_batch) {
+            Some(batch) => Some(predictor.predict_batch(batch).await?),
+            None => None,
+        };
+        let mut report = self.report(step, &preds, &labels, lens.as_deref());
+        if let Some(lens) = class_heads {
+            report.put_heads(lens);
+        }
+        // A linear self-attention model's heads beside the GD construction.
+        report.lsa = lsa_view(model).await?;
+        Ok((report, preds))
     }
 
-    /// The token plan of a token run.
-    pub fn token_plan(&self) -> Option<&TokenPlan> {
-        self.tokens.as_ref()
+    /// The prompts of each set with every predictor's predictions on them, the
+    /// model's (from [`EvalPlan::evaluate_with_predictions`]) included: `eval --dump`.
+    pub fn dumps(&self, model: &[Vec<Vec<f64>>]) -> Vec<EvalDump> {
+        self.sets
+            .iter()
+            .zip(model)
+            .map(|(s, own)| {
+                let mut predictions = s.predictions.clone();
+                predictions.insert("model".into(), own.clone());
+                EvalDump {
+                    name: s.set.name(),
+                    x_dist: self.x_dist.clone(),
+                    prompts: s.prompts.iter().map(DumpedPrompt::from).collect(),
+                    predictions,
+                }
+            })
+            .collect()
     }
 
     /// The report of a token run from the model's passes over
     /// [`TokenPlan::chunks`] and its OV circuits.
-    pub fn token_report(
+    fn token_report(
         &self,
         step: usize,
         passes: &[TokenPass],
@@ -665,33 +460,14 @@ impl EvalPlan {
             tokens: Some(tokens),
             ..EvalReport::default()
         };
-        lens.fill(&mut report);
+        report.put_heads(lens);
         report
     }
 
-    /// The lens's probe batch, if the run has one: the model's predictions on it go
-    /// to [`EvalPlan::report`] as `lens`.
-    pub fn lens_batch(&self) -> Option<&EncodedBatch> {
-        self.lens.as_ref().and_then(LensPlan::probe_batch)
-    }
-
-    /// The prompts of each evaluation set, in order (none for classification).
-    pub fn prompts(&self) -> impl Iterator<Item = &[Prompt]> {
-        self.sets.iter().map(|s| s.prompts.as_slice())
-    }
-
-    /// The probe sequence sets of a classification run, in order, with their encoding.
-    pub fn sequences(&self) -> Option<(&ClassEncoding, Vec<&[ClassSequence]>)> {
-        self.probes
-            .as_ref()
-            .map(|(plan, enc)| (enc, plan.sequences().collect()))
-    }
-
     /// The report for `step`, given the model's predictions for each set's prompts
-    /// (in the order of [`EvalPlan::prompts`]) and its labels for each probe set (in
-    /// the order of [`EvalPlan::sequences`]), and its predictions on the
-    /// [`EvalPlan::lens_batch`].
-    pub fn report(
+    /// (in set order), its labels for each probe set (in the probe plan's order), and
+    /// its predictions on the lens's probe batch.
+    fn report(
         &self,
         step: usize,
         model: &[Vec<Vec<f64>>],
@@ -804,7 +580,10 @@ pub fn curve(prompts: &[Prompt], predictions: &[Vec<f64>], dims: usize) -> Curve
 }
 
 /// Evaluates `model` and the baselines on every evaluation set of the experiment,
-/// with inputs from `x_dist` (the training distribution when `None`).
+/// with inputs from `x_dist` (the training distribution when `None`): the plan's
+/// evaluation, blocked on (native callers: the CLI, tests, benches). Also gives the
+/// prompts with every predictor's predictions (`eval --dump`).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn evaluate(
     exp: &Experiment,
     model: &Transformer,
@@ -813,111 +592,10 @@ pub fn evaluate(
     x_dist: Option<&XDistConfig>,
     step: usize,
 ) -> Result<(EvalReport, Vec<EvalDump>), String> {
-    let x_dist = x_dist.unwrap_or(&exp.x_dist);
-    let model = ModelPredictor {
-        model,
-        device: device.clone(),
-        encoding: exp.task.encoding,
-    };
-    if let Some(world) = class_world(exp) {
-        let plan = ProbePlan::new(exp, &world);
-        let encoding = ClassEncoding {
-            dims: exp.task.dims,
-            labels: world.cfg.labels,
-        };
-        let labels: Vec<Vec<usize>> = plan
-            .sequences()
-            .map(|seqs| model.classify(&encoding, seqs))
-            .collect();
-        let icl = plan.icl_sequences();
-        let icl = &icl[..icl.len().min(crate::lens::heads::CLASS_HEAD_SEQUENCES)];
-        let lens = crate::lens::heads::class_heads(
-            icl,
-            &model.class_attention(&encoding, icl),
-            exp.model.heads,
-        );
-        let mut report = EvalReport {
-            dims: exp.task.dims,
-            step,
-            evals: Vec::new(),
-            probes: plan.report(&labels),
-            ..EvalReport::default()
-        };
-        lens.fill(&mut report);
-        return Ok((report, Vec::new()));
-    }
-    if let Some(plan) = token_plan(exp) {
-        let passes: Vec<TokenPass> = plan
-            .chunks()
-            .map(|c| model.token_pass(&plan.encoding, c))
-            .collect();
-        let (tokens, lens) = plan.report(&passes, &ov_matrices(model.model));
-        let mut report = EvalReport {
-            dims: exp.task.dims,
-            step,
-            tokens: Some(tokens),
-            ..EvalReport::default()
-        };
-        lens.fill(&mut report);
-        return Ok((report, Vec::new()));
-    }
-    let model_ref = model.model;
-    let lens_model = ModelPredictor {
-        model: model.model,
-        device: device.clone(),
-        encoding: exp.task.encoding,
-    };
-    let mut predictors: Vec<Box<dyn Predictor + '_>> = vec![Box::new(model)];
-    predictors.extend(baselines(exp, source)?);
-
-    let mut evals = Vec::new();
-    let mut dumps = Vec::new();
-    let mut algorithms = None;
-    for set in EvalSet::for_experiment(exp) {
-        let prompts = eval_prompts(exp, source, set, x_dist);
-        let mut predictions = BTreeMap::new();
-        let mut curves = BTreeMap::new();
-        for p in &predictors {
-            let pred = p.predict_prompts(&prompts);
-            curves.insert(p.name(), curve(&prompts, &pred, exp.task.dims));
-            predictions.insert(p.name(), pred);
-        }
-        let mut others = predictions.clone();
-        let own = others.remove("model").expect("the model is a predictor");
-        // The lens reuses the model's predictions on the set (its prompts are the
-        // first ones) and adds the probe batch.
-        if set == EvalSet::Fresh
-            && let Some(lens) = lens_plan(exp, &prompts)
-        {
-            let probes = lens.probe_batch().map(|b| lens_model.predict_batch(b));
-            algorithms = Some(lens.report(&own, probes.as_deref()));
-        }
-        evals.push(EvalCurves {
-            name: set.name().into(),
-            x_dist: x_dist.name(),
-            k: (0..exp.task.points).collect(),
-            curves,
-            distance: distances(&own, &others, exp.task.dims),
-        });
-        dumps.push(EvalDump {
-            name: set.name().into(),
-            x_dist: x_dist.name(),
-            prompts: prompts.iter().map(DumpedPrompt::from).collect(),
-            predictions,
-        });
-    }
-    Ok((
-        EvalReport {
-            dims: exp.task.dims,
-            step,
-            evals,
-            probes: Vec::new(),
-            algorithms,
-            lsa: lsa_view(model_ref),
-            ..EvalReport::default()
-        },
-        dumps,
-    ))
+    let plan = EvalPlan::for_x_dist(exp, source, x_dist.unwrap_or(&exp.x_dist))?;
+    let (report, model_predictions) =
+        futures_lite::future::block_on(plan.evaluate_with_predictions(model, device, step))?;
+    Ok((report, plan.dumps(&model_predictions)))
 }
 
 #[cfg(test)]
@@ -938,35 +616,52 @@ mod tests {
         assert!((c.stderr[0] - 1.0).abs() < 1e-12);
     }
 
+    /// A native read, blocked on.
+    fn now<T>(f: impl std::future::Future<Output = Result<T, String>>) -> T {
+        futures_lite::future::block_on(f).unwrap()
+    }
+
     #[test]
-    fn the_browsers_plan_gives_the_same_report_as_evaluate() {
+    fn the_report_holds_the_models_own_predictions_beside_the_baselines() {
         let mut e = Experiment::default();
         e.task.pool = Some(4);
         e.eval.prompts = 12;
         let dev = Device::flex();
         let t = crate::train::Trainer::new(&e, &dev);
         let model = t.model();
-        let (full, _) = evaluate(&e, &model, &dev, &t.source, None, 7).unwrap();
-        let plan = EvalPlan::new(&e, &t.source).unwrap();
+        let (full, dumps) = evaluate(&e, &model, &dev, &t.source, None, 7).unwrap();
+        assert_eq!(full.step, 7);
+        assert_eq!(full.evals.len(), 2, "fresh and pool");
+        assert!(full.algorithms.is_some(), "a linear family has the lens");
+        assert!(full.evals[0].distance["least_squares"] > 0.0);
+        // The model as a plain Predictor on the same prompts gives the same curve.
         let mp = ModelPredictor {
             model: &model,
             device: dev.clone(),
             encoding: e.task.encoding,
         };
-        let preds: Vec<_> = plan.prompts().map(|p| mp.predict_prompts(p)).collect();
-        assert_eq!(full.evals.len(), 2, "fresh and pool");
-        let lens = plan.lens_batch().map(|b| mp.predict_batch(b));
-        let mut planned = plan.report(7, &preds, &[], lens.as_deref());
-        planned.lsa = lsa_view(&model);
-        assert!(planned.algorithms.is_some(), "a linear family has the lens");
-        assert_eq!(planned, full);
-        assert!(full.evals[0].distance["least_squares"] > 0.0);
+        for (set, dump) in full.evals.iter().zip(&dumps) {
+            let prompts = eval_prompts(&e, &t.source, EvalSet::Fresh, &e.x_dist);
+            if set.name == "fresh" {
+                let own = Predictor::predict_prompts(&mp, &prompts);
+                assert_eq!(dump.predictions["model"], own);
+                assert_eq!(set.curves["model"], curve(&prompts, &own, e.task.dims));
+            }
+            assert_eq!(dump.predictions.len(), set.curves.len(), "{}", set.name);
+        }
+        // Another x-distribution: other prompts, named in the report.
+        let skewed = XDistConfig::Scaled { scale: 2.0 };
+        let (shifted, _) = evaluate(&e, &model, &dev, &t.source, Some(&skewed), 7).unwrap();
+        assert_eq!(shifted.evals[0].x_dist, skewed.name());
+        assert_ne!(
+            shifted.evals[0].curves["model"],
+            full.evals[0].curves["model"]
+        );
     }
 
-    /// What the worker does for token and classification runs (plan, then the
-    /// model's passes) gives what `evaluate` gives.
+    /// Token and classification runs take their own questions through the same plan.
     #[test]
-    fn token_and_classification_plans_give_the_same_reports_as_evaluate() {
+    fn token_and_classification_runs_report_heads_and_probes() {
         let dev = Device::flex();
         let mut e = crate::presets::preset("induction-phase-change").unwrap();
         e.eval.prompts = 6;
@@ -980,13 +675,13 @@ mod tests {
             device: dev.clone(),
             encoding: e.task.encoding,
         };
-        let tp = plan.token_plan().unwrap();
+        let tp = plan.tokens.as_ref().unwrap();
         let passes: Vec<TokenPass> = tp
             .chunks()
-            .map(|c| mp.token_pass(&tp.encoding, c))
+            .map(|c| now(mp.token_pass(&tp.encoding, c)))
             .collect();
-        let planned = plan.token_report(3, &passes, &ov_matrices(&model));
-        assert_eq!(planned, full);
+        let by_hand = plan.token_report(3, &passes, &now(ov_matrices(&model)));
+        assert_eq!(by_hand, full);
         assert_eq!(full.heads.len(), 4);
         assert_eq!(full.attention.as_ref().unwrap().prompts.len(), 4);
 
@@ -998,19 +693,8 @@ mod tests {
         let t = crate::train::Trainer::new(&c, &dev);
         let model = t.model();
         let (full, _) = evaluate(&c, &model, &dev, &t.source, None, 3).unwrap();
-        let plan = EvalPlan::new(&c, &t.source).unwrap();
-        let mp = ModelPredictor {
-            model: &model,
-            device: dev.clone(),
-            encoding: c.task.encoding,
-        };
-        let (enc, sets) = plan.sequences().unwrap();
-        let labels: Vec<Vec<usize>> = sets.iter().map(|s| mp.classify(enc, s)).collect();
-        let mut planned = plan.report(3, &[], &labels, None);
-        let (enc, seqs) = plan.head_sequences().unwrap();
-        crate::lens::heads::class_heads(seqs, &mp.class_attention(enc, seqs), c.model.heads)
-            .fill(&mut planned);
-        assert_eq!(planned, full);
+        assert!(full.evals.is_empty() && full.tokens.is_none());
+        assert_eq!(full.probes.len(), 4, "the four probes");
         assert_eq!(full.heads.len(), 2, "Reddy's 2 layers of 1 head");
         assert_eq!(full.attention.unwrap().prompts[0].labels.len(), 17);
     }
@@ -1020,7 +704,7 @@ mod tests {
         let mut e = Experiment::default();
         e.task.pool = Some(4);
         e.eval.prompts = 20;
-        let src = crate::train::task_source(&e);
+        let src = crate::seeds::task_source(&e);
         let a = eval_prompts(&e, &src, EvalSet::Pool, &e.x_dist);
         let b = eval_prompts(&e, &src, EvalSet::Pool, &e.x_dist);
         assert_eq!(a, b);
@@ -1041,7 +725,7 @@ mod tests {
             .map(EvalSet::name)
             .collect();
         assert_eq!(names, ["fresh", "regression", "classification"]);
-        let src = crate::train::task_source(&e);
+        let src = crate::seeds::task_source(&e);
         let labels = |p: &Prompt| p.ys.iter().all(|y| *y == 1.0 || *y == -1.0);
         let c = eval_prompts(&e, &src, EvalSet::Task(1), &e.x_dist);
         assert!(

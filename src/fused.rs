@@ -1430,7 +1430,8 @@ mod parity {
     use super::*;
     use crate::config::{Experiment, OptimizerKind};
     use crate::model::ModelInput;
-    use crate::train::{init_model, rng_for, streams, task_source};
+    use crate::model::init_model;
+    use crate::seeds::{rng_for, streams, task_source};
     use burn::module::{Module, ModuleMapper};
 
     /// Every weight moved off its initial value by a fixed pattern (biases and

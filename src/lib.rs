@@ -21,15 +21,20 @@
 //! - [`checkpoint`]: model and optimizer bytes, in memory.
 
 pub mod baselines;
+pub mod check;
 pub mod checkpoint;
 pub mod config;
+pub mod curve;
 pub mod eval;
 pub mod fused;
 pub mod lens;
+pub mod metric;
 pub mod model;
+pub mod predict;
 pub mod presets;
 pub mod probes;
 pub mod prompt;
+pub mod seeds;
 pub mod sweep;
 pub mod tasks;
 pub mod train;

@@ -28,7 +28,7 @@
 //! infinite. Tensor shapes are noted on every step: b = batch, s = sequence, w =
 //! width, h = heads, t = token width.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::{
     Embedding, EmbeddingConfig, Gelu, Initializer, LayerNorm, LayerNormConfig, Linear,
     LinearConfig, Relu,
@@ -36,7 +36,7 @@ use burn::nn::{
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::config::{AttentionKind, ModelConfig, ModelKind, PositionKind};
+use crate::config::{AttentionKind, Experiment, ModelConfig, ModelKind, PositionKind};
 use crate::prompt::EncodedBatch;
 use crate::tasks::classification::EncodedSequences;
 
@@ -719,6 +719,49 @@ impl Transformer {
     }
 }
 
+/// Builds the model for an experiment. Weights are always initialised on the CPU
+/// backend from the seed and then forked to `device` (trainable there when it is an
+/// autodiff device), so every backend starts from the same weights.
+pub fn init_model(exp: &Experiment, device: &Device) -> Transformer {
+    // burn's CPU generator is process-wide: hold it while seeding and drawing, so
+    // models initialised on other threads at the same time cannot interleave draws.
+    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let guard = INIT.lock().unwrap_or_else(|p| p.into_inner());
+    let cpu = Device::flex();
+    cpu.seed(exp.seed);
+    let model = TransformerConfig {
+        model: exp.model.clone(),
+        token_dim: exp.token_dim(),
+        max_seq: exp.max_seq_len(),
+        outputs: exp.outputs(),
+    }
+    .init(&cpu);
+    // burn initialises parameters lazily, on the device where they are first used;
+    // touch every one now, on the CPU, in a fixed order.
+    model.visit(&mut Materialize);
+    drop(guard);
+    let model = model.fork(device);
+    if device.is_autodiff() {
+        // Created on a plain device, the parameters do not track gradients yet.
+        model.train()
+    } else {
+        model
+    }
+}
+
+/// Whether `device` is burn's CPU backend (with or without autodiff).
+pub fn is_cpu(device: &Device) -> bool {
+    device.clone().inner() == Device::flex()
+}
+
+struct Materialize;
+
+impl ModuleVisitor for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -956,7 +999,7 @@ mod tests {
         assert_eq!(got[0], 0.0, "no context: the y slot stays 0");
 
         // The weight view finds the construction: W_KQ = I on x, W_PV = η on y → y.
-        let view = crate::lens::lsa::lsa_view(&model);
+        let view = futures_lite::future::block_on(crate::lens::lsa::lsa_view(&model)).unwrap();
         assert_eq!(view.len(), 1);
         let h = &view[0];
         assert!((h.kq_identity - 1.0).abs() < 1e-6 && (h.kq_share - 1.0).abs() < 1e-6);

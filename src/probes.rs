@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::baselines::{ClassLookup, ContextNearest, SequenceClassifier};
 use crate::config::Experiment;
+use crate::seeds::{rng_for, streams};
 use crate::tasks::ClassWorld;
 use crate::tasks::classification::{ClassOrigin, ClassSequence, SequenceKind};
-use crate::train::{rng_for, streams};
 
 /// Mean and standard error of a 0/1 score.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
@@ -43,7 +43,7 @@ pub struct ProbeResult {
 }
 
 /// The probes, in report order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Probe {
     Icl,
     InWeights,
@@ -214,7 +214,7 @@ mod tests {
         e.task.dims = 32;
         e.task.points = 8;
         e.eval.prompts = 400;
-        let world = crate::train::class_world(&e).unwrap();
+        let world = crate::seeds::class_world(&e).unwrap();
         (e, world)
     }
 

@@ -10,9 +10,9 @@
 
 use nalgebra::{DMatrix, DVector};
 use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
 
 use crate::IclRng;
-use crate::config::Encoding;
 use crate::tasks::{TaskFamily, TaskSource};
 use crate::xdist::XDistribution;
 
@@ -116,6 +116,18 @@ impl EncodedBatch {
             targets: self.targets[start * n..end * n].to_vec(),
         }
     }
+}
+
+/// Prompt encodings.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    /// Garg et al.: x tokens and y tokens alternate (y zero-padded to d); the model
+    /// predicts y_k at the position of x_k, with a causal mask.
+    Interleaved,
+    /// von Oswald et al.: context tokens [x_i, y_i] followed by one query token
+    /// [x_k, 0] per position k, which sees only the first k context tokens.
+    Concatenated,
 }
 
 impl Encoding {

@@ -5,13 +5,13 @@
 //! browser's sweep panel; both write a [`SweepSummary`], which the browser can load
 //! and plot.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::{ConfigError, Experiment};
 use crate::eval::EvalReport;
+use crate::metric::{Head, Metric, Metrics};
+use crate::probes::Probe;
 
 /// Most runs one sweep may queue.
 pub const MAX_VALUES: usize = 64;
@@ -26,12 +26,13 @@ pub struct SweepSpec {
     pub values: Vec<Value>,
 }
 
-/// Why a sweep could not be set up.
+/// Why a sweep could not be set up. Worded for any caller: the CLI puts its flag
+/// (`--vary`) in front, the page shows it under the sweep's fields.
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
-    #[error("--vary {0}: expected path=v1,v2,… (e.g. task.pool=2,8,32 or task.pool=2^1..2^6)")]
+    #[error("{0}: expected path=v1,v2,… (e.g. task.pool=2,8,32 or task.pool=2^1..2^6)")]
     Syntax(String),
-    #[error("--vary {path}: {why}")]
+    #[error("{path}: {why}")]
     Values { path: String, why: String },
     #[error("{path} = {value}: {source}")]
     Invalid {
@@ -134,33 +135,32 @@ pub fn value_number(v: &Value) -> Option<f64> {
     }
 }
 
-/// The numbers a finished run is summarised by, by name:
-/// - classification: `icl`, `in_weights`, `flipped_context`, `flipped_prior` (the
-///   model's probe accuracies);
-/// - regression: `<set>_error` (the model's normalised error with all examples, on
-///   `fresh` and `pool` tasks), `<set>_error_<baseline>` (each baseline's), and
-///   `<set>_distance_<baseline>` (how far the model's predictions are from each
-///   baseline's).
-pub fn final_metrics(report: &EvalReport) -> BTreeMap<String, f64> {
-    let mut m = BTreeMap::new();
+/// The numbers a finished run is summarised by (see [`Metric`]):
+/// - classification: the model's probe accuracies (`icl`, `in_weights`, …);
+/// - regression: the model's normalised error with all examples on each evaluation
+///   set (`fresh_error`), each baseline's (`fresh_error_ridge`), and how far the
+///   model's predictions are from each baseline's (`fresh_distance_ridge`);
+/// - the algorithm lens, token runs and head scores where the report has them.
+pub fn final_metrics(report: &EvalReport) -> Metrics {
+    let mut m = Metrics::new();
     for p in &report.probes {
-        if let Some(s) = p.scores.get("model") {
-            m.insert(p.name.clone(), s.mean);
+        if let (Some(s), Ok(Metric::Probe(probe))) = (p.scores.get("model"), p.name.parse()) {
+            m.insert(Metric::Probe(probe), s.mean);
         }
     }
     for e in &report.evals {
         for (name, c) in &e.curves {
             if let Some(last) = c.mean.last() {
-                let key = if name == "model" {
-                    format!("{}_error", e.name)
-                } else {
-                    format!("{}_error_{name}", e.name)
+                let predictor = (name != "model").then(|| name.clone());
+                let key = Metric::Error {
+                    set: e.name.clone(),
+                    predictor,
                 };
                 m.insert(key, *last);
             }
         }
         for (name, d) in &e.distance {
-            m.insert(format!("{}_distance_{name}", e.name), *d);
+            m.insert(Metric::distance(&e.name, name), *d);
         }
     }
     if let Some(a) = &report.algorithms {
@@ -169,66 +169,73 @@ pub fn final_metrics(report: &EvalReport) -> BTreeMap<String, f64> {
         // (what a depth sweep plots against depth, after Fu 2023).
         for name in a.prediction_difference.keys() {
             if let Some(c) = a.mean_cosine(name) {
-                m.insert(format!("lens_cosine_{name}"), c);
+                m.insert(Metric::LensCosine(name.clone()), c);
             }
             if let Some(d) = a.mean_difference(name) {
-                m.insert(format!("lens_difference_{name}"), d);
+                m.insert(Metric::LensDifference(name.clone()), d);
             }
         }
         if let Some(t) = a.best_count("gd_") {
-            m.insert("lens_gd_steps".into(), t as f64);
+            m.insert(Metric::LensGdSteps, t as f64);
         }
         if let Some(t) = a.best_count("newton_") {
-            m.insert("lens_newton_iterations".into(), t as f64);
+            m.insert(Metric::LensNewtonIterations, t as f64);
         }
     }
     if let Some(t) = &report.tokens {
         // Token runs: the ICL score, the loss where the copy rule applies and where
-        // it does not, and what a uniform head would score. Then, for token and
-        // classification runs, every head's scores (`prefix_matching_L1H2`, …) with
-        // the best prefix-matching score (what a depth sweep reads).
-        m.insert("icl_score".into(), t.icl_score);
+        // it does not. Then, for token and classification runs, every head's scores
+        // with the best prefix-matching score (what a depth sweep reads) and what a
+        // uniform head would score.
+        m.insert(Metric::IclScore, t.icl_score);
         m.insert(
-            "loss".into(),
+            Metric::Loss,
             t.loss.mean.iter().sum::<f64>() / t.loss.mean.len().max(1) as f64,
         );
-        m.insert("repeat_loss".into(), t.repeat_loss);
-        m.insert("new_loss".into(), t.new_loss);
+        m.insert(Metric::RepeatLoss, t.repeat_loss);
+        m.insert(Metric::NewLoss, t.new_loss);
     }
     if let Some(u) = report.uniform_prefix_matching {
-        m.insert("prefix_matching_uniform".into(), u);
+        m.insert(Metric::PrefixMatching(Head::Uniform), u);
     }
     for h in &report.heads {
-        m.insert(format!("prefix_matching_{}", h.label()), h.prefix_matching);
-        m.insert(format!("previous_token_{}", h.label()), h.previous_token);
+        let at = Head::At {
+            layer: h.layer + 1,
+            head: h.head + 1,
+        };
+        m.insert(Metric::PrefixMatching(at), h.prefix_matching);
+        m.insert(Metric::PreviousToken(at), h.previous_token);
         if let Some(c) = h.copying {
-            m.insert(format!("copying_{}", h.label()), c);
+            m.insert(Metric::Copying(at), c);
         }
     }
     if let Some(b) = report.best_induction_head() {
-        m.insert("prefix_matching_max".into(), b.prefix_matching);
+        m.insert(Metric::PrefixMatching(Head::Max), b.prefix_matching);
     }
     m
 }
 
-/// Metrics drawn together (a comma joins them): the error on each task of the
-/// regression + classification mixture, and the lens's best GD steps and Newton
-/// iterations (what a depth sweep plots, after Fu 2023).
-pub const COMBINED: [&str; 2] = [
-    "regression_error,classification_error",
-    "lens_gd_steps,lens_newton_iterations",
-];
+/// Metrics drawn together: the error on each task of the regression +
+/// classification mixture, and the lens's best GD steps and Newton iterations (what
+/// a depth sweep plots, after Fu 2023).
+pub fn combined() -> [Vec<Metric>; 2] {
+    [
+        vec![Metric::error("regression"), Metric::error("classification")],
+        vec![Metric::LensGdSteps, Metric::LensNewtonIterations],
+    ]
+}
 
-/// The metric a threshold curve shows by default for this kind of run.
-pub fn default_metric(report: &EvalReport) -> &'static str {
+/// The metrics a threshold curve shows by default for this kind of run.
+pub fn default_metric(report: &EvalReport) -> Vec<Metric> {
     if !report.probes.is_empty() {
-        "icl"
+        vec![Metric::Probe(Probe::Icl)]
     } else if report.tokens.is_some() {
-        "prefix_matching_max"
+        vec![Metric::PrefixMatching(Head::Max)]
     } else if report.eval("classification").is_some() && report.eval("regression").is_some() {
-        COMBINED[0]
+        let [mixture, _] = combined();
+        mixture
     } else {
-        "fresh_error"
+        vec![Metric::error("fresh")]
     }
 }
 
@@ -238,7 +245,7 @@ pub struct SweepPoint {
     pub value: Value,
     /// Steps trained.
     pub step: usize,
-    pub metrics: BTreeMap<String, f64>,
+    pub metrics: Metrics,
     /// The run's directory, relative to the summary (CLI sweeps).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<String>,
@@ -286,7 +293,7 @@ impl SweepSummary {
     /// The least-squares line through (value, metric) over the finished points
     /// with numeric values: (slope, intercept). A depth sweep's
     /// `lens_newton_iterations` slope is Fu's Newton iterations per layer.
-    pub fn slope(&self, metric: &str) -> Option<(f64, f64)> {
+    pub fn slope(&self, metric: &Metric) -> Option<(f64, f64)> {
         let xy: Vec<(f64, f64)> = self
             .points
             .iter()
@@ -309,25 +316,24 @@ impl SweepSummary {
         Some((slope, my - slope * mx))
     }
 
-    /// Metric names present in every point, then the [`COMBINED`] ones whose parts
-    /// all are.
-    pub fn metrics(&self) -> Vec<String> {
+    /// The charts a summary can draw: each metric present in every point, then the
+    /// [`combined`] ones whose parts all are.
+    pub fn metrics(&self) -> Vec<Vec<Metric>> {
         let Some(first) = self.points.first() else {
             return Vec::new();
         };
-        let mut names: Vec<String> = first
+        let names: Vec<&Metric> = first
             .metrics
             .keys()
             .filter(|k| self.points.iter().all(|p| p.metrics.contains_key(*k)))
-            .cloned()
             .collect();
-        let combined: Vec<String> = COMBINED
-            .iter()
-            .filter(|c| c.split(',').all(|m| names.iter().any(|n| n == m)))
-            .map(|c| c.to_string())
-            .collect();
-        names.extend(combined);
-        names
+        let mut out: Vec<Vec<Metric>> = names.iter().map(|m| vec![(*m).clone()]).collect();
+        out.extend(
+            combined()
+                .into_iter()
+                .filter(|c| c.iter().all(|m| names.contains(&m))),
+        );
+        out
     }
 }
 
@@ -406,12 +412,12 @@ mod tests {
         s.points.push(SweepPoint {
             value: Value::from(2),
             step: 10,
-            metrics: [("fresh_error".to_string(), 0.5)].into(),
+            metrics: [(Metric::error("fresh"), 0.5)].into(),
             run: Some("00-task.pool=2".into()),
         });
         let back = SweepSummary::from_json(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(back, s);
-        assert_eq!(back.metrics(), vec!["fresh_error".to_string()]);
+        assert_eq!(back.metrics(), vec![vec![Metric::error("fresh")]]);
         let e = SweepSummary::from_json(r#"{"version":1}"#).unwrap_err();
         assert!(e.contains("not an icl-lab sweep summary"), "{e}");
     }
@@ -423,18 +429,18 @@ mod tests {
         let point = |layers: i64, t: f64| SweepPoint {
             value: Value::from(layers),
             step: 10,
-            metrics: [("lens_newton_iterations".to_string(), t)].into(),
+            metrics: [(Metric::LensNewtonIterations, t)].into(),
             run: None,
         };
         s.points.push(point(1, 2.0));
-        assert_eq!(s.slope("lens_newton_iterations"), None, "one point");
+        assert_eq!(s.slope(&Metric::LensNewtonIterations), None, "one point");
         // (1, 2), (2, 6), (3, 8): slope 3, intercept −2/3.
         s.points.extend([point(2, 6.0), point(3, 8.0)]);
-        let (m, c) = s.slope("lens_newton_iterations").unwrap();
+        let (m, c) = s.slope(&Metric::LensNewtonIterations).unwrap();
         assert!(
             (m - 3.0).abs() < 1e-12 && (c + 2.0 / 3.0).abs() < 1e-12,
             "{m} {c}"
         );
-        assert_eq!(s.slope("absent"), None);
+        assert_eq!(s.slope(&Metric::LensGdSteps), None);
     }
 }

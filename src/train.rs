@@ -17,103 +17,21 @@
 //! which guards against divergence.
 
 use burn::grad_clipping::GradientClippingConfig;
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
-use rand::SeedableRng;
 
 use crate::IclRng;
 use crate::checkpoint::{Checkpoint, CheckpointError, model_from_bytes, model_to_bytes};
 use crate::config::{Experiment, OptimizerKind, Schedule};
 use crate::fused::{Fused, FusedState};
-use crate::model::{ModelInput, Transformer, TransformerConfig};
+use crate::model::{ModelInput, Transformer, init_model, is_cpu};
 use crate::prompt::PromptSampler;
+use crate::seeds::{class_world, rng_for, streams, task_source};
 use crate::tasks::classification::{ClassEncoding, SequenceKind};
 use crate::tasks::induction::{TokenEncoding, TokenSequence};
-use crate::tasks::{ClassWorld, TaskFamily, TaskPool, TaskSource};
+use crate::tasks::{ClassWorld, TaskFamily, TaskSource};
 use crate::xdist::XDistribution;
-
-/// Independent random streams derived from the one seed, so that e.g. changing the
-/// number of evaluation prompts never changes the training prompts.
-pub mod streams {
-    pub const TRAIN: u64 = 1;
-    pub const POOL: u64 = 2;
-    pub const EVAL: u64 = 3;
-}
-
-/// A seeded RNG for one stream.
-pub fn rng_for(seed: u64, stream: u64) -> IclRng {
-    let mut rng = IclRng::seed_from_u64(seed);
-    rng.set_stream(stream);
-    rng
-}
-
-/// The task pool of an experiment (drawn from its own stream), or fresh tasks.
-pub fn task_source(exp: &Experiment) -> TaskSource {
-    match (exp.task.pool, exp.task.family.family()) {
-        (Some(m), Some(family)) => {
-            let mut rng = rng_for(exp.seed, streams::POOL);
-            TaskSource::Pool(TaskPool::new(family.as_ref(), exp.task.dims, m, &mut rng))
-        }
-        _ => TaskSource::Fresh,
-    }
-}
-
-/// The K classes of a classification experiment (drawn from the pool's stream: they
-/// are its "task pool"); `None` for regression.
-pub fn class_world(exp: &Experiment) -> Option<ClassWorld> {
-    let cfg = exp.task.family.classification()?;
-    let mut rng = rng_for(exp.seed, streams::POOL);
-    Some(ClassWorld::new(
-        cfg,
-        exp.task.dims,
-        exp.task.points,
-        &mut rng,
-    ))
-}
-
-/// Builds the model for an experiment. Weights are always initialised on the CPU
-/// backend from the seed and then forked to `device` (trainable there when it is an
-/// autodiff device), so every backend starts from the same weights.
-pub fn init_model(exp: &Experiment, device: &Device) -> Transformer {
-    // burn's CPU generator is process-wide: hold it while seeding and drawing, so
-    // models initialised on other threads at the same time cannot interleave draws.
-    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let guard = INIT.lock().unwrap_or_else(|p| p.into_inner());
-    let cpu = Device::flex();
-    cpu.seed(exp.seed);
-    let model = TransformerConfig {
-        model: exp.model.clone(),
-        token_dim: exp.token_dim(),
-        max_seq: exp.max_seq_len(),
-        outputs: exp.outputs(),
-    }
-    .init(&cpu);
-    // burn initialises parameters lazily, on the device where they are first used;
-    // touch every one now, on the CPU, in a fixed order.
-    model.visit(&mut Materialize);
-    drop(guard);
-    let model = model.fork(device);
-    if device.is_autodiff() {
-        // Created on a plain device, the parameters do not track gradients yet.
-        model.train()
-    } else {
-        model
-    }
-}
-
-/// Whether `device` is burn's CPU backend (with or without autodiff).
-pub fn is_cpu(device: &Device) -> bool {
-    device.clone().inner() == Device::flex()
-}
-
-struct Materialize;
-
-impl ModuleVisitor for Materialize {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let _ = param.val();
-    }
-}
 
 /// Learning rate at `step` (0-based): linear warm-up, then constant or cosine decay to
 /// 10 % of the peak.

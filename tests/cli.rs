@@ -452,7 +452,11 @@ fn sweep_writes_one_run_per_value_and_a_summary() {
         "--out",
         out_s,
     ]);
-    assert!(stderr(&o).contains("path=v1,v2"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--vary p_bursty: expected path=v1,v2"),
+        "{}",
+        stderr(&o)
+    );
 
     // Classification runs are summarised by their probes.
     let cls = dir.path().join("cls");

@@ -4,9 +4,15 @@
 use burn::tensor::Device;
 use icl_lab::config::Experiment;
 use icl_lab::eval::{EvalReport, evaluate};
+use icl_lab::metric::Metric;
 use icl_lab::presets::preset;
 use icl_lab::sweep::final_metrics;
 use icl_lab::train::Trainer;
+
+/// A metric by the key a sweep summary spells it with.
+fn m(key: &str) -> Metric {
+    key.parse().unwrap()
+}
 
 fn train(exp: &Experiment) -> EvalReport {
     let dev = Device::flex();
@@ -39,13 +45,20 @@ fn burstiness_makes_icl_emerge() {
     eprintln!("p_bursty 0.9: {bursty:?}\np_bursty 0: {flat:?}");
     let chance = 1.0 / 32.0;
     assert!(
-        bursty["icl"] > 10.0 * chance,
+        bursty[&m("icl")] > 10.0 * chance,
         "bursty ICL {}",
-        bursty["icl"]
+        bursty[&m("icl")]
     );
-    assert!(flat["icl"] < 3.0 * chance, "non-bursty ICL {}", flat["icl"]);
+    assert!(
+        flat[&m("icl")] < 3.0 * chance,
+        "non-bursty ICL {}",
+        flat[&m("icl")]
+    );
     // What the non-bursty model learned instead: the classes, in its weights.
-    assert!(flat["in_weights"] > bursty["in_weights"], "{flat:?}");
+    assert!(
+        flat[&m("in_weights")] > bursty[&m("in_weights")],
+        "{flat:?}"
+    );
 }
 
 /// Few pool tasks: the model behaves like dMMSE (the posterior over the pool) on
@@ -63,20 +76,20 @@ fn task_diversity_moves_the_model_from_dmmse_to_ridge() {
     eprintln!("M = 4: {small:?}\nM = 4096: {large:?}");
     // M = 4: like dMMSE on pool tasks, far worse than ridge on fresh ones.
     assert!(
-        small["pool_distance_dmmse"] < small["pool_distance_ridge"],
+        small[&m("pool_distance_dmmse")] < small[&m("pool_distance_ridge")],
         "{small:?}"
     );
     assert!(
-        small["fresh_error"] > 5.0 * small["fresh_error_ridge"],
+        small[&m("fresh_error")] > 5.0 * small[&m("fresh_error_ridge")],
         "{small:?}"
     );
     // M = 4096: like ridge on fresh tasks, and near its error.
     assert!(
-        large["fresh_distance_ridge"] < large["fresh_distance_dmmse"],
+        large[&m("fresh_distance_ridge")] < large[&m("fresh_distance_dmmse")],
         "{large:?}"
     );
     assert!(
-        large["fresh_error"] < 0.5 * small["fresh_error"],
+        large[&m("fresh_error")] < 0.5 * small[&m("fresh_error")],
         "{large:?} vs {small:?}"
     );
 }

@@ -337,7 +337,7 @@ fn initialisation_follows_gpt2() {
     let mut e = Experiment::default();
     e.model.layers = 4;
     e.model.width = 128;
-    let m = icl_lab::train::init_model(&e, &Device::flex());
+    let m = icl_lab::model::init_model(&e, &Device::flex());
     let stats = |t: Tensor<2>| {
         let v = values(t);
         let n = v.len() as f64;

@@ -7,8 +7,10 @@
 use burn::tensor::{Device, DeviceKind};
 use icl_lab::baselines::Predictor;
 use icl_lab::eval::{EvalSet, ModelPredictor, eval_prompts};
+use icl_lab::model::init_model;
 use icl_lab::presets::preset;
-use icl_lab::train::{Trainer, init_model, task_source};
+use icl_lab::seeds::task_source;
+use icl_lab::train::Trainer;
 
 fn max_rel_diff(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
     a.iter()

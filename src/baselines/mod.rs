@@ -6,6 +6,7 @@
 mod averaging;
 mod class_lookup;
 mod context_nearest;
+mod defaults;
 mod dmmse;
 mod gd_plus_plus;
 mod gradient_descent;
@@ -20,6 +21,7 @@ mod zero;
 pub use averaging::Averaging;
 pub use class_lookup::ClassLookup;
 pub use context_nearest::ContextNearest;
+pub use defaults::defaults_for;
 pub use dmmse::Dmmse;
 pub use gd_plus_plus::{GdPlusPlus, gdpp_trajectory};
 pub use gradient_descent::{GradientDescent, StepSize, gd_trajectory};
@@ -35,7 +37,7 @@ pub use zero::Zero;
 use nalgebra::{DMatrixView, DVector, DVectorView};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Checker;
+use crate::check::Checker;
 use crate::prompt::Prompt;
 use crate::tasks::TaskPool;
 

@@ -15,13 +15,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use icl_lab::checkpoint::{CheckpointState, model_from_bytes};
-use icl_lab::config::Experiment;
+use icl_lab::config::{ConfigError, Experiment};
 use icl_lab::eval::{EvalReport, EvalSet, LENS_STEPS, eval_prompts, evaluate};
 use icl_lab::lens::algorithms::{AlgorithmMatch, References, implicit_weights};
 use icl_lab::lens::model_function;
-use icl_lab::presets::{PRESETS, preset};
+use icl_lab::metric::Metric;
+use icl_lab::presets::PRESETS;
+use icl_lab::probes::Probe;
+use icl_lab::seeds::task_source;
 use icl_lab::sweep::{SweepPoint, SweepSpec, SweepSummary, final_metrics, value_label};
-use icl_lab::train::{Trainer, task_source};
+use icl_lab::train::Trainer;
 use icl_lab::xdist::XDistConfig;
 
 /// Keeps freed tensor buffers for reuse instead of handing them back to the OS.
@@ -258,7 +261,21 @@ fn load_experiment(
         }
         (None, None) => unreachable!("clap requires --preset or --config"),
     };
-    Ok(base.with_overrides(sets)?)
+    base.with_overrides(sets).map_err(cli_words)
+}
+
+/// A preset by name (an unknown name in the CLI's words).
+fn preset(name: &str) -> Result<Experiment> {
+    icl_lab::presets::preset(name).map_err(cli_words)
+}
+
+/// The core's config errors in the CLI's words: its flags and commands.
+fn cli_words(e: ConfigError) -> anyhow::Error {
+    match e {
+        ConfigError::Set { .. } => anyhow!("--set {e}"),
+        ConfigError::UnknownPreset(_) => anyhow!("{e}; `icl-lab presets` lists them"),
+        other => other.into(),
+    }
 }
 
 /// Creates the run directory, refusing to mix a new run into an old one.
@@ -361,7 +378,7 @@ fn sweep(args: RunArgs, vary: Option<String>) -> Result<()> {
         }
     };
     let base = load_experiment(preset_name, config, sets)?;
-    let spec = SweepSpec::parse(&vary)?;
+    let spec = SweepSpec::parse(&vary).map_err(|e| anyhow!("--vary {e}"))?;
     // Every value is validated before the first run starts.
     let exps = spec.experiments(&base)?;
     let dev = device(backend)?;
@@ -406,28 +423,28 @@ fn sweep(args: RunArgs, vary: Option<String>) -> Result<()> {
 
 /// The threshold table: the headline metrics against the varied value.
 fn print_sweep(summary: &SweepSummary) {
-    let metrics: Vec<String> = summary
+    let metrics: Vec<Metric> = summary
         .metrics()
         .into_iter()
-        .filter(|m| {
-            [
-                "icl",
-                "in_weights",
-                "fresh_error",
-                "pool_error",
-                "lens_cosine_least_squares",
-                "lens_cosine_gd_1",
-                "lens_gd_steps",
-                "lens_newton_iterations",
-            ]
-            .contains(&m.as_str())
-                || m.ends_with("distance_dmmse")
-                || m.ends_with("distance_ridge")
+        .filter_map(|chart| match chart.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        })
+        .filter(|m| match m {
+            Metric::Probe(Probe::Icl | Probe::InWeights) => true,
+            Metric::Error {
+                set,
+                predictor: None,
+            } => set == "fresh" || set == "pool",
+            Metric::LensCosine(a) => a == "least_squares" || a == "gd_1",
+            Metric::LensGdSteps | Metric::LensNewtonIterations => true,
+            Metric::Distance { baseline, .. } => baseline == "dmmse" || baseline == "ridge",
+            _ => false,
         })
         .collect();
     print!("{:>14}", summary.path.rsplit('.').next().unwrap_or(""));
     for m in &metrics {
-        print!("{:>22}", m);
+        print!("{:>22}", m.to_string());
     }
     println!();
     for p in &summary.points {
@@ -440,10 +457,10 @@ fn print_sweep(summary: &SweepSummary) {
     if summary.path == "model.layers" {
         // Fu 2023: about 3 Newton iterations per layer; GD would need exponentially many.
         for (metric, what) in [
-            ("lens_newton_iterations", "Newton iterations"),
-            ("lens_gd_steps", "GD steps"),
+            (Metric::LensNewtonIterations, "Newton iterations"),
+            (Metric::LensGdSteps, "GD steps"),
         ] {
-            if let Some((slope, _)) = summary.slope(metric) {
+            if let Some((slope, _)) = summary.slope(&metric) {
                 println!(
                     "best-matching {what} per layer (least-squares slope): {slope:.2} (compared up to {} iterations)",
                     icl_lab::eval::LENS_STEPS.last().unwrap_or(&0)
@@ -628,7 +645,8 @@ fn eval(
     })?;
     let exp = Experiment::from_json(&text)
         .with_context(|| format!("{}", config_path.display()))?
-        .with_overrides(sets)?;
+        .with_overrides(sets)
+        .map_err(cli_words)?;
     let x = match x_dist {
         None => exp.x_dist.clone(),
         Some(name) => XDistConfig::parse_name(name).map_err(|e| anyhow!("--x-dist: {e}"))?,
@@ -779,16 +797,8 @@ fn time_to_icl(preset_name: &str, every: usize, backend: Backend) -> Result<()> 
         }
         let t = Instant::now();
         let model = trainer.model();
-        let predictor = icl_lab::eval::ModelPredictor {
-            model: &model,
-            device: dev.clone(),
-            encoding: exp.task.encoding,
-        };
-        let preds: Vec<_> = plan
-            .prompts()
-            .map(|p| icl_lab::baselines::Predictor::predict_prompts(&predictor, p))
-            .collect();
-        let report = plan.report(trainer.step, &preds, &[], None);
+        let report = futures_lite::future::block_on(plan.evaluate(&model, &dev, trainer.step))
+            .map_err(anyhow::Error::msg)?;
         eval_s += t.elapsed().as_secs_f64();
         let Some(beats) = report.beats_averaging() else {
             return Err(no_baseline());

@@ -22,7 +22,8 @@
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
-use crate::eval::Curve;
+use crate::curve::Curve;
+use crate::predict::TokenPass;
 use crate::tasks::classification::{ClassOrigin, ClassSequence};
 use crate::tasks::induction::{TokenEncoding, TokenSequence};
 
@@ -309,15 +310,6 @@ pub struct HeadLens {
     pub attention: AttentionSnapshot,
 }
 
-impl HeadLens {
-    /// Puts the lens into an evaluation report.
-    pub fn fill(self, report: &mut crate::eval::EvalReport) {
-        report.heads = self.heads;
-        report.uniform_prefix_matching = Some(self.uniform_prefix_matching);
-        report.attention = Some(self.attention);
-    }
-}
-
 /// Sequences shown in the attention heatmaps.
 pub const SNAPSHOT_PROMPTS: usize = 4;
 
@@ -332,17 +324,6 @@ pub const SNAPSHOT_BUDGET: usize = 1 << 18;
 /// [`SNAPSHOT_BUDGET`].
 pub fn snapshot_count(layers: usize, heads: usize, seq: usize) -> usize {
     (SNAPSHOT_BUDGET / (layers * heads * seq * seq).max(1)).min(SNAPSHOT_PROMPTS)
-}
-
-/// One chunk of evaluation sequences after a forward pass, read back.
-pub struct TokenPass {
-    /// Row-major [batch, n]: cross-entropy at each read-out position.
-    pub losses: Vec<f32>,
-    /// Row-major [batch, n]: the model's most likely next token.
-    pub predicted: Vec<usize>,
-    /// Per layer, row-major [batch, heads, seq, seq].
-    pub attention: Vec<Vec<f32>>,
-    pub heads: usize,
 }
 
 /// The evaluation sequences of a token run and how they become tokens, fixed for

@@ -8,24 +8,21 @@ pub mod algorithms;
 pub mod heads;
 pub mod lsa;
 
-use burn::tensor::Device;
-
-use crate::config::Encoding;
-use crate::eval::ModelPredictor;
-use crate::model::Transformer;
-use crate::prompt::EncodedBatch;
-
 /// The model as a function of encoded batches of any size, [sequence][k]
-/// predictions (synchronous reads: native, or the CPU backend).
+/// predictions (native: it blocks on the reads).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn model_function<'a>(
-    model: &'a Transformer,
-    device: &'a Device,
-) -> impl FnMut(&EncodedBatch) -> Vec<Vec<f64>> + 'a {
-    let predictor = ModelPredictor {
+    model: &'a crate::model::Transformer,
+    device: &'a burn::tensor::Device,
+) -> impl FnMut(&crate::prompt::EncodedBatch) -> Vec<Vec<f64>> + 'a {
+    let predictor = crate::predict::ModelPredictor {
         model,
         device: device.clone(),
         // Unused: the batch comes encoded.
-        encoding: Encoding::Concatenated,
+        encoding: crate::config::Encoding::Concatenated,
     };
-    move |batch: &EncodedBatch| predictor.predict_batch(batch)
+    move |batch: &crate::prompt::EncodedBatch| {
+        futures_lite::future::block_on(predictor.predict_batch(batch))
+            .expect("native reads of the model's predictions")
+    }
 }

@@ -20,7 +20,7 @@ use rand_distr::{Distribution, StandardNormal, weighted::WeightedAliasIndex};
 use serde::{Deserialize, Serialize};
 
 use crate::IclRng;
-use crate::config::Checker;
+use crate::check::Checker;
 
 /// The classification family's parameters (`task.family` with `kind = "classification"`).
 /// The input dimension D is `task.dims` and the context length N is `task.points`.

@@ -8,7 +8,6 @@ use rand_distr::StandardNormal;
 
 use super::{Task, TaskFamily, TaskFn};
 use crate::IclRng;
-use crate::baselines::BaselineConfig;
 
 pub struct DecisionTreeFamily {
     pub depth: usize,
@@ -46,15 +45,6 @@ impl TaskFamily for DecisionTreeFamily {
             function: TaskFn::Tree(DecisionTree { features, leaves }),
             noise_std: 0.0,
         }
-    }
-
-    fn default_baselines(&self) -> Vec<BaselineConfig> {
-        vec![
-            BaselineConfig::KNearest { k: 3 },
-            BaselineConfig::LeastSquares,
-            BaselineConfig::Averaging,
-            BaselineConfig::Zero,
-        ]
     }
 }
 

@@ -3,9 +3,8 @@
 use nalgebra::DVector;
 use rand_distr::StandardNormal;
 
-use super::{Task, TaskFamily, TaskFn, linear_baselines};
+use super::{Task, TaskFamily, TaskFn};
 use crate::IclRng;
-use crate::baselines::BaselineConfig;
 
 pub struct LinearRegression;
 
@@ -15,12 +14,6 @@ impl TaskFamily for LinearRegression {
             function: TaskFn::Linear(gaussian_vector(dims, rng)),
             noise_std: 0.0,
         }
-    }
-
-    fn default_baselines(&self) -> Vec<BaselineConfig> {
-        let mut b = linear_baselines();
-        b.push(BaselineConfig::Ridge { lambda: None });
-        b
     }
 }
 

@@ -2,9 +2,8 @@
 //! read as a regression target (squared error), like their mixture with regression.
 
 use super::linear::gaussian_vector;
-use super::{Task, TaskFamily, TaskFn, linear_baselines};
+use super::{Task, TaskFamily, TaskFn};
 use crate::IclRng;
-use crate::baselines::BaselineConfig;
 
 pub struct LinearClassification;
 
@@ -14,12 +13,6 @@ impl TaskFamily for LinearClassification {
             function: TaskFn::Sign(gaussian_vector(dims, rng)),
             noise_std: 0.0,
         }
-    }
-
-    fn default_baselines(&self) -> Vec<BaselineConfig> {
-        // Least squares on ±1 labels is the classical linear classifier's regression
-        // (Fisher's discriminant direction); 3-NN, averaging and zero as for regression.
-        linear_baselines()
     }
 }
 

@@ -30,15 +30,12 @@ use nalgebra::{DVector, DVectorView};
 use serde::{Deserialize, Serialize};
 
 use crate::IclRng;
-use crate::baselines::BaselineConfig;
-use crate::config::Checker;
+use crate::check::Checker;
 
 /// A family of in-context tasks.
 pub trait TaskFamily {
     /// Draws one task on inputs of dimension `dims`.
     fn sample(&self, dims: usize, rng: &mut IclRng) -> Task;
-    /// The predictors a user compares this family with by default.
-    fn default_baselines(&self) -> Vec<BaselineConfig>;
 }
 
 /// One drawn task: a function and the standard deviation of its label noise.
@@ -272,14 +269,4 @@ impl TaskFamilyConfig {
             }
         }
     }
-}
-
-/// The usual comparison set for linear families.
-fn linear_baselines() -> Vec<BaselineConfig> {
-    vec![
-        BaselineConfig::LeastSquares,
-        BaselineConfig::KNearest { k: 3 },
-        BaselineConfig::Averaging,
-        BaselineConfig::Zero,
-    ]
 }

@@ -7,7 +7,6 @@ use rand::Rng;
 use super::linear::gaussian_vector;
 use super::{Task, TaskFamily, TaskFn};
 use crate::IclRng;
-use crate::baselines::BaselineConfig;
 
 pub struct NoisyLinearRegression {
     pub levels: Vec<f64>,
@@ -21,24 +20,6 @@ impl TaskFamily for NoisyLinearRegression {
             function: TaskFn::Linear(w),
             noise_std,
         }
-    }
-
-    fn default_baselines(&self) -> Vec<BaselineConfig> {
-        let mut b = vec![BaselineConfig::Ridge { lambda: None }];
-        if self.levels.len() > 1 {
-            // One λ for every prompt, the mixture's mean σ² (τ² = 1): what a model
-            // that cannot tell the noise levels apart could do at best with ridge.
-            let mean = self.levels.iter().map(|s| s * s).sum::<f64>() / self.levels.len() as f64;
-            b.push(BaselineConfig::Ridge {
-                lambda: Some((mean * 1000.0).round() / 1000.0),
-            });
-        }
-        b.extend([
-            BaselineConfig::LeastSquares,
-            BaselineConfig::Averaging,
-            BaselineConfig::Zero,
-        ]);
-        b
     }
 }
 

@@ -8,7 +8,6 @@ use rand::Rng;
 use super::linear::gaussian_vector;
 use super::{Task, TaskFamily, TaskFn};
 use crate::IclRng;
-use crate::baselines::BaselineConfig;
 
 pub struct RegressionClassification {
     pub p_classification: f64,
@@ -26,15 +25,6 @@ impl TaskFamily for RegressionClassification {
             },
             noise_std: 0.0,
         }
-    }
-
-    fn default_baselines(&self) -> Vec<BaselineConfig> {
-        vec![
-            BaselineConfig::LeastSquares,
-            BaselineConfig::KNearest { k: 3 },
-            BaselineConfig::Averaging,
-            BaselineConfig::Zero,
-        ]
     }
 }
 

@@ -7,7 +7,6 @@ use rand_distr::StandardNormal;
 
 use super::{Task, TaskFamily, TaskFn};
 use crate::IclRng;
-use crate::baselines::BaselineConfig;
 
 pub struct ReluNetFamily {
     pub hidden: usize,
@@ -43,19 +42,5 @@ impl TaskFamily for ReluNetFamily {
             function: TaskFn::ReluNet(ReluNet { w, a }),
             noise_std: 0.0,
         }
-    }
-
-    fn default_baselines(&self) -> Vec<BaselineConfig> {
-        vec![
-            BaselineConfig::NeuralNet {
-                hidden: 100,
-                steps: 200,
-                lr: 0.05,
-            },
-            BaselineConfig::LeastSquares,
-            BaselineConfig::KNearest { k: 3 },
-            BaselineConfig::Averaging,
-            BaselineConfig::Zero,
-        ]
     }
 }

@@ -5,9 +5,8 @@ use nalgebra::DVector;
 use rand::seq::index;
 use rand_distr::StandardNormal;
 
-use super::{Task, TaskFamily, TaskFn, linear_baselines};
+use super::{Task, TaskFamily, TaskFn};
 use crate::IclRng;
-use crate::baselines::BaselineConfig;
 
 pub struct SparseLinearRegression {
     pub sparsity: usize,
@@ -23,12 +22,6 @@ impl TaskFamily for SparseLinearRegression {
             function: TaskFn::Linear(w),
             noise_std: 0.0,
         }
-    }
-
-    fn default_baselines(&self) -> Vec<BaselineConfig> {
-        let mut b = linear_baselines();
-        b.insert(0, BaselineConfig::Lasso { alpha: 0.01 });
-        b
     }
 }
 

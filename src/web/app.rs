@@ -13,6 +13,7 @@ use yew::prelude::*;
 
 use crate::presets::PRESETS;
 
+use super::chart_id::ChartId;
 use super::charts::{
     AttentionMap, FigureChart, IclChart, LossChart, LsaWeights, css_colour, label,
 };
@@ -21,7 +22,7 @@ use super::figures::{
     algorithm_figure, copying_figure, distance_figure, head_score_figure, icl_score_figure,
     noise_figure, probe_figure, threshold_figure, token_loss_figure,
 };
-use super::hash::{EMBED_CHARTS, EmbedSpec, to_hash};
+use super::hash::{EmbedSpec, to_hash};
 use super::lessons::{Lesson, PROGRESS_KEY, Progress as LessonProgressMap};
 use super::protocol::{BackendChoice, Control, Event, Phase};
 use super::runs::{ImportFile, RunRecord, RunStatus, import_files};
@@ -32,6 +33,7 @@ use super::state::{
 use super::store;
 use crate::config::Experiment;
 use crate::eval::EvalReport;
+use crate::metric::{Head, Metric, list_text, parse_list};
 use crate::model::AblationMode;
 
 impl Reducible for AppState {
@@ -161,8 +163,8 @@ pub fn app() -> Html {
     {
         let queue = use_mut_ref(|| StoreQueue::default());
         let dispatch = state.dispatcher();
-        let ops = state.store_ops.clone();
-        use_effect_with(ops.last().map(|(n, _)| *n), move |_| {
+        let ops = state.store_ops.since(queue.borrow().next);
+        use_effect_with(state.store_ops.next_number(), move |_| {
             let start = {
                 let mut q = queue.borrow_mut();
                 for (n, op) in ops {
@@ -280,13 +282,16 @@ pub fn app() -> Html {
         });
     }
 
-    // Controls the reducer queued (a sweep's next run, a cancel), each sent once.
+    // Controls the reducer queued (a sweep's next run, a cancel, ablated heads):
+    // every one not sent yet, in order.
     {
         let worker = worker.clone();
-        let outbox = state.outbox.clone();
-        use_effect_with(outbox.as_ref().map(|(n, _)| *n), move |_| {
-            if let Some((_, control)) = outbox {
+        let sent = use_mut_ref(|| 0u64);
+        let pending = state.outbox.since(*sent.borrow());
+        use_effect_with(state.outbox.next_number(), move |_| {
+            for (n, control) in pending {
                 send(&worker.borrow(), &control);
+                *sent.borrow_mut() = n + 1;
             }
         });
     }
@@ -793,15 +798,15 @@ fn run_buttons(props: &RunProps) -> Html {
 #[derive(Properties, PartialEq)]
 struct ChartsProps {
     state: UseReducerHandle<AppState>,
-    /// The embed view's one chart (`data-chart` id): the others are not built.
+    /// The embed view's one chart: the others are not built.
     #[prop_or_default]
-    only: Option<AttrValue>,
+    only: Option<ChartId>,
 }
 
 #[function_component(Charts)]
 fn charts(props: &ChartsProps) -> Html {
     let state = &props.state;
-    let want = |id: &str| props.only.as_deref().is_none_or(|o| o == id);
+    let want = |id: ChartId| props.only.is_none_or(|o| o == id);
     let run = &state.run;
     let losses = Rc::new(run.losses.clone());
     let steps = run
@@ -828,33 +833,33 @@ fn charts(props: &ChartsProps) -> Html {
     if trained.task.family.induction_vocab().is_some() {
         let token_loss = report
             .as_ref()
-            .filter(|_| want("token-loss"))
+            .filter(|_| want(ChartId::TokenLoss))
             .and_then(|r| token_loss_figure(r, run.ablated.as_ref()))
             .map(Rc::new);
         let heads = head_score_figure(&run.history)
-            .filter(|_| want("heads"))
+            .filter(|_| want(ChartId::Heads))
             .map(Rc::new);
         let copying = copying_figure(&run.history)
-            .filter(|_| want("copying"))
+            .filter(|_| want(ChartId::Copying))
             .map(Rc::new);
         let icl = icl_score_figure(&run.history)
-            .filter(|_| want("icl-score"))
+            .filter(|_| want(ChartId::IclScore))
             .map(Rc::new);
         return html! {
             <div class="charts">
-                if want("loss") { <LossChart {losses} {steps} /> }
+                if want(ChartId::Loss) { <LossChart {losses} {steps} /> }
                 if let Some(figure) = icl { <FigureChart {figure} /> }
                 if let Some(figure) = heads { <FigureChart {figure} /> }
                 if let Some(figure) = copying { <FigureChart {figure} /> }
                 if let Some(figure) = token_loss { <FigureChart {figure} /> }
-                if want("attention") { <AttentionView state={state.clone()} /> }
+                if want(ChartId::Attention) { <AttentionView state={state.clone()} /> }
             </div>
         };
     }
     if let Some(c) = trained.task.family.classification() {
         let figure = Rc::new(probe_figure(&run.history, 1.0 / c.labels as f64));
         let heads = head_score_figure(&run.history)
-            .filter(|_| want("heads"))
+            .filter(|_| want(ChartId::Heads))
             .map(Rc::new);
         let ablated = run.ablated.as_ref().zip(report.as_ref()).map(|(a, r)| {
             let names: Vec<String> = a.ablated.iter().map(|h| h.label()).collect();
@@ -875,8 +880,8 @@ fn charts(props: &ChartsProps) -> Html {
         });
         return html! {
             <div class="charts">
-                if want("loss") { <LossChart {losses} {steps} /> }
-                if want("probes") {
+                if want(ChartId::Loss) { <LossChart {losses} {steps} /> }
+                if want(ChartId::Probes) {
                     <div>
                         <FigureChart {figure} />
                         if let Some(text) = ablated {
@@ -885,38 +890,38 @@ fn charts(props: &ChartsProps) -> Html {
                     </div>
                 }
                 if let Some(figure) = heads { <FigureChart {figure} /> }
-                if want("attention") { <AttentionView state={state.clone()} /> }
+                if want(ChartId::Attention) { <AttentionView state={state.clone()} /> }
             </div>
         };
     }
     let distance = trained
         .task
         .pool
-        .filter(|_| want("distance"))
+        .filter(|_| want(ChartId::Distance))
         .and_then(|_| distance_figure(&run.history))
         .map(Rc::new);
     let noise = report
         .as_ref()
-        .filter(|_| want("noise"))
+        .filter(|_| want(ChartId::Noise))
         .and_then(|r| noise_figure(r))
         .map(Rc::new);
     let lsa = report
         .as_ref()
-        .filter(|r| !r.lsa.is_empty() && want("lsa"))
+        .filter(|r| !r.lsa.is_empty() && want(ChartId::Lsa))
         .map(|r| Rc::new(r.lsa.clone()));
     let algorithms = report
         .as_ref()
-        .filter(|_| want("algorithms"))
+        .filter(|_| want(ChartId::Algorithms))
         .and_then(|r| algorithm_figure(r.algorithms.as_ref()?, r.step))
         .map(Rc::new);
     html! {
         <div class="charts">
-            if want("loss") { <LossChart {losses} {steps} /> }
+            if want(ChartId::Loss) { <LossChart {losses} {steps} /> }
             if let Some(figure) = distance { <FigureChart {figure} /> }
             if let Some(figure) = noise { <FigureChart {figure} /> }
             if let Some(figure) = algorithms { <FigureChart {figure} /> }
             if let Some(heads) = lsa { <LsaWeights {heads} /> }
-            if want("icl") {
+            if want(ChartId::Icl) {
             <div>
                 <IclChart report={report.clone()} set={set.clone()} hidden={hidden.clone()} />
                 <div class="legend" role="group" aria-label="curves to show">
@@ -991,7 +996,7 @@ fn embed_view(props: &EmbedProps) -> Html {
         .filter(|f| f.applies(&state.exp))
         .collect();
     html! {
-        <div class="page embed" data-embed={spec.chart.clone()}>
+        <div class="page embed" data-embed={spec.chart.id()}>
             <style>{only}</style>
             <header class="embed-top">
                 <RunButtons state={state.clone()} start={props.start.clone()} control={props.control.clone()} />
@@ -1005,7 +1010,7 @@ fn embed_view(props: &EmbedProps) -> Html {
                 </div>
             }
             <div class="embed-chart">
-                <Charts state={state.clone()} only={AttrValue::from(spec.chart.clone())} />
+                <Charts state={state.clone()} only={spec.chart} />
             </div>
         </div>
     }
@@ -1017,7 +1022,7 @@ fn embed_view(props: &EmbedProps) -> Html {
 #[function_component(EmbedPanel)]
 fn embed_panel(props: &StateProps) -> Html {
     let state = &props.state;
-    let chart = use_state(|| "icl".to_string());
+    let chart = use_state(|| ChartId::Icl);
     let autoplay = use_state(|| true);
     let copied = use_state(|| None::<bool>);
     let base = web_sys::window()
@@ -1030,13 +1035,10 @@ fn embed_panel(props: &StateProps) -> Html {
             }
         })
         .unwrap_or_default();
-    let label = EMBED_CHARTS
-        .iter()
-        .find(|(id, _)| *id == chart.as_str())
-        .map_or("", |(_, l)| *l);
+    let label = chart.describe();
     let src = format!(
         "{base}embed.html#{}",
-        state.embed_hash(&chart, &[], *autoplay)
+        state.embed_hash(*chart, &[], *autoplay)
     );
     let snippet = format!(
         "<iframe src=\"{src}\" title=\"ICL Lab: {label}\" width=\"100%\" height=\"520\" style=\"border:0\" loading=\"lazy\"></iframe>\n\
@@ -1046,7 +1048,9 @@ fn embed_panel(props: &StateProps) -> Html {
         let chart = chart.clone();
         Callback::from(move |e: web_sys::Event| {
             let sel: HtmlSelectElement = e.target_unchecked_into();
-            chart.set(sel.value());
+            if let Ok(c) = sel.value().parse() {
+                chart.set(c);
+            }
         })
     };
     let on_autoplay = {
@@ -1065,8 +1069,8 @@ fn embed_panel(props: &StateProps) -> Html {
             <div class="embed-options">
                 <label>{"chart "}
                     <select id="embed-chart" onchange={on_chart}>
-                        { for EMBED_CHARTS.iter().map(|(id, l)| html!{
-                            <option value={*id} selected={*id == chart.as_str()}>{*l}</option>
+                        { for ChartId::EMBEDDABLE.iter().map(|c| html!{
+                            <option value={c.id()} selected={*c == *chart}>{c.describe()}</option>
                         }) }
                     </select>
                 </label>
@@ -1110,7 +1114,7 @@ fn attention_view(props: &StateProps) -> Html {
     let run = &state.run;
     let Some((step, snapshot)) = state.shown_attention() else {
         return html! {
-            <figure class="chart" data-chart="attention">
+            <figure class="chart" data-chart={ChartId::Attention.id()}>
                 <figcaption>{"Attention patterns"}</figcaption>
                 <p class="caption">{"The heads' attention appears at the first evaluation."}</p>
             </figure>
@@ -1123,7 +1127,7 @@ fn attention_view(props: &StateProps) -> Html {
         .min(snapshot.prompts.len().saturating_sub(1));
     let Some(p) = snapshot.prompts.get(prompt) else {
         return html! {
-            <figure class="chart" data-chart="attention">
+            <figure class="chart" data-chart={ChartId::Attention.id()}>
                 <figcaption>{"Attention patterns"}</figcaption>
                 <p class="caption">{format!(
                     "This model is too large to keep its attention patterns at every evaluation (at most {} weights per evaluation: fewer layers, heads or tokens); the head scores above are still measured.",
@@ -1163,13 +1167,13 @@ fn attention_view(props: &StateProps) -> Html {
         let state = state.clone();
         Callback::from(move |_| state.dispatch(Action::ClearAblations))
     };
-    let score = |key: &str, label: &str| -> String {
+    let score = |key: Metric, label: &str| -> String {
         metrics
-            .get(key)
+            .get(&key)
             .map_or(String::new(), |v| format!("{label} {v:.2}"))
     };
     html! {
-        <figure class="chart attention" data-chart="attention">
+        <figure class="chart attention" data-chart={ChartId::Attention.id()}>
             <figcaption>{"Attention patterns: which earlier token each position reads"}</figcaption>
             <div class="attention-controls">
                 <label>{"evaluation "}
@@ -1231,11 +1235,12 @@ fn attention_view(props: &StateProps) -> Html {
             <p class="caption" data-caption="head-scores">{
                 p.heads.iter().enumerate().flat_map(|(l, layer)| (0..layer.len()).map(move |h| (l, h)))
                     .map(|(l, h)| {
-                        let n = format!("L{}H{}", l + 1, h + 1);
+                        let at = Head::At { layer: l + 1, head: h + 1 };
+                        let n = at.to_string();
                         let parts: Vec<String> = [
-                            score(&format!("prefix_matching_{n}"), "prefix matching"),
-                            score(&format!("previous_token_{n}"), "previous token"),
-                            score(&format!("copying_{n}"), "copying"),
+                            score(Metric::PrefixMatching(at), "prefix matching"),
+                            score(Metric::PreviousToken(at), "previous token"),
+                            score(Metric::Copying(at), "copying"),
                         ]
                         .into_iter()
                         .filter(|p| !p.is_empty())
@@ -1361,7 +1366,7 @@ fn sweep_panel(props: &StateProps) -> Html {
         let state = state.clone();
         Callback::from(move |e: Event2| {
             let sel: HtmlSelectElement = e.target_unchecked_into();
-            state.dispatch(Action::SweepMetric(sel.value()));
+            state.dispatch(Action::SweepMetric(parse_list(&sel.value())));
         })
     };
     let on_file = {
@@ -1468,7 +1473,7 @@ fn sweep_panel(props: &StateProps) -> Html {
             if metrics.len() > 1 {
                 <label>{"metric "}
                     <select id="sweep-metric" onchange={on_metric}>
-                        { for metrics.iter().map(|m| html!{ <option value={m.clone()} selected={*m == sw.metric}>{m.replace('_', " ").replace(',', " and ")}</option> }) }
+                        { for metrics.iter().map(|m| html!{ <option value={list_text(m)} selected={*m == sw.metric}>{m.iter().map(Metric::label).collect::<Vec<_>>().join(" and ")}</option> }) }
                     </select>
                 </label>
             }

@@ -16,6 +16,7 @@ use yew::prelude::*;
 use crate::eval::EvalReport;
 
 use super::app::now_ms;
+use super::chart_id::ChartId;
 use super::figures::Figure;
 
 /// Okabe & Ito's colour-blind-safe palette, fixed per predictor.
@@ -466,7 +467,7 @@ pub fn loss_chart(props: &LossProps) -> Html {
         <figure class="chart">
             <figcaption>{"Training loss"}<ExportButtons name="training-loss" canvas={canvas.clone()} svg={loss_svg} /></figcaption>
             <div class="chart-body">
-                <canvas ref={canvas} class="chart-canvas" data-chart="loss" data-points={props.losses.len().to_string()}
+                <canvas ref={canvas} class="chart-canvas" data-chart={ChartId::Loss.id()} data-points={props.losses.len().to_string()}
                     data-recent={recent}
                     role="img" aria-label={format!("training loss over {} logged steps", props.losses.len())}
                     {onmousemove} {onmouseleave}></canvas>
@@ -572,7 +573,7 @@ pub fn icl_chart(props: &IclProps) -> Html {
                 <ExportButtons name={format!("icl-curve-{}", props.set)} canvas={canvas.clone()} svg={icl_svg} />
             </figcaption>
             <div class="chart-body">
-                <canvas ref={canvas} class="chart-canvas" data-chart="icl"
+                <canvas ref={canvas} class="chart-canvas" data-chart={ChartId::Icl.id()}
                     data-step={step.map(|s| s.to_string()).unwrap_or_default()}
                     role="img" aria-label="normalised squared error against the number of in-context examples, model and baselines"
                     {onmousemove} {onmouseleave}></canvas>
@@ -765,9 +766,11 @@ pub fn figure_chart(props: &FigureProps) -> Html {
                 let t0 = now_ms();
                 match on_canvas(&c).and_then(|root| draw_figure(root, fig)) {
                     Ok(g) => *geometry.borrow_mut() = g,
-                    Err(e) => web_sys::console::warn_1(&format!("{} chart: {e}", fig.id).into()),
+                    Err(e) => {
+                        web_sys::console::warn_1(&format!("{} chart: {e}", fig.id.id()).into())
+                    }
                 }
-                log_slow(fig.id, t0);
+                log_slow(fig.id.id(), t0);
             }
         });
     }
@@ -829,9 +832,9 @@ pub fn figure_chart(props: &FigureProps) -> Html {
     };
     html! {
         <figure class="chart">
-            <figcaption>{fig.title.clone()}<ExportButtons name={fig.id} canvas={canvas.clone()} svg={fig_svg} /></figcaption>
+            <figcaption>{fig.title.clone()}<ExportButtons name={fig.id.id()} canvas={canvas.clone()} svg={fig_svg} /></figcaption>
             <div class="chart-body">
-                <canvas ref={canvas} class="chart-canvas" data-chart={fig.id} data-points={points.to_string()}
+                <canvas ref={canvas} class="chart-canvas" data-chart={fig.id.id()} data-points={points.to_string()}
                     data-values={values}
                     role="img" aria-label={format!("{}: {}", fig.title, fig.caption)}
                     {onmousemove} {onmouseleave}></canvas>
@@ -860,7 +863,7 @@ pub fn figure_chart(props: &FigureProps) -> Html {
                 </div>
             }
             if !fig.caption.is_empty() {
-                <p class="caption" data-caption={fig.id}>{fig.caption.clone()}</p>
+                <p class="caption" data-caption={fig.id.id()}>{fig.caption.clone()}</p>
             }
         </figure>
     }
@@ -950,7 +953,7 @@ pub struct LsaProps {
 #[function_component(LsaWeights)]
 pub fn lsa_weights(props: &LsaProps) -> Html {
     html! {
-        <figure class="chart" data-chart="lsa">
+        <figure class="chart" data-chart={ChartId::Lsa.id()}>
             <figcaption>{"Linear self-attention weights beside the GD construction"}</figcaption>
             { for props.heads.iter().map(|h| {
                 let (kq_gd, pv_gd) = h.construction();

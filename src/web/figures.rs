@@ -3,11 +3,12 @@
 //! training, and a sweep's threshold curve. Built here from the page state, drawn by
 //! `charts::FigureChart`; platform-neutral, so tested natively.
 
-use std::collections::BTreeMap;
-
+use super::chart_id::ChartId;
 use crate::eval::EvalReport;
 use crate::lens::algorithms::AlgorithmMatch;
-use crate::sweep::{SweepSummary, value_label, value_number};
+use crate::metric::{Head, Metric, Metrics, algorithm_label};
+use crate::probes::Probe;
+use crate::sweep::{SweepSummary, combined, value_label, value_number};
 
 /// Okabe & Ito's colour-blind-safe palette, fixed per predictor (RGB).
 pub fn predictor_rgb(name: &str) -> (u8, u8, u8) {
@@ -86,8 +87,8 @@ pub struct Mark {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Figure {
-    /// `data-chart` of the canvas (for tests and people reading the page).
-    pub id: &'static str,
+    /// Which chart: the canvas's `data-chart`.
+    pub id: ChartId,
     pub title: String,
     pub x_desc: String,
     pub y_desc: String,
@@ -121,18 +122,17 @@ pub const FADE: f64 = 0.15;
 
 /// Probe accuracies through training. `history` holds (step, final metrics) of
 /// every evaluation; `chance` is 1/L.
-pub fn probe_figure(history: &[(usize, BTreeMap<String, f64>)], chance: f64) -> Figure {
-    let probes = ["icl", "in_weights", "flipped_context", "flipped_prior"];
-    let lines: Vec<Line> = probes
+pub fn probe_figure(history: &[(usize, Metrics)], chance: f64) -> Figure {
+    let lines: Vec<Line> = Probe::ALL
         .iter()
         .map(|p| Line {
-            key: p.to_string(),
-            label: probe_label(p).into(),
+            key: p.name().to_string(),
+            label: probe_label(p.name()).into(),
             points: history
                 .iter()
-                .filter_map(|(s, m)| m.get(*p).map(|v| (*s as f64, *v)))
+                .filter_map(|(s, m)| m.get(&Metric::Probe(*p)).map(|v| (*s as f64, *v)))
                 .collect(),
-            dashed: p.starts_with("flipped"),
+            dashed: matches!(p, Probe::FlippedContext | Probe::FlippedPrior),
         })
         .collect();
     let icl = &lines[0].points;
@@ -160,7 +160,7 @@ pub fn probe_figure(history: &[(usize, BTreeMap<String, f64>)], chance: f64) -> 
         };
     }
     Figure {
-        id: "probes",
+        id: ChartId::Probes,
         title: "Probes: in context or in the weights?".into(),
         x_desc: "training step".into(),
         y_desc: "accuracy".into(),
@@ -181,16 +181,18 @@ pub fn probe_figure(history: &[(usize, BTreeMap<String, f64>)], chance: f64) -> 
 /// (Reddy's induction head forming; the ICL accuracy's own first rise, from chance
 /// to the copy-a-context-label plateau, is steeper and not the transition), with
 /// the score. `None` before three evaluations, or when the curve never moved by 0.1.
-pub fn phase_change(history: &[(usize, BTreeMap<String, f64>)]) -> Option<(usize, f64)> {
-    let tokens = history.iter().any(|(_, m)| m.contains_key("icl_score"));
+pub fn phase_change(history: &[(usize, Metrics)]) -> Option<(usize, f64)> {
+    let tokens = history
+        .iter()
+        .any(|(_, m)| m.contains_key(&Metric::IclScore));
     let (key, sign) = if tokens {
-        ("icl_score", 1.0)
+        (Metric::IclScore, 1.0)
     } else {
-        ("prefix_matching_max", -1.0)
+        (Metric::PrefixMatching(Head::Max), -1.0)
     };
     let points: Vec<(usize, f64)> = history
         .iter()
-        .filter_map(|(s, m)| m.get(key).map(|v| (*s, sign * *v)))
+        .filter_map(|(s, m)| m.get(&key).map(|v| (*s, sign * *v)))
         .collect();
     if points.len() < 3 {
         return None;
@@ -205,19 +207,19 @@ pub fn phase_change(history: &[(usize, BTreeMap<String, f64>)]) -> Option<(usize
 
 /// Per head through training: prefix-matching score (solid) and previous-token
 /// score (dashed), with the phase change marked.
-pub fn head_score_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Figure> {
+pub fn head_score_figure(history: &[(usize, Metrics)]) -> Option<Figure> {
     let last = &history.last()?.1;
-    let heads: Vec<String> = last
+    let heads: Vec<Head> = last
         .keys()
-        .filter_map(|k| {
-            k.strip_prefix("prefix_matching_L")
-                .map(|_| k[16..].to_string())
+        .filter_map(|k| match k {
+            Metric::PrefixMatching(h @ Head::At { .. }) => Some(*h),
+            _ => None,
         })
         .collect();
     if heads.is_empty() {
         return None;
     }
-    let series = |key: String| -> Vec<(f64, f64)> {
+    let series = |key: Metric| -> Vec<(f64, f64)> {
         history
             .iter()
             .filter_map(|(s, m)| m.get(&key).map(|v| (*s as f64, *v)))
@@ -228,33 +230,32 @@ pub fn head_score_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<F
         lines.push(Line {
             key: format!("head_{i}_prefix"),
             label: format!("{h} prefix matching"),
-            points: series(format!("prefix_matching_{h}")),
+            points: series(Metric::PrefixMatching(*h)),
             dashed: false,
         });
         lines.push(Line {
             key: format!("head_{i}_previous"),
             label: format!("{h} previous token"),
-            points: series(format!("previous_token_{h}")),
+            points: series(Metric::PreviousToken(*h)),
             dashed: true,
         });
     }
     let best = heads
         .iter()
         .max_by(|a, b| {
-            let v = |h: &String| {
-                last.get(&format!("prefix_matching_{h}"))
+            let v = |h: &Head| {
+                last.get(&Metric::PrefixMatching(*h))
                     .copied()
                     .unwrap_or(0.0)
             };
             v(a).total_cmp(&v(b))
         })
-        .cloned()
-        .unwrap_or_default();
+        .copied()?;
     let best_score = last
-        .get(&format!("prefix_matching_{best}"))
+        .get(&Metric::PrefixMatching(best))
         .copied()
         .unwrap_or(0.0);
-    let uniform = last.get("prefix_matching_uniform").copied();
+    let uniform = last.get(&Metric::PrefixMatching(Head::Uniform)).copied();
     let baseline = uniform.map_or(String::new(), |u| {
         format!(" (a head attending uniformly would score {u:.2} on these sequences)")
     });
@@ -264,13 +265,16 @@ pub fn head_score_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<F
             let at = history
                 .iter()
                 .find(|(s, _)| *s == step)
-                .and_then(|(_, m)| m.get(&format!("prefix_matching_{best}")).copied())
+                .and_then(|(_, m)| m.get(&Metric::PrefixMatching(best)).copied())
                 .unwrap_or(best_score);
             marks.push(Mark {
                 at: (step as f64, at),
                 text: format!("phase change, step {step}"),
             });
-            let what = if history.iter().any(|(_, m)| m.contains_key("icl_score")) {
+            let what = if history
+                .iter()
+                .any(|(_, m)| m.contains_key(&Metric::IclScore))
+            {
                 "The ICL score fell"
             } else {
                 "The best head's score rose"
@@ -284,7 +288,7 @@ pub fn head_score_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<F
         ),
     };
     Some(Figure {
-        id: "heads",
+        id: ChartId::Heads,
         title: "Head scores through training".into(),
         x_desc: "training step".into(),
         y_desc: "attention score".into(),
@@ -302,11 +306,14 @@ pub fn head_score_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<F
 }
 
 /// Per head through training: Olsson's copying score of its OV circuit (token runs).
-pub fn copying_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Figure> {
+pub fn copying_figure(history: &[(usize, Metrics)]) -> Option<Figure> {
     let last = &history.last()?.1;
-    let heads: Vec<String> = last
+    let heads: Vec<Head> = last
         .keys()
-        .filter_map(|k| k.strip_prefix("copying_").map(str::to_string))
+        .filter_map(|k| match k {
+            Metric::Copying(h) => Some(*h),
+            _ => None,
+        })
         .collect();
     if heads.is_empty() {
         return None;
@@ -316,20 +323,20 @@ pub fn copying_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Figu
         .enumerate()
         .map(|(i, h)| Line {
             key: format!("head_{i}_copying"),
-            label: h.clone(),
+            label: h.to_string(),
             points: history
                 .iter()
-                .filter_map(|(s, m)| m.get(&format!("copying_{h}")).map(|v| (*s as f64, *v)))
+                .filter_map(|(s, m)| m.get(&Metric::Copying(*h)).map(|v| (*s as f64, *v)))
                 .collect(),
             dashed: false,
         })
         .collect();
     let now: Vec<String> = heads
         .iter()
-        .map(|h| format!("{h} {:.2}", last[&format!("copying_{h}")]))
+        .map(|h| format!("{h} {:.2}", last[&Metric::Copying(*h)]))
         .collect();
     Some(Figure {
-        id: "copying",
+        id: ChartId::Copying,
         title: "Copying score of each head's OV circuit".into(),
         x_desc: "training step".into(),
         y_desc: "Σλ / Σ|λ|".into(),
@@ -349,14 +356,14 @@ pub fn copying_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Figu
 
 /// The ICL score (loss late in the context − early) through training, beside the
 /// mean next-token loss, with the phase change marked.
-pub fn icl_score_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Figure> {
-    let series = |key: &str| -> Vec<(f64, f64)> {
+pub fn icl_score_figure(history: &[(usize, Metrics)]) -> Option<Figure> {
+    let series = |key: Metric| -> Vec<(f64, f64)> {
         history
             .iter()
-            .filter_map(|(s, m)| m.get(key).map(|v| (*s as f64, *v)))
+            .filter_map(|(s, m)| m.get(&key).map(|v| (*s as f64, *v)))
             .collect()
     };
-    let score = series("icl_score");
+    let score = series(Metric::IclScore);
     let &(last_step, last) = score.last()?;
     let mut marks = Vec::new();
     let caption = match phase_change(history) {
@@ -375,7 +382,7 @@ pub fn icl_score_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Fi
         ),
     };
     Some(Figure {
-        id: "icl-score",
+        id: ChartId::IclScore,
         title: "ICL score: loss late in the context − early".into(),
         x_desc: "training step".into(),
         y_desc: "nats".into(),
@@ -392,7 +399,7 @@ pub fn icl_score_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Fi
             Line {
                 key: "uniform".into(),
                 label: "mean next-token loss".into(),
-                points: series("loss"),
+                points: series(Metric::Loss),
                 dashed: true,
             },
         ],
@@ -443,7 +450,7 @@ pub fn token_loss_figure(report: &EvalReport, ablated: Option<&EvalReport>) -> O
         ));
     }
     Some(Figure {
-        id: "token-loss",
+        id: ChartId::TokenLoss,
         title: "Next-token loss by position".into(),
         x_desc: "position of the predicted token".into(),
         y_desc: "cross-entropy (nats)".into(),
@@ -460,28 +467,25 @@ pub fn token_loss_figure(report: &EvalReport, ablated: Option<&EvalReport>) -> O
 
 /// The model's distance to dMMSE and to ridge (or least squares) through training,
 /// on pool and fresh tasks: which algorithm does it behave like?
-pub fn distance_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Figure> {
+pub fn distance_figure(history: &[(usize, Metrics)]) -> Option<Figure> {
     let last = history.last()?.1.clone();
-    let mut keys: Vec<String> = ["pool", "fresh"]
-        .iter()
-        .flat_map(|set| {
-            ["dmmse", "ridge", "least_squares"]
-                .iter()
-                .map(move |b| format!("{set}_distance_{b}"))
-        })
-        .filter(|k| last.contains_key(k))
+    // (set, baseline) pairs the last evaluation has.
+    let mut keys: Vec<(&str, &str)> = ["pool", "fresh"]
+        .into_iter()
+        .flat_map(|set| ["dmmse", "ridge", "least_squares"].map(|b| (set, b)))
+        .filter(|(set, b)| last.contains_key(&Metric::distance(set, b)))
         .collect();
     // ridge and least squares say the same on noiseless tasks; keep ridge when both.
-    if keys.iter().any(|k| k.ends_with("_ridge")) {
-        keys.retain(|k| !k.ends_with("_least_squares"));
+    if keys.iter().any(|(_, b)| *b == "ridge") {
+        keys.retain(|(_, b)| *b != "least_squares");
     }
     if keys.is_empty() {
         return None;
     }
     let lines = keys
         .iter()
-        .map(|k| {
-            let (set, b) = k.split_once("_distance_").expect("key format");
+        .map(|&(set, b)| {
+            let k = Metric::distance(set, b);
             Line {
                 key: b.to_string(),
                 label: format!(
@@ -495,17 +499,18 @@ pub fn distance_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Fig
                 ),
                 points: history
                     .iter()
-                    .filter_map(|(s, m)| m.get(k).map(|v| (*s as f64, v.max(1e-6))))
+                    .filter_map(|(s, m)| m.get(&k).map(|v| (*s as f64, v.max(1e-6))))
                     .collect(),
                 dashed: set == "fresh",
             }
         })
         .collect();
     let nearest = |set: &str| {
+        let d = |&(s, b): &(&str, &str)| last[&Metric::distance(s, b)];
         keys.iter()
-            .filter(|k| k.starts_with(set))
-            .min_by(|a, b| last[*a].total_cmp(&last[*b]))
-            .map(|k| k.split_once("_distance_").expect("key").1.replace('_', " "))
+            .filter(|(s, _)| *s == set)
+            .min_by(|a, b| d(a).total_cmp(&d(b)))
+            .map(|(_, b)| b.replace('_', " "))
     };
     let caption = match (nearest("pool"), nearest("fresh")) {
         (Some(p), Some(f)) => format!(
@@ -517,7 +522,7 @@ pub fn distance_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Fig
         _ => String::new(),
     };
     Some(Figure {
-        id: "distance",
+        id: ChartId::Distance,
         title: "Which algorithm does the model run?".into(),
         x_desc: "training step".into(),
         y_desc: "(model − algorithm)² / d (log)".into(),
@@ -530,25 +535,6 @@ pub fn distance_figure(history: &[(usize, BTreeMap<String, f64>)]) -> Option<Fig
         caption,
         x_labels: Vec::new(),
     })
-}
-
-/// The name of a lens algorithm for people: `gd_2` → "GD-2".
-pub fn algorithm_label(name: &str) -> String {
-    match name {
-        "least_squares" => "least squares".into(),
-        "ridge" => "ridge".into(),
-        n => {
-            if let Some(t) = n.strip_prefix("gd_") {
-                format!("GD-{t}")
-            } else if let Some(t) = n.strip_prefix("gdpp_") {
-                format!("GD++-{t}")
-            } else if let Some(t) = n.strip_prefix("newton_") {
-                format!("Newton-{t}")
-            } else {
-                n.into()
-            }
-        }
-    }
 }
 
 /// The kind of algorithm a lens name belongs to (`gd_4` → "GD").
@@ -720,7 +706,7 @@ pub fn algorithm_figure(m: &AlgorithmMatch, step: usize) -> Option<Figure> {
         )
     };
     Some(Figure {
-        id: "algorithms",
+        id: ChartId::Algorithms,
         title: "Which algorithm does the model run at each k?".into(),
         x_desc: "in-context examples k".into(),
         y_desc: if weights {
@@ -803,7 +789,7 @@ pub fn noise_figure(report: &EvalReport) -> Option<Figure> {
         caption.push('.');
     }
     Some(Figure {
-        id: "noise",
+        id: ChartId::Noise,
         title: "Algorithm selection: error at each noise level".into(),
         x_desc: "noise σ of the prompt's task".into(),
         y_desc: "squared error / d with all examples (log)".into(),
@@ -820,7 +806,7 @@ pub fn noise_figure(report: &EvalReport) -> Option<Figure> {
 
 /// A sweep's final metric against the varied value. Values spanning 16× or more
 /// get a log axis; `null` (an infinite pool) is drawn one step past the largest.
-pub fn threshold_figure(summary: &SweepSummary, metric: &str) -> Figure {
+pub fn threshold_figure(summary: &SweepSummary, metric: &[Metric]) -> Figure {
     let finite: Vec<f64> = summary
         .values
         .iter()
@@ -863,7 +849,7 @@ pub fn threshold_figure(summary: &SweepSummary, metric: &str) -> Figure {
             .collect();
     }
     // One line per metric; a comma joins metrics drawn together.
-    let parts: Vec<&str> = metric.split(',').collect();
+    let parts = metric;
     let lines: Vec<Line> = parts
         .iter()
         .enumerate()
@@ -873,22 +859,24 @@ pub fn threshold_figure(summary: &SweepSummary, metric: &str) -> Figure {
             } else {
                 format!("metric_{n}")
             },
-            label: m.replace('_', " "),
+            label: m.label(),
             points: summary
                 .points
                 .iter()
                 .filter_map(|p| {
                     let i = summary.values.iter().position(|v| *v == p.value)?;
-                    Some((position(i, &p.value), *p.metrics.get(*m)?))
+                    Some((position(i, &p.value), *p.metrics.get(m)?))
                 })
                 .collect(),
             dashed: false,
         })
         .collect();
-    let accuracy = !metric.contains("error")
-        && !metric.contains("distance")
-        && !metric.contains("steps")
-        && !metric.contains("iterations");
+    let accuracy = !parts.is_empty() && parts.iter().all(Metric::is_fraction);
+    let named = parts
+        .iter()
+        .map(Metric::label)
+        .collect::<Vec<_>>()
+        .join(" and ");
     let name = summary.path.rsplit('.').next().unwrap_or(&summary.path);
     let mut caption = format!(
         "{} of {} runs finished.",
@@ -899,18 +887,14 @@ pub fn threshold_figure(summary: &SweepSummary, metric: &str) -> Figure {
         caption = format!("{caption} {more}");
     }
     Figure {
-        id: "threshold",
-        title: format!(
-            "Sweep: {} against {}",
-            metric.replace(',', " and ").replace('_', " "),
-            summary.path
-        ),
+        id: ChartId::Threshold,
+        title: format!("Sweep: {} against {}", named, summary.path),
         x_desc: format!("{name}{}", if x_log { " (log)" } else { "" }),
         y_desc: if parts.len() == 1 {
-            metric.replace('_', " ")
-        } else if parts.iter().all(|p| p.contains("error")) {
+            parts[0].label()
+        } else if parts.iter().all(Metric::is_error) {
             "error with all examples (÷ d)".into()
-        } else if parts.iter().all(|p| p.starts_with("lens_")) {
+        } else if parts.iter().all(Metric::is_count) {
             "best-matching steps / iterations".into()
         } else {
             "value".into()
@@ -929,33 +913,36 @@ pub fn threshold_figure(summary: &SweepSummary, metric: &str) -> Figure {
 /// What a combined sweep chart says in words: the mixture model against each
 /// single-task model (p_classification = 0 and 1), or the GD steps / Newton
 /// iterations the model matches per layer (a depth sweep's slopes).
-fn combined_caption(summary: &SweepSummary, metric: &str) -> Option<String> {
-    let at = |v: f64, m: &str| {
+fn combined_caption(summary: &SweepSummary, metric: &[Metric]) -> Option<String> {
+    let [mixture, lens] = combined();
+    let at = |v: f64, m: &Metric| {
         summary
             .points
             .iter()
             .find(|p| value_number(&p.value) == Some(v))
             .and_then(|p| p.metrics.get(m).copied())
     };
-    if metric == crate::sweep::COMBINED[0] {
+    let (regression, classification) =
+        (Metric::error("regression"), Metric::error("classification"));
+    if metric == mixture.as_slice() {
         let mixed = summary
             .points
             .iter()
             .find(|p| value_number(&p.value).is_some_and(|v| v > 0.0 && v < 1.0))?;
         let p = value_number(&mixed.value)?;
         let (r_mix, c_mix) = (
-            mixed.metrics.get("regression_error")?,
-            mixed.metrics.get("classification_error")?,
+            mixed.metrics.get(&regression)?,
+            mixed.metrics.get(&classification)?,
         );
-        let r_single = at(0.0, "regression_error")?;
-        let c_single = at(1.0, "classification_error")?;
+        let r_single = at(0.0, &regression)?;
+        let c_single = at(1.0, &classification)?;
         return Some(format!(
             "On regression the mixture model (p = {p}) has error {r_mix:.3} vs {r_single:.3} for the regression-only model; on classification {c_mix:.3} vs {c_single:.3} for the classification-only model."
         ));
     }
-    if metric == crate::sweep::COMBINED[1] && summary.path == "model.layers" {
-        let (newton, _) = summary.slope("lens_newton_iterations")?;
-        let (gd, _) = summary.slope("lens_gd_steps")?;
+    if metric == lens.as_slice() && summary.path == "model.layers" {
+        let (newton, _) = summary.slope(&Metric::LensNewtonIterations)?;
+        let (gd, _) = summary.slope(&Metric::LensGdSteps)?;
         return Some(format!(
             "Per layer: {newton:.1} more Newton iterations, {gd:.1} more GD steps in the best match (Fu: about 3 Newton iterations per layer)."
         ));
@@ -969,15 +956,15 @@ mod tests {
     use crate::config::Experiment;
     use crate::sweep::{SweepPoint, SweepSpec};
 
-    fn h(values: &[(usize, f64, f64)]) -> Vec<(usize, BTreeMap<String, f64>)> {
+    /// A metric by its key, as a saved record spells it.
+    fn k(key: &str) -> Metric {
+        key.parse().unwrap()
+    }
+
+    fn h(values: &[(usize, f64, f64)]) -> Vec<(usize, Metrics)> {
         values
             .iter()
-            .map(|(s, icl, iw)| {
-                (
-                    *s,
-                    [("icl".to_string(), *icl), ("in_weights".to_string(), *iw)].into(),
-                )
-            })
+            .map(|(s, icl, iw)| (*s, [(k("icl"), *icl), (k("in_weights"), *iw)].into()))
             .collect()
     }
 
@@ -1007,13 +994,13 @@ mod tests {
 
     #[test]
     fn distance_figure_names_the_closest_algorithm_per_task_set() {
-        let m = |a: f64, b: f64, c: f64, d: f64| -> BTreeMap<String, f64> {
+        let m = |a: f64, b: f64, c: f64, d: f64| -> Metrics {
             [
-                ("pool_distance_dmmse".to_string(), a),
-                ("pool_distance_ridge".to_string(), b),
-                ("fresh_distance_dmmse".to_string(), c),
-                ("fresh_distance_ridge".to_string(), d),
-                ("fresh_distance_least_squares".to_string(), d),
+                (k("pool_distance_dmmse"), a),
+                (k("pool_distance_ridge"), b),
+                (k("fresh_distance_dmmse"), c),
+                (k("fresh_distance_ridge"), d),
+                (k("fresh_distance_least_squares"), d),
             ]
             .into()
         };
@@ -1197,17 +1184,17 @@ mod tests {
             s.points.push(SweepPoint {
                 value: v.into(),
                 step: 10,
-                metrics: [("fresh_error".to_string(), e)].into(),
+                metrics: [(k("fresh_error"), e)].into(),
                 run: None,
             });
         }
         s.points.push(SweepPoint {
             value: serde_json::Value::Null,
             step: 10,
-            metrics: [("fresh_error".to_string(), 0.1)].into(),
+            metrics: [(k("fresh_error"), 0.1)].into(),
             run: None,
         });
-        let f = threshold_figure(&s, "fresh_error");
+        let f = threshold_figure(&s, &[Metric::error("fresh")]);
         assert!(f.x_log);
         assert_eq!(
             f.lines[0].points,
@@ -1222,10 +1209,10 @@ mod tests {
         s.points.push(SweepPoint {
             value: 0.5.into(),
             step: 10,
-            metrics: [("icl".to_string(), 0.7)].into(),
+            metrics: [(k("icl"), 0.7)].into(),
             run: None,
         });
-        let f = threshold_figure(&s, "icl");
+        let f = threshold_figure(&s, &[Metric::Probe(Probe::Icl)]);
         assert!(!f.x_log);
         assert_eq!(f.y_range, Some((0.0, 1.0)));
         assert_eq!(f.lines[0].points, vec![(0.5, 0.7)]);
@@ -1239,17 +1226,13 @@ mod tests {
             s.points.push(SweepPoint {
                 value: spec.values[i].clone(),
                 step: 10,
-                metrics: [
-                    ("regression_error".to_string(), r),
-                    ("classification_error".to_string(), c),
-                ]
-                .into(),
+                metrics: [(k("regression_error"), r), (k("classification_error"), c)].into(),
                 run: None,
             });
         }
-        let metric = crate::sweep::COMBINED[0];
-        assert!(s.metrics().contains(&metric.to_string()));
-        let f = threshold_figure(&s, metric);
+        let [metric, _] = combined();
+        assert!(s.metrics().contains(&metric));
+        let f = threshold_figure(&s, &metric);
         assert_eq!(f.lines.len(), 2);
         assert_eq!(f.lines[1].points, vec![(0.0, 0.3), (0.5, 0.2), (1.0, 0.18)]);
         assert_eq!(f.y_range, None, "errors are not accuracies");
@@ -1260,18 +1243,18 @@ mod tests {
         );
     }
 
-    fn token_history(scores: &[(usize, f64, f64)]) -> Vec<(usize, BTreeMap<String, f64>)> {
+    fn token_history(scores: &[(usize, f64, f64)]) -> Vec<(usize, Metrics)> {
         scores
             .iter()
             .map(|&(step, icl, prefix)| {
-                let m: BTreeMap<String, f64> = [
-                    ("icl_score".to_string(), icl),
-                    ("loss".to_string(), 3.0 + icl / 2.0),
-                    ("prefix_matching_L1H1".to_string(), 0.1),
-                    ("previous_token_L1H1".to_string(), 0.6),
-                    ("prefix_matching_L2H1".to_string(), prefix),
-                    ("previous_token_L2H1".to_string(), 0.05),
-                    ("prefix_matching_uniform".to_string(), 0.11),
+                let m: Metrics = [
+                    (k("icl_score"), icl),
+                    (k("loss"), 3.0 + icl / 2.0),
+                    (k("prefix_matching_L1H1"), 0.1),
+                    (k("previous_token_L1H1"), 0.6),
+                    (k("prefix_matching_L2H1"), prefix),
+                    (k("previous_token_L2H1"), 0.05),
+                    (k("prefix_matching_uniform"), 0.11),
                 ]
                 .into();
                 (step, m)
@@ -1333,7 +1316,7 @@ mod tests {
     #[test]
     fn a_classification_runs_phase_change_is_the_steepest_rise_of_the_best_head() {
         // Measured on reddy-abrupt: ICL accuracy and the best head's score.
-        let hist: Vec<(usize, BTreeMap<String, f64>)> = [
+        let hist: Vec<(usize, Metrics)> = [
             (0, 0.03, 0.25),
             (100, 0.41, 0.43),
             (300, 0.46, 0.41),
@@ -1343,12 +1326,12 @@ mod tests {
         ]
         .iter()
         .map(|&(s, icl, best)| {
-            let m: BTreeMap<String, f64> = [
-                ("icl".to_string(), icl),
-                ("prefix_matching_L2H1".to_string(), best),
-                ("prefix_matching_max".to_string(), best),
-                ("previous_token_L2H1".to_string(), 0.3),
-                ("prefix_matching_uniform".to_string(), 0.24),
+            let m: Metrics = [
+                (k("icl"), icl),
+                (k("prefix_matching_L2H1"), best),
+                (k("prefix_matching_max"), best),
+                (k("previous_token_L2H1"), 0.3),
+                (k("prefix_matching_uniform"), 0.24),
             ]
             .into();
             (s, m)
@@ -1412,13 +1395,13 @@ mod tests {
 
     #[test]
     fn copying_scores_are_drawn_per_head() {
-        let hist: Vec<(usize, BTreeMap<String, f64>)> = [(0, 0.3), (100, 0.99)]
+        let hist: Vec<(usize, Metrics)> = [(0, 0.3), (100, 0.99)]
             .iter()
             .map(|&(s, c)| {
-                let m: BTreeMap<String, f64> = [
-                    ("copying_L1H1".to_string(), c),
-                    ("copying_L2H1".to_string(), -c),
-                    ("prefix_matching_L1H1".to_string(), 0.1),
+                let m: Metrics = [
+                    (k("copying_L1H1"), c),
+                    (k("copying_L2H1"), -c),
+                    (k("prefix_matching_L1H1"), 0.1),
                 ]
                 .into();
                 (s, m)
@@ -1468,7 +1451,7 @@ pub fn overlay_figures(runs: &[&crate::web::runs::RunRecord]) -> Vec<Figure> {
         .collect();
     if !losses.is_empty() {
         figures.push(Figure {
-            id: "overlay-loss",
+            id: ChartId::OverlayLoss,
             title: "Saved runs: training loss".into(),
             x_desc: "training step".into(),
             y_desc: "loss (log scale)".into(),
@@ -1482,10 +1465,12 @@ pub fn overlay_figures(runs: &[&crate::web::runs::RunRecord]) -> Vec<Figure> {
             x_labels: Vec::new(),
         });
     }
+    // The first of the metrics the first evaluated run's kind is judged by.
     let metric = runs
         .iter()
         .find_map(|r| r.eval.as_ref().map(default_metric))
-        .unwrap_or("fresh_error");
+        .and_then(|m| m.into_iter().next())
+        .unwrap_or_else(|| Metric::error("fresh"));
     let metric_lines: Vec<Line> = runs
         .iter()
         .enumerate()
@@ -1493,16 +1478,16 @@ pub fn overlay_figures(runs: &[&crate::web::runs::RunRecord]) -> Vec<Figure> {
             let pts: Vec<(f64, f64)> = r
                 .history
                 .iter()
-                .filter_map(|(s, m)| m.get(metric).map(|v| (*s as f64, *v)))
+                .filter_map(|(s, m)| m.get(&metric).map(|v| (*s as f64, *v)))
                 .filter(|(_, v)| v.is_finite())
                 .collect();
             (!pts.is_empty() && r.sweep.is_none()).then(|| line(i, &names[i], pts))
         })
         .collect();
     if !metric_lines.is_empty() {
-        let pretty = metric.replace('_', " ");
+        let pretty = metric.label();
         figures.push(Figure {
-            id: "overlay-metric",
+            id: ChartId::OverlayMetric,
             title: format!("Saved runs: {pretty} through training"),
             x_desc: "training step".into(),
             y_desc: pretty.clone(),
@@ -1535,7 +1520,7 @@ pub fn overlay_figures(runs: &[&crate::web::runs::RunRecord]) -> Vec<Figure> {
         .collect();
     if !icl.is_empty() {
         figures.push(Figure {
-            id: "overlay-icl",
+            id: ChartId::OverlayIcl,
             title: "Saved runs: the model's error on fresh tasks by examples in context".into(),
             x_desc: "examples in context k".into(),
             y_desc: "squared error / d".into(),
@@ -1557,6 +1542,11 @@ mod overlay_tests {
     use super::*;
     use crate::web::runs::{Origin, RUN_KIND, RunRecord, RunStatus};
 
+    /// A metric by its key, as a saved record spells it.
+    fn k(key: &str) -> Metric {
+        key.parse().unwrap()
+    }
+
     fn run(name: &str, loss: f32, err: f64) -> RunRecord {
         RunRecord {
             kind: RUN_KIND.into(),
@@ -1568,7 +1558,7 @@ mod overlay_tests {
             experiment: crate::config::Experiment::default(),
             step: 20,
             losses: vec![(10, loss), (20, loss / 2.0)],
-            history: vec![(20, [("fresh_error".to_string(), err)].into())],
+            history: vec![(20, [(k("fresh_error"), err)].into())],
             eval: None,
             attention: Vec::new(),
             train_ms: None,
@@ -1583,7 +1573,7 @@ mod overlay_tests {
     fn selected_runs_overlay_with_one_colour_each() {
         let (a, b) = (run("a", 1.0, 0.5), run("b", 2.0, 0.25));
         let figs = overlay_figures(&[&a, &b]);
-        let ids: Vec<&str> = figs.iter().map(|f| f.id).collect();
+        let ids: Vec<&str> = figs.iter().map(|f| f.id.id()).collect();
         assert_eq!(ids, ["overlay-loss", "overlay-metric"]);
         assert_eq!(figs[0].lines.len(), 2);
         assert_eq!(figs[0].lines[1].points, vec![(10.0, 2.0), (20.0, 1.0)]);

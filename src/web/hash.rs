@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::config::{ConfigError, Experiment, FORMAT_VERSION};
 use crate::presets;
 
+use super::chart_id::ChartId;
 use super::protocol::BackendChoice;
 
 /// Encoded: what a URL fragment cannot hold literally, plus the separators used here.
@@ -65,41 +66,13 @@ impl Default for HashState {
 /// What an embedded figure shows: `embed=<chart>&show=<field>,<field>&autoplay`.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct EmbedSpec {
-    /// One of [`EMBED_CHARTS`].
-    pub chart: String,
+    /// One of [`ChartId::EMBEDDABLE`]; the ICL curve when the hash names none.
+    pub chart: ChartId,
     /// Controls the author keeps (config paths, e.g. `task.pool`); none by default.
     pub show: Vec<String>,
     /// Start training as soon as the page is ready.
     pub autoplay: bool,
 }
-
-/// The charts an embed can show: `data-chart` id and what it is, for the "embed
-/// this chart" menu.
-pub const EMBED_CHARTS: &[(&str, &str)] = &[
-    ("icl", "ICL curve: error by number of examples (regression)"),
-    ("loss", "training loss"),
-    (
-        "probes",
-        "probe accuracies through training (classification)",
-    ),
-    (
-        "algorithms",
-        "which algorithm the model matches (linear regression)",
-    ),
-    ("noise", "error against noise σ (noise mixtures)"),
-    ("distance", "distance to dMMSE and ridge (task pools)"),
-    (
-        "heads",
-        "head scores through training (token and classification runs)",
-    ),
-    (
-        "attention",
-        "attention heatmaps (token and classification runs)",
-    ),
-    ("icl-score", "ICL score through training (token runs)"),
-    ("token-loss", "next-token loss by position (token runs)"),
-    ("copying", "copying score per head (token runs)"),
-];
 
 /// What the page opens with when the hash is empty: the one-minute lesson.
 pub fn default_experiment() -> Experiment {
@@ -196,18 +169,15 @@ pub fn parse_hash(hash: &str) -> (HashState, Vec<String>) {
                 }
             },
             "embed" => {
-                let chart = if EMBED_CHARTS.iter().any(|(id, _)| *id == value) {
-                    value
-                } else {
-                    problems.push(format!(
-                        "embed = {value} is not a chart: one of {}; showing the ICL curve",
-                        EMBED_CHARTS
-                            .iter()
-                            .map(|(id, _)| *id)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                    "icl".to_string()
+                let chart = match value.parse::<ChartId>() {
+                    Ok(c) if c.embeddable() => c,
+                    _ => {
+                        problems.push(format!(
+                            "embed = {value} is not a chart: one of {}; showing the ICL curve",
+                            ChartId::EMBEDDABLE.map(ChartId::id).join(", ")
+                        ));
+                        ChartId::Icl
+                    }
                 };
                 state.embed.get_or_insert_with(EmbedSpec::default).chart = chart;
             }
@@ -241,12 +211,6 @@ pub fn parse_hash(hash: &str) -> (HashState, Vec<String>) {
             }
             other => problems.push(format!("`{other}` is not a setting this page knows")),
         }
-    }
-    // `show` or `autoplay` without `embed`: the embed view of the ICL curve.
-    if let Some(e) = &mut state.embed
-        && e.chart.is_empty()
-    {
-        e.chart = "icl".into();
     }
     state.lesson_fresh = state.lesson.is_some() && base.is_none() && exp_json.is_none();
     let base = match (base, &exp_json, state.bench) {
@@ -534,7 +498,7 @@ mod tests {
         );
         assert!(problems.is_empty(), "{problems:?}");
         let e = s.embed.clone().unwrap();
-        assert_eq!(e.chart, "heads");
+        assert_eq!(e.chart, ChartId::Heads);
         assert_eq!(e.show, ["model.layers", "task.family.vocab"]);
         assert!(e.autoplay);
         // It round-trips.
@@ -544,7 +508,7 @@ mod tests {
         assert_eq!(back.experiment, s.experiment);
         // Unknown charts and controls are named, with what is allowed.
         let (s, problems) = parse_hash("#embed=pie&show=task.pool,model.colour");
-        assert_eq!(s.embed.as_ref().unwrap().chart, "icl");
+        assert_eq!(s.embed.as_ref().unwrap().chart, ChartId::Icl);
         assert_eq!(s.embed.as_ref().unwrap().show, ["task.pool"]);
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("embed = pie") && problems[0].contains("token-loss"));

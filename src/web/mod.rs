@@ -3,6 +3,7 @@
 //! and are tested natively; the wasm parts (the worker runtime, the yew app, the
 //! charts) only compile for `wasm32`. Nothing here trains: it drives the core.
 
+pub mod chart_id;
 pub mod fields;
 pub mod figures;
 pub mod hash;

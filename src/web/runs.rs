@@ -14,6 +14,7 @@ use crate::checkpoint::{Checkpoint, CheckpointState};
 use crate::config::Experiment;
 use crate::eval::EvalReport;
 use crate::lens::heads::AttentionSnapshot;
+use crate::metric::Metrics;
 use crate::presets::PRESETS;
 use crate::sweep::{SUMMARY_KIND, SweepSummary, final_metrics};
 
@@ -139,7 +140,7 @@ pub struct RunRecord {
     /// (step, training loss) of every logged step.
     pub losses: Vec<(usize, f32)>,
     /// (step, final metrics) of every evaluation.
-    pub history: Vec<(usize, BTreeMap<String, f64>)>,
+    pub history: Vec<(usize, Metrics)>,
     /// The latest evaluation.
     pub eval: Option<EvalReport>,
     /// Attention snapshots (step, snapshot) for the scrubber, at most [`KEPT_SNAPSHOTS`].
@@ -425,13 +426,22 @@ impl RunRecord {
         }
         for (step, metrics) in &self.history {
             for (name, v) in metrics {
-                let _ = writeln!(out, "metric,history,{},{step},{v},", field(name));
+                let _ = writeln!(
+                    out,
+                    "metric,history,{},{step},{v},",
+                    field(&name.to_string())
+                );
             }
         }
         if let Some(s) = &self.sweep {
             for (i, p) in s.points.iter().enumerate() {
                 for (name, v) in &p.metrics {
-                    let _ = writeln!(out, "sweep,{},{},{i},{v},", field(&s.path), field(name));
+                    let _ = writeln!(
+                        out,
+                        "sweep,{},{},{i},{v},",
+                        field(&s.path),
+                        field(&name.to_string())
+                    );
                 }
             }
         }
@@ -532,6 +542,7 @@ pub fn import_files(files: Vec<ImportFile>, saved_ms: f64) -> Imported {
 mod tests {
     use super::*;
     use crate::eval::{Curve, EvalCurves};
+    use crate::metric::Metric;
 
     fn report(step: usize, err: f64) -> EvalReport {
         EvalReport {
@@ -604,7 +615,7 @@ mod tests {
             "the NaN line is skipped"
         );
         assert_eq!(r.history.len(), 2);
-        assert_eq!(r.history[1].1["fresh_error"], 0.4);
+        assert_eq!(r.history[1].1[&Metric::error("fresh")], 0.4);
         assert_eq!(r.eval.as_ref().unwrap().step, exp.train.steps);
         let c = r.checkpoint.as_ref().unwrap();
         assert_eq!(c.model_bytes().unwrap(), vec![1, 2, 3, 250]);
@@ -725,7 +736,7 @@ mod tests {
     fn curves_csv_has_every_series_and_parses_back() {
         let exp = Experiment::default();
         let mut r = RunRecord::from_cli_files("v", &cli_dir(&exp, 10, true), 0.0).unwrap();
-        r.history[0].1.insert("odd,name".into(), 1.0);
+        r.history[0].1.insert(Metric::Other("odd,name".into()), 1.0);
         let csv = r.curves_csv();
         let rows: Vec<&str> = csv.lines().collect();
         assert_eq!(rows[0], "series,set,name,x,mean,stderr");

@@ -8,10 +8,13 @@ use std::rc::Rc;
 use crate::config::Experiment;
 use crate::eval::EvalReport;
 use crate::lens::heads::AttentionSnapshot;
+use crate::metric::{Metric, Metrics};
 use crate::model::{AblationMode, HeadAblation};
 use crate::presets;
+use crate::probes::Probe;
 use crate::sweep::{SweepPoint, SweepSpec, SweepSummary, default_metric, final_metrics};
 
+use super::chart_id::ChartId;
 use super::fields::all_fields;
 use super::hash::{EmbedSpec, HashState, parse_hash, to_hash};
 use super::lessons::{Lesson, LessonProgress, Progress as LessonProgressMap};
@@ -50,7 +53,7 @@ pub struct RunView {
     /// The latest evaluation.
     pub eval: Option<EvalReport>,
     /// (step, final metrics) of every evaluation: the probe and distance charts.
-    pub history: Vec<(usize, BTreeMap<String, f64>)>,
+    pub history: Vec<(usize, Metrics)>,
     pub error: Option<String>,
     /// The experiment being trained (the controls may have moved on since).
     pub experiment: Option<Experiment>,
@@ -123,6 +126,68 @@ impl RunView {
     }
 }
 
+/// What the reducer asks the page to carry out (controls for the worker, IndexedDB
+/// writes), each once and in order. Numbered: the page remembers the next number it
+/// has not carried out, so however many are queued between two renders, all
+/// arrive. The page works through them right after each render, so only the
+/// newest [`Outbox::KEEP`] are kept.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outbox<T> {
+    items: std::collections::VecDeque<(u64, T)>,
+    next: u64,
+}
+
+impl<T> Default for Outbox<T> {
+    fn default() -> Self {
+        Self {
+            items: Default::default(),
+            next: 0,
+        }
+    }
+}
+
+impl<T: Clone> Outbox<T> {
+    pub const KEEP: usize = 64;
+
+    /// Queues `item`; its number.
+    pub fn push(&mut self, item: T) -> u64 {
+        let n = self.next;
+        self.next += 1;
+        self.items.push_back((n, item));
+        if self.items.len() > Self::KEEP {
+            self.items.pop_front();
+        }
+        n
+    }
+
+    /// The items numbered `from` or later, in order: what a page that has carried
+    /// out everything before `from` still has to do.
+    pub fn since(&self, from: u64) -> Vec<(u64, T)> {
+        self.items
+            .iter()
+            .filter(|(n, _)| *n >= from)
+            .cloned()
+            .collect()
+    }
+
+    /// The number the next item will get (what a page has caught up to).
+    pub fn next_number(&self) -> u64 {
+        self.next
+    }
+
+    pub fn last(&self) -> Option<&(u64, T)> {
+        self.items.back()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &(u64, T)> {
+        self.items.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
 /// An IndexedDB operation the page carries out for the reducer (`AppState::store_ops`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum StoreOp {
@@ -152,9 +217,9 @@ pub struct AppState {
     /// Curves the user switched off.
     pub hidden: BTreeSet<String>,
     pub sweep: SweepView,
-    /// A control the reducer wants sent to the worker, numbered so the page sends
-    /// each exactly once (a sweep starting its next run, a cancel).
-    pub outbox: Option<(u64, Control)>,
+    /// Controls the reducer wants sent to the worker (a sweep starting its next
+    /// run, a cancel, ablated heads), each sent once, in order.
+    pub outbox: Outbox<Control>,
     /// Heads the user ablated (sent to the worker on every change).
     pub ablations: Vec<HeadAblation>,
     /// How a clicked head is ablated.
@@ -177,8 +242,8 @@ pub struct AppState {
     pub storage_error: Option<String>,
     /// What the last import brought and what it could not read.
     pub import_notes: Vec<String>,
-    /// Numbered IndexedDB operations for the page to carry out, each once.
-    pub store_ops: Vec<(u64, StoreOp)>,
+    /// IndexedDB operations for the page to carry out, each once, in order.
+    pub store_ops: Outbox<StoreOp>,
     /// Runs whose latest save has not been confirmed by IndexedDB yet, with the
     /// number of that save (an earlier save's confirmation does not count).
     pub unsaved: BTreeMap<String, u64>,
@@ -229,8 +294,8 @@ pub struct SweepView {
     pub status: Option<SweepStatus>,
     /// The experiment of each value, in order.
     pub runs: Vec<Experiment>,
-    /// The metric on the threshold chart.
-    pub metric: String,
+    /// The metrics on the threshold chart (several are drawn together).
+    pub metric: Vec<Metric>,
 }
 
 impl Default for SweepView {
@@ -242,7 +307,7 @@ impl Default for SweepView {
             summary: None,
             status: None,
             runs: Vec::new(),
-            metric: String::new(),
+            metric: Vec::new(),
         }
     }
 }
@@ -311,7 +376,7 @@ pub enum Action {
     SweepCancel,
     /// A summary file was loaded (its text).
     SweepLoad(String),
-    SweepMetric(String),
+    SweepMetric(Vec<Metric>),
     /// A head was clicked: ablate it (with the current mode), or restore it.
     ToggleHead {
         layer: usize,
@@ -380,7 +445,7 @@ impl AppState {
             eval_set: "fresh".into(),
             hidden: BTreeSet::new(),
             sweep: SweepView::default(),
-            outbox: None,
+            outbox: Outbox::default(),
             ablations: Vec::new(),
             ablation_mode: AblationMode::Zero,
             scrub: None,
@@ -392,7 +457,7 @@ impl AppState {
             confirm_delete: None,
             storage_error: None,
             import_notes: Vec::new(),
-            store_ops: Vec::new(),
+            store_ops: Outbox::default(),
             unsaved: BTreeMap::new(),
             session: "run".into(),
             run_seq: 0,
@@ -454,8 +519,7 @@ impl AppState {
 
     /// Queues a control for the page to send.
     fn send(&mut self, control: Control) {
-        let n = self.outbox.as_ref().map_or(0, |(n, _)| n + 1);
-        self.outbox = Some((n, control));
+        self.outbox.push(control);
     }
 
     /// Starts a run of `experiment` from the reducer (a sweep's runs).
@@ -482,15 +546,11 @@ impl AppState {
 
     /// Queues an IndexedDB operation.
     fn store(&mut self, op: StoreOp) {
-        let n = self.store_ops.last().map_or(0, |(n, _)| n + 1);
         if let StoreOp::Put { record, .. } = &op {
-            self.unsaved.insert(record.id.clone(), n);
+            self.unsaved
+                .insert(record.id.clone(), self.store_ops.next_number());
         }
-        self.store_ops.push((n, op));
-        // The page carries ops out right after each render; old ones are done.
-        if self.store_ops.len() > 64 {
-            self.store_ops.drain(..self.store_ops.len() - 64);
-        }
+        self.store_ops.push(op);
     }
 
     /// Adds or replaces a saved run in the table (newest first).
@@ -617,7 +677,7 @@ impl AppState {
                 run: None,
             });
             if self.sweep.metric.is_empty() {
-                self.sweep.metric = default_metric(report).into();
+                self.sweep.metric = default_metric(report);
             }
         }
         let next = index + 1;
@@ -680,10 +740,10 @@ impl AppState {
     }
 
     /// The hash of an embed of `chart` for the current experiment.
-    pub fn embed_hash(&self, chart: &str, show: &[String], autoplay: bool) -> String {
+    pub fn embed_hash(&self, chart: ChartId, show: &[String], autoplay: bool) -> String {
         to_hash(&HashState {
             embed: Some(EmbedSpec {
-                chart: chart.into(),
+                chart,
                 show: show.to_vec(),
                 autoplay,
             }),
@@ -786,12 +846,12 @@ impl AppState {
                         Ok((spec, runs))
                     });
                 match spec {
-                    Err(e) => self.sweep.error = Some(e.replace("--vary ", "")),
+                    Err(e) => self.sweep.error = Some(e),
                     Ok((spec, runs)) => {
                         self.sweep.error = None;
                         self.sweep.summary = Some(SweepSummary::new(&spec, &self.exp));
                         self.sweep.status = Some(SweepStatus::Running { index: 0 });
-                        self.sweep.metric = String::new();
+                        self.sweep.metric = Vec::new();
                         let first = runs[0].clone();
                         self.sweep.runs = runs;
                         let name = self.sweep_run_name(0);
@@ -959,7 +1019,7 @@ impl AppState {
         self.sweep.metric = summary
             .metrics()
             .into_iter()
-            .find(|m| m == "icl" || m == "fresh_error")
+            .find(|m| *m == [Metric::Probe(Probe::Icl)] || *m == [Metric::error("fresh")])
             .unwrap_or_default();
         self.sweep.path = summary.path.clone();
         self.sweep.summary = Some(summary);
@@ -1332,7 +1392,7 @@ mod tests {
         });
         s.apply(Action::SweepStart { now_ms: 0.0 });
         assert_eq!(s.sweep.error, None);
-        let started = |s: &AppState| match &s.outbox {
+        let started = |s: &AppState| match s.outbox.last() {
             Some((_, Control::Start { experiment, .. })) => experiment.task.pool,
             other => panic!("expected a start, got {other:?}"),
         };
@@ -1343,14 +1403,14 @@ mod tests {
         assert_eq!(s.run.phase, Phase::Running, "the next run started");
         let summary = s.sweep.summary.clone().unwrap();
         assert_eq!(summary.points.len(), 1);
-        assert_eq!(summary.points[0].metrics["fresh_error"], 0.3);
-        assert_eq!(s.sweep.metric, "fresh_error");
+        assert_eq!(summary.points[0].metrics[&Metric::error("fresh")], 0.3);
+        assert_eq!(s.sweep.metric, [Metric::error("fresh")]);
         // the experiment the controls show is untouched
         assert_eq!(s.exp.task.pool, None);
 
         s.apply(Action::SweepCancel);
         assert_eq!(s.sweep.status, Some(SweepStatus::Cancelled));
-        assert!(matches!(s.outbox, Some((_, Control::Reset))));
+        assert!(matches!(s.outbox.last(), Some((_, Control::Reset))));
         assert_eq!(s.sweep.summary.as_ref().unwrap().points.len(), 1);
         // a late Finished of the cancelled run adds nothing
         finish(&mut s, 10, 0.1);
@@ -1409,7 +1469,18 @@ mod tests {
         s.apply(Action::SweepStart { now_ms: 0.0 });
         let e = s.sweep.error.clone().unwrap();
         assert!(e.contains("task.dims = 999") && e.contains("1..=64"), "{e}");
-        assert!(s.outbox.is_none() && s.sweep.status.is_none());
+        assert!(s.outbox.is_empty() && s.sweep.status.is_none());
+        // A list that does not parse is named in the page's words (no CLI flag).
+        s.apply(Action::SweepEdit {
+            path: "task.dims".into(),
+            values: "4..2".into(),
+        });
+        s.apply(Action::SweepStart { now_ms: 0.0 });
+        let e = s.sweep.error.clone().unwrap();
+        assert!(
+            e.starts_with("task.dims: `4..2`") && !e.contains("--"),
+            "{e}"
+        );
 
         s.apply(Action::SweepEdit {
             path: "seed".into(),
@@ -1450,12 +1521,39 @@ mod tests {
     }
 
     #[test]
+    fn controls_queued_between_two_renders_all_arrive_in_order() {
+        let mut s = AppState::from_hash("#preset=induction-phase-change");
+        let exp = s.exp.clone();
+        s.apply(Action::Started {
+            experiment: exp,
+            paused: false,
+            now_ms: 0.0,
+        });
+        // The page has sent everything so far; two clicks land before it renders.
+        let seen = s.outbox.next_number();
+        s.apply(Action::ToggleHead { layer: 1, head: 0 });
+        s.apply(Action::ToggleHead { layer: 0, head: 0 });
+        let sent: Vec<Control> = s.outbox.since(seen).into_iter().map(|(_, c)| c).collect();
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert!(matches!(&sent[0], Control::Ablate { heads } if heads.len() == 1));
+        assert!(matches!(&sent[1], Control::Ablate { heads } if heads.len() == 2));
+        assert!(s.outbox.since(s.outbox.next_number()).is_empty());
+        // Past the bound only the newest are kept; the numbers keep counting.
+        let mut o = Outbox::default();
+        for i in 0..100u64 {
+            o.push(i);
+        }
+        assert_eq!(o.since(0).len(), Outbox::<u64>::KEEP);
+        assert_eq!(o.since(98), vec![(98, 98), (99, 99)]);
+    }
+
+    #[test]
     fn heads_are_ablated_by_click_and_the_worker_is_told() {
         let mut s = AppState::from_hash("#preset=induction-phase-change");
         // Before a run: kept, nothing sent.
         s.apply(Action::ToggleHead { layer: 1, head: 0 });
         assert_eq!(s.ablations.len(), 1);
-        assert!(s.outbox.is_none());
+        assert!(s.outbox.is_empty());
         let exp = s.exp.clone();
         s.apply(Action::Started {
             experiment: exp,
@@ -1471,7 +1569,7 @@ mod tests {
             mode: AblationMode::Zero,
         }];
         assert_eq!(
-            s.outbox.as_ref().map(|(_, c)| c.clone()),
+            s.outbox.last().map(|(_, c)| c.clone()),
             Some(Control::Ablate { heads: cut.clone() })
         );
         // A stale answer (for another set of heads) is ignored; the current one shown.
@@ -1487,7 +1585,7 @@ mod tests {
         s.apply(Action::ToggleHead { layer: 1, head: 0 });
         assert!(s.ablations.is_empty());
         assert_eq!(
-            s.outbox.as_ref().map(|(_, c)| c.clone()),
+            s.outbox.last().map(|(_, c)| c.clone()),
             Some(Control::Ablate { heads: Vec::new() })
         );
     }
@@ -1539,9 +1637,9 @@ mod tests {
         let lab = s.lab_hash();
         assert!(!lab.contains("embed") && !lab.contains("autoplay"), "{lab}");
         assert_eq!(parse_hash(&lab).0.experiment.task.points, 15);
-        let code = s.embed_hash("loss", &[], false);
+        let code = s.embed_hash(ChartId::Loss, &[], false);
         let back = parse_hash(&code).0;
-        assert_eq!(back.embed.unwrap().chart, "loss");
+        assert_eq!(back.embed.unwrap().chart, ChartId::Loss);
         assert_eq!(back.experiment, s.exp);
     }
 
@@ -1665,7 +1763,7 @@ mod tests {
             experiment: exp,
             step: 50,
             losses: vec![(10, 2.0), (50, 1.0)],
-            history: vec![(50, [("icl_score".to_string(), -1.0)].into())],
+            history: vec![(50, [(Metric::IclScore, -1.0)].into())],
             eval: Some(token_report(50, Vec::new())),
             attention: vec![(50, token_report(50, Vec::new()).attention.unwrap())],
             train_ms: Some(3.0),

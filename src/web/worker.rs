@@ -17,8 +17,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, MessageChannel, MessageEvent};
 
 use crate::config::Experiment;
-use crate::eval::{EvalPlan, EvalReport, ModelPredictor};
-use crate::lens::lsa::HeadView;
+use crate::eval::{EvalPlan, EvalReport};
 use crate::model::Transformer;
 use crate::train::Trainer;
 
@@ -410,91 +409,15 @@ impl Run {
         Ok(())
     }
 
-    /// Everything an evaluation reports about `model`, read asynchronously.
+    /// Everything an evaluation reports about `model`: the run's plan (made at the
+    /// first evaluation), evaluated with asynchronous reads.
     async fn measure(&mut self, model: &Transformer) -> Result<EvalReport, String> {
         if self.plan.is_none() {
-            // Prompts and baseline curves, once per run.
             self.plan = Some(EvalPlan::new(&self.trainer.exp, &self.trainer.source)?);
         }
         let plan = self.plan.as_ref().expect("just made");
-        let step = self.trainer.step;
-        let predictor = ModelPredictor {
-            model,
-            device: self.device.clone(),
-            encoding: self.trainer.exp.task.encoding,
-        };
-        // Token runs: loss by position, attention patterns, head scores.
-        if let Some(tokens) = plan.token_plan() {
-            let mut passes = Vec::new();
-            for chunk in tokens.chunks() {
-                passes.push(predictor.token_pass_async(&tokens.encoding, chunk).await?);
-            }
-            let mut ov = Vec::new();
-            for layer in model.ov_circuits() {
-                let mut heads = Vec::new();
-                for m in layer {
-                    let data = m
-                        .into_data_async()
-                        .await
-                        .map_err(|e| format!("reading the model's weights failed: {e:?}"))?;
-                    heads.push(crate::eval::to_matrix(data));
-                }
-                ov.push(heads);
-            }
-            return Ok(plan.token_report(step, &passes, &ov));
-        }
-        let mut preds = Vec::new();
-        for prompts in plan.prompts() {
-            preds.push(predictor.predict_prompts_async(prompts).await?);
-        }
-        let mut labels = Vec::new();
-        if let Some((encoding, sets)) = plan.sequences() {
-            for seqs in sets {
-                labels.push(predictor.classify_async(encoding, seqs).await?);
-            }
-        }
-        // Classification: the heads' attention on the ICL probe's sequences.
-        let class_heads = match plan.head_sequences() {
-            Some((encoding, seqs)) => {
-                let attention = predictor.class_attention_async(encoding, seqs).await?;
-                Some(crate::lens::heads::class_heads(
-                    seqs,
-                    &attention,
-                    self.trainer.exp.model.heads,
-                ))
-            }
-            None => None,
-        };
-        // The algorithm lens: the model on 2d probe copies of a few fresh prompts.
-        let lens = match plan.lens_batch() {
-            Some(batch) => Some(predictor.predict_batch_async(batch).await?),
-            None => None,
-        };
-        let mut report = plan.report(step, &preds, &labels, lens.as_deref());
-        if let Some(lens) = class_heads {
-            lens.fill(&mut report);
-        }
-        // A linear self-attention model's heads beside the GD construction.
-        for (l, heads) in model.lsa_heads().into_iter().enumerate() {
-            for (h, (kq, pv)) in heads.into_iter().enumerate() {
-                let dim = kq.dims()[0];
-                let (kq, pv) = (read_matrix(kq).await?, read_matrix(pv).await?);
-                report.lsa.push(HeadView::new(l, h, dim, kq, pv));
-            }
-        }
-        Ok(report)
+        plan.evaluate(model, &self.device, self.trainer.step).await
     }
-}
-
-async fn read_matrix(t: burn::tensor::Tensor<2>) -> Result<Vec<f64>, String> {
-    let data = t
-        .into_data_async()
-        .await
-        .map_err(|e| format!("reading the model's weights failed: {e:?}"))?;
-    let v: Vec<f32> = data
-        .try_into_vec::<f32>()
-        .map_err(|e| format!("weights are not f32: {e:?}"))?;
-    Ok(v.into_iter().map(f64::from).collect())
 }
 
 async fn read_loss(loss: burn::tensor::Tensor<1>) -> Result<f32, String> {

@@ -19,7 +19,7 @@ use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
 use crate::IclRng;
-use crate::config::Checker;
+use crate::check::Checker;
 
 pub trait XDistribution {
     /// Draws the `points` inputs of one prompt as a [points, dims] matrix, with the

@@ -1,0 +1,86 @@
+//! Which baselines a task family is compared with when the experiment names none
+//! (Garg's code keeps this table with the baselines, not with the tasks: a family
+//! knows how to draw tasks, the baselines know which of them answer it).
+
+use super::BaselineConfig;
+use crate::tasks::TaskFamilyConfig;
+
+/// The family's usual comparison set; `None` for the classification and token
+/// families, whose classical peers are probes, not curves.
+pub fn defaults_for(family: &TaskFamilyConfig) -> Option<Vec<BaselineConfig>> {
+    use BaselineConfig as B;
+    // The usual set for linear families: least squares, 3-NN, averaging, zero.
+    let linear = || vec![B::LeastSquares, B::KNearest { k: 3 }, B::Averaging, B::Zero];
+    Some(match family {
+        TaskFamilyConfig::Linear => {
+            let mut b = linear();
+            b.push(B::Ridge { lambda: None });
+            b
+        }
+        // Garg: Lasso at α = 0.01.
+        TaskFamilyConfig::SparseLinear { .. } => {
+            let mut b = linear();
+            b.insert(0, B::Lasso { alpha: 0.01 });
+            b
+        }
+        TaskFamilyConfig::NoisyLinear { noise } => {
+            let mut b = vec![B::Ridge { lambda: None }];
+            if noise.len() > 1 {
+                // One λ for every prompt, the mixture's mean σ² (τ² = 1): what a model
+                // that cannot tell the noise levels apart could do at best with ridge.
+                let mean = noise.iter().map(|s| s * s).sum::<f64>() / noise.len() as f64;
+                b.push(B::Ridge {
+                    lambda: Some((mean * 1000.0).round() / 1000.0),
+                });
+            }
+            b.extend([B::LeastSquares, B::Averaging, B::Zero]);
+            b
+        }
+        // Garg: a 2-layer network of 100 hidden units fit by gradient descent.
+        TaskFamilyConfig::ReluNet { .. } => vec![
+            B::NeuralNet {
+                hidden: 100,
+                steps: 200,
+                lr: 0.05,
+            },
+            B::LeastSquares,
+            B::KNearest { k: 3 },
+            B::Averaging,
+            B::Zero,
+        ],
+        TaskFamilyConfig::DecisionTree { .. } => {
+            vec![B::KNearest { k: 3 }, B::LeastSquares, B::Averaging, B::Zero]
+        }
+        // Least squares on ±1 labels is the classical linear classifier's regression
+        // (Fisher's discriminant direction); 3-NN, averaging and zero as for regression.
+        TaskFamilyConfig::LinearClassification => linear(),
+        TaskFamilyConfig::RegressionClassification { .. } => linear(),
+        TaskFamilyConfig::Classification(_) | TaskFamilyConfig::Induction { .. } => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_regression_family_has_defaults_and_a_noise_mixture_gets_one_lambda_ridge() {
+        let none = defaults_for(&TaskFamilyConfig::Induction { vocab: 64 });
+        assert!(none.is_none());
+        let mixture = defaults_for(&TaskFamilyConfig::NoisyLinear {
+            noise: vec![0.25, 1.0],
+        })
+        .unwrap();
+        // mean σ² = (0.0625 + 1) / 2
+        assert!(mixture.contains(&BaselineConfig::Ridge {
+            lambda: Some(0.531)
+        }));
+        let one = defaults_for(&TaskFamilyConfig::NoisyLinear { noise: vec![0.5] }).unwrap();
+        assert_eq!(
+            one.iter()
+                .filter(|b| matches!(b, BaselineConfig::Ridge { .. }))
+                .count(),
+            1
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! The trained model as a peer of the baselines: the same questions, asked of the
+//! model through batched forward passes. Regression prompts give predictions at
+//! every k ([`ModelPredictor`] is a [`Predictor`]), classification sequences give
+//! labels, token sequences give losses, guesses and attention ([`TokenPass`]). Every
+//! read is asynchronous (WebGPU in a browser allows only that); native callers block
+//! on it.
+
+use burn::tensor::{Device, Tensor};
+
+#[cfg(not(target_arch = "wasm32"))]
+use crate::baselines::Predictor;
+use crate::config::Encoding;
+use crate::model::{ModelInput, Transformer};
+use crate::prompt::{EncodedBatch, Prompt};
+use crate::tasks::classification::{ClassEncoding, ClassSequence};
+use crate::tasks::induction::{TokenEncoding, TokenSequence};
+
+/// One chunk of evaluation sequences after a forward pass, read back.
+pub struct TokenPass {
+    /// Row-major [batch, n]: cross-entropy at each read-out position.
+    pub losses: Vec<f32>,
+    /// Row-major [batch, n]: the model's most likely next token.
+    pub predicted: Vec<usize>,
+    /// Per layer, row-major [batch, heads, seq, seq].
+    pub attention: Vec<Vec<f32>>,
+    pub heads: usize,
+}
+
+/// The trained model as a [`Predictor`]: one batched forward pass per chunk.
+pub struct ModelPredictor<'a> {
+    pub model: &'a Transformer,
+    pub device: Device,
+    pub encoding: Encoding,
+}
+
+/// Prompts per forward pass during evaluation.
+const EVAL_CHUNK: usize = 256;
+
+impl ModelPredictor<'_> {
+    /// The prediction tensor [b, n] of an encoded batch. On the CPU the regression
+    /// transformer runs on the fused engine's forward pass (the same function,
+    /// several times faster than burn's; see `fused`).
+    fn batch_tensor(&self, batch: &EncodedBatch) -> Tensor<2> {
+        if crate::model::is_cpu(&self.device)
+            && let Some(mut fused) = crate::fused::Fused::for_model(self.model)
+        {
+            let preds = fused.predict(batch);
+            let shape = [batch.batch, batch.readout.len()];
+            return Tensor::from_data(burn::tensor::TensorData::new(preds, shape), &self.device);
+        }
+        self.model
+            .forward(&ModelInput::new(batch, &self.device))
+            .predictions()
+    }
+
+    /// Predictions [sequence][k] for an encoded batch of any size (the lens's probe
+    /// batch), in chunks.
+    pub async fn predict_batch(&self, batch: &EncodedBatch) -> Result<Vec<Vec<f64>>, String> {
+        let n = batch.readout.len();
+        let mut out = Vec::with_capacity(batch.batch);
+        for s in (0..batch.batch).step_by(EVAL_CHUNK) {
+            let chunk = batch.slice(s, (s + EVAL_CHUNK).min(batch.batch));
+            let data = read(self.batch_tensor(&chunk), "predictions").await?;
+            out.extend(rows(data, n));
+        }
+        Ok(out)
+    }
+
+    /// Predictions [prompt][k] at every k, in chunks of [`EVAL_CHUNK`] prompts.
+    pub async fn predictions(&self, prompts: &[Prompt]) -> Result<Vec<Vec<f64>>, String> {
+        let mut out = Vec::with_capacity(prompts.len());
+        for chunk in prompts.chunks(EVAL_CHUNK) {
+            let tensor = self.batch_tensor(&self.encoding.encode(chunk));
+            out.extend(rows(read(tensor, "predictions").await?, chunk[0].points()));
+        }
+        Ok(out)
+    }
+
+    /// The model's label for each classification sequence.
+    pub async fn classify(
+        &self,
+        encoding: &ClassEncoding,
+        seqs: &[ClassSequence],
+    ) -> Result<Vec<usize>, String> {
+        let mut out = Vec::with_capacity(seqs.len());
+        for chunk in seqs.chunks(EVAL_CHUNK) {
+            let input = ModelInput::from_sequences(&encoding.encode(chunk), &self.device);
+            // [b, 1]: the most likely label at the query.
+            let labels_at_query = self.model.forward(&input).logits().argmax(1);
+            out.extend(labels(read(labels_at_query, "labels").await?));
+        }
+        Ok(out)
+    }
+
+    /// One chunk of token sequences through the model, read back.
+    pub async fn token_pass(
+        &self,
+        encoding: &TokenEncoding,
+        seqs: &[TokenSequence],
+    ) -> Result<TokenPass, String> {
+        let input = ModelInput::from_tokens(&encoding.encode(seqs), &self.device);
+        let out = self.model.forward(&input);
+        let crate::model::Targets::Tokens(next) = &input.targets else {
+            unreachable!("from_tokens sets token targets")
+        };
+        let [b, n, _] = out.outputs.dims();
+        // [b, n] each: cross-entropy and the most likely next token.
+        let losses = crate::model::next_token_nll(out.outputs.clone(), next);
+        let predicted = out.outputs.argmax(2).reshape([b, n]);
+        let heads = out.attention.first().map_or(0, |a| a.dims()[1]);
+        let losses = read(losses, "token losses").await?;
+        let predicted = read(predicted, "token predictions").await?;
+        let mut attention = Vec::with_capacity(out.attention.len());
+        for a in out.attention {
+            attention.push(f32s(read(a, "attention").await?));
+        }
+        Ok(TokenPass {
+            losses: f32s(losses),
+            predicted: labels(predicted),
+            attention,
+            heads,
+        })
+    }
+
+    /// Attention per layer, row-major [b, h, s, s], on classification sequences.
+    pub async fn class_attention(
+        &self,
+        encoding: &ClassEncoding,
+        seqs: &[ClassSequence],
+    ) -> Result<Vec<Vec<f32>>, String> {
+        let input = ModelInput::from_sequences(&encoding.encode(seqs), &self.device);
+        let mut out = Vec::new();
+        for a in self.model.forward(&input).attention {
+            out.push(f32s(read(a, "attention").await?));
+        }
+        Ok(out)
+    }
+}
+
+/// Natively the model is also a [`Predictor`] like any baseline (blocking on the
+/// reads; in a browser, WebGPU allows only awaited reads).
+#[cfg(not(target_arch = "wasm32"))]
+impl Predictor for ModelPredictor<'_> {
+    fn name(&self) -> String {
+        "model".into()
+    }
+    fn predict(&self, prompt: &Prompt, k: usize) -> f64 {
+        self.predict_prompts(std::slice::from_ref(prompt))[0][k]
+    }
+    fn predict_prompts(&self, prompts: &[Prompt]) -> Vec<Vec<f64>> {
+        futures_lite::future::block_on(self.predictions(prompts))
+            .expect("native reads of the model's predictions")
+    }
+}
+
+/// The model's OV circuits ([layer][head], [V, V]), read back.
+pub async fn ov_matrices(model: &Transformer) -> Result<Vec<Vec<nalgebra::DMatrix<f64>>>, String> {
+    let mut out = Vec::new();
+    for layer in model.ov_circuits() {
+        let mut heads = Vec::new();
+        for m in layer {
+            heads.push(to_matrix(read(m, "weights").await?));
+        }
+        out.push(heads);
+    }
+    Ok(out)
+}
+
+/// A tensor read back from its device (asynchronously: the only way WebGPU allows in
+/// a browser; natively the future is ready at once on the CPU).
+pub async fn read<const D: usize, K>(
+    t: Tensor<D, K>,
+    what: &str,
+) -> Result<burn::tensor::TensorData, String>
+where
+    K: burn::tensor::kind::Basic,
+{
+    t.into_data_async()
+        .await
+        .map_err(|e| format!("reading the model's {what} failed: {e:?}"))
+}
+
+fn f32s(data: burn::tensor::TensorData) -> Vec<f32> {
+    data.try_into_vec::<f32>().expect("f32 tensor")
+}
+
+/// A [r, c] tensor read back → a matrix.
+pub fn to_matrix(data: burn::tensor::TensorData) -> nalgebra::DMatrix<f64> {
+    let [r, c] = [data.shape()[0], data.shape()[1]];
+    let v: Vec<f32> = data.try_into_vec::<f32>().expect("f32 matrix");
+    nalgebra::DMatrix::from_row_iterator(r, c, v.into_iter().map(f64::from))
+}
+
+/// Label indices read back (the int type differs between backends).
+fn labels(data: burn::tensor::TensorData) -> Vec<usize> {
+    data.iter::<i64>().map(|v| v.max(0) as usize).collect()
+}
+
+/// Predictions [b, n] read back → one row of n predictions per prompt.
+fn rows(data: burn::tensor::TensorData, n: usize) -> Vec<Vec<f64>> {
+    let data: Vec<f32> = data.try_into_vec::<f32>().expect("f32 predictions");
+    data.chunks(n)
+        .map(|row| row.iter().map(|v| *v as f64).collect())
+        .collect()
+}
