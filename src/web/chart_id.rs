@@ -47,24 +47,18 @@ impl ChartId {
         ChartId::Lsa,
     ];
 
-    const ALL: [ChartId; 16] = [
-        ChartId::Icl,
-        ChartId::Loss,
-        ChartId::Probes,
-        ChartId::Algorithms,
-        ChartId::Noise,
-        ChartId::Distance,
-        ChartId::Heads,
-        ChartId::Attention,
-        ChartId::IclScore,
-        ChartId::TokenLoss,
-        ChartId::Copying,
-        ChartId::Lsa,
+    /// The charts only the full page draws (sweeps, saved runs).
+    const PAGE_ONLY: [ChartId; 4] = [
         ChartId::Threshold,
         ChartId::OverlayLoss,
         ChartId::OverlayMetric,
         ChartId::OverlayIcl,
     ];
+
+    /// Every chart.
+    pub fn all() -> impl Iterator<Item = ChartId> {
+        Self::EMBEDDABLE.into_iter().chain(Self::PAGE_ONLY)
+    }
 
     /// The name in the page and in links.
     pub fn id(self) -> &'static str {
@@ -126,7 +120,7 @@ impl FromStr for ChartId {
 
     /// Any chart by its id; the error names the charts an embed can show.
     fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|c| c.id() == s).ok_or_else(|| {
+        Self::all().find(|c| c.id() == s).ok_or_else(|| {
             format!(
                 "`{s}` is not a chart: one of {}",
                 Self::EMBEDDABLE.map(ChartId::id).join(", ")
@@ -142,7 +136,7 @@ mod tests {
     #[test]
     fn every_chart_reads_back_by_its_id_and_ids_are_distinct() {
         let mut seen = std::collections::HashSet::new();
-        for c in ChartId::ALL {
+        for c in ChartId::all() {
             assert_eq!(c.id().parse::<ChartId>(), Ok(c));
             assert!(seen.insert(c.id()), "{} twice", c.id());
             assert!(!c.describe().is_empty());

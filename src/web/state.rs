@@ -1520,15 +1520,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn controls_queued_between_two_renders_all_arrive_in_order() {
-        let mut s = AppState::from_hash("#preset=induction-phase-change");
+    /// The page of `hash` with its experiment's run started.
+    fn running(hash: &str) -> AppState {
+        let mut s = AppState::from_hash(hash);
         let exp = s.exp.clone();
         s.apply(Action::Started {
             experiment: exp,
             paused: false,
             now_ms: 0.0,
         });
+        s
+    }
+
+    #[test]
+    fn controls_queued_between_two_renders_all_arrive_in_order() {
+        let mut s = running("#preset=induction-phase-change");
         // The page has sent everything so far; two clicks land before it renders.
         let seen = s.outbox.next_number();
         s.apply(Action::ToggleHead { layer: 1, head: 0 });
@@ -1592,13 +1598,7 @@ mod tests {
 
     #[test]
     fn the_scrubber_steps_through_the_attention_of_every_evaluation() {
-        let mut s = AppState::from_hash("#preset=induction-phase-change");
-        let exp = s.exp.clone();
-        s.apply(Action::Started {
-            experiment: exp,
-            paused: false,
-            now_ms: 0.0,
-        });
+        let mut s = running("#preset=induction-phase-change");
         assert!(s.shown_attention().is_none());
         let ev = |event| Action::Worker { event, now_ms: 0.0 };
         for step in [0, 50, 100] {
