@@ -18,14 +18,6 @@ if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
   fi
 fi
 
-# Without the browser tests (which build the wasm for real), at least check that the
-# crate still compiles for the browser.
-if [ "${ICL_SKIP_BROWSER:-0}" = 1 ]; then
-  rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
-  cargo check --release --locked --lib --target wasm32-unknown-unknown
-  echo "wasm32 check: ok"
-fi
-
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
@@ -36,8 +28,17 @@ phase() {
   echo "phase $1: $((SECONDS - t0)) s" | tee -a "$log"
   t0=$SECONDS
 }
-# Formatting first: it costs a second and says at once what `cargo fmt` would change.
+# The lint gate. Formatting first: it costs a second and says at once what `cargo fmt`
+# would change. Then clippy, warnings denied, on every native target and on the wasm
+# library (the page and the worker exist only there; this also checks that the crate
+# compiles for the browser when the browser tests are skipped). The wasm lint uses the
+# site's profile so it shares the build scripts and proc macros with the wasm build.
 cargo fmt --all --check 2>&1 | tee "$log" || status=1
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
+cargo clippy --release --locked --all-targets -- -D warnings 2>&1 | tee -a "$log" || status=1
+cargo clippy --profile wasm-release --locked --lib --target wasm32-unknown-unknown -- -D warnings 2>&1 |
+  tee -a "$log" || status=1
+phase "lint (fmt, clippy native and wasm)"
 cargo test --release --locked --all-targets --no-run "$@" 2>&1 | tee -a "$log" || status=1
 phase "native build (tests, examples, benches)"
 cargo test --release --locked --all-targets "$@" 2>&1 | tee -a "$log" || status=1

@@ -427,14 +427,14 @@ impl Experiment {
                 );
             }
             let w = t.dims + 1;
-            if m.heads > 0 && w % m.heads != 0 {
+            if m.heads > 0 && !w.is_multiple_of(m.heads) {
                 c.fail(
                     "model.heads",
                     m.heads,
                     format!("a divisor of the token width d + 1 = {w} with model.kind = lsa"),
                 );
             }
-        } else if m.heads > 0 && m.width % m.heads != 0 {
+        } else if m.heads > 0 && !m.width.is_multiple_of(m.heads) {
             c.fail(
                 "model.width",
                 m.width,
@@ -679,13 +679,15 @@ mod tests {
 
     #[test]
     fn compact_json_is_small_and_exact() {
-        let mut e = Experiment::default();
-        e.seed = 7;
+        let mut e = Experiment {
+            seed: 7,
+            curriculum: Some(CurriculumConfig::default()),
+            ..Experiment::default()
+        };
         e.task.pool = Some(64);
         e.task.family = TaskFamilyConfig::NoisyLinear {
             noise: vec![0.1, 0.5],
         };
-        e.curriculum = Some(CurriculumConfig::default());
         let c = e.to_compact_json();
         assert!(c.len() < 200, "{c}");
         assert_eq!(Experiment::from_json(&c).unwrap(), e);
@@ -719,8 +721,10 @@ mod tests {
         assert_eq!((e.optim.lr, e.optim.grad_clip), (0.002, None));
         let now = Experiment::from_json(r#"{"version":2}"#).unwrap();
         assert_eq!(now.optim, OptimConfig::default());
-        let mut full = Experiment::default();
-        full.version = 1;
+        let mut full = Experiment {
+            version: 1,
+            ..Experiment::default()
+        };
         assert!(full.validate().is_ok());
         assert_eq!(
             Experiment::from_json(&full.to_json_pretty()).unwrap().optim,

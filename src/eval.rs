@@ -482,7 +482,7 @@ impl EvalPlan {
                 let mut curves = s.baselines.clone();
                 curves.insert("model".into(), curve(&s.prompts, pred, self.dims));
                 EvalCurves {
-                    name: s.set.name().into(),
+                    name: s.set.name(),
                     x_dist: self.x_dist.clone(),
                     k: (0..self.points).collect(),
                     curves,

@@ -252,7 +252,7 @@ impl Fused {
             && m.mlp
             && exp.task.family.family().is_some()
             && exp.outputs() == 1
-            && m.width % m.heads == 0
+            && m.width.is_multiple_of(m.heads)
     }
 
     /// The engine for `exp`, starting from `model`'s weights (fresh moments).
@@ -1234,7 +1234,7 @@ pub fn exp(x: f32) -> f32 {
         * r
         + 1.666_666_5e-1)
         * r
-        + 5.000_000_1e-1)
+        + 5e-1)
         * z
         + r
         + 1.0;

@@ -900,7 +900,7 @@ mod tests {
             }
         }
         // A zeroed head's attention weights are zero; the other head's are untouched.
-        let batch = Encoding::Interleaved.encode(&[p.clone()]);
+        let batch = Encoding::Interleaved.encode(std::slice::from_ref(&p));
         let input = ModelInput::new(&batch, &Device::flex());
         let cut = model.ablated(&[HeadAblation {
             layer: 0,
@@ -984,16 +984,15 @@ mod tests {
 
         let p = &crate::baselines::test_util::linear_prompts(1, n, d, 4)[0];
         let got = predictions(&model, Encoding::Concatenated, p);
-        for k in 1..n {
+        for (k, &got) in got.iter().enumerate().skip(1) {
             let gd = crate::baselines::GradientDescent {
                 steps: 1,
                 lr: Some(eta * k as f64 / (k + 1) as f64),
             };
             let want = crate::baselines::Predictor::predict(&gd, p, k);
             assert!(
-                (got[k] as f64 - want).abs() < 1e-5 * (1.0 + want.abs()),
-                "k={k}: lsa {} vs one GD step {want}",
-                got[k]
+                (got as f64 - want).abs() < 1e-5 * (1.0 + want.abs()),
+                "k={k}: lsa {got} vs one GD step {want}"
             );
         }
         assert_eq!(got[0], 0.0, "no context: the y slot stays 0");

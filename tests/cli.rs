@@ -280,7 +280,7 @@ fn bench_time_to_icl_reports_the_step_and_seconds() {
         serde_json::from_str(String::from_utf8(o.stdout).unwrap().trim()).unwrap();
     assert_eq!(v["reached"], true);
     let step = v["step"].as_u64().unwrap();
-    assert!(step % 100 == 0 && step <= 1000, "{v}");
+    assert!(step.is_multiple_of(100) && step <= 1000, "{v}");
     let (model, avg) = (
         v["model_error_last"].as_f64().unwrap(),
         v["averaging_error_last"].as_f64().unwrap(),

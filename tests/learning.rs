@@ -73,7 +73,7 @@ fn garg_tiny_learns_with_its_own_defaults() {
     let mut seen = Vec::new();
     while !t.done() {
         t.step();
-        if t.step % 250 != 0 && !t.done() {
+        if !t.step.is_multiple_of(250) && !t.done() {
             continue;
         }
         let (report, _) = evaluate(&e, &t.model(), &dev, &t.source, None, t.step).unwrap();

@@ -73,6 +73,37 @@ struct RunArgs {
     force: bool,
 }
 
+/// `icl-lab eval`: a trained run evaluated again (another x-distribution, more
+/// prompts, ablated heads).
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// A run directory written by `icl-lab train`.
+    #[arg(long)]
+    run: PathBuf,
+    /// Input distribution: gaussian, skewed, quadrants or scaled:C.
+    #[arg(long)]
+    x_dist: Option<String>,
+    /// Override an evaluation field, e.g. --set eval.y_scale=2 --set eval.prompts=512.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<String>,
+    /// Write the prompts and every predictor's predictions to this JSON file.
+    #[arg(long)]
+    dump_prompts: Option<PathBuf>,
+    /// Where to write the report (default: RUN/eval_<x-dist>.json).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: Backend,
+    /// Also compare the model with least squares, ridge, GD-t and Newton-t by its
+    /// implicit weights on fresh tasks (up to T = 3); writes RUN/algorithms.json.
+    #[arg(long)]
+    algorithms: bool,
+    /// Ablate a head before evaluating: L2H1 zeroes layer 2's head 1, L2H1:mean
+    /// gives it its mean attention pattern (repeat for several heads).
+    #[arg(long, value_name = "L<layer>H<head>[:mean]")]
+    ablate: Vec<icl_lab::model::HeadAblation>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Train a model and write config.json, metrics.jsonl, eval.json and a checkpoint to --out.
@@ -93,33 +124,7 @@ enum Command {
         vary: Option<String>,
     },
     /// Re-evaluate a trained run, optionally out of distribution.
-    Eval {
-        /// A run directory written by `icl-lab train`.
-        #[arg(long)]
-        run: PathBuf,
-        /// Input distribution: gaussian, skewed, quadrants or scaled:C.
-        #[arg(long)]
-        x_dist: Option<String>,
-        /// Override an evaluation field, e.g. --set eval.y_scale=2 --set eval.prompts=512.
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
-        /// Write the prompts and every predictor's predictions to this JSON file.
-        #[arg(long)]
-        dump_prompts: Option<PathBuf>,
-        /// Where to write the report (default: RUN/eval_<x-dist>.json).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "cpu")]
-        backend: Backend,
-        /// Also compare the model with least squares, ridge, GD-t and Newton-t by its
-        /// implicit weights on fresh tasks (up to T = 3); writes RUN/algorithms.json.
-        #[arg(long)]
-        algorithms: bool,
-        /// Ablate a head before evaluating: L2H1 zeroes layer 2's head 1, L2H1:mean
-        /// gives it its mean attention pattern (repeat for several heads).
-        #[arg(long, value_name = "L<layer>H<head>[:mean]")]
-        ablate: Vec<icl_lab::model::HeadAblation>,
-    },
+    Eval(EvalArgs),
     /// Measure training steps per second; prints one JSON line.
     Bench {
         #[arg(long, default_value = "garg-tiny")]
@@ -149,25 +154,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train { run } => train(run),
         Command::Sweep { run, vary } => sweep(run, vary),
-        Command::Eval {
-            run,
-            x_dist,
-            sets,
-            dump_prompts,
-            out,
-            backend,
-            algorithms,
-            ablate,
-        } => eval(
-            &run,
-            x_dist.as_deref(),
-            &sets,
-            dump_prompts,
-            out,
-            backend,
-            algorithms,
-            &ablate,
-        ),
+        Command::Eval(args) => eval(args),
         Command::Bench {
             preset,
             backend,
@@ -222,7 +209,7 @@ fn wgpu_device() -> Result<Device> {
     });
     std::panic::set_hook(hook);
     match probe {
-        Ok(v) if v == 3.0 => Ok(device),
+        Ok(3.0) => Ok(device),
         Ok(v) => Err(anyhow!(
             "the wgpu backend computed 1 + 2 = {v}; its adapter is not usable"
         )),
@@ -626,16 +613,18 @@ fn print_summary(report: &EvalReport) {
     }
 }
 
-fn eval(
-    run: &Path,
-    x_dist: Option<&str>,
-    sets: &[String],
-    dump: Option<PathBuf>,
-    out: Option<PathBuf>,
-    backend: Backend,
-    algorithms: bool,
-    ablate: &[icl_lab::model::HeadAblation],
-) -> Result<()> {
+fn eval(args: EvalArgs) -> Result<()> {
+    let EvalArgs {
+        run,
+        x_dist,
+        sets,
+        dump_prompts: dump,
+        out,
+        backend,
+        algorithms,
+        ablate,
+    } = args;
+    let (run, x_dist, sets, ablate) = (run.as_path(), x_dist.as_deref(), &sets, &ablate);
     let config_path = run.join("config.json");
     let text = fs::read_to_string(&config_path).with_context(|| {
         format!(
@@ -792,7 +781,7 @@ fn time_to_icl(preset_name: &str, every: usize, backend: Backend) -> Result<()> 
             let _: f32 = out.step_loss.into_scalar();
             first_step_s = Some(start.elapsed().as_secs_f64());
         }
-        if trainer.step % every != 0 && !trainer.done() {
+        if !trainer.step.is_multiple_of(every) && !trainer.done() {
             continue;
         }
         let t = Instant::now();

@@ -137,7 +137,7 @@ pub fn probe_batch(
     for (c, _) in copies.iter().enumerate() {
         let (j, sign) = (
             c / prompts.len() / 2,
-            if (c / prompts.len()) % 2 == 0 {
+            if (c / prompts.len()).is_multiple_of(2) {
                 1.0
             } else {
                 -1.0
@@ -163,16 +163,20 @@ pub fn weights_from_probes(
     scale: f64,
 ) -> Vec<Vec<DVector<f64>>> {
     let n = predictions.first().map_or(0, Vec::len);
-    let mut w = vec![vec![DVector::zeros(d); n]; prompts];
-    for j in 0..d {
-        let (plus, minus) = (2 * j * prompts, (2 * j + 1) * prompts);
-        for b in 0..prompts {
-            for k in 0..n {
-                w[b][k][j] = (predictions[plus + b][k] - predictions[minus + b][k]) / (2.0 * scale);
-            }
-        }
-    }
-    w
+    // Row j·2·prompts + b is prompt b's query moved to +scale·e_j, the next block
+    // its copy at −scale·e_j: the central difference is the weight on x_j.
+    (0..prompts)
+        .map(|b| {
+            (0..n)
+                .map(|k| {
+                    DVector::from_fn(d, |j, _| {
+                        let (plus, minus) = (2 * j * prompts + b, (2 * j + 1) * prompts + b);
+                        (predictions[plus][k] - predictions[minus][k]) / (2.0 * scale)
+                    })
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The model's implicit weights, [prompt][k] → ŵ (k = 0 … n−1), by central
@@ -670,17 +674,17 @@ mod tests {
     fn implicit_weights_recover_the_map_of_a_model_linear_in_its_query() {
         let prompts = linear_prompts(5, 8, 4, 1);
         let w = implicit_weights(&prompts, Encoding::Concatenated, 1.0, one_step_gd(0.3)).unwrap();
-        for (b, p) in prompts.iter().enumerate() {
-            for k in 1..8 {
+        for (p, w) in prompts.iter().zip(&w) {
+            for (k, got) in w.iter().enumerate().skip(1) {
                 let mut want = DVector::zeros(4);
                 for i in 0..k {
                     want += p.xs.row(i).transpose() * p.ys[i];
                 }
                 want *= 0.3 / k as f64;
                 // f32 tokens: agreement to float precision.
-                assert!((&w[b][k] - &want).amax() < 1e-5, "{} vs {}", w[b][k], want);
+                assert!((got - &want).amax() < 1e-5, "{got} vs {want}");
             }
-            assert!(w[b][0].amax() < 1e-6, "no context, no weights");
+            assert!(w[0].amax() < 1e-6, "no context, no weights");
         }
         let e =
             implicit_weights(&prompts, Encoding::Interleaved, 1.0, one_step_gd(0.3)).unwrap_err();

@@ -410,10 +410,9 @@ impl TokenPlan {
                         .count()
                 })
                 .sum();
-            for (l, weights) in pass.attention.iter().enumerate() {
-                for h in 0..heads {
+            for (weights, layer) in pass.attention.iter().zip(&mut sums) {
+                for (h, e) in layer.iter_mut().enumerate() {
                     let head = one_head(weights, batch, heads, h, t);
-                    let e = &mut sums[l][h];
                     if let Some(p) = prefix_matching_score(&tokens, &head) {
                         e.0 += p * occurrences as f64;
                         e.1 += occurrences;

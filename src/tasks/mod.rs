@@ -91,8 +91,10 @@ impl TaskFn {
 /// Which family, with its parameters. Serialised with a `kind` tag.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Default)]
 pub enum TaskFamilyConfig {
     /// y = w·x, w ~ N(0, I_d): Garg's main setting.
+    #[default]
     Linear,
     /// Only `sparsity` of the d weights are non-zero (Garg: s = 3).
     SparseLinear {
@@ -158,12 +160,6 @@ fn default_p_classification() -> f64 {
 /// repeat is what the model can learn from, while one-hot tokens stay small.
 fn default_vocab() -> usize {
     64
-}
-
-impl Default for TaskFamilyConfig {
-    fn default() -> Self {
-        TaskFamilyConfig::Linear
-    }
 }
 
 impl TaskFamilyConfig {

@@ -161,7 +161,7 @@ pub fn app() -> Html {
 
     // IndexedDB operations the reducer queued, in order, each once.
     {
-        let queue = use_mut_ref(|| StoreQueue::default());
+        let queue = use_mut_ref(StoreQueue::default);
         let dispatch = state.dispatcher();
         let ops = state.store_ops.since(queue.borrow().next);
         use_effect_with(state.store_ops.next_number(), move |_| {

@@ -1058,21 +1058,12 @@ mod tests {
                 .zip(diff)
                 .map(|(n, d)| (n.to_string(), v(&d)))
                 .collect(),
-            best: if weights {
-                vec![
-                    "ridge".into(),
-                    "gd_1".into(),
-                    "least_squares".into(),
-                    "least_squares".into(),
-                ]
-            } else {
-                vec![
-                    "ridge".into(),
-                    "gd_1".into(),
-                    "least_squares".into(),
-                    "least_squares".into(),
-                ]
-            },
+            best: vec![
+                "ridge".into(),
+                "gd_1".into(),
+                "least_squares".into(),
+                "least_squares".into(),
+            ],
             best_score: if weights {
                 vec![0.9, 0.97, 0.95, 0.99]
             } else {

@@ -339,7 +339,7 @@ impl Run {
             self.progress(scope, out.step, out.lr, loss);
         }
         let done = self.trainer.done();
-        if (self.eval_every > 0 && out.step % self.eval_every == 0) || done {
+        if (self.eval_every > 0 && out.step.is_multiple_of(self.eval_every)) || done {
             self.evaluate(scope).await?;
         }
         if done {
