@@ -27,9 +27,9 @@
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::batch::Batch;
 use crate::config::{AttentionKind, Experiment, ModelKind, OptimizerKind, PositionKind};
 use crate::model::{Transformer, sinusoids};
-use crate::prompt::EncodedBatch;
 
 /// The batch is cut into this many chunks, whatever the number of cores: each
 /// chunk's gradient is summed in chunk order, so a run gives the same numbers on
@@ -339,7 +339,7 @@ impl Fused {
 
     /// Predictions ŷ at the read-out positions, [b, n] row-major: the forward pass
     /// alone.
-    pub fn predict(&mut self, batch: &EncodedBatch) -> Vec<f32> {
+    pub fn predict(&mut self, batch: &Batch) -> Vec<f32> {
         self.run(batch, false);
         let chunks = CHUNKS.min(batch.batch).max(1);
         self.work[..chunks]
@@ -360,7 +360,7 @@ impl Fused {
 
     /// Loss and gradient of one batch, without updating: the gradient is kept for
     /// [`Fused::apply`] and [`Fused::gradient_model`]. Returns the mean squared error.
-    pub fn loss_and_grad(&mut self, batch: &EncodedBatch) -> f32 {
+    pub fn loss_and_grad(&mut self, batch: &Batch) -> f32 {
         self.run(batch, true);
         let chunks = CHUNKS.min(batch.batch).max(1);
         let total = (batch.batch * batch.readout.len()) as f32;
@@ -377,7 +377,7 @@ impl Fused {
     }
 
     /// Every chunk's forward pass, and its backward pass with `backward`.
-    fn run(&mut self, batch: &EncodedBatch, backward: bool) {
+    fn run(&mut self, batch: &Batch, backward: bool) {
         let lay = &self.layout;
         assert_eq!(batch.token_dim, lay.t, "token width");
         assert!(
@@ -466,7 +466,7 @@ impl Fused {
     }
 
     /// One training step: loss and gradient, then the update. Returns the loss.
-    pub fn step(&mut self, batch: &EncodedBatch, lr: f64) -> f32 {
+    pub fn step(&mut self, batch: &Batch, lr: f64) -> f32 {
         let loss = self.loss_and_grad(batch);
         self.apply(lr);
         loss
@@ -555,7 +555,7 @@ where
 fn chunk(
     lay: &Layout,
     params: &[f32],
-    batch: &EncodedBatch,
+    batch: &Batch,
     prompts: std::ops::Range<usize>,
     total: f32,
     backward: bool,
@@ -577,7 +577,7 @@ fn chunk(
 unsafe fn chunk_avx2(
     lay: &Layout,
     params: &[f32],
-    batch: &EncodedBatch,
+    batch: &Batch,
     prompts: std::ops::Range<usize>,
     total: f32,
     backward: bool,
@@ -597,7 +597,7 @@ fn resize(v: &mut Vec<f32>, n: usize) {
 fn chunk_body(
     lay: &Layout,
     params: &[f32],
-    batch: &EncodedBatch,
+    batch: &Batch,
     prompts: std::ops::Range<usize>,
     total: f32,
     backward: bool,
@@ -767,10 +767,11 @@ fn chunk_body(
     let bout = params[lay.bout];
     resize(&mut ws.da, b * n * w);
     let (mut dbout, mut loss) = (0.0f32, 0.0f64);
+    let targets = &batch.values()[prompts.start * n..];
     for (r, af) in ws.af.chunks_exact(w).enumerate() {
         let pred = dot(af, wout) + bout;
         ws.preds.push(pred);
-        let diff = pred - batch.targets[prompts.start * n + r];
+        let diff = pred - targets[r];
         loss += (diff as f64) * (diff as f64);
         // d loss / d ŷ for the mean over the whole batch.
         if backward {
@@ -1467,7 +1468,7 @@ mod parity {
         e
     }
 
-    fn batch(e: &Experiment) -> EncodedBatch {
+    fn batch(e: &Experiment) -> Batch {
         let family = e.task.family.family().unwrap();
         let x_dist = e.x_dist.distribution();
         let source = task_source(e);

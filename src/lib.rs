@@ -21,6 +21,7 @@
 //! - [`checkpoint`]: model and optimizer bytes, in memory.
 
 pub mod baselines;
+pub mod batch;
 pub mod check;
 pub mod checkpoint;
 pub mod config;

@@ -36,9 +36,8 @@ use burn::nn::{
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use crate::batch::Batch;
 use crate::config::{AttentionKind, Experiment, ModelConfig, ModelKind, PositionKind};
-use crate::prompt::EncodedBatch;
-use crate::tasks::classification::EncodedSequences;
 
 /// GPT-2's initialisation of the inner weights: N(0, std).
 fn normal(std: f64) -> Initializer {
@@ -465,58 +464,28 @@ pub struct ModelInput {
 }
 
 impl ModelInput {
-    pub fn new(batch: &EncodedBatch, device: &Device) -> Self {
-        let n = batch.readout.len();
+    /// Any family's batch on the device.
+    pub fn new(batch: &Batch, device: &Device) -> Self {
+        let (b, n) = (batch.batch, batch.readout.len());
         Self {
-            tokens: token_tensor(
-                &batch.tokens,
-                [batch.batch, batch.seq, batch.token_dim],
-                device,
-            ),
+            tokens: token_tensor(&batch.tokens, [b, batch.seq, batch.token_dim], device),
             mask: AttentionMask::new(&batch.mask, batch.seq, device),
             readout: index_tensor(batch.readout.iter().copied(), [n], device),
-            targets: Targets::Values(Tensor::from_data(
-                TensorData::new(batch.targets.clone(), [batch.batch, n]),
-                device,
-            )),
-        }
-    }
-
-    /// A batch of classification sequences: the label is read at the last token.
-    pub fn from_sequences(batch: &EncodedSequences, device: &Device) -> Self {
-        Self {
-            tokens: token_tensor(
-                &batch.tokens,
-                [batch.batch, batch.seq, batch.token_dim],
-                device,
-            ),
-            mask: AttentionMask::new(&batch.mask, batch.seq, device),
-            readout: index_tensor([batch.seq - 1].into_iter(), [1], device),
-            targets: Targets::Labels(index_tensor(
-                batch.targets.iter().copied(),
-                [batch.batch],
-                device,
-            )),
-        }
-    }
-
-    /// A batch of token sequences: the next token is read at every position but the
-    /// last.
-    pub fn from_tokens(batch: &crate::tasks::induction::EncodedTokens, device: &Device) -> Self {
-        let n = batch.seq - 1;
-        Self {
-            tokens: token_tensor(
-                &batch.tokens,
-                [batch.batch, batch.seq, batch.token_dim],
-                device,
-            ),
-            mask: AttentionMask::new(&batch.mask, batch.seq, device),
-            readout: index_tensor(0..n, [n], device),
-            targets: Targets::Tokens(index_tensor(
-                batch.targets.iter().copied(),
-                [batch.batch, n],
-                device,
-            )),
+            targets: match &batch.targets {
+                // [b, n]
+                crate::batch::Targets::Values(v) => Targets::Values(Tensor::from_data(
+                    TensorData::new(v.clone(), [b, n]),
+                    device,
+                )),
+                // [b]
+                crate::batch::Targets::Labels(l) => {
+                    Targets::Labels(index_tensor(l.iter().copied(), [b], device))
+                }
+                // [b, n]
+                crate::batch::Targets::Tokens(t) => {
+                    Targets::Tokens(index_tensor(t.iter().copied(), [b, n], device))
+                }
+            },
         }
     }
 }

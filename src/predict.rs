@@ -9,9 +9,10 @@ use burn::tensor::{Device, Tensor};
 
 #[cfg(not(target_arch = "wasm32"))]
 use crate::baselines::Predictor;
+use crate::batch::Batch;
 use crate::config::Encoding;
 use crate::model::{ModelInput, Transformer};
-use crate::prompt::{EncodedBatch, Prompt};
+use crate::prompt::Prompt;
 use crate::tasks::classification::{ClassEncoding, ClassSequence};
 use crate::tasks::induction::{TokenEncoding, TokenSequence};
 
@@ -40,7 +41,7 @@ impl ModelPredictor<'_> {
     /// The prediction tensor [b, n] of an encoded batch. On the CPU the regression
     /// transformer runs on the fused engine's forward pass (the same function,
     /// several times faster than burn's; see `fused`).
-    fn batch_tensor(&self, batch: &EncodedBatch) -> Tensor<2> {
+    fn batch_tensor(&self, batch: &Batch) -> Tensor<2> {
         if crate::model::is_cpu(&self.device)
             && let Some(mut fused) = crate::fused::Fused::for_model(self.model)
         {
@@ -55,7 +56,7 @@ impl ModelPredictor<'_> {
 
     /// Predictions [sequence][k] for an encoded batch of any size (the lens's probe
     /// batch), in chunks.
-    pub async fn predict_batch(&self, batch: &EncodedBatch) -> Result<Vec<Vec<f64>>, String> {
+    pub async fn predict_batch(&self, batch: &Batch) -> Result<Vec<Vec<f64>>, String> {
         let n = batch.readout.len();
         let mut out = Vec::with_capacity(batch.batch);
         for s in (0..batch.batch).step_by(EVAL_CHUNK) {
@@ -84,7 +85,7 @@ impl ModelPredictor<'_> {
     ) -> Result<Vec<usize>, String> {
         let mut out = Vec::with_capacity(seqs.len());
         for chunk in seqs.chunks(EVAL_CHUNK) {
-            let input = ModelInput::from_sequences(&encoding.encode(chunk), &self.device);
+            let input = ModelInput::new(&encoding.encode(chunk), &self.device);
             // [b, 1]: the most likely label at the query.
             let labels_at_query = self.model.forward(&input).logits().argmax(1);
             out.extend(labels(read(labels_at_query, "labels").await?));
@@ -98,10 +99,10 @@ impl ModelPredictor<'_> {
         encoding: &TokenEncoding,
         seqs: &[TokenSequence],
     ) -> Result<TokenPass, String> {
-        let input = ModelInput::from_tokens(&encoding.encode(seqs), &self.device);
+        let input = ModelInput::new(&encoding.encode(seqs), &self.device);
         let out = self.model.forward(&input);
         let crate::model::Targets::Tokens(next) = &input.targets else {
-            unreachable!("from_tokens sets token targets")
+            unreachable!("a token batch has token targets")
         };
         let [b, n, _] = out.outputs.dims();
         // [b, n] each: cross-entropy and the most likely next token.
@@ -128,7 +129,7 @@ impl ModelPredictor<'_> {
         encoding: &ClassEncoding,
         seqs: &[ClassSequence],
     ) -> Result<Vec<Vec<f32>>, String> {
-        let input = ModelInput::from_sequences(&encoding.encode(seqs), &self.device);
+        let input = ModelInput::new(&encoding.encode(seqs), &self.device);
         let mut out = Vec::new();
         for a in self.model.forward(&input).attention {
             out.push(f32s(read(a, "attention").await?));

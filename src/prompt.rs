@@ -12,6 +12,8 @@ use nalgebra::{DMatrix, DVector};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+use crate::batch::{Batch, Targets};
+
 use crate::IclRng;
 use crate::tasks::{TaskFamily, TaskSource};
 use crate::xdist::XDistribution;
@@ -86,38 +88,6 @@ impl PromptSampler<'_> {
     }
 }
 
-/// A batch of prompts as tokens.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EncodedBatch {
-    /// Row-major [batch, seq, token_dim].
-    pub tokens: Vec<f32>,
-    pub batch: usize,
-    pub seq: usize,
-    pub token_dim: usize,
-    /// Row-major [seq, seq]; `true` = query row may NOT attend to key column.
-    pub mask: Vec<bool>,
-    /// Sequence position at which y_k is read, for k = 0 … points−1.
-    pub readout: Vec<usize>,
-    /// Row-major [batch, points]: the y_k to predict.
-    pub targets: Vec<f32>,
-}
-
-impl EncodedBatch {
-    /// Sequences `start..end` of the batch (to run a large batch in chunks).
-    pub fn slice(&self, start: usize, end: usize) -> EncodedBatch {
-        let (n, per) = (self.readout.len(), self.seq * self.token_dim);
-        EncodedBatch {
-            tokens: self.tokens[start * per..end * per].to_vec(),
-            batch: end - start,
-            seq: self.seq,
-            token_dim: self.token_dim,
-            mask: self.mask.clone(),
-            readout: self.readout.clone(),
-            targets: self.targets[start * n..end * n].to_vec(),
-        }
-    }
-}
-
 /// Prompt encodings.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -140,7 +110,7 @@ impl Encoding {
     }
 
     /// Encodes prompts that all have the same number of points and dimensions.
-    pub fn encode(self, prompts: &[Prompt]) -> EncodedBatch {
+    pub fn encode(self, prompts: &[Prompt]) -> Batch {
         assert!(!prompts.is_empty(), "cannot encode an empty batch");
         let n = prompts[0].points();
         let d = prompts[0].dims();
@@ -173,14 +143,14 @@ impl Encoding {
                 targets.push(p.ys[i] as f32);
             }
         }
-        EncodedBatch {
+        Batch {
             tokens,
             batch: prompts.len(),
             seq,
             token_dim: t,
             mask: self.mask(n),
             readout: self.readout(n),
-            targets,
+            targets: Targets::Values(targets),
         }
     }
 
@@ -240,7 +210,7 @@ mod tests {
             vec![1., 2., 10., 0., 3., 4., 20., 0., 5., 6., 30., 0.]
         );
         assert_eq!(b.readout, vec![0, 2, 4]);
-        assert_eq!(b.targets, vec![10., 20., 30.]);
+        assert_eq!(b.values(), [10., 20., 30.]);
         // causal: row 2 sees 0..=2 only
         assert_eq!(&b.mask[12..18], &[false, false, false, true, true, true]);
     }

@@ -90,7 +90,7 @@ fn regression_batch(
     rng: &mut IclRng,
     (family, x_dist): (&dyn TaskFamily, &dyn XDistribution),
     (points, active): (usize, usize),
-) -> crate::prompt::EncodedBatch {
+) -> crate::batch::Batch {
     let sampler = PromptSampler {
         family,
         source,
@@ -325,13 +325,13 @@ impl Trainer {
                 let seqs: Vec<_> = (0..batch_size)
                     .map(|_| world.sample(SequenceKind::Train, &mut self.rng))
                     .collect();
-                ModelInput::from_sequences(&encoding.encode(&seqs), &self.device)
+                ModelInput::new(&encoding.encode(&seqs), &self.device)
             }
             Data::Tokens { encoding, length } => {
                 let seqs: Vec<_> = (0..batch_size)
                     .map(|_| TokenSequence::sample(encoding.vocab, *length, &mut self.rng))
                     .collect();
-                ModelInput::from_tokens(&encoding.encode(&seqs), &self.device)
+                ModelInput::new(&encoding.encode(&seqs), &self.device)
             }
         };
 

@@ -21,8 +21,9 @@ use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
 use crate::baselines::Context;
+use crate::batch::Batch;
 use crate::config::Encoding;
-use crate::prompt::{EncodedBatch, Prompt};
+use crate::prompt::Prompt;
 
 /// The linear algorithms the model is compared with.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -115,11 +116,7 @@ pub const GDPP_STEPS: [usize; 3] = [2, 3, 4];
 /// each prompt per direction j and sign, its query tokens set to ±`scale`·e_j.
 /// Sequence `(2j + s)·P + b` is prompt b probed at +e_j (s = 0) or −e_j (s = 1), so
 /// one forward pass (or a few chunks) gives every implicit weight at every k.
-pub fn probe_batch(
-    prompts: &[Prompt],
-    encoding: Encoding,
-    scale: f64,
-) -> Result<EncodedBatch, String> {
+pub fn probe_batch(prompts: &[Prompt], encoding: Encoding, scale: f64) -> Result<Batch, String> {
     if encoding != Encoding::Concatenated {
         return Err(
             "implicit weights need [x, y] tokens (task.encoding = concatenated): with \
@@ -189,7 +186,7 @@ pub fn implicit_weights<F>(
     mut predict: F,
 ) -> Result<Vec<Vec<DVector<f64>>>, String>
 where
-    F: FnMut(&EncodedBatch) -> Vec<Vec<f64>>,
+    F: FnMut(&Batch) -> Vec<Vec<f64>>,
 {
     if prompts.is_empty() && encoding == Encoding::Concatenated {
         return Ok(Vec::new());
@@ -524,7 +521,7 @@ pub struct LensPlan {
     prompts: usize,
     dims: usize,
     references: References,
-    batch: Option<EncodedBatch>,
+    batch: Option<Batch>,
 }
 
 /// The probe scale: inputs are N(0, I), so ±1 along an axis is a typical query.
@@ -548,7 +545,7 @@ impl LensPlan {
     }
 
     /// What the model must predict for the implicit weights, if they can be had.
-    pub fn probe_batch(&self) -> Option<&EncodedBatch> {
+    pub fn probe_batch(&self) -> Option<&Batch> {
         self.batch.as_ref()
     }
 
@@ -642,8 +639,8 @@ mod tests {
 
     /// A "model" that runs one GD step with rate η on the context it sees, read
     /// from the tokens (plus an offset the central difference must cancel).
-    fn one_step_gd(eta: f64) -> impl FnMut(&EncodedBatch) -> Vec<Vec<f64>> {
-        move |batch: &EncodedBatch| {
+    fn one_step_gd(eta: f64) -> impl FnMut(&Batch) -> Vec<Vec<f64>> {
+        move |batch: &Batch| {
             let n = batch.seq / 2;
             let t = batch.token_dim;
             let d = t - 1;

@@ -14,14 +14,14 @@ pub mod lsa;
 pub fn model_function<'a>(
     model: &'a crate::model::Transformer,
     device: &'a burn::tensor::Device,
-) -> impl FnMut(&crate::prompt::EncodedBatch) -> Vec<Vec<f64>> + 'a {
+) -> impl FnMut(&crate::batch::Batch) -> Vec<Vec<f64>> + 'a {
     let predictor = crate::predict::ModelPredictor {
         model,
         device: device.clone(),
         // Unused: the batch comes encoded.
         encoding: crate::config::Encoding::Concatenated,
     };
-    move |batch: &crate::prompt::EncodedBatch| {
+    move |batch: &crate::batch::Batch| {
         futures_lite::future::block_on(predictor.predict_batch(batch))
             .expect("native reads of the model's predictions")
     }

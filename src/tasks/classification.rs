@@ -20,6 +20,7 @@ use rand_distr::{Distribution, StandardNormal, weighted::WeightedAliasIndex};
 use serde::{Deserialize, Serialize};
 
 use crate::IclRng;
+use crate::batch::{Batch, Targets};
 use crate::check::Checker;
 
 /// The classification family's parameters (`task.family` with `kind = "classification"`).
@@ -377,20 +378,6 @@ pub struct ClassEncoding {
     pub labels: usize,
 }
 
-/// A batch of sequences as tokens.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EncodedSequences {
-    /// Row-major [batch, seq, token_dim].
-    pub tokens: Vec<f32>,
-    pub batch: usize,
-    pub seq: usize,
-    pub token_dim: usize,
-    /// Row-major [seq, seq]; `true` = masked (causal).
-    pub mask: Vec<bool>,
-    /// [batch]: the query's label.
-    pub targets: Vec<usize>,
-}
-
 impl ClassEncoding {
     pub fn token_dim(&self) -> usize {
         self.dims + self.labels
@@ -401,7 +388,7 @@ impl ClassEncoding {
         2 * points + 1
     }
 
-    pub fn encode(&self, seqs: &[ClassSequence]) -> EncodedSequences {
+    pub fn encode(&self, seqs: &[ClassSequence]) -> Batch {
         assert!(!seqs.is_empty(), "cannot encode an empty batch");
         let n = seqs[0].context_len();
         let seq = Self::seq_len(n);
@@ -420,14 +407,15 @@ impl ClassEncoding {
                 }
             }
         }
-        let mask = (0..seq * seq).map(|i| i % seq > i / seq).collect();
-        EncodedSequences {
+        Batch {
             tokens,
             batch: seqs.len(),
             seq,
             token_dim: t,
-            mask,
-            targets: seqs.iter().map(|s| s.query_label()).collect(),
+            mask: Batch::causal_mask(seq),
+            // The label is read at the query, the last token.
+            readout: vec![seq - 1],
+            targets: Targets::Labels(seqs.iter().map(|s| s.query_label()).collect()),
         }
     }
 }
@@ -620,7 +608,7 @@ mod tests {
             5., 6., 0., 0., 0.,
         ];
         assert_eq!(e.tokens, want);
-        assert_eq!(e.targets, vec![1]);
+        assert_eq!(e.targets, Targets::Labels(vec![1]));
         // row-major [5, 5]: the query (row 4) sees itself, row 0 not row 1, row 3 row 1
         let masked = |q: usize, k: usize| e.mask[q * 5 + k];
         assert!(!masked(4, 4) && masked(0, 1) && !masked(3, 1));

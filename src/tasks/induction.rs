@@ -13,6 +13,7 @@
 use rand::Rng;
 
 use crate::IclRng;
+use crate::batch::{Batch, Targets};
 
 /// How often the next piece of a sequence is a copy of an earlier window: most
 /// of the sequence then repeats something, which is the signal that makes an
@@ -93,22 +94,8 @@ pub struct TokenEncoding {
     pub vocab: usize,
 }
 
-/// An encoded batch of token sequences.
-#[derive(Clone, Debug)]
-pub struct EncodedTokens {
-    /// Row-major [batch, seq, vocab], one-hot.
-    pub tokens: Vec<f32>,
-    pub batch: usize,
-    pub seq: usize,
-    pub token_dim: usize,
-    /// Row-major [seq, seq]; `true` = masked (causal).
-    pub mask: Vec<bool>,
-    /// Row-major [batch, seq − 1]: the next token at each position.
-    pub targets: Vec<usize>,
-}
-
 impl TokenEncoding {
-    pub fn encode(&self, seqs: &[TokenSequence]) -> EncodedTokens {
+    pub fn encode(&self, seqs: &[TokenSequence]) -> Batch {
         assert!(!seqs.is_empty(), "cannot encode an empty batch");
         let (seq, v) = (seqs[0].tokens.len(), self.vocab);
         let mut tokens = vec![0f32; seqs.len() * seq * v];
@@ -120,13 +107,15 @@ impl TokenEncoding {
             }
             targets.extend_from_slice(&s.tokens[1..]);
         }
-        EncodedTokens {
+        Batch {
             tokens,
             batch: seqs.len(),
             seq,
             token_dim: v,
-            mask: (0..seq * seq).map(|at| at % seq > at / seq).collect(),
-            targets,
+            mask: Batch::causal_mask(seq),
+            // The next token is read at every position but the last.
+            readout: (0..seq - 1).collect(),
+            targets: Targets::Tokens(targets),
         }
     }
 }
@@ -183,7 +172,7 @@ mod tests {
         let e = TokenEncoding { vocab: 3 }.encode(&[s]);
         assert_eq!(e.tokens[..3], [0.0, 0.0, 1.0]);
         assert_eq!(e.tokens[3..6], [1.0, 0.0, 0.0]);
-        assert_eq!(e.targets, [0, 1, 2]);
+        assert_eq!(e.targets, Targets::Tokens(vec![0, 1, 2]));
         assert!(!e.mask[4 + 1] && e.mask[2] && !e.mask[3 * 4]);
     }
 }
