@@ -54,7 +54,7 @@ fn load(input: &Path, metric: Option<&str>) -> Result<Figure, Box<dyn std::error
             })
             .collect::<Result<_, serde_json::Error>>()?)
     };
-    if let Some(c) = exp.task.family.classification() {
+    if let icl_lab::tasks::Shape::Classification(c) = exp.task.family.shape() {
         return Ok(probe_figure(&history()?, 1.0 / c.labels as f64));
     }
     if exp.task.pool.is_some()

@@ -13,7 +13,7 @@ use crate::baselines::BaselineConfig;
 use crate::check::Checker;
 pub use crate::check::FieldError;
 pub use crate::prompt::Encoding;
-use crate::tasks::TaskFamilyConfig;
+use crate::tasks::{Shape, TaskFamilyConfig};
 use crate::xdist::XDistConfig;
 
 /// Bumped whenever a field changes meaning; old records are refused or migrated.
@@ -369,12 +369,9 @@ impl Experiment {
             c.range_usize("task.pool", m, 1, POOL);
         }
         t.family.validate(t.dims, t.points, &mut c);
-        if !t.family.is_regression() {
-            let kind = if t.family.induction_vocab().is_some() {
-                "induction"
-            } else {
-                "classification"
-            };
+        let shape = t.family.shape();
+        if shape != Shape::Regression {
+            let kind = shape.name();
             if let Some(m) = t.pool {
                 c.fail(
                     "task.pool",
@@ -419,7 +416,7 @@ impl Experiment {
                     "concatenated with model.kind = lsa (it reads y from the query's [x, y] token)",
                 );
             }
-            if !t.family.is_regression() {
+            if shape != Shape::Regression {
                 c.fail(
                     "model.kind",
                     "lsa",
@@ -504,36 +501,24 @@ impl Experiment {
 
     /// Number of tokens in the longest prompt the model sees.
     pub fn max_seq_len(&self) -> usize {
-        if self.task.family.induction_vocab().is_some() {
-            return self.task.points;
-        }
-        match self.task.family.classification() {
-            // x_1 l_1 … x_N l_N x_q
-            Some(_) => crate::tasks::classification::ClassEncoding::seq_len(self.task.points),
-            None => 2 * self.task.points,
-        }
+        self.task.family.shape().seq_len(self.task.points)
     }
 
     /// Width of one input token.
     pub fn token_dim(&self) -> usize {
-        if let Some(v) = self.task.family.induction_vocab() {
-            return v;
-        }
-        match self.task.family.classification() {
-            Some(c) => self.task.dims + c.labels,
-            None => self.task.encoding.token_dim(self.task.dims),
+        match self.task.family.shape() {
+            // x, and y, as the prompt encoding lays them out
+            Shape::Regression => self.task.encoding.token_dim(self.task.dims),
+            // x | a one-hot label
+            Shape::Classification(c) => self.task.dims + c.labels,
+            // one-hot tokens
+            Shape::Tokens { vocab } => vocab,
         }
     }
 
     /// Numbers the model reads out per position: one y, or one logit per label.
     pub fn outputs(&self) -> usize {
-        if let Some(v) = self.task.family.induction_vocab() {
-            return v;
-        }
-        match self.task.family.classification() {
-            Some(c) => c.labels,
-            None => 1,
-        }
+        self.task.family.shape().outputs()
     }
 
     /// Parses a JSON config (missing fields take defaults) and validates it.

@@ -255,7 +255,9 @@ pub fn baselines(exp: &Experiment, source: &TaskSource) -> Result<Vec<Box<dyn Pr
 /// The token plan of an induction run: `eval.prompts` sequences from the
 /// evaluation stream.
 pub fn token_plan(exp: &Experiment) -> Option<TokenPlan> {
-    let vocab = exp.task.family.induction_vocab()?;
+    let crate::tasks::Shape::Tokens { vocab } = exp.task.family.shape() else {
+        return None;
+    };
     let mut rng = rng_for(exp.seed, streams::EVAL * 3000);
     Some(TokenPlan::new(
         vocab,

@@ -26,6 +26,7 @@ pub mod check;
 pub mod checkpoint;
 pub mod config;
 pub mod curve;
+pub mod data;
 pub mod eval;
 pub mod fused;
 pub mod lens;

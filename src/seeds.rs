@@ -38,7 +38,9 @@ pub fn task_source(exp: &Experiment) -> TaskSource {
 /// The K classes of a classification experiment (drawn from the pool's stream: they
 /// are its "task pool"); `None` for regression.
 pub fn class_world(exp: &Experiment) -> Option<ClassWorld> {
-    let cfg = exp.task.family.classification()?;
+    let crate::tasks::Shape::Classification(cfg) = exp.task.family.shape() else {
+        return None;
+    };
     let mut rng = rng_for(exp.seed, streams::POOL);
     Some(ClassWorld::new(
         cfg,

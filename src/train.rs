@@ -24,14 +24,11 @@ use burn::tensor::{Device, Tensor};
 use crate::IclRng;
 use crate::checkpoint::{Checkpoint, CheckpointError, model_from_bytes, model_to_bytes};
 use crate::config::{Experiment, OptimizerKind, Schedule};
+use crate::data::{TrainingData, training_data};
 use crate::fused::{Fused, FusedState};
 use crate::model::{ModelInput, Transformer, init_model, is_cpu};
-use crate::prompt::PromptSampler;
-use crate::seeds::{class_world, rng_for, streams, task_source};
-use crate::tasks::classification::{ClassEncoding, SequenceKind};
-use crate::tasks::induction::{TokenEncoding, TokenSequence};
-use crate::tasks::{ClassWorld, TaskFamily, TaskSource};
-use crate::xdist::XDistribution;
+use crate::seeds::{rng_for, streams, task_source};
+use crate::tasks::TaskSource;
 
 /// Learning rate at `step` (0-based): linear warm-up, then constant or cosine decay to
 /// 10 % of the peak.
@@ -80,27 +77,6 @@ pub(crate) fn optimizer(exp: &Experiment) -> ModuleOptimizer {
             .with_grad_clipping(clip)
             .init(),
     }
-}
-
-/// A batch of regression prompts of `points` pairs with `active` dimensions from
-/// the training stream, encoded.
-fn regression_batch(
-    exp: &Experiment,
-    source: &TaskSource,
-    rng: &mut IclRng,
-    (family, x_dist): (&dyn TaskFamily, &dyn XDistribution),
-    (points, active): (usize, usize),
-) -> crate::batch::Batch {
-    let sampler = PromptSampler {
-        family,
-        source,
-        x_dist,
-        dims: exp.task.dims,
-        y_scale: 1.0,
-        label_noise: 0.0,
-    };
-    let prompts = sampler.sample_batch(exp.train.batch, points, active, rng);
-    exp.task.encoding.encode(&prompts)
 }
 
 /// Why training stopped early.
@@ -172,30 +148,14 @@ pub struct Trainer {
     template: Transformer,
     device: Device,
     rng: IclRng,
-    data: Data,
+    /// Where the training batches come from (the family's shape of data).
+    data: Box<dyn TrainingData>,
     /// The regression task pool (`Fresh` when there is none, and for classification).
     pub source: TaskSource,
     /// Steps done.
     pub step: usize,
     /// Everything needed to go back to the last logged finite loss.
     last_good: Snapshot,
-}
-
-/// What the training batches are drawn from.
-enum Data {
-    Regression {
-        family: Box<dyn TaskFamily>,
-        x_dist: Box<dyn XDistribution>,
-    },
-    Classification {
-        world: Box<ClassWorld>,
-        encoding: ClassEncoding,
-    },
-    /// Token sequences with a repeated segment (induction).
-    Tokens {
-        encoding: TokenEncoding,
-        length: usize,
-    },
 }
 
 /// The trainer's state at a logged step with a finite loss: what a divergence
@@ -243,29 +203,7 @@ impl Trainer {
             fused,
             template,
             rng,
-            data: match (exp.task.family.family(), class_world(exp)) {
-                (Some(family), _) => Data::Regression {
-                    family,
-                    x_dist: exp.x_dist.distribution(),
-                },
-                (None, Some(world)) => Data::Classification {
-                    encoding: ClassEncoding {
-                        dims: exp.task.dims,
-                        labels: world.cfg.labels,
-                    },
-                    world: Box::new(world),
-                },
-                (None, None) => Data::Tokens {
-                    encoding: TokenEncoding {
-                        vocab: exp
-                            .task
-                            .family
-                            .induction_vocab()
-                            .expect("a family is regression, classification or induction"),
-                    },
-                    length: exp.task.points,
-                },
-            },
+            data: training_data(exp),
             source: task_source(exp),
             step: 0,
             device,
@@ -283,17 +221,10 @@ impl Trainer {
 
         // Prompts (or classification sequences) from the seeded Rust RNG.
         let batch_size = self.exp.train.batch;
-        if let (Engine::Fused(state), Some(fused), Data::Regression { family, x_dist }) =
-            (&mut self.engine, &mut self.fused, &self.data)
-        {
-            let (family, x_dist) = (family.as_ref(), x_dist.as_ref());
-            let batch = regression_batch(
-                &self.exp,
-                &self.source,
-                &mut self.rng,
-                (family, x_dist),
-                (points, active),
-            );
+        let batch = self
+            .data
+            .batch(&mut self.rng, &self.source, batch_size, points, active);
+        if let (Engine::Fused(state), Some(fused)) = (&mut self.engine, &mut self.fused) {
             // The engine works on its own copy of the state; hand it back after.
             std::mem::swap(&mut fused.state, state);
             let loss = fused.step(&batch, lr);
@@ -310,30 +241,7 @@ impl Trainer {
                 step_loss: loss,
             };
         }
-        let input = match &self.data {
-            Data::Regression { family, x_dist } => {
-                let batch = regression_batch(
-                    &self.exp,
-                    &self.source,
-                    &mut self.rng,
-                    (family.as_ref(), x_dist.as_ref()),
-                    (points, active),
-                );
-                ModelInput::new(&batch, &self.device)
-            }
-            Data::Classification { world, encoding } => {
-                let seqs: Vec<_> = (0..batch_size)
-                    .map(|_| world.sample(SequenceKind::Train, &mut self.rng))
-                    .collect();
-                ModelInput::new(&encoding.encode(&seqs), &self.device)
-            }
-            Data::Tokens { encoding, length } => {
-                let seqs: Vec<_> = (0..batch_size)
-                    .map(|_| TokenSequence::sample(encoding.vocab, *length, &mut self.rng))
-                    .collect();
-                ModelInput::new(&encoding.encode(&seqs), &self.device)
-            }
-        };
+        let input = ModelInput::new(&batch, &self.device);
 
         // forward → loss [1] → backward → optimizer
         let Engine::Burn { model, optim } = &mut self.engine else {
@@ -395,14 +303,6 @@ impl Trainer {
                 restored_step,
                 lr: self.exp.optim.lr,
             })
-        }
-    }
-
-    /// The classes of a classification run.
-    pub fn world(&self) -> Option<&ClassWorld> {
-        match &self.data {
-            Data::Classification { world, .. } => Some(world),
-            Data::Regression { .. } | Data::Tokens { .. } => None,
         }
     }
 

@@ -698,9 +698,11 @@ fn algorithm_lens(
     source: &icl_lab::tasks::TaskSource,
     x: &XDistConfig,
 ) -> Result<AlgorithmMatch> {
-    if exp.task.family.classification().is_some() {
+    let shape = exp.task.family.shape();
+    if shape != icl_lab::tasks::Shape::Regression {
         return Err(anyhow!(
-            "--algorithms compares regression algorithms; this run is classification"
+            "--algorithms compares regression algorithms; this run is {}",
+            shape.name()
         ));
     }
     let mut prompts = eval_prompts(exp, source, EvalSet::Fresh, x);

@@ -162,6 +162,51 @@ fn default_vocab() -> usize {
     64
 }
 
+/// The three shapes of data a family gives. Everything that depends on the shape
+/// (sequence length, token width, what the model reads out, which evaluation runs)
+/// asks [`TaskFamilyConfig::shape`] and matches on this, in one place each.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Shape<'a> {
+    /// Prompts of (x_i, y_i) pairs with a real-valued y to predict at every k.
+    Regression,
+    /// Chan/Reddy few-shot sequences: N (item, label) pairs and a query.
+    Classification(&'a ClassificationConfig),
+    /// Token sequences over a vocabulary: the next token at every position.
+    Tokens { vocab: usize },
+}
+
+impl Shape<'_> {
+    /// The family kind's name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Regression => "regression",
+            Shape::Classification(_) => "classification",
+            Shape::Tokens { .. } => "induction",
+        }
+    }
+
+    /// Tokens in the longest sequence of `points` points (pairs, positions).
+    pub fn seq_len(self, points: usize) -> usize {
+        match self {
+            // x_1 y_1 … x_n y_n, or n context tokens and n queries
+            Shape::Regression => 2 * points,
+            // x_1 l_1 … x_N l_N x_q
+            Shape::Classification(_) => classification::ClassEncoding::seq_len(points),
+            Shape::Tokens { .. } => points,
+        }
+    }
+
+    /// Numbers the model reads out per position: one y, or one logit per label or
+    /// token.
+    pub fn outputs(self) -> usize {
+        match self {
+            Shape::Regression => 1,
+            Shape::Classification(c) => c.labels,
+            Shape::Tokens { vocab } => vocab,
+        }
+    }
+}
+
 impl TaskFamilyConfig {
     /// The regression family behind the config; `None` for classification.
     pub fn family(&self) -> Option<Box<dyn TaskFamily>> {
@@ -189,28 +234,12 @@ impl TaskFamilyConfig {
         })
     }
 
-    /// The classification parameters, when this is the classification family.
-    pub fn classification(&self) -> Option<&ClassificationConfig> {
+    /// The shape of the family's data: what a sequence is and what is read from it.
+    pub fn shape(&self) -> Shape<'_> {
         match self {
-            TaskFamilyConfig::Classification(c) => Some(c),
-            _ => None,
-        }
-    }
-
-    /// Whether prompts are (x, y) pairs of a regression family (not classification
-    /// or token sequences).
-    pub fn is_regression(&self) -> bool {
-        !matches!(
-            self,
-            TaskFamilyConfig::Classification(_) | TaskFamilyConfig::Induction { .. }
-        )
-    }
-
-    /// The vocabulary size, when this is the token-sequence (induction) family.
-    pub fn induction_vocab(&self) -> Option<usize> {
-        match self {
-            TaskFamilyConfig::Induction { vocab } => Some(*vocab),
-            _ => None,
+            TaskFamilyConfig::Classification(c) => Shape::Classification(c),
+            TaskFamilyConfig::Induction { vocab } => Shape::Tokens { vocab: *vocab },
+            _ => Shape::Regression,
         }
     }
 

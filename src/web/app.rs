@@ -35,6 +35,7 @@ use crate::config::Experiment;
 use crate::eval::EvalReport;
 use crate::metric::{Head, Metric, list_text, parse_list};
 use crate::model::AblationMode;
+use crate::tasks::Shape;
 
 impl Reducible for AppState {
     type Action = Action;
@@ -830,7 +831,8 @@ fn charts(props: &ChartsProps) -> Html {
     };
     let hidden: Vec<String> = state.hidden.iter().cloned().collect();
     let trained = run.experiment.as_ref().unwrap_or(&state.exp);
-    if trained.task.family.induction_vocab().is_some() {
+    let shape = trained.task.family.shape();
+    if let Shape::Tokens { .. } = shape {
         let token_loss = report
             .as_ref()
             .filter(|_| want(ChartId::TokenLoss))
@@ -856,7 +858,7 @@ fn charts(props: &ChartsProps) -> Html {
             </div>
         };
     }
-    if let Some(c) = trained.task.family.classification() {
+    if let Shape::Classification(c) = shape {
         let figure = Rc::new(probe_figure(&run.history, 1.0 / c.labels as f64));
         let heads = head_score_figure(&run.history)
             .filter(|_| want(ChartId::Heads))

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::config::{ConfigError, Experiment};
+use crate::tasks::Shape;
 
 use super::hash::get;
 
@@ -529,25 +530,6 @@ impl Field {
     }
 }
 
-/// The three kinds of data a family gives: they read `task.dims` and
-/// `task.points` differently.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum DataKind {
-    Regression,
-    Classification,
-    Tokens,
-}
-
-fn data_kind(family: &crate::tasks::TaskFamilyConfig) -> DataKind {
-    if family.classification().is_some() {
-        DataKind::Classification
-    } else if family.induction_vocab().is_some() {
-        DataKind::Tokens
-    } else {
-        DataKind::Regression
-    }
-}
-
 /// Switching between regression, classification and token sequences changes what
 /// the task fields mean: each kind starts from its browser-scale defaults (the
 /// `icl-in-a-minute`, `bursty-icl` or `induction-phase-change` task size), and
@@ -556,8 +538,9 @@ fn switch_kind(exp: &Experiment, family_json: &str) -> Vec<String> {
     let Ok(to) = serde_json::from_str::<crate::tasks::TaskFamilyConfig>(family_json) else {
         return Vec::new();
     };
-    let (from, to) = (data_kind(&exp.task.family), data_kind(&to));
-    if from == to {
+    // The kind of data, not its parameters: another classification setup stays put.
+    let (from, to) = (exp.task.family.shape(), to.shape());
+    if from.name() == to.name() {
         return Vec::new();
     }
     let not_regression = [
@@ -566,13 +549,13 @@ fn switch_kind(exp: &Experiment, family_json: &str) -> Vec<String> {
         "eval.baselines=null".into(),
     ];
     match to {
-        DataKind::Regression => vec!["task.dims=5".into(), "task.points=21".into()],
-        DataKind::Classification => [
+        Shape::Regression => vec!["task.dims=5".into(), "task.points=21".into()],
+        Shape::Classification(_) => [
             vec!["task.dims=32".to_string(), "task.points=8".into()],
             not_regression.to_vec(),
         ]
         .concat(),
-        DataKind::Tokens => [
+        Shape::Tokens { .. } => [
             vec![
                 "task.points=32".to_string(),
                 "model.kind=\"transformer\"".into(),
@@ -712,7 +695,7 @@ mod tests {
         let c = field("task.family")
             .edit(&exp, r#"{"kind":"classification"}"#)
             .unwrap();
-        assert!(c.task.family.classification().is_some());
+        assert!(matches!(c.task.family.shape(), Shape::Classification(_)));
         assert_eq!((c.task.dims, c.task.points, c.task.pool), (32, 8, None));
         assert!(field("task.family.p_bursty").applies(&c));
         assert!(!field("task.pool").applies(&c));

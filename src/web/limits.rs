@@ -99,7 +99,7 @@ pub fn check_browser(exp: &Experiment) -> Result<(), ConfigError> {
             ),
         });
     }
-    if let Some(c) = exp.task.family.classification() {
+    if let crate::tasks::Shape::Classification(c) = exp.task.family.shape() {
         // Prototypes, plus the unit-norm copy the class-lookup peer keeps.
         let bytes = 2 * 8 * c.classes * exp.task.dims;
         if bytes > MAX_CLASS_BYTES {

@@ -13,6 +13,7 @@ use crate::model::{AblationMode, HeadAblation};
 use crate::presets;
 use crate::probes::Probe;
 use crate::sweep::{SweepPoint, SweepSpec, SweepSummary, default_metric, final_metrics};
+use crate::tasks::Shape;
 
 use super::chart_id::ChartId;
 use super::fields::all_fields;
@@ -500,7 +501,7 @@ impl AppState {
         if self.sweep.status.is_some() {
             return;
         }
-        let classification = self.exp.task.family.classification().is_some();
+        let classification = matches!(self.exp.task.family.shape(), Shape::Classification(_));
         let pointer = format!("/{}", self.sweep.path.replace('.', "/"));
         let has_field =
             serde_json::to_value(&self.exp).is_ok_and(|v| v.pointer(&pointer).is_some());
@@ -1896,7 +1897,7 @@ mod tests {
         });
         assert_eq!(s.exp.train.steps, 321);
         assert!(
-            s.exp.task.family.classification().is_some(),
+            matches!(s.exp.task.family.shape(), Shape::Classification(_)),
             "transience's family"
         );
         assert_eq!(
