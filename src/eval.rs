@@ -26,7 +26,8 @@ use crate::prompt::{Prompt, PromptSampler};
 use crate::seeds::{class_world, rng_for, streams};
 use crate::tasks::classification::ClassEncoding;
 use crate::tasks::{
-    LinearClassification, LinearRegression, NoisyLinearRegression, TaskFamilyConfig, TaskSource,
+    LinearClassification, LinearRegression, NoisyLinearRegression, Shape, TaskFamilyConfig,
+    TaskSource,
 };
 use crate::xdist::XDistConfig;
 
@@ -320,21 +321,28 @@ impl EvalPlan {
             lens: None,
             tokens: None,
         };
-        if let Some(world) = class_world(exp) {
-            let encoding = ClassEncoding {
-                dims: exp.task.dims,
-                labels: world.cfg.labels,
-            };
-            return Ok(Self {
-                probes: Some((ProbePlan::new(exp, &world), encoding)),
-                ..base
-            });
-        }
-        if let Some(plan) = token_plan(exp) {
-            return Ok(Self {
-                tokens: Some(plan),
-                ..base
-            });
+        // Each shape of data is asked its own questions: probes of held-out
+        // sequences (classification), loss and head scores on token sequences, or
+        // curves beside the baselines on evaluation prompts (regression, below).
+        match exp.task.family.shape() {
+            Shape::Classification(_) => {
+                let world = class_world(exp).expect("a classification shape has classes");
+                let encoding = ClassEncoding {
+                    dims: exp.task.dims,
+                    labels: world.cfg.labels,
+                };
+                return Ok(Self {
+                    probes: Some((ProbePlan::new(exp, &world), encoding)),
+                    ..base
+                });
+            }
+            Shape::Tokens { .. } => {
+                return Ok(Self {
+                    tokens: token_plan(exp),
+                    ..base
+                });
+            }
+            Shape::Regression => {}
         }
         let predictors = baselines(exp, source)?;
         let sets = EvalSet::for_experiment(exp)

@@ -181,7 +181,7 @@ pub fn app() -> Html {
                     loop {
                         let op = queue.borrow_mut().pending.pop_front();
                         let Some((n, op)) = op else { break };
-                        let result = match &op {
+                        let result = match op.as_ref() {
                             StoreOp::Put { record, checkpoint } => {
                                 store::put(record, checkpoint.as_deref()).await.map(|()| {
                                     dispatch.dispatch(Action::Saved {
@@ -1493,7 +1493,7 @@ fn local_storage() -> Option<web_sys::Storage> {
 #[derive(Default)]
 struct StoreQueue {
     next: u64,
-    pending: std::collections::VecDeque<(u64, StoreOp)>,
+    pending: std::collections::VecDeque<(u64, Rc<StoreOp>)>,
     busy: bool,
 }
 
@@ -1792,6 +1792,7 @@ fn runs_panel(props: &StateProps) -> Html {
         .runs
         .iter()
         .filter(|r| state.selected.contains(&r.id))
+        .map(|r| r.as_ref())
         .collect();
     let figures = super::figures::overlay_figures(&selected);
     let busy = state.run.phase == Phase::Running && !state.run.detached;

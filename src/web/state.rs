@@ -131,10 +131,11 @@ impl RunView {
 /// writes), each once and in order. Numbered: the page remembers the next number it
 /// has not carried out, so however many are queued between two renders, all
 /// arrive. The page works through them right after each render, so only the
-/// newest [`Outbox::KEEP`] are kept.
+/// newest [`Outbox::KEEP`] are kept. Items are shared (`Rc`): the reducer copies
+/// the page state on every action, and a queued save may carry a checkpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outbox<T> {
-    items: std::collections::VecDeque<(u64, T)>,
+    items: std::collections::VecDeque<(u64, Rc<T>)>,
     next: u64,
 }
 
@@ -147,14 +148,14 @@ impl<T> Default for Outbox<T> {
     }
 }
 
-impl<T: Clone> Outbox<T> {
+impl<T> Outbox<T> {
     pub const KEEP: usize = 64;
 
     /// Queues `item`; its number.
     pub fn push(&mut self, item: T) -> u64 {
         let n = self.next;
         self.next += 1;
-        self.items.push_back((n, item));
+        self.items.push_back((n, Rc::new(item)));
         if self.items.len() > Self::KEEP {
             self.items.pop_front();
         }
@@ -163,7 +164,7 @@ impl<T: Clone> Outbox<T> {
 
     /// The items numbered `from` or later, in order: what a page that has carried
     /// out everything before `from` still has to do.
-    pub fn since(&self, from: u64) -> Vec<(u64, T)> {
+    pub fn since(&self, from: u64) -> Vec<(u64, Rc<T>)> {
         self.items
             .iter()
             .filter(|(n, _)| *n >= from)
@@ -176,12 +177,12 @@ impl<T: Clone> Outbox<T> {
         self.next
     }
 
-    pub fn last(&self) -> Option<&(u64, T)> {
-        self.items.back()
+    pub fn last(&self) -> Option<(u64, &T)> {
+        self.items.back().map(|(n, t)| (*n, t.as_ref()))
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &(u64, T)> {
-        self.items.iter()
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> {
+        self.items.iter().map(|(n, t)| (*n, t.as_ref()))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -233,7 +234,7 @@ pub struct AppState {
     /// The embed view (`embed=<chart>` in the hash): one chart, a few controls.
     pub embed: Option<EmbedSpec>,
     /// Saved runs (IndexedDB, without their checkpoints), newest first.
-    pub runs: Vec<RunRecord>,
+    pub runs: Vec<Rc<RunRecord>>,
     pub runs_loaded: bool,
     /// Saved runs whose curves are overlaid.
     pub selected: BTreeSet<String>,
@@ -558,7 +559,7 @@ impl AppState {
     fn upsert_run(&mut self, mut record: RunRecord) {
         record.checkpoint = None;
         self.runs.retain(|r| r.id != record.id);
-        self.runs.insert(0, record);
+        self.runs.insert(0, Rc::new(record));
     }
 
     /// The current run as a saved record (none for bench runs or runs shown from
@@ -908,7 +909,8 @@ impl AppState {
                 self.scrub = i.filter(|i| *i + 1 < self.run.attention.len());
             }
             Action::AttentionPrompt(i) => self.attention_prompt = i,
-            Action::RunsLoaded(mut runs) => {
+            Action::RunsLoaded(runs) => {
+                let mut runs: Vec<Rc<RunRecord>> = runs.into_iter().map(Rc::new).collect();
                 runs.sort_by(|a, b| b.saved_ms.total_cmp(&a.saved_ms));
                 // Runs saved while the list was loading stay.
                 for r in std::mem::take(&mut self.runs) {
@@ -1032,9 +1034,10 @@ impl AppState {
     /// Shows a saved run as if trained here (a sweep goes to the sweep panel). A run
     /// the worker holds is dropped there (it was saved when it paused or finished).
     fn open_run(&mut self, id: &str) {
-        let Some(record) = self.runs.iter().find(|r| r.id == id).cloned() else {
+        let Some(record) = self.runs.iter().find(|r| r.id == id) else {
             return;
         };
+        let record = RunRecord::clone(record);
         if let Some(summary) = record.sweep {
             if self.sweep_running().is_none() {
                 self.show_summary(summary);
@@ -1540,7 +1543,12 @@ mod tests {
         let seen = s.outbox.next_number();
         s.apply(Action::ToggleHead { layer: 1, head: 0 });
         s.apply(Action::ToggleHead { layer: 0, head: 0 });
-        let sent: Vec<Control> = s.outbox.since(seen).into_iter().map(|(_, c)| c).collect();
+        let sent: Vec<Control> = s
+            .outbox
+            .since(seen)
+            .into_iter()
+            .map(|(_, c)| Control::clone(&c))
+            .collect();
         assert_eq!(sent.len(), 2, "{sent:?}");
         assert!(matches!(&sent[0], Control::Ablate { heads } if heads.len() == 1));
         assert!(matches!(&sent[1], Control::Ablate { heads } if heads.len() == 2));
@@ -1551,7 +1559,7 @@ mod tests {
             o.push(i);
         }
         assert_eq!(o.since(0).len(), Outbox::<u64>::KEEP);
-        assert_eq!(o.since(98), vec![(98, 98), (99, 99)]);
+        assert_eq!(o.since(98), vec![(98, Rc::new(98)), (99, Rc::new(99))]);
     }
 
     #[test]
