@@ -4,18 +4,41 @@
 // (CPU backend), and the bench page's time to ICL. Needs a built site/.
 // Usage: node tests/e2e/measure.mjs [cpu] [webgpu] [lesson] [icl | icl-<preset>]
 //   [bench-<preset>] (the bench page on another preset, wasm CPU: 20 steps)
-import { spawn } from 'node:child_process';
-import { mkdtempSync, symlinkSync } from 'node:fs';
+//   [load] (the page's bytes and time to interactive on an emulated 10 Mbit/s line)
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import http from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 const SITE = process.env.SITE || path.resolve(import.meta.dirname, '../../site');
 const port = 8000 + Math.floor(Math.random() * 1000);
-const root = mkdtempSync(path.join(tmpdir(), 'icl-serve-'));
-symlinkSync(SITE, path.join(root, 'lab'));
-const server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', root], { stdio: 'ignore' });
-await new Promise((r) => setTimeout(r, 1000));
+// A static host as people deploy the lab: files under /lab/, gzipped when the
+// browser accepts it (what GitHub Pages or any CDN does), with the right types.
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.md': 'text/markdown', '.svg': 'image/svg+xml' };
+const gzipped = new Map();
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  let rel = decodeURIComponent(url.pathname).replace(/^\/lab\/?/, '');
+  if (rel === '' || rel.endsWith('/')) rel += 'index.html';
+  const file = path.join(SITE, rel);
+  if (!file.startsWith(SITE) || !existsSync(file) || statSync(file).isDirectory()) {
+    res.writeHead(404);
+    res.end();
+    return;
+  }
+  const headers = { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream' };
+  let body = readFileSync(file);
+  if ((req.headers['accept-encoding'] || '').includes('gzip')) {
+    if (!gzipped.has(file)) gzipped.set(file, gzipSync(body));
+    body = gzipped.get(file);
+    headers['content-encoding'] = 'gzip';
+  }
+  res.writeHead(200, headers);
+  res.end(body);
+});
+await new Promise((r) => server.listen(port, '127.0.0.1', r));
 const base = `http://127.0.0.1:${port}/lab/`;
 const context = await chromium.launchPersistentContext(mkdtempSync(path.join(tmpdir(), 'icl-chrome-')), {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -57,6 +80,27 @@ try {
     console.log(`#bench time to ICL, ${preset}, wasm CPU: step ${step}, ${secs} s`);
     await page.close();
   }
+  if (want('load')) {
+    // A first visit on a slow line: Chromium's network emulation (10 Mbit/s down,
+    // 40 ms latency, no cache), files gzipped as a static host sends them.
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false, latency: 40, downloadThroughput: 10e6 / 8, uploadThroughput: 5e6 / 8,
+    });
+    let bytes = 0;
+    cdp.on('Network.loadingFinished', (e) => { bytes += e.encodedDataLength; });
+    const t0 = Date.now();
+    await page.goto(base + '#backend=cpu');
+    await page.waitForFunction(() => document.querySelector('#train'), null, { timeout: 600_000 });
+    const painted = (Date.now() - t0) / 1000;
+    await page.waitForFunction(() => { const b = document.querySelector('#train'); return b && !b.disabled; }, null, { timeout: 600_000 });
+    const ready = (Date.now() - t0) / 1000;
+    console.log(`first visit at 10 Mbit/s: Train shown after ${painted.toFixed(1)} s, usable after ${ready.toFixed(1)} s; ${(bytes / 1e6).toFixed(1)} MB transferred (gzipped)`);
+    await page.close();
+  }
   if (want('lesson')) {
     const page = await open('#backend=cpu');
     const t0 = Date.now();
@@ -68,5 +112,5 @@ try {
   }
 } finally {
   await context.close();
-  server.kill();
+  server.close();
 }
