@@ -164,8 +164,8 @@ pub fn app() -> Html {
     {
         let queue = use_mut_ref(StoreQueue::default);
         let dispatch = state.dispatcher();
-        let ops = state.store_ops.since(queue.borrow().next);
-        use_effect_with(state.store_ops.next_number(), move |_| {
+        let ops = state.saved.store_ops.since(queue.borrow().next);
+        use_effect_with(state.saved.store_ops.next_number(), move |_| {
             let start = {
                 let mut q = queue.borrow_mut();
                 for (n, op) in ops {
@@ -1789,9 +1789,10 @@ fn runs_panel(props: &StateProps) -> Html {
         })
     };
     let selected: Vec<&RunRecord> = state
+        .saved
         .runs
         .iter()
-        .filter(|r| state.selected.contains(&r.id))
+        .filter(|r| state.saved.selected.contains(&r.id))
         .map(|r| r.as_ref())
         .collect();
     let figures = super::figures::overlay_figures(&selected);
@@ -1809,16 +1810,16 @@ fn runs_panel(props: &StateProps) -> Html {
                 </label>
                 <span class="muted small">{"icl-lab train / sweep output folders, summary.json, or runs exported here"}</span>
             </div>
-            if let Some(e) = &state.storage_error {
+            if let Some(e) = &state.saved.storage_error {
                 <p class="notice error" role="alert" id="storage-error">{e}</p>
             }
-            if !state.import_notes.is_empty() {
+            if !state.saved.import_notes.is_empty() {
                 <ul class="import-notes" id="import-notes" role="status">
-                    { for state.import_notes.iter().map(|n| html!{ <li>{n}</li> }) }
+                    { for state.saved.import_notes.iter().map(|n| html!{ <li>{n}</li> }) }
                 </ul>
             }
-            if state.runs.is_empty() {
-                <p class="muted" id="runs-empty">{ if state.runs_loaded { "No saved runs yet: a run is saved when it pauses or finishes." } else { "Reading saved runs…" } }</p>
+            if state.saved.runs.is_empty() {
+                <p class="muted" id="runs-empty">{ if state.saved.loaded { "No saved runs yet: a run is saved when it pauses or finishes." } else { "Reading saved runs…" } }</p>
             } else {
                 <div class="table-scroll">
                 <table id="runs-table">
@@ -1827,7 +1828,7 @@ fn runs_panel(props: &StateProps) -> Html {
                         <th scope="col">{"status"}</th><th scope="col">{"step"}</th><th scope="col">{"saved"}</th><th scope="col">{"actions"}</th>
                     </tr></thead>
                     <tbody>
-                    { for state.runs.iter().map(|r| {
+                    { for state.saved.runs.iter().map(|r| {
                         let id = r.id.clone();
                         let select = {
                             let state = state.clone();
@@ -1865,17 +1866,17 @@ fn runs_panel(props: &StateProps) -> Html {
                         };
                         let shown = state.run.id.as_deref() == Some(r.id.as_str());
                         html!{
-                            <tr data-run-id={id.clone()} data-status={status} data-saved={(!state.unsaved.contains_key(&id)).to_string()}
+                            <tr data-run-id={id.clone()} data-status={status} data-saved={(!state.saved.unsaved.contains_key(&id)).to_string()}
                                 class={classes!(shown.then_some("shown"))}>
-                                <td><input type="checkbox" class="run-select" checked={state.selected.contains(&id)}
+                                <td><input type="checkbox" class="run-select" checked={state.saved.selected.contains(&id)}
                                     aria-label={format!("overlay {}", r.name)} onchange={select} disabled={r.sweep.is_some()} /></td>
                                 <td class="run-name">{r.name.clone()}</td>
                                 <td>{origin}</td>
                                 <td>{status}</td>
                                 <td>{ if r.sweep.is_some() { format!("{} runs", r.history.len()) } else { format!("{} / {}", r.step, r.experiment.train.steps) } }</td>
-                                <td class="small">{ if state.unsaved.contains_key(&id) { "saving…".to_string() } else { date_text(r.saved_ms) } }</td>
+                                <td class="small">{ if state.saved.unsaved.contains_key(&id) { "saving…".to_string() } else { date_text(r.saved_ms) } }</td>
                                 <td class="run-actions">
-                                    if state.confirm_delete.as_deref() == Some(id.as_str()) {
+                                    if state.saved.confirm_delete.as_deref() == Some(id.as_str()) {
                                         <span role="alertdialog" aria-label="confirm deletion" class="confirm">
                                             {format!("Delete “{}”? This cannot be undone. ", r.name)}
                                             <button class="small danger" data-action="confirm-delete" onclick={confirm}>{"Delete"}</button>
@@ -1913,7 +1914,7 @@ fn resume_offer(props: &StateProps) -> Html {
     if state.run.experiment.is_some() {
         return html! {};
     }
-    let Some(r) = state.runs.iter().find(|r| r.resumable()) else {
+    let Some(r) = state.saved.runs.iter().find(|r| r.resumable()) else {
         return html! {};
     };
     let open = {

@@ -190,7 +190,87 @@ impl<T> Outbox<T> {
     }
 }
 
-/// An IndexedDB operation the page carries out for the reducer (`AppState::store_ops`).
+/// The saved runs (IndexedDB) as the page shows them: its own part of the page
+/// state, with the actions that touch only it ([`SavedRuns::apply`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SavedRuns {
+    /// Saved runs (IndexedDB, without their checkpoints), newest first.
+    pub runs: Vec<Rc<RunRecord>>,
+    /// The list has been read from IndexedDB.
+    pub loaded: bool,
+    /// Saved runs whose curves are overlaid.
+    pub selected: BTreeSet<String>,
+    /// The run whose Delete was pressed: asks before deleting.
+    pub confirm_delete: Option<String>,
+    /// Why saving or reading runs failed (quota, blocked storage): shown, not swallowed.
+    pub storage_error: Option<String>,
+    /// What the last import brought and what it could not read.
+    pub import_notes: Vec<String>,
+    /// IndexedDB operations for the page to carry out, each once, in order.
+    pub store_ops: Outbox<StoreOp>,
+    /// Runs whose latest save has not been confirmed by IndexedDB yet, with the
+    /// number of that save (an earlier save's confirmation does not count).
+    pub unsaved: BTreeMap<String, u64>,
+}
+
+impl SavedRuns {
+    /// Queues an IndexedDB operation.
+    fn store(&mut self, op: StoreOp) {
+        if let StoreOp::Put { record, .. } = &op {
+            self.unsaved
+                .insert(record.id.clone(), self.store_ops.next_number());
+        }
+        self.store_ops.push(op);
+    }
+
+    /// Adds or replaces a saved run in the table (newest first).
+    fn upsert(&mut self, mut record: RunRecord) {
+        record.checkpoint = None;
+        self.runs.retain(|r| r.id != record.id);
+        self.runs.insert(0, Rc::new(record));
+    }
+
+    /// The actions about the saved runs alone; gives the action back otherwise.
+    fn apply(&mut self, action: Action) -> Option<Action> {
+        match action {
+            Action::RunsLoaded(runs) => {
+                let mut runs: Vec<Rc<RunRecord>> = runs.into_iter().map(Rc::new).collect();
+                runs.sort_by(|a, b| b.saved_ms.total_cmp(&a.saved_ms));
+                // Runs saved while the list was loading stay.
+                for r in std::mem::take(&mut self.runs) {
+                    if !runs.iter().any(|x| x.id == r.id) {
+                        runs.insert(0, r);
+                    }
+                }
+                self.runs = runs;
+                self.loaded = true;
+            }
+            Action::StorageError(e) => self.storage_error = Some(e),
+            Action::Saved { id, op } => {
+                if self.unsaved.get(&id) == Some(&op) {
+                    self.unsaved.remove(&id);
+                }
+            }
+            Action::SelectRun(id) => {
+                if !self.selected.remove(&id) {
+                    self.selected.insert(id);
+                }
+            }
+            Action::AskDelete(id) => self.confirm_delete = Some(id),
+            Action::CancelDelete => self.confirm_delete = None,
+            Action::DeleteRun(id) => {
+                self.confirm_delete = None;
+                self.runs.retain(|r| r.id != id);
+                self.selected.remove(&id);
+                self.store(StoreOp::Delete(id));
+            }
+            other => return Some(other),
+        }
+        None
+    }
+}
+
+/// An IndexedDB operation the page carries out for the reducer (`SavedRuns::store_ops`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum StoreOp {
     /// Save or replace a run (without its checkpoint) and, when given, its checkpoint.
@@ -233,22 +313,8 @@ pub struct AppState {
     pub attention_prompt: usize,
     /// The embed view (`embed=<chart>` in the hash): one chart, a few controls.
     pub embed: Option<EmbedSpec>,
-    /// Saved runs (IndexedDB, without their checkpoints), newest first.
-    pub runs: Vec<Rc<RunRecord>>,
-    pub runs_loaded: bool,
-    /// Saved runs whose curves are overlaid.
-    pub selected: BTreeSet<String>,
-    /// The run whose Delete was pressed: asks before deleting.
-    pub confirm_delete: Option<String>,
-    /// Why saving or reading runs failed (quota, blocked storage): shown, not swallowed.
-    pub storage_error: Option<String>,
-    /// What the last import brought and what it could not read.
-    pub import_notes: Vec<String>,
-    /// IndexedDB operations for the page to carry out, each once, in order.
-    pub store_ops: Outbox<StoreOp>,
-    /// Runs whose latest save has not been confirmed by IndexedDB yet, with the
-    /// number of that save (an earlier save's confirmation does not count).
-    pub unsaved: BTreeMap<String, u64>,
+    /// The saved runs and what the page asks IndexedDB to do with them.
+    pub saved: SavedRuns,
     /// Prefix of this page's run ids, and how many runs it started.
     pub session: String,
     pub run_seq: u64,
@@ -453,14 +519,7 @@ impl AppState {
             scrub: None,
             attention_prompt: 0,
             embed: h.embed,
-            runs: Vec::new(),
-            runs_loaded: false,
-            selected: BTreeSet::new(),
-            confirm_delete: None,
-            storage_error: None,
-            import_notes: Vec::new(),
-            store_ops: Outbox::default(),
-            unsaved: BTreeMap::new(),
+            saved: SavedRuns::default(),
             session: "run".into(),
             run_seq: 0,
             epoch_offset: 0.0,
@@ -548,18 +607,12 @@ impl AppState {
 
     /// Queues an IndexedDB operation.
     fn store(&mut self, op: StoreOp) {
-        if let StoreOp::Put { record, .. } = &op {
-            self.unsaved
-                .insert(record.id.clone(), self.store_ops.next_number());
-        }
-        self.store_ops.push(op);
+        self.saved.store(op);
     }
 
     /// Adds or replaces a saved run in the table (newest first).
-    fn upsert_run(&mut self, mut record: RunRecord) {
-        record.checkpoint = None;
-        self.runs.retain(|r| r.id != record.id);
-        self.runs.insert(0, Rc::new(record));
+    fn upsert_run(&mut self, record: RunRecord) {
+        self.saved.upsert(record);
     }
 
     /// The current run as a saved record (none for bench runs or runs shown from
@@ -754,7 +807,18 @@ impl AppState {
     }
 
     pub fn apply(&mut self, action: Action) {
+        let Some(action) = self.saved.apply(action) else {
+            return;
+        };
         match action {
+            // The saved runs' own actions, taken by `SavedRuns::apply` above.
+            Action::RunsLoaded(_)
+            | Action::StorageError(_)
+            | Action::Saved { .. }
+            | Action::SelectRun(_)
+            | Action::AskDelete(_)
+            | Action::CancelDelete
+            | Action::DeleteRun(_) => {}
             Action::Edit { path, text } => {
                 let Some(field) = all_fields().find(|f| f.path == path) else {
                     return;
@@ -909,38 +973,7 @@ impl AppState {
                 self.scrub = i.filter(|i| *i + 1 < self.run.attention.len());
             }
             Action::AttentionPrompt(i) => self.attention_prompt = i,
-            Action::RunsLoaded(runs) => {
-                let mut runs: Vec<Rc<RunRecord>> = runs.into_iter().map(Rc::new).collect();
-                runs.sort_by(|a, b| b.saved_ms.total_cmp(&a.saved_ms));
-                // Runs saved while the list was loading stay.
-                for r in std::mem::take(&mut self.runs) {
-                    if !runs.iter().any(|x| x.id == r.id) {
-                        runs.insert(0, r);
-                    }
-                }
-                self.runs = runs;
-                self.runs_loaded = true;
-            }
-            Action::StorageError(e) => self.storage_error = Some(e),
-            Action::Saved { id, op } => {
-                if self.unsaved.get(&id) == Some(&op) {
-                    self.unsaved.remove(&id);
-                }
-            }
             Action::OpenRun(id) => self.open_run(&id),
-            Action::SelectRun(id) => {
-                if !self.selected.remove(&id) {
-                    self.selected.insert(id);
-                }
-            }
-            Action::AskDelete(id) => self.confirm_delete = Some(id),
-            Action::CancelDelete => self.confirm_delete = None,
-            Action::DeleteRun(id) => {
-                self.confirm_delete = None;
-                self.runs.retain(|r| r.id != id);
-                self.selected.remove(&id);
-                self.store(StoreOp::Delete(id));
-            }
             Action::Imported(imported, now_ms) => {
                 let n = imported.runs.len();
                 let mut notes = Vec::new();
@@ -958,7 +991,7 @@ impl AppState {
                     notes.push("nothing to import in the chosen files".into());
                 }
                 notes.extend(imported.problems);
-                self.import_notes = notes;
+                self.saved.import_notes = notes;
             }
             Action::CloseRun => {
                 if self.run.detached {
@@ -1034,7 +1067,7 @@ impl AppState {
     /// Shows a saved run as if trained here (a sweep goes to the sweep panel). A run
     /// the worker holds is dropped there (it was saved when it paused or finished).
     fn open_run(&mut self, id: &str) {
-        let Some(record) = self.runs.iter().find(|r| r.id == id) else {
+        let Some(record) = self.saved.runs.iter().find(|r| r.id == id) else {
             return;
         };
         let record = RunRecord::clone(record);
@@ -1537,6 +1570,23 @@ mod tests {
     }
 
     #[test]
+    fn the_saved_runs_take_their_own_actions_and_hand_back_the_rest() {
+        let mut saved = SavedRuns::default();
+        assert!(saved.apply(Action::SelectRun("a".into())).is_none());
+        assert!(saved.selected.contains("a"));
+        assert!(saved.apply(Action::AskDelete("a".into())).is_none());
+        assert_eq!(saved.confirm_delete.as_deref(), Some("a"));
+        assert!(saved.apply(Action::DeleteRun("a".into())).is_none());
+        assert!(saved.selected.is_empty() && saved.confirm_delete.is_none());
+        assert!(matches!(saved.store_ops.last(), Some((_, StoreOp::Delete(id))) if id == "a"));
+        // Anything else is the page's: handed back untouched.
+        assert!(matches!(
+            saved.apply(Action::SweepCancel),
+            Some(Action::SweepCancel)
+        ));
+    }
+
+    #[test]
     fn controls_queued_between_two_renders_all_arrive_in_order() {
         let mut s = running("#preset=induction-phase-change");
         // The page has sent everything so far; two clicks land before it renders.
@@ -1671,7 +1721,8 @@ mod tests {
     }
 
     fn puts(s: &AppState) -> Vec<(RunStatus, usize, bool)> {
-        s.store_ops
+        s.saved
+            .store_ops
             .iter()
             .filter_map(|(_, op)| match op {
                 StoreOp::Put { record, checkpoint } => {
@@ -1717,27 +1768,30 @@ mod tests {
                 (RunStatus::Paused, 40, true)
             ]
         );
-        assert_eq!(s.runs.len(), 1);
-        assert!(s.runs[0].checkpoint.is_none(), "the table holds no weights");
-        assert_eq!(s.runs[0].name, "icl-in-a-minute");
+        assert_eq!(s.saved.runs.len(), 1);
+        assert!(
+            s.saved.runs[0].checkpoint.is_none(),
+            "the table holds no weights"
+        );
+        assert_eq!(s.saved.runs[0].name, "icl-in-a-minute");
         // Two saves queued: the first one's confirmation is not the latest's.
-        assert_eq!(s.unsaved.get("t-1"), Some(&1));
+        assert_eq!(s.saved.unsaved.get("t-1"), Some(&1));
         s.apply(Action::Saved {
             id: "t-1".into(),
             op: 0,
         });
-        assert!(s.unsaved.contains_key("t-1"));
+        assert!(s.saved.unsaved.contains_key("t-1"));
         s.apply(Action::Saved {
             id: "t-1".into(),
             op: 1,
         });
-        assert!(s.unsaved.is_empty());
+        assert!(s.saved.unsaved.is_empty());
         s.apply(ev(Event::Finished {
             step: 1500,
             train_ms: 1.0,
         }));
         assert_eq!(puts(&s)[2].0, RunStatus::Finished);
-        assert_eq!(s.runs.len(), 1, "the same run, replaced");
+        assert_eq!(s.saved.runs.len(), 1, "the same run, replaced");
         // A second run gets its own id.
         started(&mut s);
         assert_eq!(s.run.id.as_deref(), Some("t-2"));
@@ -1755,7 +1809,10 @@ mod tests {
                 },
                 now_ms: 0.0,
             });
-            assert!(s.store_ops.is_empty() && s.runs.is_empty(), "{hash}");
+            assert!(
+                s.saved.store_ops.is_empty() && s.saved.runs.is_empty(),
+                "{hash}"
+            );
         }
     }
 
@@ -1826,13 +1883,13 @@ mod tests {
             event: Event::Paused { step: 50 },
             now_ms: 0.0,
         });
-        assert!(s.store_ops.is_empty());
+        assert!(s.saved.store_ops.is_empty());
         // A later pause of the (GPU) run saves it, under the same id.
         s.apply(Action::Worker {
             event: Event::Paused { step: 60 },
             now_ms: 0.0,
         });
-        assert_eq!(s.runs.iter().filter(|r| r.id == "paused").count(), 1);
+        assert_eq!(s.saved.runs.iter().filter(|r| r.id == "paused").count(), 1);
         assert_eq!(puts(&s).len(), 1);
         // A finished run opens finished; one stopped without a checkpoint, idle.
         s.apply(Action::OpenRun("old".into()));
@@ -1851,16 +1908,16 @@ mod tests {
         s.apply(Action::SelectRun("a".into()));
         s.apply(Action::SelectRun("b".into()));
         s.apply(Action::SelectRun("b".into()));
-        assert_eq!(s.selected, ["a".to_string()].into());
+        assert_eq!(s.saved.selected, ["a".to_string()].into());
         s.apply(Action::AskDelete("a".into()));
-        assert_eq!(s.confirm_delete.as_deref(), Some("a"));
+        assert_eq!(s.saved.confirm_delete.as_deref(), Some("a"));
         s.apply(Action::CancelDelete);
-        assert_eq!(s.runs.len(), 2);
+        assert_eq!(s.saved.runs.len(), 2);
         s.apply(Action::AskDelete("a".into()));
         s.apply(Action::DeleteRun("a".into()));
-        assert_eq!(s.runs.len(), 1);
-        assert!(s.selected.is_empty() && s.confirm_delete.is_none());
-        assert!(matches!(s.store_ops.last(), Some((_, StoreOp::Delete(id))) if id == "a"));
+        assert_eq!(s.saved.runs.len(), 1);
+        assert!(s.saved.selected.is_empty() && s.saved.confirm_delete.is_none());
+        assert!(matches!(s.saved.store_ops.last(), Some((_, StoreOp::Delete(id))) if id == "a"));
     }
 
     #[test]
@@ -1876,11 +1933,14 @@ mod tests {
             2.0,
         ));
         assert_eq!(puts(&s), [(RunStatus::Paused, 50, true)]);
-        assert!(s.runs[0].checkpoint.is_none());
-        assert_eq!(s.import_notes.len(), 2);
-        assert!(s.import_notes[1].contains("notes.txt"));
+        assert!(s.saved.runs[0].checkpoint.is_none());
+        assert_eq!(s.saved.import_notes.len(), 2);
+        assert!(s.saved.import_notes[1].contains("notes.txt"));
         s.apply(Action::Imported(Imported::default(), 3.0));
-        assert_eq!(s.import_notes, ["nothing to import in the chosen files"]);
+        assert_eq!(
+            s.saved.import_notes,
+            ["nothing to import in the chosen files"]
+        );
     }
 
     fn lesson(id: &str, preset: &str) -> Rc<Lesson> {
