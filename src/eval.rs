@@ -1,4 +1,5 @@
-//! Evaluation: the ICL curve.
+//! Evaluation: the ICL curve, through one path ([`EvalPlan`], then its async
+//! `evaluate`) for the browser's worker, the CLI and the tests alike.
 //!
 //! The same evaluation prompts go to the model and to every baseline; the squared
 //! error of each prediction, divided by d, is averaged over prompts at every context
@@ -6,7 +7,8 @@
 //! training pool is finite, from pool tasks too. Each curve set also says how far
 //! the model's predictions are from each baseline's (which algorithm does it run?).
 //!
-//! Classification runs are evaluated by probes instead ([`crate::probes`]).
+//! Classification runs are evaluated by probes instead ([`crate::probes`]), token
+//! runs by the loss at each position and the heads' scores ([`crate::lens::heads`]).
 
 use std::collections::BTreeMap;
 
@@ -513,7 +515,7 @@ impl EvalPlan {
                 .as_ref()
                 .zip(model.first())
                 .map(|(l, fresh)| l.report(fresh, lens)),
-            // The caller reads the weights (asynchronously in the browser).
+            // `evaluate` reads the weights after (an async read).
             lsa: Vec::new(),
             ..EvalReport::default()
         }
