@@ -113,7 +113,7 @@ impl Metric {
     }
 
     /// The name for people (menus, axes, legends): `fresh_error_least_squares` →
-    /// "least squares's error, fresh tasks".
+    /// "least squares error, fresh tasks".
     pub fn label(&self) -> String {
         match self {
             Metric::Probe(p) => match p {
@@ -129,7 +129,7 @@ impl Metric {
             Metric::Error {
                 set,
                 predictor: Some(p),
-            } => format!("{}'s error, {}", algorithm_label(p), set_label(set)),
+            } => format!("{} error, {}", algorithm_label(p), set_label(set)),
             Metric::Distance { set, baseline } => {
                 format!(
                     "distance to {}, {}",
@@ -417,7 +417,7 @@ mod tests {
             ("fresh_error", "error, fresh tasks"),
             (
                 "pool_error_least_squares",
-                "least squares's error, pool tasks",
+                "least squares error, pool tasks",
             ),
             ("sigma=0.25_distance_ridge", "distance to ridge, σ = 0.25"),
             (
