@@ -16,7 +16,7 @@ use serde_json::json;
 
 use icl_lab::checkpoint::{CheckpointState, model_from_bytes};
 use icl_lab::config::{ConfigError, Experiment};
-use icl_lab::eval::{EvalReport, EvalSet, LENS_STEPS, eval_prompts, evaluate};
+use icl_lab::eval::{EvalPlan, EvalReport, EvalSet, LENS_STEPS, eval_prompts, evaluate};
 use icl_lab::lens::algorithms::{AlgorithmMatch, References, implicit_weights};
 use icl_lab::lens::model_function;
 use icl_lab::metric::Metric;
@@ -474,9 +474,11 @@ fn run(exp: &Experiment, dev: &Device, backend: Backend, out: &Path) -> Result<E
                 .context("cannot create eval_history.jsonl")?,
         ),
     };
+    // The run's evaluation plan (prompts, baseline curves, lens references), made
+    // once as the browser's worker makes it; each evaluation adds the model's answers.
+    let plan = EvalPlan::new(&exp, &trainer.source).map_err(anyhow::Error::msg)?;
     let evaluate_now = |t: &Trainer| -> Result<EvalReport> {
-        evaluate(&exp, &t.model(), &dev, &t.source, None, t.step)
-            .map(|(report, _)| report)
+        futures_lite::future::block_on(plan.evaluate(&t.model(), &dev, t.step))
             .map_err(anyhow::Error::msg)
     };
 
@@ -773,7 +775,7 @@ fn time_to_icl(preset_name: &str, every: usize, backend: Backend) -> Result<()> 
     let dev = device(backend)?;
     let start = Instant::now();
     let mut trainer = Trainer::new(&exp, &dev);
-    let plan = icl_lab::eval::EvalPlan::new(&exp, &trainer.source).map_err(anyhow::Error::msg)?;
+    let plan = EvalPlan::new(&exp, &trainer.source).map_err(anyhow::Error::msg)?;
     let plan_s = start.elapsed().as_secs_f64();
     let (mut first_step_s, mut eval_s) = (None, 0.0);
     let (mut last, mut reached) = (None, false);
