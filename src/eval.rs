@@ -652,19 +652,24 @@ mod tests {
             device: dev.clone(),
             encoding: e.task.encoding,
         };
-        for (set, dump) in full.evals.iter().zip(&dumps) {
-            let prompts = eval_prompts(&e, &t.source, EvalSet::Fresh, &e.x_dist);
-            if set.name == "fresh" {
-                let own = Predictor::predict_prompts(&mp, &prompts);
-                assert_eq!(dump.predictions["model"], own);
-                assert_eq!(set.curves["model"], curve(&prompts, &own, e.task.dims));
-            }
-            assert_eq!(dump.predictions.len(), set.curves.len(), "{}", set.name);
+        let sets = EvalSet::for_experiment(&e);
+        assert_eq!(sets.len(), full.evals.len());
+        for ((set, curves), dump) in sets.into_iter().zip(&full.evals).zip(&dumps) {
+            let prompts = eval_prompts(&e, &t.source, set, &e.x_dist);
+            let own = Predictor::predict_prompts(&mp, &prompts);
+            assert_eq!(dump.predictions["model"], own, "{}", curves.name);
+            assert_eq!(curves.curves["model"], curve(&prompts, &own, e.task.dims));
+            assert_eq!(
+                dump.predictions.len(),
+                curves.curves.len(),
+                "{}",
+                curves.name
+            );
         }
         // Another x-distribution: other prompts, named in the report.
-        let skewed = XDistConfig::Scaled { scale: 2.0 };
-        let (shifted, _) = evaluate(&e, &model, &dev, &t.source, Some(&skewed), 7).unwrap();
-        assert_eq!(shifted.evals[0].x_dist, skewed.name());
+        let scaled = XDistConfig::Scaled { scale: 2.0 };
+        let (shifted, _) = evaluate(&e, &model, &dev, &t.source, Some(&scaled), 7).unwrap();
+        assert_eq!(shifted.evals[0].x_dist, scaled.name());
         assert_ne!(
             shifted.evals[0].curves["model"],
             full.evals[0].curves["model"]
