@@ -90,7 +90,7 @@ fn lens(c: &mut Criterion) {
     });
     let plan = LensPlan::new(&prompts, exp.task.encoding, 1.0, &LENS_STEPS);
     let model = trainer.model();
-    let predictor = icl_lab::eval::ModelPredictor {
+    let predictor = icl_lab::predict::ModelPredictor {
         model: &model,
         device: dev.clone(),
         encoding: exp.task.encoding,
@@ -114,8 +114,8 @@ fn lens(c: &mut Criterion) {
 /// snapshots, OV copying scores) and the same with a head ablated (what a click
 /// in the browser runs).
 fn heads(c: &mut Criterion) {
+    use icl_lab::ablation::{AblationMode, HeadAblation};
     use icl_lab::eval::evaluate;
-    use icl_lab::model::{AblationMode, HeadAblation};
     let mut exp = preset("induction-phase-change").unwrap();
     exp.train.steps = usize::MAX / 2;
     exp.train.log_every = usize::MAX / 2;

@@ -23,13 +23,24 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want" --quiet --root "$tools"
 fi
 
-# The library as a cdylib only for this build, so native builds stay rlib-only.
-profile="${ICL_WASM_PROFILE:-wasm-release}"
-cargo rustc --profile "$profile" --locked --lib --crate-type cdylib --target wasm32-unknown-unknown
-wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile/icl_lab.wasm"
-
+# Three modules from one source tree, each the library as a cdylib (only for this
+# build, so native builds stay rlib-only), each in its own profile so that the
+# three feature sets keep their own build caches:
+#   icl_lab_page             the page: config, reducer, charts; no burn (wasm-page)
+#   icl_lab_trainer          the worker's CPU-only trainer (wasm-cpu)
+#   icl_lab_trainer_webgpu   the worker's trainer with WebGPU (wasm-release)
+# worker.js picks a trainer; boot.js starts the page. ICL_WASM_PROFILE overrides the
+# trainers' profiles (one name for both), e.g. for a profiling build.
 rm -rf wasm-pkg/*.js wasm-pkg/*.wasm wasm-pkg/snippets
-wasm-bindgen --target web --no-typescript --remove-name-section --out-dir wasm-pkg "$wasm"
+build() { # name profile features
+  cargo rustc --profile "$2" --locked --lib --crate-type cdylib --target wasm32-unknown-unknown \
+    --no-default-features --features "$3"
+  wasm-bindgen --target web --no-typescript --remove-name-section --out-dir wasm-pkg \
+    --out-name "$1" "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$2/icl_lab.wasm"
+}
+build icl_lab_page wasm-page page
+build icl_lab_trainer "${ICL_WASM_PROFILE:-wasm-cpu}" trainer
+build icl_lab_trainer_webgpu "${ICL_WASM_PROFILE:-wasm-release}" webgpu
 
 site="${ICL_SITE:-site}"
 rm -rf "$site"
@@ -38,6 +49,9 @@ cp -r www/. "$site"/
 cp -r wasm-pkg "$site"/wasm-pkg
 rm -f "$site"/wasm-pkg/.gitkeep
 
-raw=$(stat -c %s "$site"/wasm-pkg/icl_lab_bg.wasm)
-gz=$(gzip -9 -c "$site"/wasm-pkg/icl_lab_bg.wasm | wc -c)
-echo "$site/ ready: wasm $((raw / 1024)) KiB, $((gz / 1024)) KiB gzipped"
+sizes=""
+for m in icl_lab_page icl_lab_trainer icl_lab_trainer_webgpu; do
+  f="$site/wasm-pkg/${m}_bg.wasm"
+  sizes="$sizes $m $(( $(stat -c %s "$f") / 1024 )) KiB ($(( $(gzip -9 -c "$f" | wc -c) / 1024 )) KiB gzipped);"
+done
+echo "$site/ ready:$sizes"

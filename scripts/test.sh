@@ -31,13 +31,18 @@ phase() {
 # The lint gate. Formatting first: it costs a second and says at once what `cargo fmt`
 # would change. Then clippy, warnings denied, on every native target and on the wasm
 # library (the page and the worker exist only there; this also checks that the crate
-# compiles for the browser when the browser tests are skipped). The wasm lint uses the
-# site's profile so it shares the build scripts and proc macros with the wasm build.
+# compiles for the browser when the browser tests are skipped). The wasm lints use the
+# site's profiles so they share the build scripts and proc macros with the wasm builds.
 cargo fmt --all --check 2>&1 | tee "$log" || status=1
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
 cargo clippy --release --locked --all-targets -- -D warnings 2>&1 | tee -a "$log" || status=1
-cargo clippy --profile wasm-release --locked --lib --target wasm32-unknown-unknown -- -D warnings 2>&1 |
-  tee -a "$log" || status=1
+# The browser's library twice: every wasm feature at once (page and WebGPU trainer:
+# all the code), then the page alone, whose build has no trainer (what the `trainer`
+# feature gates must leave nothing unused behind).
+cargo clippy --profile wasm-release --locked --lib --target wasm32-unknown-unknown \
+  --no-default-features --features page,webgpu -- -D warnings 2>&1 | tee -a "$log" || status=1
+cargo clippy --profile wasm-page --locked --lib --target wasm32-unknown-unknown \
+  --no-default-features --features page -- -D warnings 2>&1 | tee -a "$log" || status=1
 phase "lint (fmt, clippy native and wasm)"
 cargo test --release --locked --all-targets --no-run "$@" 2>&1 | tee -a "$log" || status=1
 phase "native build (tests, examples, benches)"

@@ -2,14 +2,10 @@
 //! and where the run stood. Where the bytes go (a run directory, IndexedDB) is the
 //! caller's business.
 
-use burn::module::Module;
-use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Experiment;
-use crate::model::Transformer;
-use crate::model::init_model;
+#[cfg(feature = "trainer")]
+pub use weights::{model_from_bytes, model_to_bytes, model_to_cpu_async};
 
 /// A whole checkpoint in memory (see `Trainer::checkpoint` and `Trainer::resume`).
 #[derive(Clone, Debug, PartialEq)]
@@ -44,101 +40,118 @@ pub enum CheckpointError {
     Mismatch(String),
 }
 
-/// Serialises the weights.
-pub fn model_to_bytes(model: Transformer) -> Result<Vec<u8>, CheckpointError> {
-    model
-        .into_record()
-        .into_bytes()
-        .map(|b| b.to_vec())
-        .map_err(|e| CheckpointError::Read(e.to_string()))
-}
+/// The weights as bytes and back (the trainer's build only: it needs burn).
+#[cfg(feature = "trainer")]
+mod weights {
+    use burn::module::Module;
+    use burn::store::ModuleRecord;
+    use burn::tensor::{Bytes, Device};
 
-/// Builds the experiment's model on `device` and loads the weights into it.
-pub fn model_from_bytes(
-    exp: &Experiment,
-    bytes: Vec<u8>,
-    device: &Device,
-) -> Result<Transformer, CheckpointError> {
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
-        .map_err(|e| CheckpointError::Read(e.to_string()))?;
-    init_model(exp, device)
-        .try_load_record(record)
-        .map_err(|e| CheckpointError::Mismatch(e.to_string()))
-}
+    use super::CheckpointError;
+    use crate::config::Experiment;
+    use crate::model::{Transformer, init_model};
 
-/// A copy of `model` on the CPU backend, its weights read asynchronously: how a
-/// browser checkpoints a WebGPU model (burn writes records with synchronous device
-/// reads, which WebGPU in wasm refuses). [`model_to_bytes`] of the copy gives the
-/// same bytes as of the original.
-pub async fn model_to_cpu_async(
-    exp: &Experiment,
-    model: &Transformer,
-) -> Result<Transformer, CheckpointError> {
-    use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
-    use burn::tensor::{Tensor, TensorData};
-
-    /// Every float parameter (its id, and its values flattened), in visiting order.
-    struct Collect(Vec<(ParamId, Tensor<1>)>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let t = param.val();
-            let n = t.shape().num_elements();
-            self.0.push((param.id, t.reshape([n])));
-        }
+    /// Serialises the weights.
+    pub fn model_to_bytes(model: Transformer) -> Result<Vec<u8>, CheckpointError> {
+        model
+            .into_record()
+            .into_bytes()
+            .map(|b| b.to_vec())
+            .map_err(|e| CheckpointError::Read(e.to_string()))
     }
-    /// Sets every float parameter of a CPU model from `data`, in the same order.
-    struct Fill {
-        data: std::collections::VecDeque<(ParamId, TensorData)>,
-        device: Device,
-        missing: bool,
+
+    /// Builds the experiment's model on `device` and loads the weights into it.
+    pub fn model_from_bytes(
+        exp: &Experiment,
+        bytes: Vec<u8>,
+        device: &Device,
+    ) -> Result<Transformer, CheckpointError> {
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+            .map_err(|e| CheckpointError::Read(e.to_string()))?;
+        init_model(exp, device)
+            .try_load_record(record)
+            .map_err(|e| CheckpointError::Mismatch(e.to_string()))
     }
-    impl ModuleMapper for Fill {
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            let Some((id, data)) = self.data.pop_front() else {
-                self.missing = true;
-                return param;
-            };
-            let dims = param.val().dims();
-            if data.num_elements() != dims.iter().product::<usize>() {
-                self.missing = true;
-                return param;
+
+    /// A copy of `model` on the CPU backend, its weights read asynchronously: how a
+    /// browser checkpoints a WebGPU model (burn writes records with synchronous device
+    /// reads, which WebGPU in wasm refuses). [`model_to_bytes`] of the copy gives the
+    /// same bytes as of the original.
+    pub async fn model_to_cpu_async(
+        exp: &Experiment,
+        model: &Transformer,
+    ) -> Result<Transformer, CheckpointError> {
+        use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
+        use burn::tensor::{Tensor, TensorData};
+
+        /// Every float parameter (its id, and its values flattened), in visiting order.
+        struct Collect(Vec<(ParamId, Tensor<1>)>);
+        impl ModuleVisitor for Collect {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let t = param.val();
+                let n = t.shape().num_elements();
+                self.0.push((param.id, t.reshape([n])));
             }
-            // The original's id: a checkpoint names its tensors by parameter id.
-            Param::initialized(id, Tensor::<1>::from_data(data, &self.device).reshape(dims))
         }
-    }
+        /// Sets every float parameter of a CPU model from `data`, in the same order.
+        struct Fill {
+            data: std::collections::VecDeque<(ParamId, TensorData)>,
+            device: Device,
+            missing: bool,
+        }
+        impl ModuleMapper for Fill {
+            fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+                let Some((id, data)) = self.data.pop_front() else {
+                    self.missing = true;
+                    return param;
+                };
+                let dims = param.val().dims();
+                if data.num_elements() != dims.iter().product::<usize>() {
+                    self.missing = true;
+                    return param;
+                }
+                // The original's id: a checkpoint names its tensors by parameter id.
+                Param::initialized(id, Tensor::<1>::from_data(data, &self.device).reshape(dims))
+            }
+        }
 
-    let mut collect = Collect(Vec::new());
-    model.visit(&mut collect);
-    let mut data = std::collections::VecDeque::new();
-    for (id, t) in collect.0 {
-        let values = t
-            .into_data_async()
-            .await
-            .map_err(|e| CheckpointError::Read(format!("{e:?}")))?;
-        data.push_back((id, values));
+        let mut collect = Collect(Vec::new());
+        model.visit(&mut collect);
+        let mut data = std::collections::VecDeque::new();
+        for (id, t) in collect.0 {
+            let values = t
+                .into_data_async()
+                .await
+                .map_err(|e| CheckpointError::Read(format!("{e:?}")))?;
+            data.push_back((id, values));
+        }
+        let device = Device::flex();
+        let count = data.len();
+        let mut fill = Fill {
+            data,
+            device: device.clone(),
+            missing: false,
+        };
+        let cpu = init_model(exp, &device).map(&mut fill);
+        if fill.missing || !fill.data.is_empty() {
+            return Err(CheckpointError::Mismatch(format!(
+                "the model's {count} weight tensors do not match the config's model"
+            )));
+        }
+        Ok(cpu)
     }
-    let device = Device::flex();
-    let count = data.len();
-    let mut fill = Fill {
-        data,
-        device: device.clone(),
-        missing: false,
-    };
-    let cpu = init_model(exp, &device).map(&mut fill);
-    if fill.missing || !fill.data.is_empty() {
-        return Err(CheckpointError::Mismatch(format!(
-            "the model's {count} weight tensors do not match the config's model"
-        )));
-    }
-    Ok(cpu)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::Device;
+
     use crate::baselines::Predictor;
-    use crate::eval::{EvalSet, ModelPredictor, eval_prompts};
+    use crate::config::Experiment;
+    use crate::eval::{EvalSet, eval_prompts};
+    use crate::model::init_model;
+    use crate::predict::ModelPredictor;
 
     #[test]
     fn weights_round_trip_and_mismatch_is_reported() {

@@ -1555,10 +1555,10 @@ mod parity {
         for (g, w) in got.iter().zip(&want) {
             assert!((g - w).abs() < 1e-5 * w.abs().max(1.0), "{g} vs {w}");
         }
-        let ablated = model.ablated(&[crate::model::HeadAblation {
+        let ablated = model.ablated(&[crate::ablation::HeadAblation {
             layer: 0,
             head: 1,
-            mode: crate::model::AblationMode::Zero,
+            mode: crate::ablation::AblationMode::Zero,
         }]);
         assert!(Fused::for_model(&ablated).is_none());
     }

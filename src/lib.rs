@@ -20,6 +20,7 @@
 //! - [`sweep`]: one run per value of a field; the threshold curve's summary.
 //! - [`checkpoint`]: model and optimizer bytes, in memory.
 
+pub mod ablation;
 pub mod baselines;
 pub mod batch;
 pub mod check;
@@ -28,10 +29,13 @@ pub mod config;
 pub mod curve;
 pub mod data;
 pub mod eval;
+#[cfg(feature = "trainer")]
 pub mod fused;
 pub mod lens;
 pub mod metric;
+#[cfg(feature = "trainer")]
 pub mod model;
+#[cfg(feature = "trainer")]
 pub mod predict;
 pub mod presets;
 pub mod probes;
@@ -39,6 +43,7 @@ pub mod prompt;
 pub mod seeds;
 pub mod sweep;
 pub mod tasks;
+#[cfg(feature = "trainer")]
 pub mod train;
 pub mod web;
 pub mod xdist;

@@ -11,21 +11,12 @@ use burn::tensor::{Device, Tensor};
 use crate::baselines::Predictor;
 use crate::batch::Batch;
 use crate::config::Encoding;
+use crate::lens::heads::TokenPass;
+use crate::lens::lsa::HeadView;
 use crate::model::{ModelInput, Transformer};
 use crate::prompt::Prompt;
 use crate::tasks::classification::{ClassEncoding, ClassSequence};
 use crate::tasks::induction::{TokenEncoding, TokenSequence};
-
-/// One chunk of evaluation sequences after a forward pass, read back.
-pub struct TokenPass {
-    /// Row-major [batch, n]: cross-entropy at each read-out position.
-    pub losses: Vec<f32>,
-    /// Row-major [batch, n]: the model's most likely next token.
-    pub predicted: Vec<usize>,
-    /// Per layer, row-major [batch, heads, seq, seq].
-    pub attention: Vec<Vec<f32>>,
-    pub heads: usize,
-}
 
 /// The trained model as a [`Predictor`]: one batched forward pass per chunk.
 pub struct ModelPredictor<'a> {
@@ -203,4 +194,41 @@ fn rows(data: burn::tensor::TensorData, n: usize) -> Vec<Vec<f64>> {
     data.chunks(n)
         .map(|row| row.iter().map(|v| *v as f64).collect())
         .collect()
+}
+
+/// Reads the heads of a linear self-attention model. Empty for other models.
+pub async fn lsa_view(model: &Transformer) -> Result<Vec<HeadView>, String> {
+    let values = |data: burn::tensor::TensorData| -> Vec<f64> {
+        let v: Vec<f32> = data.try_into_vec::<f32>().expect("f32 weights");
+        v.into_iter().map(f64::from).collect()
+    };
+    let mut out = Vec::new();
+    for (l, heads) in model.lsa_heads().into_iter().enumerate() {
+        for (h, (kq, pv)) in heads.into_iter().enumerate() {
+            let dim = kq.dims()[0];
+            let kq = values(read(kq, "weights").await?);
+            let pv = values(read(pv, "weights").await?);
+            out.push(HeadView::new(l, h, dim, kq, pv));
+        }
+    }
+    Ok(out)
+}
+
+/// The model as a function of encoded batches of any size, [sequence][k]
+/// predictions (native: it blocks on the reads).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn model_function<'a>(
+    model: &'a Transformer,
+    device: &'a Device,
+) -> impl FnMut(&Batch) -> Vec<Vec<f64>> + 'a {
+    let predictor = ModelPredictor {
+        model,
+        device: device.clone(),
+        // Unused: the batch comes encoded.
+        encoding: Encoding::Concatenated,
+    };
+    move |batch: &Batch| {
+        futures_lite::future::block_on(predictor.predict_batch(batch))
+            .expect("native reads of the model's predictions")
+    }
 }

@@ -4,7 +4,7 @@
 use burn::tensor::Device;
 use icl_lab::eval::{EvalSet, eval_prompts};
 use icl_lab::lens::algorithms::{algorithm_match, implicit_weights};
-use icl_lab::lens::model_function;
+use icl_lab::predict::model_function;
 use icl_lab::presets::preset;
 use icl_lab::train::Trainer;
 
@@ -38,7 +38,7 @@ fn a_trained_linear_self_attention_layer_matches_one_gd_step_not_least_squares()
     );
     // And in its weights: von Oswald's construction, W_KQ ∝ I on the inputs and
     // W_PV copying y into the y slot (measured: 0.999, 0.999, 0.997).
-    let view = futures_lite::future::block_on(icl_lab::lens::lsa::lsa_view(&model)).unwrap();
+    let view = futures_lite::future::block_on(icl_lab::predict::lsa_view(&model)).unwrap();
     let h = &view[0];
     eprintln!(
         "W_KQ: {:.3} of its weight on x–x, cosine {:.3} to I; W_PV: {:.3} on y → y",

@@ -3,8 +3,8 @@
 //! ablating the induction head takes the in-context benefit away.
 
 use burn::tensor::Device;
+use icl_lab::ablation::{AblationMode, HeadAblation};
 use icl_lab::eval::evaluate;
-use icl_lab::model::{AblationMode, HeadAblation};
 use icl_lab::presets;
 use icl_lab::train::Trainer;
 

@@ -6,8 +6,9 @@
 
 use burn::tensor::{Device, DeviceKind};
 use icl_lab::baselines::Predictor;
-use icl_lab::eval::{EvalSet, ModelPredictor, eval_prompts};
+use icl_lab::eval::{EvalSet, eval_prompts};
 use icl_lab::model::init_model;
+use icl_lab::predict::ModelPredictor;
 use icl_lab::presets::preset;
 use icl_lab::seeds::task_source;
 use icl_lab::train::Trainer;

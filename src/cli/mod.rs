@@ -18,8 +18,8 @@ use icl_lab::checkpoint::{CheckpointState, model_from_bytes};
 use icl_lab::config::{ConfigError, Experiment};
 use icl_lab::eval::{EvalPlan, EvalReport, EvalSet, LENS_STEPS, eval_prompts, evaluate};
 use icl_lab::lens::algorithms::{AlgorithmMatch, References, implicit_weights};
-use icl_lab::lens::model_function;
 use icl_lab::metric::Metric;
+use icl_lab::predict::model_function;
 use icl_lab::presets::PRESETS;
 use icl_lab::probes::Probe;
 use icl_lab::seeds::task_source;
@@ -101,7 +101,7 @@ struct EvalArgs {
     /// Ablate a head before evaluating: L2H1 zeroes layer 2's head 1, L2H1:mean
     /// gives it its mean attention pattern (repeat for several heads).
     #[arg(long, value_name = "L<layer>H<head>[:mean]")]
-    ablate: Vec<icl_lab::model::HeadAblation>,
+    ablate: Vec<icl_lab::ablation::HeadAblation>,
 }
 
 #[derive(Subcommand)]

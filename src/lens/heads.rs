@@ -23,7 +23,6 @@ use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
 use crate::curve::Curve;
-use crate::predict::TokenPass;
 use crate::tasks::classification::{ClassOrigin, ClassSequence};
 use crate::tasks::induction::{TokenEncoding, TokenSequence};
 
@@ -308,6 +307,17 @@ pub struct HeadLens {
     /// sequences: the baseline to read the scores against.
     pub uniform_prefix_matching: f64,
     pub attention: AttentionSnapshot,
+}
+
+/// One chunk of evaluation sequences after a forward pass, read back.
+pub struct TokenPass {
+    /// Row-major [batch, n]: cross-entropy at each read-out position.
+    pub losses: Vec<f32>,
+    /// Row-major [batch, n]: the model's most likely next token.
+    pub predicted: Vec<usize>,
+    /// Per layer, row-major [batch, heads, seq, seq].
+    pub attention: Vec<Vec<f32>>,
+    pub heads: usize,
 }
 
 /// Sequences shown in the attention heatmaps.

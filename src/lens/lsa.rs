@@ -78,24 +78,6 @@ impl HeadView {
     }
 }
 
-/// Reads the heads of a linear self-attention model. Empty for other models.
-pub async fn lsa_view(model: &crate::model::Transformer) -> Result<Vec<HeadView>, String> {
-    let values = |data: burn::tensor::TensorData| -> Vec<f64> {
-        let v: Vec<f32> = data.try_into_vec::<f32>().expect("f32 weights");
-        v.into_iter().map(f64::from).collect()
-    };
-    let mut out = Vec::new();
-    for (l, heads) in model.lsa_heads().into_iter().enumerate() {
-        for (h, (kq, pv)) in heads.into_iter().enumerate() {
-            let dim = kq.dims()[0];
-            let kq = values(crate::predict::read(kq, "weights").await?);
-            let pv = values(crate::predict::read(pv, "weights").await?);
-            out.push(HeadView::new(l, h, dim, kq, pv));
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

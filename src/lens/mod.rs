@@ -7,22 +7,3 @@
 pub mod algorithms;
 pub mod heads;
 pub mod lsa;
-
-/// The model as a function of encoded batches of any size, [sequence][k]
-/// predictions (native: it blocks on the reads).
-#[cfg(not(target_arch = "wasm32"))]
-pub fn model_function<'a>(
-    model: &'a crate::model::Transformer,
-    device: &'a burn::tensor::Device,
-) -> impl FnMut(&crate::batch::Batch) -> Vec<Vec<f64>> + 'a {
-    let predictor = crate::predict::ModelPredictor {
-        model,
-        device: device.clone(),
-        // Unused: the batch comes encoded.
-        encoding: crate::config::Encoding::Concatenated,
-    };
-    move |batch: &crate::batch::Batch| {
-        futures_lite::future::block_on(predictor.predict_batch(batch))
-            .expect("native reads of the model's predictions")
-    }
-}

@@ -6,9 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
-use web_sys::{
-    HtmlInputElement, HtmlSelectElement, MessageEvent, Worker, WorkerOptions, WorkerType,
-};
+use web_sys::{HtmlInputElement, HtmlSelectElement, Worker};
 use yew::prelude::*;
 
 use crate::presets::PRESETS;
@@ -24,6 +22,7 @@ use super::figures::{
 };
 use super::hash::{EmbedSpec, to_hash};
 use super::lessons::{Lesson, PROGRESS_KEY, Progress as LessonProgressMap};
+use super::link::{BootWorker, TrainerLink};
 use super::protocol::{BackendChoice, Control, Event, Phase};
 use super::runs::{ImportFile, RunRecord, RunStatus, import_files};
 use super::state::{
@@ -31,10 +30,10 @@ use super::state::{
     bench_rate, is_icl_bench, time_to_icl_experiment,
 };
 use super::store;
+use crate::ablation::AblationMode;
 use crate::config::Experiment;
 use crate::eval::EvalReport;
 use crate::metric::{Head, Metric, list_text, parse_list};
-use crate::model::AblationMode;
 use crate::tasks::Shape;
 
 impl Reducible for AppState {
@@ -46,11 +45,27 @@ impl Reducible for AppState {
     }
 }
 
-/// Entry point of the page (`index.html`).
+thread_local! {
+    /// The worker `boot.js` started before the page's module loaded, until the app
+    /// adopts it.
+    static BOOT: RefCell<Option<BootWorker>> = const { RefCell::new(None) };
+}
+
+/// Entry point of the page (`index.html`, `embed.html`, through `boot.js`).
+/// `worker`: the trainer's worker boot.js started for `backend` (undefined: the
+/// page starts one); `early`: what it sent before the page listened.
 #[wasm_bindgen]
-pub fn start_app() {
+pub fn start_app(worker: JsValue, early: js_sys::Array, backend: String) {
     super::ensure_static_constructors();
     console_error_panic_hook::set_once();
+    if let Ok(worker) = worker.dyn_into::<Worker>() {
+        let boot = BootWorker {
+            worker,
+            early,
+            backend: BackendChoice::parse(&backend).unwrap_or_default(),
+        };
+        BOOT.with(|b| *b.borrow_mut() = Some(boot));
+    }
     let root = gloo_root();
     yew::Renderer::<App>::with_root(root).render();
 }
@@ -78,12 +93,12 @@ fn location_hash() -> String {
 /// Starts `experiment` in the worker and tells the page.
 fn start_run(
     state: &UseReducerHandle<AppState>,
-    worker: &Rc<RefCell<Option<Worker>>>,
+    worker: &Rc<RefCell<Option<TrainerLink>>>,
     experiment: Experiment,
     paused: bool,
 ) {
     send(
-        &worker.borrow(),
+        worker,
         &Control::Start {
             experiment: Box::new(experiment.clone()),
             backend: state.backend,
@@ -97,14 +112,9 @@ fn start_run(
     });
 }
 
-fn send(worker: &Option<Worker>, control: &Control) {
-    let Some(w) = worker else { return };
-    let ser = serde_wasm_bindgen::Serializer::json_compatible();
-    match serde::Serialize::serialize(control, &ser) {
-        Ok(v) => {
-            let _ = w.post_message(&v);
-        }
-        Err(e) => web_sys::console::error_1(&format!("control not serialisable: {e}").into()),
+fn send(worker: &RefCell<Option<TrainerLink>>, control: &Control) {
+    if let Some(link) = worker.borrow_mut().as_mut() {
+        link.send(control);
     }
 }
 
@@ -122,7 +132,7 @@ pub fn app() -> Html {
             .unwrap_or_default();
         s
     });
-    let worker = use_mut_ref(|| None::<Worker>);
+    let worker = use_mut_ref(|| None::<TrainerLink>);
 
     // Saved runs and lessons, once (not in an embed or on the bench page).
     {
@@ -202,50 +212,21 @@ pub fn app() -> Html {
         });
     }
 
-    // The worker, once; its events become actions.
+    // The worker, once (the one boot.js started, or a new one); its events become
+    // actions.
     {
         let dispatch = state.dispatcher();
         let worker = worker.clone();
+        let backend = state.backend;
         use_effect_with((), move |_| {
-            let opts = WorkerOptions::new();
-            opts.set_type(WorkerType::Module);
-            match Worker::new_with_options("./worker.js", &opts) {
-                Ok(w) => {
-                    let d = dispatch.clone();
-                    let on_message =
-                        Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-                            let text = e.data().as_string().unwrap_or_default();
-                            match serde_json::from_str::<Event>(&text) {
-                                Ok(event) => d.dispatch(Action::Worker {
-                                    event,
-                                    now_ms: now_ms(),
-                                }),
-                                Err(err) => web_sys::console::error_1(
-                                    &format!("unreadable worker event: {err}").into(),
-                                ),
-                            }
-                        });
-                    w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-                    on_message.forget();
-                    let d = dispatch.clone();
-                    let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(
-                        move |e: web_sys::ErrorEvent| {
-                            d.dispatch(Action::Worker {
-                                event: Event::Error {
-                                    message: format!("the training worker failed: {}", e.message()),
-                                },
-                                now_ms: now_ms(),
-                            })
-                        },
-                    );
-                    w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-                    on_error.forget();
-                    *worker.borrow_mut() = Some(w);
-                }
-                Err(e) => dispatch.dispatch(Action::Worker {
-                    event: Event::Error {
-                        message: format!("this browser could not start the training worker: {e:?}"),
-                    },
+            let link = match BOOT.with(|b| b.borrow_mut().take()) {
+                Some(boot) => Ok(TrainerLink::adopt(boot, dispatch.clone())),
+                None => TrainerLink::spawn(backend, dispatch.clone()),
+            };
+            match link {
+                Ok(link) => *worker.borrow_mut() = Some(link),
+                Err(message) => dispatch.dispatch(Action::Worker {
+                    event: Event::Error { message },
                     now_ms: now_ms(),
                 }),
             }
@@ -291,7 +272,7 @@ pub fn app() -> Html {
         let pending = state.outbox.since(*sent.borrow());
         use_effect_with(state.outbox.next_number(), move |_| {
             for (n, control) in pending {
-                send(&worker.borrow(), &control);
+                send(&worker, &control);
                 *sent.borrow_mut() = n + 1;
             }
         });
@@ -325,7 +306,7 @@ pub fn app() -> Html {
             && is_icl_bench(&state.run);
         use_effect_with(stop, move |stop| {
             if *stop {
-                send(&worker.borrow(), &Control::Pause);
+                send(&worker, &Control::Pause);
             }
         });
     }
@@ -336,7 +317,7 @@ pub fn app() -> Html {
         let state = state.clone();
         Callback::from(move |c: Control| {
             if !state.run.detached {
-                send(&worker.borrow(), &c);
+                send(&worker, &c);
                 return;
             }
             match c {
@@ -354,14 +335,14 @@ pub fn app() -> Html {
                             Ok(Some(checkpoint)) => {
                                 dispatch.dispatch(Action::Restoring);
                                 send(
-                                    &worker.borrow(),
+                                    &worker,
                                     &Control::Restore {
                                         experiment: Box::new(exp),
                                         backend,
                                         checkpoint: Box::new(checkpoint),
                                     },
                                 );
-                                send(&worker.borrow(), &c);
+                                send(&worker, &c);
                             }
                             Ok(None) => dispatch.dispatch(Action::StorageError(
                                 "this saved run has no stored checkpoint, so it cannot resume; Train starts it again"
@@ -372,7 +353,7 @@ pub fn app() -> Html {
                     });
                 }
                 Control::Reset => state.dispatch(Action::CloseRun),
-                other => send(&worker.borrow(), &other),
+                other => send(&worker, &other),
             }
         })
     };

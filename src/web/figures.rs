@@ -1341,9 +1341,9 @@ mod tests {
 
     #[test]
     fn the_token_loss_figure_shows_the_ablated_model_beside_the_model() {
+        use crate::ablation::{AblationMode, HeadAblation};
         use crate::eval::Curve;
         use crate::lens::heads::TokenReport;
-        use crate::model::{AblationMode, HeadAblation};
         let tokens = |loss: f64, repeat: f64, icl: f64| TokenReport {
             loss: Curve {
                 mean: vec![4.1, loss, loss],

@@ -13,13 +13,17 @@ pub mod protocol;
 pub mod runs;
 pub mod state;
 
-#[cfg(target_arch = "wasm32")]
+// The page's module (`--features page`): the yew app, its charts, IndexedDB.
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 pub mod app;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 pub mod charts;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
+pub mod link;
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 pub mod store;
-#[cfg(target_arch = "wasm32")]
+// The trainer's module (`--features trainer`, `webgpu` for the GPU): the worker.
+#[cfg(all(target_arch = "wasm32", feature = "trainer"))]
 pub mod worker;
 
 /// Static constructors run once per wasm instance (page and worker alike).

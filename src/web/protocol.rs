@@ -10,9 +10,9 @@ use crate::eval::EvalReport;
 
 use super::runs::SavedCheckpoint;
 
-/// Bumped with any change to [`Control`] or [`Event`]; the page and the worker come
-/// from one wasm module, so a mismatch means a stale cached worker script.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// Bumped with any change to [`Control`] or [`Event`]; the page and the trainer are
+/// built from one source tree, so a mismatch means a stale cached module.
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Which compute backend the user asked for.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -41,6 +41,36 @@ impl BackendChoice {
     }
 }
 
+/// Whether the page must start a new worker before a run on `wanted`, and for which
+/// backend: the browser has two trainer modules (`worker.js?backend=…` loads the
+/// WebGPU one for `webgpu`, and for `auto` when the browser offers a hardware
+/// adapter; the CPU-only one otherwise). A worker with the CPU-only module cannot
+/// train on WebGPU, and one started for `cpu` never looked for an adapter. The
+/// WebGPU module also trains on the CPU, so it never needs replacing.
+///
+/// `loaded`: what the worker's `Ready` said (`Some(true)`: the WebGPU module), `None`
+/// before it did; `started_with`: the backend its URL asked for.
+pub fn trainer_switch(
+    loaded: Option<bool>,
+    started_with: BackendChoice,
+    wanted: BackendChoice,
+) -> Option<BackendChoice> {
+    let cpu_only = match loaded {
+        Some(webgpu) => !webgpu,
+        // Not ready yet: only a worker started for `cpu` is sure to be CPU-only.
+        None => started_with == BackendChoice::Cpu,
+    };
+    let switch = cpu_only
+        && match wanted {
+            BackendChoice::Cpu => false,
+            BackendChoice::WebGpu => true,
+            // `auto` found no hardware adapter when the worker started (the CPU
+            // module is then its answer), unless the worker never looked.
+            BackendChoice::Auto => started_with == BackendChoice::Cpu,
+        };
+    switch.then_some(wanted)
+}
+
 /// Page → worker.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -62,7 +92,7 @@ pub enum Control {
     /// evaluation (an empty list ends the ablation). Answered by
     /// [`Event::Ablated`]; training is not touched.
     Ablate {
-        heads: Vec<crate::model::HeadAblation>,
+        heads: Vec<crate::ablation::HeadAblation>,
     },
     /// Continue a saved run: build `experiment`'s trainer, load the checkpoint
     /// (weights, optimizer state, prompt-stream position) and wait paused at its
@@ -108,9 +138,12 @@ pub struct Progress {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    /// The worker's wasm is loaded and it listens.
+    /// The worker's wasm is loaded and it listens. `webgpu`: the trainer module has
+    /// the WebGPU backend (the CPU-only module says false).
     Ready {
         protocol: u32,
+        #[serde(default)]
+        webgpu: bool,
     },
     Backend(BackendInfo),
     Progress(Progress),
@@ -241,6 +274,41 @@ impl RunState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cpu_only_trainer_is_replaced_only_when_webgpu_could_be_used() {
+        use BackendChoice::{Auto, Cpu, WebGpu};
+        // The WebGPU module trains on anything.
+        for started in BackendChoice::ALL {
+            for wanted in BackendChoice::ALL {
+                assert_eq!(trainer_switch(Some(true), started, wanted), None);
+            }
+        }
+        // The CPU-only module: a WebGPU run needs the other module.
+        assert_eq!(trainer_switch(Some(false), Auto, WebGpu), Some(WebGpu));
+        assert_eq!(trainer_switch(Some(false), Cpu, WebGpu), Some(WebGpu));
+        assert_eq!(trainer_switch(Some(false), Auto, Cpu), None);
+        // `auto` already chose the CPU module (no hardware adapter) ...
+        assert_eq!(trainer_switch(Some(false), Auto, Auto), None);
+        // ... unless the worker was started for the CPU and never looked.
+        assert_eq!(trainer_switch(Some(false), Cpu, Auto), Some(Auto));
+        // Before Ready, only a worker started for the CPU is known to be CPU-only.
+        assert_eq!(trainer_switch(None, Cpu, WebGpu), Some(WebGpu));
+        assert_eq!(trainer_switch(None, Auto, WebGpu), None);
+        assert_eq!(trainer_switch(None, WebGpu, WebGpu), None);
+    }
+
+    #[test]
+    fn ready_from_an_older_worker_reads_as_no_webgpu() {
+        let e: Event = serde_json::from_str(r#"{"type":"ready","protocol":3}"#).unwrap();
+        assert_eq!(
+            e,
+            Event::Ready {
+                protocol: 3,
+                webgpu: false
+            }
+        );
+    }
 
     #[test]
     fn messages_round_trip_through_json() {

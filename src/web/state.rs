@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
+use crate::ablation::{AblationMode, HeadAblation};
 use crate::config::Experiment;
 use crate::eval::EvalReport;
 use crate::lens::heads::AttentionSnapshot;
 use crate::metric::{Metric, Metrics};
-use crate::model::{AblationMode, HeadAblation};
 use crate::presets;
 use crate::probes::Probe;
 use crate::sweep::{SweepPoint, SweepSpec, SweepSummary, default_metric, final_metrics};
@@ -1330,7 +1330,10 @@ mod tests {
     fn events_drive_the_run_view_and_the_status_line() {
         let mut s = AppState::from_hash("");
         s.apply(Action::Worker {
-            event: Event::Ready { protocol: 1 },
+            event: Event::Ready {
+                protocol: 1,
+                webgpu: false,
+            },
             now_ms: 0.0,
         });
         assert!(s.can_start());

@@ -74,6 +74,7 @@ pub fn worker_main() {
         &scope,
         &Event::Ready {
             protocol: PROTOCOL_VERSION,
+            webgpu: cfg!(feature = "webgpu"),
         },
     );
     wasm_bindgen_futures::spawn_local(run_loop(scope, inbox, waker));
@@ -224,7 +225,7 @@ struct Run {
     /// The latest step's loss, not read yet unless reported.
     last_loss: Option<(usize, f64, burn::tensor::Tensor<1>)>,
     /// Heads the user ablated: every evaluation is repeated without them.
-    ablations: Vec<crate::model::HeadAblation>,
+    ablations: Vec<crate::ablation::HeadAblation>,
     /// Whether burn can write the checkpoint itself (synchronous device reads: the
     /// CPU backend); on WebGPU the weights are read asynchronously instead, without
     /// the optimizer state.
@@ -426,23 +427,27 @@ async fn read_loss(loss: burn::tensor::Tensor<1>) -> Result<f32, String> {
         .map_err(|e| format!("reading the loss from the device failed: {e:?}"))
 }
 
+#[cfg(feature = "webgpu")]
 thread_local! {
     /// burn's wgpu runtime can be initialised once per worker.
     static WEBGPU: RefCell<Option<(Device, String)>> = const { RefCell::new(None) };
 }
 
-/// The device for `choice`, and what to tell the user about it.
+/// The CPU backend, and why it is used when WebGPU was wanted.
+fn cpu(why: Option<String>) -> (Device, BackendInfo) {
+    (
+        Device::flex(),
+        BackendInfo {
+            kind: "cpu".into(),
+            adapter: "burn flex (CPU, wasm)".into(),
+            fallback_reason: why,
+        },
+    )
+}
+
+/// The device for `choice`, and what to tell the user about it (the WebGPU module).
+#[cfg(feature = "webgpu")]
 async fn backend(choice: BackendChoice) -> (Device, BackendInfo) {
-    let cpu = |why: Option<String>| {
-        (
-            Device::flex(),
-            BackendInfo {
-                kind: "cpu".into(),
-                adapter: "burn flex (CPU, wasm)".into(),
-                fallback_reason: why,
-            },
-        )
-    };
     if choice == BackendChoice::Cpu {
         return cpu(None);
     }
@@ -454,11 +459,7 @@ async fn backend(choice: BackendChoice) -> (Device, BackendInfo) {
         Err(why) => return cpu(Some(why)),
     };
     if adapter.fallback && choice == BackendChoice::Auto {
-        return cpu(Some(format!(
-            "the only WebGPU adapter is a software one ({}), slower than the CPU backend; \
-             choose WebGPU under Backend to use it anyway",
-            adapter.name
-        )));
+        return cpu(Some(software_adapter(&adapter)));
     }
     match Device::wgpu_options().init_async().await {
         Ok(device) => {
@@ -471,6 +472,35 @@ async fn backend(choice: BackendChoice) -> (Device, BackendInfo) {
     }
 }
 
+/// The device for `choice` in the CPU-only module: the CPU, and for `auto` or
+/// `webgpu` the reason (worker.js loads this module when the browser gives no
+/// hardware adapter; the page starts a WebGPU worker for an explicit `webgpu`).
+#[cfg(not(feature = "webgpu"))]
+async fn backend(choice: BackendChoice) -> (Device, BackendInfo) {
+    if choice == BackendChoice::Cpu {
+        return cpu(None);
+    }
+    let why = match probe_adapter().await {
+        Err(why) => why,
+        Ok(adapter) if adapter.fallback => software_adapter(&adapter),
+        Ok(adapter) => format!(
+            "the CPU trainer was loaded, so {} is not used; choose WebGPU under Backend \
+             to train on it",
+            adapter.name
+        ),
+    };
+    cpu(Some(why))
+}
+
+fn software_adapter(adapter: &Adapter) -> String {
+    format!(
+        "the only WebGPU adapter is a software one ({}), slower than the CPU backend; \
+         choose WebGPU under Backend to use it anyway",
+        adapter.name
+    )
+}
+
+#[cfg(feature = "webgpu")]
 fn webgpu_info(device: Device, adapter: String) -> (Device, BackendInfo) {
     (
         device,

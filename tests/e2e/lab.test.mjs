@@ -6,7 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, symlinkSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, symlinkSync, existsSync, writeFileSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
@@ -87,6 +88,14 @@ async function open(hash) {
 const hashFor = (preset, exp, backend = 'cpu') =>
   `#preset=${preset}&exp=${encodeURIComponent(JSON.stringify(exp))}&backend=${backend}`;
 
+/// A model a software WebGPU adapter steps in seconds.
+const TINY = {
+  task: { dims: 3, points: 6 },
+  model: { layers: 1, width: 16 },
+  train: { steps: 3, batch: 8, log_every: 1, eval_every: 0 },
+  eval: { prompts: 16 },
+};
+
 async function status(page) {
   const text = await page.textContent('#status');
   const step = Number(/step (\d+) \//.exec(text)?.[1] ?? NaN);
@@ -110,12 +119,78 @@ async function losses(page) {
   return (raw || '').split(',').filter(Boolean).map((p) => p.split(':').map(Number));
 }
 
-test('the site serves the wasm as application/wasm from a sub-path', async () => {
-  const r = await fetch(base + 'wasm-pkg/icl_lab_bg.wasm');
-  assert.equal(r.status, 200);
-  assert.equal(r.headers.get('content-type'), 'application/wasm');
+const MODULES = ['icl_lab_page', 'icl_lab_trainer', 'icl_lab_trainer_webgpu'];
+
+test('the site serves its three wasm modules as application/wasm from a sub-path', async () => {
+  for (const m of MODULES) {
+    const r = await fetch(base + `wasm-pkg/${m}_bg.wasm`);
+    assert.equal(r.status, 200, m);
+    assert.equal(r.headers.get('content-type'), 'application/wasm', m);
+  }
   const w = await fetch(base + 'worker.js');
   assert.equal(w.status, 200);
+});
+
+test('the page module has no trainer in it, and the modules stay within their size budgets', () => {
+  const gz = (m) => gzipSync(readFileSync(path.join(SITE, 'wasm-pkg', `${m}_bg.wasm`)), { level: 9 }).length;
+  const [page, cpu, gpu] = MODULES.map(gz);
+  console.log(`# gzipped: page ${(page / 1e6).toFixed(2)} MB, CPU trainer ${(cpu / 1e6).toFixed(2)} MB, WebGPU trainer ${(gpu / 1e6).toFixed(2)} MB`);
+  // The redesign's budgets: the page is interactive after at most 1 MB, a browser
+  // without WebGPU downloads at most 2 MB more to train.
+  assert.ok(page <= 1e6, `page module ${page} bytes gzipped, budget 1 MB`);
+  assert.ok(cpu <= 2e6, `CPU trainer ${cpu} bytes gzipped, budget 2 MB`);
+  // The sizes README quotes are these, within 10 %.
+  const readme = readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
+  const quoted = (what) => Number(new RegExp(`${what}[^*]*\\*\\*(\\d+) KiB\\*\\* gzipped`).exec(readme)?.[1]) * 1024;
+  for (const [what, actual] of [["page's module", page], ['CPU-only trainer', cpu], ['WebGPU trainer', gpu]]) {
+    const q = quoted(what);
+    assert.ok(Math.abs(q - actual) <= 0.1 * actual, `README quotes the ${what} as ${q / 1024} KiB gzipped; it is ${(actual / 1024).toFixed(0)} KiB (scripts/build-web.sh prints it)`);
+  }
+  // What a module exports says what it holds: the page starts the app, the
+  // trainers start the worker.
+  const exports = (m) => readFileSync(path.join(SITE, 'wasm-pkg', `${m}.js`), 'utf8');
+  assert.match(exports('icl_lab_page'), /export function start_app/);
+  assert.doesNotMatch(exports('icl_lab_page'), /worker_main/);
+  for (const m of MODULES.slice(1)) {
+    assert.match(exports(m), /export function worker_main/);
+    assert.doesNotMatch(exports(m), /start_app/);
+  }
+});
+
+test('the worker loads the CPU trainer without a hardware GPU, and the WebGPU one when asked', { timeout: 300_000 }, async () => {
+  // Which trainer module each page fetched (the worker's requests are the page's).
+  const fetched = async (hash, act) => {
+    const page = await context.newPage();
+    const seen = [];
+    page.on('request', (r) => {
+      const m = /wasm-pkg\/(icl_lab_\w+?)_bg\.wasm/.exec(r.url());
+      if (m) seen.push(m[1]);
+    });
+    await page.goto(base + hash);
+    await page.waitForFunction(() => { const b = document.querySelector('#train'); return b && !b.disabled; });
+    if (act) await act(page);
+    await page.close();
+    return [...new Set(seen)].sort();
+  };
+  // SwiftShader is a software adapter: `auto` takes the CPU-only trainer.
+  assert.deepEqual(await fetched('#backend=auto'), ['icl_lab_page', 'icl_lab_trainer']);
+  assert.deepEqual(await fetched('#backend=cpu'), ['icl_lab_page', 'icl_lab_trainer']);
+  assert.deepEqual(await fetched('#backend=webgpu'), ['icl_lab_page', 'icl_lab_trainer_webgpu']);
+});
+
+test('choosing WebGPU after the CPU trainer loaded starts a WebGPU worker, and the run trains there', { timeout: 600_000 }, async () => {
+  const page = await open(hashFor('icl-in-a-minute', TINY, 'cpu'));
+  await page.selectOption('#backend-choice', 'webgpu');
+  await page.click('#train');
+  await waitFor(page, (s) => /finished/.test(s.text), 500_000, 'the WebGPU run');
+  assert.match(await page.textContent('#backend-badge'), /WebGPU · .+/);
+  assert.equal((await losses(page)).length, TINY.train.steps);
+  // And back: the WebGPU trainer also trains on the CPU, without a new worker.
+  await page.selectOption('#backend-choice', 'cpu');
+  await page.click('#train');
+  await waitFor(page, (s) => /finished/.test(s.text) && /backend: cpu/.test(s.text), 120_000, 'the CPU run');
+  assert.deepEqual(page.errors, []);
+  await page.close();
 });
 
 test('CPU: a run from a URL trains, the loss falls, the ICL curve is drawn and hover reads it', async () => {
@@ -503,14 +578,6 @@ test('the lab writes embed code for the current experiment', async () => {
   assert.deepEqual(page.errors, []);
   await page.close();
 });
-
-/// A model a software WebGPU adapter steps in seconds.
-const TINY = {
-  task: { dims: 3, points: 6 },
-  model: { layers: 1, width: 16 },
-  train: { steps: 3, batch: 8, log_every: 1, eval_every: 0 },
-  eval: { prompts: 16 },
-};
 
 test('WebGPU (software adapter): a few steps, the badge names the adapter, losses match the CPU', { timeout: 900_000 }, async () => {
   const run = async (backend) => {

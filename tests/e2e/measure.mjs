@@ -4,7 +4,8 @@
 // (CPU backend), and the bench page's time to ICL. Needs a built site/.
 // Usage: node tests/e2e/measure.mjs [cpu] [webgpu] [lesson] [icl | icl-<preset>]
 //   [bench-<preset>] (the bench page on another preset, wasm CPU: 20 steps)
-//   [load] (the page's bytes and time to interactive on an emulated 10 Mbit/s line)
+//   [load] (a first visit on a 10 Mbit/s line with 40 ms latency: when Train shows,
+//   when it can be pressed, and the bytes of every file, the worker's included)
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { gzipSync } from 'node:zlib';
@@ -18,6 +19,26 @@ const port = 8000 + Math.floor(Math.random() * 1000);
 // browser accepts it (what GitHub Pages or any CDN does), with the right types.
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.md': 'text/markdown', '.svg': 'image/svg+xml' };
 const gzipped = new Map();
+// `load` throttles the host itself, so the worker's downloads share the same line as
+// the page's (Chromium's network emulation is set per page). One 10 Mbit/s line:
+// 16 KiB chunks queue on a shared clock; each response starts after 40 ms.
+const line = { on: false, bytesPerSec: 10e6 / 8, latencyMs: 40, freeAt: 0, served: [] };
+function send(res, body, t0) {
+  let offset = 0;
+  const next = () => {
+    if (offset >= body.length) {
+      res.end();
+      line.served.push({ url: res.req.url, bytes: body.length, end: Date.now() - t0 });
+      return;
+    }
+    const chunk = body.subarray(offset, offset + 16384);
+    offset += chunk.length;
+    const start = Math.max(Date.now(), line.freeAt);
+    line.freeAt = start + (chunk.length / line.bytesPerSec) * 1000;
+    setTimeout(() => res.write(chunk, next), line.freeAt - Date.now());
+  };
+  setTimeout(next, line.latencyMs);
+}
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   let rel = decodeURIComponent(url.pathname).replace(/^\/lab\/?/, '');
@@ -36,7 +57,8 @@ const server = http.createServer((req, res) => {
     headers['content-encoding'] = 'gzip';
   }
   res.writeHead(200, headers);
-  res.end(body);
+  if (line.on) send(res, body, line.t0);
+  else res.end(body);
 });
 await new Promise((r) => server.listen(port, '127.0.0.1', r));
 const base = `http://127.0.0.1:${port}/lab/`;
@@ -80,25 +102,26 @@ try {
     console.log(`#bench time to ICL, ${preset}, wasm CPU: step ${step}, ${secs} s`);
     await page.close();
   }
-  if (want('load')) {
-    // A first visit on a slow line: Chromium's network emulation (10 Mbit/s down,
-    // 40 ms latency, no cache), files gzipped as a static host sends them.
+  for (const backend of want('load') ? ['auto', 'webgpu'] : []) {
+    // A first visit on a slow line (the host throttled, above), no cache, files
+    // gzipped as a static host sends them.
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send('Network.enable');
     await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false, latency: 40, downloadThroughput: 10e6 / 8, uploadThroughput: 5e6 / 8,
-    });
-    let bytes = 0;
-    cdp.on('Network.loadingFinished', (e) => { bytes += e.encodedDataLength; });
+    line.on = true;
+    line.served = [];
     const t0 = Date.now();
-    await page.goto(base + '#backend=cpu');
+    line.t0 = t0;
+    await page.goto(base + `#backend=${backend}`);
     await page.waitForFunction(() => document.querySelector('#train'), null, { timeout: 600_000 });
     const painted = (Date.now() - t0) / 1000;
     await page.waitForFunction(() => { const b = document.querySelector('#train'); return b && !b.disabled; }, null, { timeout: 600_000 });
     const ready = (Date.now() - t0) / 1000;
-    console.log(`first visit at 10 Mbit/s: Train shown after ${painted.toFixed(1)} s, usable after ${ready.toFixed(1)} s; ${(bytes / 1e6).toFixed(1)} MB transferred (gzipped)`);
+    line.on = false;
+    const bytes = line.served.reduce((a, s) => a + s.bytes, 0);
+    const wasm = line.served.filter((s) => s.url.endsWith('.wasm')).map((s) => `${s.url.split('/').pop()} ${(s.bytes / 1e6).toFixed(2)} MB (done at ${(s.end / 1000).toFixed(1)} s)`);
+    console.log(`first visit at 10 Mbit/s, backend=${backend}: Train shown after ${painted.toFixed(1)} s, usable after ${ready.toFixed(1)} s; ${(bytes / 1e6).toFixed(2)} MB sent gzipped in ${line.served.length} files; ${wasm.join('; ')}`);
     await page.close();
   }
   if (want('lesson')) {

@@ -1,0 +1,367 @@
+//! Evaluation: the ICL curve, through one path ([`EvalPlan`], then its async
+//! `evaluate`) for the browser's worker, the CLI and the tests alike.
+//!
+//! This module holds the questions (evaluation sets and their prompts, the
+//! baselines, the lens and token plans) and the answers ([`EvalReport`]), none of
+//! which needs burn, so the page's build reads reports without the trainer; the
+//! plan that asks the model ([`plan`]) is the trainer's (feature `trainer`).
+//!
+//! The same evaluation prompts go to the model and to every baseline; the squared
+//! error of each prediction, divided by d, is averaged over prompts at every context
+//! length k, with its standard error. Prompts come from fresh tasks and, when the
+//! training pool is finite, from pool tasks too. Each curve set also says how far
+//! the model's predictions are from each baseline's (which algorithm does it run?).
+//!
+//! Classification runs are evaluated by probes instead ([`crate::probes`]), token
+//! runs by the loss at each position and the heads' scores ([`crate::lens::heads`]).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ablation::HeadAblation;
+use crate::baselines::{BaselineContext, Predictor};
+use crate::config::Experiment;
+pub use crate::curve::Curve;
+use crate::lens::algorithms::{AlgorithmMatch, LensPlan};
+use crate::lens::heads::{AttentionSnapshot, HeadScore, TokenPlan, TokenReport};
+use crate::lens::lsa::HeadView;
+use crate::probes::ProbeResult;
+use crate::prompt::{Prompt, PromptSampler};
+use crate::seeds::{rng_for, streams};
+use crate::tasks::{
+    LinearClassification, LinearRegression, NoisyLinearRegression, TaskFamilyConfig, TaskSource,
+};
+use crate::xdist::XDistConfig;
+
+#[cfg(feature = "trainer")]
+pub mod plan;
+#[cfg(feature = "trainer")]
+pub use plan::EvalPlan;
+#[cfg(all(feature = "trainer", not(target_arch = "wasm32")))]
+pub use plan::evaluate;
+
+/// One evaluation distribution: k and one curve per predictor.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct EvalCurves {
+    /// `fresh` (new tasks) or `pool` (tasks from the training pool).
+    pub name: String,
+    /// The x-distribution the prompts were drawn from.
+    pub x_dist: String,
+    pub k: Vec<usize>,
+    pub curves: BTreeMap<String, Curve>,
+    /// baseline → mean over prompts and k ≥ 1 of (model's prediction − baseline's)²/d:
+    /// how closely the model behaves like each algorithm (Akyürek's squared
+    /// prediction difference), whatever the errors.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub distance: BTreeMap<String, f64>,
+}
+
+/// `eval.json`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct EvalReport {
+    pub dims: usize,
+    /// Training steps done when this was evaluated.
+    pub step: usize,
+    /// ICL curves (regression runs).
+    pub evals: Vec<EvalCurves>,
+    /// Probe accuracies (classification runs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<ProbeResult>,
+    /// Which algorithm the model matches at each k, on the first few fresh prompts
+    /// ([`lens_prompts`]: 32, fewer for large d) for families linear in x.
+    ///
+    /// [`lens_prompts`]: crate::lens::algorithms::lens_prompts
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithms: Option<AlgorithmMatch>,
+    /// The linear self-attention model's heads beside the GD construction
+    /// (`model.kind = lsa`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lsa: Vec<HeadView>,
+    /// Token runs (`task.family.kind = induction`): next-token loss by position, the
+    /// ICL score and every head's scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenReport>,
+    /// Per attention head: prefix matching (token runs: attention to the tokens after
+    /// earlier occurrences of the current one; classification: from the query to
+    /// the labels of its class's exemplars), previous token, copying.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heads: Vec<HeadScore>,
+    /// What a head attending uniformly would score on the same sequences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uniform_prefix_matching: Option<f64>,
+    /// The attention patterns of a few evaluation sequences (token and
+    /// classification runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention: Option<AttentionSnapshot>,
+    /// The heads ablated when this was evaluated (empty: the model as trained).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ablated: Vec<HeadAblation>,
+}
+
+impl EvalReport {
+    /// Puts the mechanism lens's reading into the report.
+    pub fn put_heads(&mut self, lens: crate::lens::heads::HeadLens) {
+        self.heads = lens.heads;
+        self.uniform_prefix_matching = Some(lens.uniform_prefix_matching);
+        self.attention = Some(lens.attention);
+    }
+
+    pub fn eval(&self, name: &str) -> Option<&EvalCurves> {
+        self.evals.iter().find(|e| e.name == name)
+    }
+
+    pub fn probe(&self, name: &str) -> Option<&ProbeResult> {
+        self.probes.iter().find(|p| p.name == name)
+    }
+
+    /// The head with the highest prefix-matching score.
+    pub fn best_induction_head(&self) -> Option<&HeadScore> {
+        crate::lens::heads::best_induction_head(&self.heads)
+    }
+
+    /// The moment in-context learning is unmistakable, the lab's headline ("time to
+    /// ICL"): on fresh tasks the model's error at the last position is below half of
+    /// the averaging baseline's. `None` when the report has no such curves
+    /// (classification and token runs).
+    pub fn beats_averaging(&self) -> Option<bool> {
+        let fresh = self.eval("fresh")?;
+        let model = fresh.curves.get("model")?.mean.last()?;
+        let avg = fresh.curves.get("averaging")?.mean.last()?;
+        Some(*model < 0.5 * avg)
+    }
+}
+
+/// Which tasks the evaluation prompts come from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EvalSet {
+    Fresh,
+    Pool,
+    /// Fresh tasks at one noise level of a mixture (Bai's algorithm selection): the
+    /// level's index in `task.family.noise` and its σ.
+    Noise(usize, f64),
+    /// One task of the regression + classification mixture on its own: 0 =
+    /// regression, 1 = classification.
+    Task(usize),
+}
+
+impl EvalSet {
+    /// `fresh`, `pool`, or `sigma=<σ>`.
+    pub fn name(self) -> String {
+        match self {
+            EvalSet::Fresh => "fresh".into(),
+            EvalSet::Pool => "pool".into(),
+            EvalSet::Noise(_, s) => format!("sigma={s}"),
+            EvalSet::Task(0) => "regression".into(),
+            EvalSet::Task(_) => "classification".into(),
+        }
+    }
+
+    /// The random stream of the set's prompts.
+    fn stream(self) -> u64 {
+        match self {
+            EvalSet::Fresh => streams::EVAL * 16,
+            EvalSet::Pool => streams::EVAL * 16 + 1,
+            EvalSet::Noise(i, _) => streams::EVAL * 1000 + i as u64,
+            EvalSet::Task(i) => streams::EVAL * 2000 + i as u64,
+        }
+    }
+
+    /// The sets an experiment is evaluated on: fresh tasks; pool tasks when the pool
+    /// is finite; each noise level on its own when the family mixes several.
+    pub fn for_experiment(exp: &Experiment) -> Vec<EvalSet> {
+        let mut sets = vec![EvalSet::Fresh];
+        if exp.task.pool.is_some() {
+            sets.push(EvalSet::Pool);
+        }
+        if let TaskFamilyConfig::NoisyLinear { noise } = &exp.task.family
+            && noise.len() > 1
+        {
+            sets.extend(noise.iter().enumerate().map(|(i, s)| EvalSet::Noise(i, *s)));
+        }
+        if let TaskFamilyConfig::RegressionClassification { .. } = &exp.task.family {
+            sets.extend([EvalSet::Task(0), EvalSet::Task(1)]);
+        }
+        sets
+    }
+}
+
+/// Evaluation prompts: full size, seeded from the experiment's evaluation stream
+/// (one sub-stream per set), so every evaluation of a run sees the same prompts.
+pub fn eval_prompts(
+    exp: &Experiment,
+    source: &TaskSource,
+    set: EvalSet,
+    x_dist: &XDistConfig,
+) -> Vec<Prompt> {
+    let family: Box<dyn crate::tasks::TaskFamily> = match set {
+        EvalSet::Noise(_, sigma) => Box::new(NoisyLinearRegression {
+            levels: vec![sigma],
+        }),
+        EvalSet::Task(0) => Box::new(LinearRegression),
+        EvalSet::Task(_) => Box::new(LinearClassification),
+        _ => exp
+            .task
+            .family
+            .family()
+            .expect("regression prompts need a regression family"),
+    };
+    let dist = x_dist.distribution();
+    let fresh = TaskSource::Fresh;
+    let sampler = PromptSampler {
+        family: family.as_ref(),
+        source: match set {
+            EvalSet::Pool => source,
+            EvalSet::Fresh | EvalSet::Noise(..) | EvalSet::Task(_) => &fresh,
+        },
+        x_dist: dist.as_ref(),
+        dims: exp.task.dims,
+        y_scale: exp.eval.y_scale,
+        label_noise: exp.eval.label_noise,
+    };
+    let mut rng = rng_for(exp.seed, set.stream());
+    sampler.sample_batch(exp.eval.prompts, exp.task.points, exp.task.dims, &mut rng)
+}
+
+/// GD steps and Newton iterations the live lens compares the model with.
+/// Up to 16: Fu 2023 finds about 3 Newton iterations per layer, while gradient
+/// descent needs exponentially many steps to keep up with depth.
+pub const LENS_STEPS: [usize; 8] = [1, 2, 3, 4, 6, 8, 12, 16];
+
+/// The algorithm lens for an experiment's fresh evaluation prompts, when its tasks
+/// are linear in x (least squares, ridge, GD and Newton are then the candidates).
+pub fn lens_plan(exp: &Experiment, fresh: &[Prompt]) -> Option<LensPlan> {
+    exp.task.family.linear_in_x().then(|| {
+        LensPlan::new(
+            fresh,
+            exp.task.encoding,
+            exp.task.family.prior_var(),
+            &LENS_STEPS,
+        )
+    })
+}
+
+/// The experiment's baselines (its own list, or its family's usual set, plus dMMSE
+/// when there is a pool).
+pub fn baselines(exp: &Experiment, source: &TaskSource) -> Result<Vec<Box<dyn Predictor>>, String> {
+    let configs = match &exp.eval.baselines {
+        Some(list) => list.clone(),
+        None => {
+            let Some(mut list) = crate::baselines::defaults_for(&exp.task.family) else {
+                return Ok(Vec::new());
+            };
+            if exp.task.pool.is_some() {
+                list.insert(0, crate::baselines::BaselineConfig::Dmmse);
+            }
+            list
+        }
+    };
+    let ctx = BaselineContext {
+        pool: source.pool(),
+        prior_var: exp.task.family.prior_var(),
+    };
+    configs.iter().map(|c| c.build(&ctx)).collect()
+}
+
+/// The token plan of an induction run: `eval.prompts` sequences from the
+/// evaluation stream.
+pub fn token_plan(exp: &Experiment) -> Option<TokenPlan> {
+    let crate::tasks::Shape::Tokens { vocab } = exp.task.family.shape() else {
+        return None;
+    };
+    let mut rng = rng_for(exp.seed, streams::EVAL * 3000);
+    Some(TokenPlan::new(
+        vocab,
+        exp.task.points,
+        exp.eval.prompts,
+        &mut rng,
+    ))
+}
+
+/// Mean over prompts and k ≥ 1 of (model − baseline)²/d, for every baseline.
+pub fn distances(
+    model: &[Vec<f64>],
+    baselines: &BTreeMap<String, Vec<Vec<f64>>>,
+    dims: usize,
+) -> BTreeMap<String, f64> {
+    baselines
+        .iter()
+        .map(|(name, pred)| {
+            let (mut sum, mut count) = (0.0, 0usize);
+            for (m, b) in model.iter().zip(pred) {
+                for k in 1..m.len() {
+                    sum += (m[k] - b[k]).powi(2) / dims as f64;
+                    count += 1;
+                }
+            }
+            (name.clone(), sum / count.max(1) as f64)
+        })
+        .collect()
+}
+
+/// Prompts and everything predicted for them: what `--dump-prompts` writes.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct EvalDump {
+    pub name: String,
+    pub x_dist: String,
+    pub prompts: Vec<DumpedPrompt>,
+    /// predictor → [prompt][k]
+    pub predictions: BTreeMap<String, Vec<Vec<f64>>>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct DumpedPrompt {
+    /// [points][dims]; the query at position k is xs[k].
+    pub xs: Vec<Vec<f64>>,
+    /// Observed labels, noise included; the true y at position k is ys[k].
+    pub ys: Vec<f64>,
+    pub noise_std: f64,
+    pub task_index: Option<usize>,
+}
+
+impl From<&Prompt> for DumpedPrompt {
+    fn from(p: &Prompt) -> Self {
+        Self {
+            xs: (0..p.points())
+                .map(|i| p.xs.row(i).iter().copied().collect())
+                .collect(),
+            ys: p.ys.iter().copied().collect(),
+            noise_std: p.noise_std,
+            task_index: p.task_index,
+        }
+    }
+}
+
+/// Mean and standard error of (prediction − y)²/d at each k.
+pub fn curve(prompts: &[Prompt], predictions: &[Vec<f64>], dims: usize) -> Curve {
+    let n = prompts[0].points();
+    let samples: Vec<Vec<f64>> = (0..n)
+        .map(|k| {
+            prompts
+                .iter()
+                .zip(predictions)
+                .map(|(p, pred)| (pred[k] - p.ys[k]).powi(2) / dims as f64)
+                .collect()
+        })
+        .collect();
+    Curve::from_samples(&samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curve_mean_and_stderr_by_hand() {
+        let p = |y: f64| Prompt {
+            xs: nalgebra::DMatrix::zeros(1, 2),
+            ys: nalgebra::DVector::from_element(1, y),
+            noise_std: 0.0,
+            task_index: None,
+        };
+        // errors/d: (2²)/2 = 2 and (0²)/2 = 0 → mean 1, sd √2, stderr 1
+        let c = curve(&[p(2.0), p(1.0)], &[vec![0.0], vec![1.0]], 2);
+        assert_eq!(c.mean, vec![1.0]);
+        assert!((c.stderr[0] - 1.0).abs() < 1e-12);
+    }
+}
