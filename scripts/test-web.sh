@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The browser tests, in headless Chromium with WebGPU enabled (SwiftShader, a
 # software adapter): end-to-end tests on the built static site, WebGPU against the
-# CPU backend included. They use the one wasm build that scripts/build-web.sh makes
-# for the site (a separate wasm-bindgen-test build compiled burn, cubecl and wgpu
-# for wasm a second time: ~40 min cold). Called by scripts/test.sh; installs
+# CPU backend included. They use the wasm modules scripts/build-web.sh makes for the
+# site (page, CPU-only trainer, WebGPU trainer); a separate wasm-bindgen-test build
+# compiled burn, cubecl and wgpu for wasm once more: ~40 min cold. Called by scripts/test.sh; installs
 # Chromium and playwright-core if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
