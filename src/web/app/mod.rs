@@ -1,8 +1,12 @@
 //! The yew page: controls, run buttons, status, charts. It owns no training state:
 //! everything lives in [`AppState`] and changes through [`Action`]s; the trainer runs
-//! in `worker.js` and talks through [`Control`] and [`Event`].
+//! in `worker.js` and talks through [`Control`] and [`Event`]. The effects (storage,
+//! the worker, the URL, the keys) are named hooks in [`hooks`].
+
+mod hooks;
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -20,13 +24,14 @@ use super::figures::{
     algorithm_figure, copying_figure, distance_figure, head_score_figure, icl_score_figure,
     noise_figure, probe_figure, threshold_figure, token_loss_figure,
 };
-use super::hash::{EmbedSpec, to_hash};
+use super::hash::{EmbedSpec, HashState, to_hash};
 use super::lessons::{Lesson, PROGRESS_KEY, Progress as LessonProgressMap};
 use super::link::{BootWorker, TrainerLink};
-use super::protocol::{BackendChoice, Control, Event, Phase};
+use super::protocol::{BackendChoice, BackendInfo, Control, Phase};
 use super::runs::{ImportFile, RunRecord, RunStatus, import_files};
 use super::state::{
-    Action, AppState, ICL_BENCH_EVERY, SWEEPABLE, StoreOp, SweepStatus, bench_experiment,
+    Action, AppState, Draft, ICL_BENCH_EVERY, LessonAction, Lessons, RunAction, RunView, SWEEPABLE,
+    SavedAction, SavedRuns, StoreOp, SweepAction, SweepStatus, SweepView, bench_experiment,
     bench_rate, is_icl_bench, time_to_icl_experiment,
 };
 use super::store;
@@ -126,157 +131,15 @@ pub fn app() -> Html {
         s.epoch_offset = now - now_ms();
         s.session = format!("run-{:x}", now as u64);
         // Read before the first render, so saving it never overwrites it with nothing.
-        s.progress = local_storage()
+        Rc::make_mut(&mut s.lessons).progress = local_storage()
             .and_then(|st| st.get_item(PROGRESS_KEY).ok().flatten())
             .and_then(|t| serde_json::from_str::<LessonProgressMap>(&t).ok())
             .unwrap_or_default();
         s
     });
-    let worker = use_mut_ref(|| None::<TrainerLink>);
-
-    // Saved runs and lessons, once (not in an embed or on the bench page).
-    {
-        let dispatch = state.dispatcher();
-        let lab = state.embed.is_none() && state.bench.is_none();
-        use_effect_with((), move |_| {
-            if lab {
-                let d = dispatch.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    match store::load_runs().await {
-                        Ok((runs, problems)) => {
-                            d.dispatch(Action::RunsLoaded(runs));
-                            if !problems.is_empty() {
-                                d.dispatch(Action::StorageError(problems.join("; ")));
-                            }
-                        }
-                        Err(e) => d.dispatch(Action::StorageError(e)),
-                    }
-                });
-                wasm_bindgen_futures::spawn_local(async move {
-                    let (lessons, errors) = fetch_lessons().await;
-                    dispatch.dispatch(Action::LessonsLoaded { lessons, errors });
-                });
-            }
-        });
-    }
-
-    // Lesson progress follows the reader into localStorage.
-    {
-        let progress = state.progress.clone();
-        use_effect_with(progress, move |p| {
-            if let (Some(st), Ok(text)) = (local_storage(), serde_json::to_string(p)) {
-                let _ = st.set_item(PROGRESS_KEY, &text);
-            }
-        });
-    }
-
-    // IndexedDB operations the reducer queued, in order, each once.
-    {
-        let queue = use_mut_ref(StoreQueue::default);
-        let dispatch = state.dispatcher();
-        let ops = state.saved.store_ops.since(queue.borrow().next);
-        use_effect_with(state.saved.store_ops.next_number(), move |_| {
-            let start = {
-                let mut q = queue.borrow_mut();
-                for (n, op) in ops {
-                    if n >= q.next {
-                        q.next = n + 1;
-                        q.pending.push_back((n, op));
-                    }
-                }
-                !std::mem::replace(&mut q.busy, true)
-            };
-            if start {
-                wasm_bindgen_futures::spawn_local(async move {
-                    loop {
-                        let op = queue.borrow_mut().pending.pop_front();
-                        let Some((n, op)) = op else { break };
-                        let result = match op.as_ref() {
-                            StoreOp::Put { record, checkpoint } => {
-                                store::put(record, checkpoint.as_deref()).await.map(|()| {
-                                    dispatch.dispatch(Action::Saved {
-                                        id: record.id.clone(),
-                                        op: n,
-                                    })
-                                })
-                            }
-                            StoreOp::Delete(id) => store::delete(id).await,
-                        };
-                        if let Err(e) = result {
-                            dispatch.dispatch(Action::StorageError(e));
-                        }
-                    }
-                    queue.borrow_mut().busy = false;
-                });
-            }
-        });
-    }
-
-    // The worker, once (the one boot.js started, or a new one); its events become
-    // actions.
-    {
-        let dispatch = state.dispatcher();
-        let worker = worker.clone();
-        let backend = state.backend;
-        use_effect_with((), move |_| {
-            let link = match BOOT.with(|b| b.borrow_mut().take()) {
-                Some(boot) => Ok(TrainerLink::adopt(boot, dispatch.clone())),
-                None => TrainerLink::spawn(backend, dispatch.clone()),
-            };
-            match link {
-                Ok(link) => *worker.borrow_mut() = Some(link),
-                Err(message) => dispatch.dispatch(Action::Worker {
-                    event: Event::Error { message },
-                    now_ms: now_ms(),
-                }),
-            }
-        });
-    }
-
-    // Links opened or edited while the page is open.
-    {
-        let dispatch = state.dispatcher();
-        use_effect_with((), move |_| {
-            let on_hash = Closure::<dyn FnMut()>::new(move || {
-                dispatch.dispatch(Action::Hash(location_hash()))
-            });
-            if let Some(w) = web_sys::window() {
-                let _ = w.add_event_listener_with_callback(
-                    "hashchange",
-                    on_hash.as_ref().unchecked_ref(),
-                );
-            }
-            on_hash.forget();
-        });
-    }
-
-    // The URL follows the controls (replaceState: no history entry per keystroke,
-    // and no hashchange back into the page).
-    {
-        let hash = format!("#{}", to_hash(&state.hash_state()));
-        use_effect_with(hash, move |hash| {
-            if location_hash() != *hash
-                && let Some(w) = web_sys::window()
-                && let Ok(h) = w.history()
-            {
-                let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(hash));
-            }
-        });
-    }
-
-    // Controls the reducer queued (a sweep's next run, a cancel, ablated heads):
-    // every one not sent yet, in order.
-    {
-        let worker = worker.clone();
-        let sent = use_mut_ref(|| 0u64);
-        let pending = state.outbox.since(*sent.borrow());
-        use_effect_with(state.outbox.next_number(), move |_| {
-            for (n, control) in pending {
-                send(&worker, &control);
-                *sent.borrow_mut() = n + 1;
-            }
-        });
-    }
+    hooks::use_storage(&state);
+    let worker = hooks::use_trainer(&state);
+    hooks::use_url(&state);
 
     let start = {
         let state = state.clone();
@@ -297,19 +160,6 @@ pub fn app() -> Html {
             start_run(&state, &worker, time_to_icl_experiment(&state.exp), false);
         })
     };
-    {
-        // A time-to-ICL run stops at its milestone.
-        let worker = worker.clone();
-        let stop = state.bench.is_some()
-            && state.run.phase == Phase::Running
-            && state.run.milestone.is_some()
-            && is_icl_bench(&state.run);
-        use_effect_with(stop, move |stop| {
-            if *stop {
-                send(&worker, &Control::Pause);
-            }
-        });
-    }
     // A saved run shown from the table is not in the worker: Resume and Step first
     // restore it there from its stored checkpoint; Reset just closes it.
     let control = {
@@ -344,11 +194,11 @@ pub fn app() -> Html {
                                 );
                                 send(&worker, &c);
                             }
-                            Ok(None) => dispatch.dispatch(Action::StorageError(
+                            Ok(None) => dispatch.dispatch(Action::Saved(SavedAction::StorageError(
                                 "this saved run has no stored checkpoint, so it cannot resume; Train starts it again"
                                     .into(),
-                            )),
-                            Err(e) => dispatch.dispatch(Action::StorageError(e)),
+                            ))),
+                            Err(e) => dispatch.dispatch(Action::Saved(SavedAction::StorageError(e))),
                         }
                     });
                 }
@@ -399,24 +249,7 @@ pub fn app() -> Html {
         })
     };
 
-    // Listened to on the window, so the keys work wherever the focus is; the
-    // listener calls the handler of the latest render.
-    let key_handler = use_mut_ref(Callback::<KeyboardEvent>::noop);
-    *key_handler.borrow_mut() = onkeydown;
-    {
-        let key_handler = key_handler.clone();
-        use_effect_with((), move |_| {
-            let on_key = Closure::<dyn FnMut(KeyboardEvent)>::new(move |e: KeyboardEvent| {
-                let handler = key_handler.borrow().clone();
-                handler.emit(e)
-            });
-            if let Some(w) = web_sys::window() {
-                let _ =
-                    w.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
-            }
-            on_key.forget();
-        });
-    }
+    hooks::use_keys(onkeydown);
 
     if let Some(spec) = state.embed.clone() {
         return html! {
@@ -426,33 +259,37 @@ pub fn app() -> Html {
 
     let toggle_lessons = {
         let state = state.clone();
-        Callback::from(move |_| state.dispatch(Action::ShowLessons(!state.show_lessons)))
+        Callback::from(move |_| {
+            state.dispatch(Action::Lesson(LessonAction::ShowIndex(
+                !state.lessons.show_index,
+            )))
+        })
     };
-    let lesson = state.open_lesson().cloned();
+    let lesson = state.lessons.open_lesson().cloned();
     html! {
         <div class="page">
             <header class="top">
                 <h1>{"ICL Lab"}<span class="tagline">{" · watch a transformer learn in context"}</span></h1>
-                <button id="lessons-toggle" class="lessons-toggle" aria-expanded={state.show_lessons.to_string()}
+                <button id="lessons-toggle" class="lessons-toggle" aria-expanded={state.lessons.show_index.to_string()}
                     aria-controls="lesson-index" onclick={toggle_lessons}>{"Lessons"}</button>
-                <BackendBadge state={state.clone()} />
+                <BackendBadge info={state.run.backend.clone()} choice={state.backend} dispatch={state.dispatcher()} />
             </header>
             <p class="status" role="status" aria-live="polite" id="status">{state.status_line()}</p>
-            <Notices state={state.clone()} />
-            if state.show_lessons { <LessonIndex state={state.clone()} /> }
+            <Notices notices={state.notices.clone()} error={state.run.error.clone()} dispatch={state.dispatcher()} />
+            if state.lessons.show_index { <LessonIndex lessons={Shared::from(&state.lessons)} dispatch={state.dispatcher()} /> }
             if let Some(steps) = state.bench {
                 <BenchView state={state.clone()} start={start.clone()} {start_icl} {steps} />
             } else {
                 <main class={classes!("lab", lesson.is_some().then_some("with-lesson"))}>
                     if let Some(lesson) = lesson { <LessonPanel state={state.clone()} {lesson} /> }
-                    <Controls state={state.clone()} />
+                    <Controls exp={state.exp.clone()} drafts={state.drafts.clone()} dispatch={state.dispatcher()} />
                     <section class="results">
                         <RunButtons state={state.clone()} start={start.clone()} control={control.clone()} />
-                        <ResumeOffer state={state.clone()} />
+                        <ResumeOffer saved={Shared::from(&state.saved)} run={Shared::from(&state.run)} dispatch={state.dispatcher()} />
                         <Charts state={state.clone()} />
-                        <RunsPanel state={state.clone()} />
-                        <EmbedPanel state={state.clone()} />
-                        <SweepPanel state={state.clone()} />
+                        <RunsPanel saved={Shared::from(&state.saved)} run={Shared::from(&state.run)} dispatch={state.dispatcher()} />
+                        <EmbedPanel hash={state.hash_state()} />
+                        <SweepPanel sweep={Shared::from(&state.sweep)} run={Shared::from(&state.run)} can_start={state.can_start()} dispatch={state.dispatcher()} />
                     </section>
                 </main>
             }
@@ -464,15 +301,101 @@ pub fn app() -> Html {
     }
 }
 
+/// The page's dispatcher: what a component changes the state through.
+type Dispatch = UseReducerDispatcher<AppState>;
+
+/// A part of the page state handed to a component. Equal when it is the same
+/// allocation: the reducer gives a part it changes a new one, so comparing props
+/// costs a pointer comparison, not a walk through saved runs or reports.
+#[derive(Clone)]
+struct Shared<T>(Rc<T>);
+
+impl<T> PartialEq for Shared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> From<&Rc<T>> for Shared<T> {
+    fn from(rc: &Rc<T>) -> Self {
+        Self(rc.clone())
+    }
+}
+
 #[derive(Properties, PartialEq)]
-struct StateProps {
-    state: UseReducerHandle<AppState>,
+struct ControlsProps {
+    exp: Experiment,
+    drafts: BTreeMap<String, Draft>,
+    dispatch: Dispatch,
+}
+
+#[derive(Properties, PartialEq)]
+struct BackendProps {
+    info: Option<BackendInfo>,
+    choice: BackendChoice,
+    dispatch: Dispatch,
+}
+
+#[derive(Properties, PartialEq)]
+struct NoticesProps {
+    notices: Vec<String>,
+    error: Option<String>,
+    dispatch: Dispatch,
+}
+
+#[derive(Properties, PartialEq)]
+struct LessonsProps {
+    lessons: Shared<Lessons>,
+    dispatch: Dispatch,
+}
+
+#[derive(Properties, PartialEq)]
+struct AttentionProps {
+    run: Shared<RunView>,
+    ablation_mode: AblationMode,
+    attention_prompt: usize,
+    dispatch: Dispatch,
+}
+
+#[derive(Properties, PartialEq)]
+struct SweepProps {
+    sweep: Shared<SweepView>,
+    run: Shared<RunView>,
+    can_start: bool,
+    dispatch: Dispatch,
+}
+
+#[derive(Properties, PartialEq)]
+struct RunsProps {
+    saved: Shared<SavedRuns>,
+    run: Shared<RunView>,
+    dispatch: Dispatch,
+}
+
+#[derive(Properties, PartialEq)]
+struct ResumeProps {
+    saved: Shared<SavedRuns>,
+    run: Shared<RunView>,
+    dispatch: Dispatch,
+}
+
+#[derive(Properties, PartialEq)]
+struct EmbedPanelProps {
+    /// The current experiment's hash (the embed's chart and autoplay are added).
+    hash: HashState,
 }
 
 #[function_component(BackendBadge)]
-fn backend_badge(props: &StateProps) -> Html {
-    let state = &props.state;
-    let (text, class, title) = match &state.run.backend {
+fn backend_badge(props: &BackendProps) -> Html {
+    let (run_backend, choice, dispatch) = (&props.info, props.choice, &props.dispatch);
+    let (text, class, title) = match run_backend {
         Some(b) if b.kind == "webgpu" => (
             format!("WebGPU · {}", b.adapter),
             "badge gpu",
@@ -484,35 +407,28 @@ fn backend_badge(props: &StateProps) -> Html {
             b.adapter.clone(),
         ),
         None => (
-            format!(
-                "backend: {} (chosen when training starts)",
-                state.backend.name()
-            ),
+            format!("backend: {} (chosen when training starts)", choice.name()),
             "badge",
             String::new(),
         ),
     };
     let onchange = {
-        let state = state.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |e: Event2| {
             let sel: HtmlSelectElement = e.target_unchecked_into();
             if let Some(b) = BackendChoice::parse(&sel.value()) {
-                state.dispatch(Action::Backend(b));
+                dispatch.dispatch(Action::Backend(b));
             }
         })
     };
-    let reason = state
-        .run
-        .backend
-        .as_ref()
-        .and_then(|b| b.fallback_reason.clone());
+    let reason = run_backend.as_ref().and_then(|b| b.fallback_reason.clone());
     html! {
         <div class="backend">
             <span class={class} id="backend-badge" {title}>{text}</span>
             <label class="inline">{"Backend "}
                 <select id="backend-choice" {onchange} aria-label="compute backend">
                     { for BackendChoice::ALL.iter().map(|b| html!{
-                        <option value={b.name()} selected={*b == state.backend}>{
+                        <option value={b.name()} selected={*b == choice}>{
                             match b { BackendChoice::Auto => "auto (WebGPU if a GPU)", BackendChoice::WebGpu => "WebGPU", BackendChoice::Cpu => "CPU" }
                         }</option>
                     }) }
@@ -526,41 +442,41 @@ fn backend_badge(props: &StateProps) -> Html {
 type Event2 = yew::events::Event;
 
 #[function_component(Notices)]
-fn notices(props: &StateProps) -> Html {
-    let state = &props.state;
+fn notices(props: &NoticesProps) -> Html {
+    let dispatch = &props.dispatch;
     let mut items = Vec::new();
-    if !state.notices.is_empty() {
+    if !props.notices.is_empty() {
         let dismiss = {
-            let state = state.clone();
-            Callback::from(move |_| state.dispatch(Action::DismissNotices))
+            let dispatch = dispatch.clone();
+            Callback::from(move |_| dispatch.dispatch(Action::DismissNotices))
         };
         items.push(html! {
             <div class="notice warn" id="link-notice" role="alert">
                 <strong>{"Parts of this link could not be used; defaults were taken for them:"}</strong>
-                <ul>{ for state.notices.iter().map(|n| html!{ <li>{n}</li> }) }</ul>
+                <ul>{ for props.notices.iter().map(|n| html!{ <li>{n}</li> }) }</ul>
                 <button class="small" onclick={dismiss}>{"Dismiss"}</button>
             </div>
         });
     }
-    if let Some(err) = &state.run.error {
+    if let Some(err) = &props.error {
         items.push(html! { <div class="notice error" id="run-error" role="alert">{err}</div> });
     }
     html! { <>{ for items }</> }
 }
 
 #[function_component(Controls)]
-fn controls(props: &StateProps) -> Html {
-    let state = &props.state;
+fn controls(props: &ControlsProps) -> Html {
+    let (exp, dispatch) = (&props.exp, &props.dispatch);
     let on_preset = {
-        let state = state.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |e: Event2| {
             let sel: HtmlSelectElement = e.target_unchecked_into();
-            state.dispatch(Action::Preset(sel.value()));
+            dispatch.dispatch(Action::Preset(sel.value()));
         })
     };
     let summary = PRESETS
         .iter()
-        .find(|p| (p.build)() == state.exp)
+        .find(|p| (p.build)() == *exp)
         .map(|p| p.summary);
     html! {
         <aside class="controls" aria-label="experiment settings">
@@ -568,16 +484,16 @@ fn controls(props: &StateProps) -> Html {
                 <select id="preset" onchange={on_preset}>
                     <option value="" selected={summary.is_none()} disabled=true>{"(custom)"}</option>
                     { for PRESETS.iter().map(|p| html!{
-                        <option value={p.name} selected={(p.build)() == state.exp}>{p.name}</option>
+                        <option value={p.name} selected={(p.build)() == *exp}>{p.name}</option>
                     }) }
                 </select>
             </label>
             if let Some(s) = summary { <p class="muted small">{s}</p> }
-            { for SECTIONS.iter().filter(|sec| sec.fields.iter().any(|f| f.applies(&state.exp))).map(|sec| html!{
+            { for SECTIONS.iter().filter(|sec| sec.fields.iter().any(|f| f.applies(exp))).map(|sec| html!{
                 <fieldset>
                     <legend>{sec.title}</legend>
-                    { for sec.fields.iter().filter(|f| f.applies(&state.exp)).map(|f| html!{
-                        <FieldInput field={*f} state={state.clone()} />
+                    { for sec.fields.iter().filter(|f| f.applies(exp)).map(|f| html!{
+                        <FieldInput field={*f} value={f.text(exp)} draft={props.drafts.get(f.path).cloned()} dispatch={dispatch.clone()} />
                     }) }
                 </fieldset>
             }) }
@@ -588,26 +504,32 @@ fn controls(props: &StateProps) -> Html {
 #[derive(Properties)]
 struct FieldProps {
     field: Field,
-    state: UseReducerHandle<AppState>,
+    /// The field's value in the experiment shown.
+    value: String,
+    /// What the user typed, when it is not valid (yet).
+    draft: Option<Draft>,
+    dispatch: Dispatch,
 }
 
 impl PartialEq for FieldProps {
     fn eq(&self, other: &Self) -> bool {
-        self.field.path == other.field.path && self.state == other.state
+        self.field.path == other.field.path
+            && self.value == other.value
+            && self.draft == other.draft
+            && self.dispatch == other.dispatch
     }
 }
 
 #[function_component(FieldInput)]
 fn field_input(props: &FieldProps) -> Html {
     let f = props.field;
-    let state = &props.state;
-    let draft = state.drafts.get(f.path);
-    let value = draft.map_or_else(|| f.text(&state.exp), |d| d.text.clone());
+    let draft = props.draft.as_ref();
+    let value = draft.map_or_else(|| props.value.clone(), |d| d.text.clone());
     let id = format!("f-{}", f.path.replace('.', "-"));
     let edit = {
-        let state = state.clone();
+        let dispatch = props.dispatch.clone();
         move |text: String| {
-            state.dispatch(Action::Edit {
+            dispatch.dispatch(Action::Edit {
                 path: f.path.to_string(),
                 text,
             })
@@ -802,11 +724,11 @@ fn charts(props: &ChartsProps) -> Html {
         .unwrap_or_default();
     let names: Vec<String> = report
         .as_ref()
-        .and_then(|r| r.eval(&state.eval_set).or(r.evals.first()))
+        .and_then(|r| r.eval(&state.run.eval_set).or(r.evals.first()))
         .map(|e| e.curves.keys().cloned().collect())
         .unwrap_or_default();
-    let set = if sets.contains(&state.eval_set) {
-        state.eval_set.clone()
+    let set = if sets.contains(&state.run.eval_set) {
+        state.run.eval_set.clone()
     } else {
         sets.first().cloned().unwrap_or_else(|| "fresh".into())
     };
@@ -835,7 +757,7 @@ fn charts(props: &ChartsProps) -> Html {
                 if let Some(figure) = heads { <FigureChart {figure} /> }
                 if let Some(figure) = copying { <FigureChart {figure} /> }
                 if let Some(figure) = token_loss { <FigureChart {figure} /> }
-                if want(ChartId::Attention) { <AttentionView state={state.clone()} /> }
+                if want(ChartId::Attention) { <AttentionView run={Shared::from(&state.run)} ablation_mode={state.ablation_mode} attention_prompt={state.attention_prompt} dispatch={state.dispatcher()} /> }
             </div>
         };
     }
@@ -873,7 +795,7 @@ fn charts(props: &ChartsProps) -> Html {
                     </div>
                 }
                 if let Some(figure) = heads { <FigureChart {figure} /> }
-                if want(ChartId::Attention) { <AttentionView state={state.clone()} /> }
+                if want(ChartId::Attention) { <AttentionView run={Shared::from(&state.run)} ablation_mode={state.ablation_mode} attention_prompt={state.attention_prompt} dispatch={state.dispatcher()} /> }
             </div>
         };
     }
@@ -913,7 +835,7 @@ fn charts(props: &ChartsProps) -> Html {
                             { for sets.iter().map(|s| {
                                 let state = state.clone();
                                 let name = s.clone();
-                                let onclick = Callback::from(move |_| state.dispatch(Action::EvalSet(name.clone())));
+                                let onclick = Callback::from(move |_| state.dispatch(Action::Run(RunAction::EvalSet(name.clone()))));
                                 html!{ <button class={classes!("small", (*s == set).then_some("on"))} role="radio"
                                     aria-checked={(*s == set).to_string()} id={format!("set-{s}")} {onclick}>
                                     { match s.as_str() {
@@ -986,10 +908,12 @@ fn embed_view(props: &EmbedProps) -> Html {
                 <a class="open-lab" id="open-lab" href={lab} target="_blank" rel="noopener">{"Open in ICL Lab ↗"}</a>
             </header>
             <p class="status" role="status" aria-live="polite" id="status">{state.status_line()}</p>
-            <Notices state={state.clone()} />
+            <Notices notices={state.notices.clone()} error={state.run.error.clone()} dispatch={state.dispatcher()} />
             if !fields.is_empty() {
                 <div class="embed-controls" aria-label="settings">
-                    { for fields.iter().map(|f| html!{ <FieldInput field={*f} state={state.clone()} /> }) }
+                    { for fields.iter().map(|f| html!{
+                        <FieldInput field={*f} value={f.text(&state.exp)} draft={state.drafts.get(f.path).cloned()} dispatch={state.dispatcher()} />
+                    }) }
                 </div>
             }
             <div class="embed-chart">
@@ -1003,8 +927,8 @@ fn embed_view(props: &EmbedProps) -> Html {
 /// chart, with a copy button (the text stays selectable when the clipboard is not
 /// available, e.g. in an insecure context).
 #[function_component(EmbedPanel)]
-fn embed_panel(props: &StateProps) -> Html {
-    let state = &props.state;
+fn embed_panel(props: &EmbedPanelProps) -> Html {
+    let hash = &props.hash;
     let chart = use_state(|| ChartId::Icl);
     let autoplay = use_state(|| true);
     let copied = use_state(|| None::<bool>);
@@ -1021,7 +945,14 @@ fn embed_panel(props: &StateProps) -> Html {
     let label = chart.describe();
     let src = format!(
         "{base}embed.html#{}",
-        state.embed_hash(*chart, &[], *autoplay)
+        to_hash(&HashState {
+            embed: Some(EmbedSpec {
+                chart: *chart,
+                show: Vec::new(),
+                autoplay: *autoplay,
+            }),
+            ..hash.clone()
+        })
     );
     let snippet = format!(
         "<iframe src=\"{src}\" title=\"ICL Lab: {label}\" width=\"100%\" height=\"520\" style=\"border:0\" loading=\"lazy\"></iframe>\n\
@@ -1092,10 +1023,9 @@ fn copy_text(text: &str) -> bool {
 /// The attention patterns of every head at one evaluation (scrubbed through
 /// training), each head's scores there, and a button per head to ablate it.
 #[function_component(AttentionView)]
-fn attention_view(props: &StateProps) -> Html {
-    let state = &props.state;
-    let run = &state.run;
-    let Some((step, snapshot)) = state.shown_attention() else {
+fn attention_view(props: &AttentionProps) -> Html {
+    let (run, dispatch) = (&props.run, &props.dispatch);
+    let Some((step, snapshot)) = run.shown_attention() else {
         return html! {
             <figure class="chart" data-chart={ChartId::Attention.id()}>
                 <figcaption>{"Attention patterns"}</figcaption>
@@ -1104,8 +1034,8 @@ fn attention_view(props: &StateProps) -> Html {
         };
     };
     let count = run.attention.len();
-    let index = state.scrub.unwrap_or(count - 1);
-    let prompt = state
+    let index = run.scrub.unwrap_or(count - 1);
+    let prompt = props
         .attention_prompt
         .min(snapshot.prompts.len().saturating_sub(1));
     let Some(p) = snapshot.prompts.get(prompt) else {
@@ -1127,15 +1057,15 @@ fn attention_view(props: &StateProps) -> Html {
         .map(|(_, m)| m.clone())
         .unwrap_or_default();
     let scrub = {
-        let state = state.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |e: InputEvent| {
             let input: web_sys::HtmlInputElement = e.target_unchecked_into();
             let i: usize = input.value().parse().unwrap_or(0);
-            state.dispatch(Action::Scrub((i + 1 < count).then_some(i)));
+            dispatch.dispatch(Action::Run(RunAction::Scrub((i + 1 < count).then_some(i))));
         })
     };
     let mode = {
-        let state = state.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |e: web_sys::Event| {
             let select: web_sys::HtmlSelectElement = e.target_unchecked_into();
             let m = if select.value() == "mean" {
@@ -1143,12 +1073,12 @@ fn attention_view(props: &StateProps) -> Html {
             } else {
                 AblationMode::Zero
             };
-            state.dispatch(Action::AblationMode(m));
+            dispatch.dispatch(Action::AblationMode(m));
         })
     };
     let clear = {
-        let state = state.clone();
-        Callback::from(move |_| state.dispatch(Action::ClearAblations))
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.dispatch(Action::Run(RunAction::ClearAblations)))
     };
     let score = |key: Metric, label: &str| -> String {
         metrics
@@ -1165,13 +1095,13 @@ fn attention_view(props: &StateProps) -> Html {
                         aria-valuetext={format!("step {step}")} />
                     <span id="scrub-step" data-step={step.to_string()}>
                         {format!("step {step} ({} of {count}{})", index + 1,
-                            if state.scrub.is_none() { ", following training" } else { "" })}
+                            if run.scrub.is_none() { ", following training" } else { "" })}
                     </span>
                 </label>
                 <span class="toggle" role="radiogroup" aria-label="sequence">
                     { for (0..snapshot.prompts.len()).map(|i| {
-                        let state = state.clone();
-                        let onclick = Callback::from(move |_| state.dispatch(Action::AttentionPrompt(i)));
+                        let dispatch = dispatch.clone();
+                        let onclick = Callback::from(move |_| dispatch.dispatch(Action::AttentionPrompt(i)));
                         html!{ <button class={classes!("small", (i == prompt).then_some("on"))} role="radio"
                             aria-checked={(i == prompt).to_string()} id={format!("prompt-{i}")} {onclick}>
                             {format!("sequence {}", i + 1)}</button> }
@@ -1179,11 +1109,11 @@ fn attention_view(props: &StateProps) -> Html {
                 </span>
                 <label>{"ablate by "}
                     <select id="ablation-mode" onchange={mode} aria-label="how a clicked head is ablated">
-                        <option value="zero" selected={state.ablation_mode == AblationMode::Zero}>{"zeroing it"}</option>
-                        <option value="mean" selected={state.ablation_mode == AblationMode::Mean}>{"its mean pattern"}</option>
+                        <option value="zero" selected={props.ablation_mode == AblationMode::Zero}>{"zeroing it"}</option>
+                        <option value="mean" selected={props.ablation_mode == AblationMode::Mean}>{"its mean pattern"}</option>
                     </select>
                 </label>
-                if !state.ablations.is_empty() {
+                if !run.ablations.is_empty() {
                     <button class="small" id="restore-heads" onclick={clear}>{"Restore all heads"}</button>
                 }
             </div>
@@ -1193,14 +1123,14 @@ fn attention_view(props: &StateProps) -> Html {
             )}</p>
             <div class="attention-grid">
                 { for p.heads.iter().enumerate().flat_map(|(l, layer)| {
-                    let state = state.clone();
+                    let dispatch = dispatch.clone();
                     let labels = labels.clone();
                     layer.iter().enumerate().map(move |(h, w)| {
                         let name = format!("L{}H{}", l + 1, h + 1);
-                        let ablated = state.ablations.iter().any(|a| (a.layer, a.head) == (l, h));
+                        let ablated = run.ablations.iter().any(|a| (a.layer, a.head) == (l, h));
                         let onclick = {
-                            let state = state.clone();
-                            Callback::from(move |_| state.dispatch(Action::ToggleHead { layer: l, head: h }))
+                            let dispatch = dispatch.clone();
+                            Callback::from(move |_| dispatch.dispatch(Action::ToggleHead { layer: l, head: h }))
                         };
                         html!{
                             <div class={classes!("attention-head", ablated.then_some("ablated"))}>
@@ -1307,12 +1237,12 @@ fn bench_view(props: &BenchProps) -> Html {
 /// The sweep panel: pick a field and its values, queue one run per value, and watch
 /// the threshold curve fill in; load a summary written by `icl-lab sweep`.
 #[function_component(SweepPanel)]
-fn sweep_panel(props: &StateProps) -> Html {
-    let state = &props.state;
-    let sw = &state.sweep;
+fn sweep_panel(props: &SweepProps) -> Html {
+    let (run, sweep, dispatch) = (&props.run, &props.sweep, &props.dispatch);
+    let sw = sweep;
     let running = matches!(sw.status, Some(SweepStatus::Running { .. }));
     let on_path = {
-        let state = state.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |e: Event2| {
             let sel: HtmlSelectElement = e.target_unchecked_into();
             let path = sel.value();
@@ -1320,53 +1250,55 @@ fn sweep_panel(props: &StateProps) -> Html {
                 .iter()
                 .find(|(p, _, _)| *p == path)
                 .map_or(String::new(), |(_, _, ex)| ex.to_string());
-            state.dispatch(Action::SweepEdit {
+            dispatch.dispatch(Action::Sweep(SweepAction::Edit {
                 path,
                 values: example,
-            });
+            }));
         })
     };
     let on_values = {
-        let state = state.clone();
+        let dispatch = dispatch.clone();
         let path = sw.path.clone();
         Callback::from(move |e: InputEvent| {
             let el: HtmlInputElement = e.target_unchecked_into();
-            state.dispatch(Action::SweepEdit {
+            dispatch.dispatch(Action::Sweep(SweepAction::Edit {
                 path: path.clone(),
                 values: el.value(),
-            });
+            }));
         })
     };
     let on_run = {
-        let state = state.clone();
-        Callback::from(move |_| state.dispatch(Action::SweepStart { now_ms: now_ms() }))
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| {
+            dispatch.dispatch(Action::Sweep(SweepAction::Start { now_ms: now_ms() }))
+        })
     };
     let on_cancel = {
-        let state = state.clone();
-        Callback::from(move |_| state.dispatch(Action::SweepCancel))
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.dispatch(Action::Sweep(SweepAction::Cancel)))
     };
     let on_metric = {
-        let state = state.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |e: Event2| {
             let sel: HtmlSelectElement = e.target_unchecked_into();
-            state.dispatch(Action::SweepMetric(parse_list(&sel.value())));
+            dispatch.dispatch(Action::Sweep(SweepAction::Metric(parse_list(&sel.value()))));
         })
     };
     let on_file = {
-        let state = state.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |e: Event2| {
             let input: HtmlInputElement = e.target_unchecked_into();
             let Some(file) = input.files().and_then(|f| f.get(0)) else {
                 return;
             };
-            let state = state.clone();
+            let dispatch = dispatch.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let text = wasm_bindgen_futures::JsFuture::from(file.text())
                     .await
                     .ok()
                     .and_then(|v| v.as_string())
                     .unwrap_or_default();
-                state.dispatch(Action::SweepLoad(text));
+                dispatch.dispatch(Action::Sweep(SweepAction::Load(text)));
             });
         })
     };
@@ -1381,8 +1313,8 @@ fn sweep_panel(props: &StateProps) -> Html {
                 .and_then(|s| s.values.get(*index))
                 .map(crate::sweep::value_label)
                 .unwrap_or_default(),
-            state.run.progress.as_ref().map_or(0, |p| p.step),
-            state.run.experiment.as_ref().map_or(0, |e| e.train.steps),
+            run.progress.as_ref().map_or(0, |p| p.step),
+            run.experiment.as_ref().map_or(0, |e| e.train.steps),
         ),
         Some(SweepStatus::Done) => "finished".into(),
         Some(SweepStatus::Cancelled) => "cancelled; the finished points stay".into(),
@@ -1441,7 +1373,7 @@ fn sweep_panel(props: &StateProps) -> Html {
                 if running {
                     <button id="sweep-cancel" onclick={on_cancel}>{"Cancel sweep"}</button>
                 } else {
-                    <button id="sweep-run" class="primary" onclick={on_run} disabled={!state.can_start()}>{"Run sweep"}</button>
+                    <button id="sweep-run" class="primary" onclick={on_run} disabled={!props.can_start}>{"Run sweep"}</button>
                 }
                 <label class="file">{"Load summary… "}
                     <input type="file" id="sweep-load" accept=".json,application/json" onchange={on_file} />
@@ -1524,23 +1456,23 @@ fn rendered(html: &str) -> Html {
 
 /// The lesson index: every lesson with the reader's progress.
 #[function_component(LessonIndex)]
-fn lesson_index(props: &StateProps) -> Html {
-    let state = &props.state;
+fn lesson_index(props: &LessonsProps) -> Html {
+    let (lessons, dispatch) = (&props.lessons, &props.dispatch);
     let close = {
-        let state = state.clone();
-        Callback::from(move |_| state.dispatch(Action::ShowLessons(false)))
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.dispatch(Action::Lesson(LessonAction::ShowIndex(false))))
     };
     html! {
         <nav class="lesson-index" id="lesson-index" aria-label="lessons">
             <h2>{"Lessons"}</h2>
             <p class="muted small">{"Each lesson sets up an experiment, asks what you expect, guides the run and says what to look for. Progress is kept in this browser."}</p>
-            if state.lessons.is_empty() && state.lesson_errors.is_empty() {
+            if lessons.list.is_empty() && lessons.errors.is_empty() {
                 <p class="muted">{"Loading lessons…"}</p>
             }
             <ol>
-                { for state.lessons.iter().map(|l| {
+                { for lessons.list.iter().map(|l| {
                     let id = l.meta.id.clone();
-                    let p = state.progress.get(&id).cloned().unwrap_or_default();
+                    let p = lessons.progress.get(&id).cloned().unwrap_or_default();
                     let n = l.steps_html.len();
                     let status = if p.complete(n) {
                         "complete ✓".to_string()
@@ -1550,11 +1482,11 @@ fn lesson_index(props: &StateProps) -> Html {
                         "not started".to_string()
                     };
                     let onclick = {
-                        let state = state.clone();
+                        let dispatch = dispatch.clone();
                         let id = id.clone();
                         Callback::from(move |e: MouseEvent| {
                             e.prevent_default();
-                            state.dispatch(Action::OpenLesson(id.clone()));
+                            dispatch.dispatch(Action::Lesson(LessonAction::Open(id.clone())));
                         })
                     };
                     html!{
@@ -1566,7 +1498,7 @@ fn lesson_index(props: &StateProps) -> Html {
                     }
                 }) }
             </ol>
-            { for state.lesson_errors.iter().map(|e| html!{ <p class="field-error">{e}</p> }) }
+            { for lessons.errors.iter().map(|e| html!{ <p class="field-error">{e}</p> }) }
             <button class="small" onclick={close}>{"Close"}</button>
         </nav>
     }
@@ -1585,33 +1517,38 @@ fn lesson_panel(props: &LessonProps) -> Html {
     let state = &props.state;
     let l = &props.lesson;
     let m = &l.meta;
-    let p = state.progress.get(&m.id).cloned().unwrap_or_default();
-    let index = state.lessons.iter().position(|x| x.meta.id == m.id);
+    let p = state
+        .lessons
+        .progress
+        .get(&m.id)
+        .cloned()
+        .unwrap_or_default();
+    let index = state.lessons.list.iter().position(|x| x.meta.id == m.id);
     let neighbour = |offset: isize| {
         index
             .and_then(|i| i.checked_add_signed(offset))
-            .and_then(|i| state.lessons.get(i))
+            .and_then(|i| state.lessons.list.get(i))
             .cloned()
     };
     let open = |id: String| {
         let state = state.clone();
         Callback::from(move |e: MouseEvent| {
             e.prevent_default();
-            state.dispatch(Action::OpenLesson(id.clone()));
+            state.dispatch(Action::Lesson(LessonAction::Open(id.clone())));
         })
     };
     let close = {
         let state = state.clone();
-        Callback::from(move |_| state.dispatch(Action::CloseLesson))
+        Callback::from(move |_| state.dispatch(Action::Lesson(LessonAction::Close)))
     };
     let reveal = {
         let state = state.clone();
-        Callback::from(move |_| state.dispatch(Action::Reveal))
+        Callback::from(move |_| state.dispatch(Action::Lesson(LessonAction::Reveal)))
     };
     let reload = open(m.id.clone());
     html! {
         <aside class="lesson" aria-labelledby="lesson-title" data-lesson={m.id.clone()}>
-            <p class="lesson-family small">{format!("Lesson {} of {} · {}", index.map_or(0, |i| i + 1), state.lessons.len(), m.family)}</p>
+            <p class="lesson-family small">{format!("Lesson {} of {} · {}", index.map_or(0, |i| i + 1), state.lessons.list.len(), m.family)}</p>
             <h2 id="lesson-title">{m.title.clone()}</h2>
             <div class="md">{rendered(&l.intro_html)}</div>
             <section class="lesson-predict" aria-labelledby="predict-q">
@@ -1620,7 +1557,7 @@ fn lesson_panel(props: &LessonProps) -> Html {
                 <div role="radiogroup" aria-labelledby="predict-q">
                     { for m.choices.iter().enumerate().map(|(i, c)| {
                         let state = state.clone();
-                        let onchange = Callback::from(move |_| state.dispatch(Action::Predict(i)));
+                        let onchange = Callback::from(move |_| state.dispatch(Action::Lesson(LessonAction::Predict(i))));
                         html!{
                             <label class="choice">
                                 <input type="radio" name="predict" id={format!("predict-{i}")}
@@ -1639,7 +1576,7 @@ fn lesson_panel(props: &LessonProps) -> Html {
                     <ol>
                         { for l.steps_html.iter().enumerate().map(|(i, h)| {
                             let state = state.clone();
-                            let onchange = Callback::from(move |_| state.dispatch(Action::ToggleStep(i)));
+                            let onchange = Callback::from(move |_| state.dispatch(Action::Lesson(LessonAction::ToggleStep(i))));
                             html!{
                                 <li class={classes!(p.done.contains(&i).then_some("done"))}>
                                     <input type="checkbox" id={format!("lesson-step-{i}")} checked={p.done.contains(&i)}
@@ -1708,17 +1645,17 @@ fn file_stem(r: &RunRecord) -> String {
 /// Saved runs: the table (open, overlay, export, delete with a question first),
 /// importing CLI run folders, sweep summaries and exported runs, and the overlay.
 #[function_component(RunsPanel)]
-fn runs_panel(props: &StateProps) -> Html {
-    let state = &props.state;
+fn runs_panel(props: &RunsProps) -> Html {
+    let (run, saved, dispatch) = (&props.run, &props.saved, &props.dispatch);
     let on_import = {
-        let state = state.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |e: Event2| {
             let input: HtmlInputElement = e.target_unchecked_into();
             let Some(list) = input.files() else { return };
             let files: Vec<web_sys::File> =
                 (0..list.length()).filter_map(|i| list.get(i)).collect();
             input.set_value("");
-            let dispatch = state.dispatcher();
+            let dispatch = dispatch.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let mut out = Vec::new();
                 for f in files {
@@ -1739,7 +1676,7 @@ fn runs_panel(props: &StateProps) -> Html {
     };
     let export = |r: &RunRecord, what: &'static str| {
         let r = r.clone();
-        let dispatch = state.dispatcher();
+        let dispatch = dispatch.clone();
         Callback::from(move |_| {
             let r = r.clone();
             let dispatch = dispatch.clone();
@@ -1753,7 +1690,7 @@ fn runs_panel(props: &StateProps) -> Html {
                     let checkpoint = match store::checkpoint(&r.id).await {
                         Ok(c) => c,
                         Err(e) => {
-                            dispatch.dispatch(Action::StorageError(e));
+                            dispatch.dispatch(Action::Saved(SavedAction::StorageError(e)));
                             None
                         }
                     };
@@ -1769,15 +1706,14 @@ fn runs_panel(props: &StateProps) -> Html {
             }
         })
     };
-    let selected: Vec<&RunRecord> = state
-        .saved
+    let selected: Vec<&RunRecord> = saved
         .runs
         .iter()
-        .filter(|r| state.saved.selected.contains(&r.id))
+        .filter(|r| saved.selected.contains(&r.id))
         .map(|r| r.as_ref())
         .collect();
     let figures = super::figures::overlay_figures(&selected);
-    let busy = state.run.phase == Phase::Running && !state.run.detached;
+    let busy = run.phase == Phase::Running && !run.detached;
     html! {
         <section class="runs" aria-label="saved runs">
             <h2>{"Saved runs"}</h2>
@@ -1791,16 +1727,16 @@ fn runs_panel(props: &StateProps) -> Html {
                 </label>
                 <span class="muted small">{"icl-lab train / sweep output folders, summary.json, or runs exported here"}</span>
             </div>
-            if let Some(e) = &state.saved.storage_error {
+            if let Some(e) = &saved.storage_error {
                 <p class="notice error" role="alert" id="storage-error">{e}</p>
             }
-            if !state.saved.import_notes.is_empty() {
+            if !saved.import_notes.is_empty() {
                 <ul class="import-notes" id="import-notes" role="status">
-                    { for state.saved.import_notes.iter().map(|n| html!{ <li>{n}</li> }) }
+                    { for saved.import_notes.iter().map(|n| html!{ <li>{n}</li> }) }
                 </ul>
             }
-            if state.saved.runs.is_empty() {
-                <p class="muted" id="runs-empty">{ if state.saved.loaded { "No saved runs yet: a run is saved when it pauses or finishes." } else { "Reading saved runs…" } }</p>
+            if saved.runs.is_empty() {
+                <p class="muted" id="runs-empty">{ if saved.loaded { "No saved runs yet: a run is saved when it pauses or finishes." } else { "Reading saved runs…" } }</p>
             } else {
                 <div class="table-scroll">
                 <table id="runs-table">
@@ -1809,31 +1745,31 @@ fn runs_panel(props: &StateProps) -> Html {
                         <th scope="col">{"status"}</th><th scope="col">{"step"}</th><th scope="col">{"saved"}</th><th scope="col">{"actions"}</th>
                     </tr></thead>
                     <tbody>
-                    { for state.saved.runs.iter().map(|r| {
+                    { for saved.runs.iter().map(|r| {
                         let id = r.id.clone();
                         let select = {
-                            let state = state.clone();
+                            let dispatch = dispatch.clone();
                             let id = id.clone();
-                            Callback::from(move |_| state.dispatch(Action::SelectRun(id.clone())))
+                            Callback::from(move |_| dispatch.dispatch(Action::Saved(SavedAction::Select(id.clone()))))
                         };
                         let open_run = {
-                            let state = state.clone();
+                            let dispatch = dispatch.clone();
                             let id = id.clone();
-                            Callback::from(move |_| state.dispatch(Action::OpenRun(id.clone())))
+                            Callback::from(move |_| dispatch.dispatch(Action::OpenRun(id.clone())))
                         };
                         let ask = {
-                            let state = state.clone();
+                            let dispatch = dispatch.clone();
                             let id = id.clone();
-                            Callback::from(move |_| state.dispatch(Action::AskDelete(id.clone())))
+                            Callback::from(move |_| dispatch.dispatch(Action::Saved(SavedAction::AskDelete(id.clone()))))
                         };
                         let confirm = {
-                            let state = state.clone();
+                            let dispatch = dispatch.clone();
                             let id = id.clone();
-                            Callback::from(move |_| state.dispatch(Action::DeleteRun(id.clone())))
+                            Callback::from(move |_| dispatch.dispatch(Action::Saved(SavedAction::Delete(id.clone()))))
                         };
                         let cancel = {
-                            let state = state.clone();
-                            Callback::from(move |_| state.dispatch(Action::CancelDelete))
+                            let dispatch = dispatch.clone();
+                            Callback::from(move |_| dispatch.dispatch(Action::Saved(SavedAction::CancelDelete)))
                         };
                         let status = match r.status {
                             RunStatus::Finished => "finished",
@@ -1845,19 +1781,19 @@ fn runs_panel(props: &StateProps) -> Html {
                             super::runs::Origin::Cli => "CLI",
                             super::runs::Origin::Sweep => "sweep",
                         };
-                        let shown = state.run.id.as_deref() == Some(r.id.as_str());
+                        let shown = run.id.as_deref() == Some(r.id.as_str());
                         html!{
-                            <tr data-run-id={id.clone()} data-status={status} data-saved={(!state.saved.unsaved.contains_key(&id)).to_string()}
+                            <tr data-run-id={id.clone()} data-status={status} data-saved={(!saved.unsaved.contains_key(&id)).to_string()}
                                 class={classes!(shown.then_some("shown"))}>
-                                <td><input type="checkbox" class="run-select" checked={state.saved.selected.contains(&id)}
+                                <td><input type="checkbox" class="run-select" checked={saved.selected.contains(&id)}
                                     aria-label={format!("overlay {}", r.name)} onchange={select} disabled={r.sweep.is_some()} /></td>
                                 <td class="run-name">{r.name.clone()}</td>
                                 <td>{origin}</td>
                                 <td>{status}</td>
                                 <td>{ if r.sweep.is_some() { format!("{} runs", r.history.len()) } else { format!("{} / {}", r.step, r.experiment.train.steps) } }</td>
-                                <td class="small">{ if state.saved.unsaved.contains_key(&id) { "saving…".to_string() } else { date_text(r.saved_ms) } }</td>
+                                <td class="small">{ if saved.unsaved.contains_key(&id) { "saving…".to_string() } else { date_text(r.saved_ms) } }</td>
                                 <td class="run-actions">
-                                    if state.saved.confirm_delete.as_deref() == Some(id.as_str()) {
+                                    if saved.confirm_delete.as_deref() == Some(id.as_str()) {
                                         <span role="alertdialog" aria-label="confirm deletion" class="confirm">
                                             {format!("Delete “{}”? This cannot be undone. ", r.name)}
                                             <button class="small danger" data-action="confirm-delete" onclick={confirm}>{"Delete"}</button>
@@ -1890,18 +1826,18 @@ fn runs_panel(props: &StateProps) -> Html {
 /// After a reload with nothing trained yet: the newest paused run, one click from
 /// being shown (and Resume from going on).
 #[function_component(ResumeOffer)]
-fn resume_offer(props: &StateProps) -> Html {
-    let state = &props.state;
-    if state.run.experiment.is_some() {
+fn resume_offer(props: &ResumeProps) -> Html {
+    let (run, saved, dispatch) = (&props.run, &props.saved, &props.dispatch);
+    if run.experiment.is_some() {
         return html! {};
     }
-    let Some(r) = state.saved.runs.iter().find(|r| r.resumable()) else {
+    let Some(r) = saved.runs.iter().find(|r| r.resumable()) else {
         return html! {};
     };
     let open = {
-        let state = state.clone();
+        let dispatch = dispatch.clone();
         let id = r.id.clone();
-        Callback::from(move |_| state.dispatch(Action::OpenRun(id.clone())))
+        Callback::from(move |_| dispatch.dispatch(Action::OpenRun(id.clone())))
     };
     html! {
         <p class="notice resume-offer" id="resume-offer">
