@@ -22,11 +22,10 @@ use crate::tasks::{Shape, TaskSource};
 use crate::xdist::XDistConfig;
 
 /// The one evaluation path. A plan holds what does not change during a run, made
-/// once: the evaluation prompts and the baselines' curves (regression), the probe
-/// sequences (classification), the token sequences (token runs), and the algorithm
-/// lens's references. [`EvalPlan::evaluate`] then asks the model the same
-/// questions: the browser's worker awaits it, the CLI and the tests block on it
-/// ([`evaluate`]). The trainer's build only (the page reads reports, it makes none).
+/// once: the questions the run's shape of data is asked (see [`Questions`]).
+/// [`EvalPlan::evaluate`] then asks the model the same questions: the browser's
+/// worker awaits it, the CLI and the tests block on it ([`evaluate`]). The
+/// trainer's build only (the page reads reports, it makes none).
 pub struct EvalPlan {
     dims: usize,
     x_dist: String,
@@ -34,13 +33,26 @@ pub struct EvalPlan {
     encoding: Encoding,
     /// Heads per layer (classification runs score each head).
     heads: usize,
-    sets: Vec<PlannedSet>,
-    /// Classification runs: the probes and how sequences become tokens.
-    probes: Option<(ProbePlan, ClassEncoding)>,
-    /// The algorithm lens on the first set's (fresh) prompts.
-    lens: Option<LensPlan>,
-    /// Token runs: the evaluation sequences.
-    tokens: Option<TokenPlan>,
+    questions: Questions,
+}
+
+/// What each shape of data is asked, one variant per [`Shape`]: adding a shape is
+/// one arm here (and one [`crate::data::TrainingData`]).
+enum Questions {
+    /// Curves beside the baselines on evaluation prompts (fresh tasks, pool tasks,
+    /// each component of a mixture), and the algorithm lens on the fresh set.
+    Regression {
+        sets: Vec<PlannedSet>,
+        lens: Option<LensPlan>,
+    },
+    /// Probes of held-out sequences (ICL, in-weights, flipped labels) and the
+    /// heads' attention; how sequences become tokens.
+    Classification {
+        probes: ProbePlan,
+        encoding: ClassEncoding,
+    },
+    /// Loss by position and head scores on token sequences.
+    Tokens(TokenPlan),
 }
 
 struct PlannedSet {
@@ -63,70 +75,49 @@ impl EvalPlan {
         source: &TaskSource,
         x_dist: &XDistConfig,
     ) -> Result<Self, String> {
-        let base = Self {
+        let questions = match exp.task.family.shape() {
+            Shape::Classification(_) => {
+                let world = class_world(exp).expect("a classification shape has classes");
+                Questions::Classification {
+                    probes: ProbePlan::new(exp, &world),
+                    encoding: ClassEncoding {
+                        dims: exp.task.dims,
+                        labels: world.cfg.labels,
+                    },
+                }
+            }
+            Shape::Tokens { .. } => {
+                Questions::Tokens(token_plan(exp).expect("a token shape has a token plan"))
+            }
+            Shape::Regression => {
+                let sets = planned_sets(exp, source, x_dist)?;
+                // The lens works on the fresh set's prompts (always the first set).
+                let lens = sets.first().and_then(|s| lens_plan(exp, &s.prompts));
+                Questions::Regression { sets, lens }
+            }
+        };
+        Ok(Self {
             dims: exp.task.dims,
             x_dist: x_dist.name(),
             points: exp.task.points,
             encoding: exp.task.encoding,
             heads: exp.model.heads,
-            sets: Vec::new(),
-            probes: None,
-            lens: None,
-            tokens: None,
-        };
-        // Each shape of data is asked its own questions: probes of held-out
-        // sequences (classification), loss and head scores on token sequences, or
-        // curves beside the baselines on evaluation prompts (regression, below).
-        match exp.task.family.shape() {
-            Shape::Classification(_) => {
-                let world = class_world(exp).expect("a classification shape has classes");
-                let encoding = ClassEncoding {
-                    dims: exp.task.dims,
-                    labels: world.cfg.labels,
-                };
-                return Ok(Self {
-                    probes: Some((ProbePlan::new(exp, &world), encoding)),
-                    ..base
-                });
-            }
-            Shape::Tokens { .. } => {
-                return Ok(Self {
-                    tokens: token_plan(exp),
-                    ..base
-                });
-            }
-            Shape::Regression => {}
+            questions,
+        })
+    }
+
+    /// The regression sets (empty for other shapes).
+    fn sets(&self) -> &[PlannedSet] {
+        match &self.questions {
+            Questions::Regression { sets, .. } => sets,
+            _ => &[],
         }
-        let predictors = baselines(exp, source)?;
-        let sets = EvalSet::for_experiment(exp)
-            .into_iter()
-            .map(|set| {
-                let prompts = eval_prompts(exp, source, set, x_dist);
-                let predictions: BTreeMap<String, Vec<Vec<f64>>> = predictors
-                    .iter()
-                    .map(|p| (p.name(), p.predict_prompts(&prompts)))
-                    .collect();
-                let baselines = predictions
-                    .iter()
-                    .map(|(name, pred)| (name.clone(), curve(&prompts, pred, exp.task.dims)))
-                    .collect();
-                PlannedSet {
-                    set,
-                    prompts,
-                    baselines,
-                    predictions,
-                }
-            })
-            .collect::<Vec<PlannedSet>>();
-        // The lens works on the fresh set's prompts (always the first set).
-        let lens = sets.first().and_then(|s| lens_plan(exp, &s.prompts));
-        Ok(Self { sets, lens, ..base })
     }
 
     /// The prompts of each set with every predictor's predictions on them, the
     /// model's (from [`EvalPlan::evaluate_with_predictions`]) included: `eval --dump`.
     pub fn dumps(&self, model: &[Vec<Vec<f64>>]) -> Vec<EvalDump> {
-        self.sets
+        self.sets()
             .iter()
             .zip(model)
             .map(|(s, own)| {
@@ -141,11 +132,7 @@ impl EvalPlan {
             })
             .collect()
     }
-}
 
-/// Asking the model: the trainer's half of the plan (the page's build, which has no
-/// trainer, still reads the plan's reports).
-impl EvalPlan {
     /// Evaluates `model` at `step`: the model's answers to the plan's questions, read
     /// back asynchronously, beside the baselines'.
     pub async fn evaluate(
@@ -170,80 +157,68 @@ impl EvalPlan {
             device: device.clone(),
             encoding: self.encoding,
         };
-        // Token runs: loss by position, attention patterns, head scores.
-        if let Some(tokens) = &self.tokens {
-            let mut passes = Vec::new();
-            for chunk in tokens.chunks() {
-                passes.push(predictor.token_pass(&tokens.encoding, chunk).await?);
-            }
-            let ov = ov_matrices(model).await?;
-            return Ok((self.token_report(step, &passes, &ov), Vec::new()));
-        }
-        let mut preds = Vec::new();
-        for s in &self.sets {
-            preds.push(predictor.predictions(&s.prompts).await?);
-        }
-        let mut labels = Vec::new();
-        let mut class_heads = None;
-        if let Some((plan, encoding)) = &self.probes {
-            for seqs in plan.sequences() {
-                labels.push(predictor.classify(encoding, seqs).await?);
-            }
-            // The heads' attention on the first of the ICL probe's sequences.
-            let seqs = plan.icl_sequences();
-            let seqs = &seqs[..seqs.len().min(crate::lens::heads::CLASS_HEAD_SEQUENCES)];
-            let attention = predictor.class_attention(encoding, seqs).await?;
-            class_heads = Some(crate::lens::heads::class_heads(
-                seqs, &attention, self.heads,
-            ));
-        }
-        // The algorithm lens: the model on 2d probe copies of a few fresh prompts.
-        let lens = match self.lens.as_ref().and_then(LensPlan::probe_batch) {
-            Some(batch) => Some(predictor.predict_batch(batch).await?),
-            None => None,
-        };
-        let mut report = self.report(step, &preds, &labels, lens.as_deref());
-        if let Some(lens) = class_heads {
-            report.put_heads(lens);
-        }
-        // A linear self-attention model's heads beside the GD construction.
-        report.lsa = lsa_view(model).await?;
-        Ok((report, preds))
-    }
-
-    /// The report of a token run from the model's passes over
-    /// [`TokenPlan::chunks`] and its OV circuits.
-    fn token_report(
-        &self,
-        step: usize,
-        passes: &[TokenPass],
-        ov: &[Vec<nalgebra::DMatrix<f64>>],
-    ) -> EvalReport {
-        let plan = self.tokens.as_ref().expect("a token run");
-        let (tokens, lens) = plan.report(passes, ov);
-        let mut report = EvalReport {
+        let report = EvalReport {
             dims: self.dims,
             step,
-            tokens: Some(tokens),
             ..EvalReport::default()
         };
-        report.put_heads(lens);
-        report
+        match &self.questions {
+            Questions::Tokens(tokens) => {
+                let mut passes = Vec::new();
+                for chunk in tokens.chunks() {
+                    passes.push(predictor.token_pass(&tokens.encoding, chunk).await?);
+                }
+                let ov = ov_matrices(model).await?;
+                Ok((token_report(tokens, report, &passes, &ov), Vec::new()))
+            }
+            Questions::Classification { probes, encoding } => {
+                let mut labels = Vec::new();
+                for seqs in probes.sequences() {
+                    labels.push(predictor.classify(encoding, seqs).await?);
+                }
+                // The heads' attention on the first of the ICL probe's sequences.
+                let seqs = probes.icl_sequences();
+                let seqs = &seqs[..seqs.len().min(crate::lens::heads::CLASS_HEAD_SEQUENCES)];
+                let attention = predictor.class_attention(encoding, seqs).await?;
+                let mut report = EvalReport {
+                    probes: probes.report(&labels),
+                    lsa: lsa_view(model).await?,
+                    ..report
+                };
+                report.put_heads(crate::lens::heads::class_heads(
+                    seqs, &attention, self.heads,
+                ));
+                Ok((report, Vec::new()))
+            }
+            Questions::Regression { sets, lens } => {
+                let mut preds = Vec::new();
+                for s in sets {
+                    preds.push(predictor.predictions(&s.prompts).await?);
+                }
+                // The algorithm lens: the model on 2d probe copies of a few fresh prompts.
+                let probed = match lens.as_ref().and_then(LensPlan::probe_batch) {
+                    Some(batch) => Some(predictor.predict_batch(batch).await?),
+                    None => None,
+                };
+                let report = EvalReport {
+                    evals: self.curves(sets, &preds),
+                    algorithms: lens
+                        .as_ref()
+                        .zip(preds.first())
+                        .map(|(l, fresh)| l.report(fresh, probed.as_deref())),
+                    // A linear self-attention model's heads beside the GD construction.
+                    lsa: lsa_view(model).await?,
+                    ..report
+                };
+                Ok((report, preds))
+            }
+        }
     }
 
-    /// The report for `step`, given the model's predictions for each set's prompts
-    /// (in set order), its labels for each probe set (in the probe plan's order), and
-    /// its predictions on the lens's probe batch.
-    fn report(
-        &self,
-        step: usize,
-        model: &[Vec<Vec<f64>>],
-        labels: &[Vec<usize>],
-        lens: Option<&[Vec<f64>]>,
-    ) -> EvalReport {
-        let evals = self
-            .sets
-            .iter()
+    /// Each set's curves, the model's (from its predictions, in set order) beside
+    /// the baselines', and how far the model is from each baseline.
+    fn curves(&self, sets: &[PlannedSet], model: &[Vec<Vec<f64>>]) -> Vec<EvalCurves> {
+        sets.iter()
             .zip(model)
             .map(|(s, pred)| {
                 let mut curves = s.baselines.clone();
@@ -256,25 +231,55 @@ impl EvalPlan {
                     distance: distances(pred, &s.predictions, self.dims),
                 }
             })
-            .collect();
-        EvalReport {
-            dims: self.dims,
-            step,
-            evals,
-            probes: match &self.probes {
-                Some((plan, _)) => plan.report(labels),
-                None => Vec::new(),
-            },
-            algorithms: self
-                .lens
-                .as_ref()
-                .zip(model.first())
-                .map(|(l, fresh)| l.report(fresh, lens)),
-            // `evaluate` reads the weights after (an async read).
-            lsa: Vec::new(),
-            ..EvalReport::default()
-        }
+            .collect()
     }
+}
+
+/// The regression sets of an experiment: each set's prompts, and every baseline's
+/// predictions and curve on them.
+fn planned_sets(
+    exp: &Experiment,
+    source: &TaskSource,
+    x_dist: &XDistConfig,
+) -> Result<Vec<PlannedSet>, String> {
+    let predictors = baselines(exp, source)?;
+    Ok(EvalSet::for_experiment(exp)
+        .into_iter()
+        .map(|set| {
+            let prompts = eval_prompts(exp, source, set, x_dist);
+            let predictions: BTreeMap<String, Vec<Vec<f64>>> = predictors
+                .iter()
+                .map(|p| (p.name(), p.predict_prompts(&prompts)))
+                .collect();
+            let baselines = predictions
+                .iter()
+                .map(|(name, pred)| (name.clone(), curve(&prompts, pred, exp.task.dims)))
+                .collect();
+            PlannedSet {
+                set,
+                prompts,
+                baselines,
+                predictions,
+            }
+        })
+        .collect())
+}
+
+/// The report of a token run from the model's passes over [`TokenPlan::chunks`]
+/// and its OV circuits.
+fn token_report(
+    plan: &TokenPlan,
+    report: EvalReport,
+    passes: &[TokenPass],
+    ov: &[Vec<nalgebra::DMatrix<f64>>],
+) -> EvalReport {
+    let (tokens, lens) = plan.report(passes, ov);
+    let mut report = EvalReport {
+        tokens: Some(tokens),
+        ..report
+    };
+    report.put_heads(lens);
+    report
 }
 
 /// Evaluates `model` and the baselines on every evaluation set of the experiment,
@@ -366,12 +371,19 @@ mod tests {
             device: dev.clone(),
             encoding: e.task.encoding,
         };
-        let tp = plan.tokens.as_ref().unwrap();
+        let Questions::Tokens(tp) = &plan.questions else {
+            panic!("a token run is asked token questions");
+        };
         let passes: Vec<TokenPass> = tp
             .chunks()
             .map(|c| now(mp.token_pass(&tp.encoding, c)))
             .collect();
-        let by_hand = plan.token_report(3, &passes, &now(ov_matrices(&model)));
+        let empty = EvalReport {
+            dims: e.task.dims,
+            step: 3,
+            ..EvalReport::default()
+        };
+        let by_hand = token_report(tp, empty, &passes, &now(ov_matrices(&model)));
         assert_eq!(by_hand, full);
         assert_eq!(full.heads.len(), 4);
         assert_eq!(full.attention.as_ref().unwrap().prompts.len(), 4);
