@@ -6,7 +6,7 @@
 mod hooks;
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -278,15 +278,15 @@ pub fn app() -> Html {
             <Notices notices={state.notices.clone()} error={state.run.error.clone()} dispatch={state.dispatcher()} />
             if state.lessons.show_index { <LessonIndex lessons={Shared::from(&state.lessons)} dispatch={state.dispatcher()} /> }
             if let Some(steps) = state.bench {
-                <BenchView state={state.clone()} start={start.clone()} {start_icl} {steps} />
+                <BenchView run={Shared::from(&state.run)} exp={state.exp.clone()} can_start={state.can_start()} start={start.clone()} {start_icl} {steps} />
             } else {
                 <main class={classes!("lab", lesson.is_some().then_some("with-lesson"))}>
-                    if let Some(lesson) = lesson { <LessonPanel state={state.clone()} {lesson} /> }
+                    if let Some(lesson) = lesson { <LessonPanel lessons={Shared::from(&state.lessons)} dispatch={state.dispatcher()} {lesson} /> }
                     <Controls exp={state.exp.clone()} drafts={state.drafts.clone()} dispatch={state.dispatcher()} />
                     <section class="results">
-                        <RunButtons state={state.clone()} start={start.clone()} control={control.clone()} />
+                        <RunButtons run={Shared::from(&state.run)} can_start={state.can_start()} valid={state.drafts.is_empty()} exp={state.exp.clone()} start={start.clone()} control={control.clone()} />
                         <ResumeOffer saved={Shared::from(&state.saved)} run={Shared::from(&state.run)} dispatch={state.dispatcher()} />
-                        <Charts state={state.clone()} />
+                        <Charts run={Shared::from(&state.run)} exp={state.exp.clone()} hidden={state.hidden.clone()} ablation_mode={state.ablation_mode} attention_prompt={state.attention_prompt} dispatch={state.dispatcher()} />
                         <RunsPanel saved={Shared::from(&state.saved)} run={Shared::from(&state.run)} dispatch={state.dispatcher()} />
                         <EmbedPanel hash={state.hash_state()} />
                         <SweepPanel sweep={Shared::from(&state.sweep)} run={Shared::from(&state.run)} can_start={state.can_start()} dispatch={state.dispatcher()} />
@@ -623,16 +623,22 @@ fn field_input(props: &FieldProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct RunProps {
-    state: UseReducerHandle<AppState>,
+    run: Shared<RunView>,
+    /// Every field valid and the worker listening.
+    can_start: bool,
+    /// Every field's typed text is valid.
+    valid: bool,
+    /// The experiment the controls show (the run's may differ).
+    exp: Experiment,
     start: Callback<bool>,
     control: Callback<Control>,
 }
 
 #[function_component(RunButtons)]
 fn run_buttons(props: &RunProps) -> Html {
-    let state = &props.state;
-    let phase = state.run.phase;
-    let can_start = state.can_start();
+    let run = &props.run;
+    let phase = run.phase;
+    let can_start = props.can_start;
     let train = {
         let start = props.start.clone();
         let control = props.control.clone();
@@ -664,13 +670,9 @@ fn run_buttons(props: &RunProps) -> Html {
         Phase::Finished => ("Train again", !can_start),
         Phase::Idle => ("Train", !can_start),
     };
-    let changed = state
-        .run
-        .experiment
-        .as_ref()
-        .is_some_and(|e| *e != state.exp)
+    let changed = run.experiment.as_ref().is_some_and(|e| *e != props.exp)
         && matches!(phase, Phase::Running | Phase::Paused);
-    let progress = state.run.progress.as_ref();
+    let progress = run.progress.as_ref();
     let pct = progress.map_or(0.0, |p| 100.0 * p.step as f64 / p.steps.max(1) as f64);
     html! {
         <div class="run">
@@ -681,16 +683,16 @@ fn run_buttons(props: &RunProps) -> Html {
                 <button id="restart" onclick={restart} disabled={!can_start}>{"Restart with the new settings"}</button>
             }
             <progress max="100" value={pct.to_string()} aria-label="training progress"></progress>
-            if !state.drafts.is_empty() {
+            if !props.valid {
                 <span class="field-error">{"Fix the highlighted fields to train."}</span>
             }
-            if let Some(step) = state.run.resumed_from {
+            if let Some(step) = run.resumed_from {
                 <span class="muted small" id="resumed-note">{format!(
                     "Resumed from the checkpoint at step {step}: the saved weights, learning-rate schedule and prompt stream; \
                      the optimizer's moment estimates start afresh (burn 0.22.1 cannot load them in a browser)."
                 )}</span>
             }
-            if let Some(m) = state.run.milestone {
+            if let Some(m) = run.milestone {
                 <span class="milestone" id="milestone" data-step={m.step.to_string()} data-seconds={format!("{:.1}", m.seconds)}>
                     {format!("In-context learning: at step {} ({:.0} s after Train) the model's error with all examples fell below half of averaging's.", m.step, m.seconds)}
                 </span>
@@ -701,7 +703,14 @@ fn run_buttons(props: &RunProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct ChartsProps {
-    state: UseReducerHandle<AppState>,
+    run: Shared<RunView>,
+    /// The experiment the controls show (what an idle page draws axes for).
+    exp: Experiment,
+    /// Curves the user switched off.
+    hidden: BTreeSet<String>,
+    ablation_mode: AblationMode,
+    attention_prompt: usize,
+    dispatch: Dispatch,
     /// The embed view's one chart: the others are not built.
     #[prop_or_default]
     only: Option<ChartId>,
@@ -709,14 +718,13 @@ struct ChartsProps {
 
 #[function_component(Charts)]
 fn charts(props: &ChartsProps) -> Html {
-    let state = &props.state;
+    let (run, dispatch) = (&props.run, &props.dispatch);
     let want = |id: ChartId| props.only.is_none_or(|o| o == id);
-    let run = &state.run;
     let losses = Rc::new(run.losses.clone());
     let steps = run
         .experiment
         .as_ref()
-        .map_or(state.exp.train.steps, |e| e.train.steps);
+        .map_or(props.exp.train.steps, |e| e.train.steps);
     let report = run.eval.clone().map(Rc::new);
     let sets: Vec<String> = report
         .as_ref()
@@ -724,16 +732,16 @@ fn charts(props: &ChartsProps) -> Html {
         .unwrap_or_default();
     let names: Vec<String> = report
         .as_ref()
-        .and_then(|r| r.eval(&state.run.eval_set).or(r.evals.first()))
+        .and_then(|r| r.eval(&run.eval_set).or(r.evals.first()))
         .map(|e| e.curves.keys().cloned().collect())
         .unwrap_or_default();
-    let set = if sets.contains(&state.run.eval_set) {
-        state.run.eval_set.clone()
+    let set = if sets.contains(&run.eval_set) {
+        run.eval_set.clone()
     } else {
         sets.first().cloned().unwrap_or_else(|| "fresh".into())
     };
-    let hidden: Vec<String> = state.hidden.iter().cloned().collect();
-    let trained = run.experiment.as_ref().unwrap_or(&state.exp);
+    let hidden: Vec<String> = props.hidden.iter().cloned().collect();
+    let trained = run.experiment.as_ref().unwrap_or(&props.exp);
     let shape = trained.task.family.shape();
     if let Shape::Tokens { .. } = shape {
         let token_loss = report
@@ -757,7 +765,7 @@ fn charts(props: &ChartsProps) -> Html {
                 if let Some(figure) = heads { <FigureChart {figure} /> }
                 if let Some(figure) = copying { <FigureChart {figure} /> }
                 if let Some(figure) = token_loss { <FigureChart {figure} /> }
-                if want(ChartId::Attention) { <AttentionView run={Shared::from(&state.run)} ablation_mode={state.ablation_mode} attention_prompt={state.attention_prompt} dispatch={state.dispatcher()} /> }
+                if want(ChartId::Attention) { <AttentionView run={run.clone()} ablation_mode={props.ablation_mode} attention_prompt={props.attention_prompt} dispatch={dispatch.clone()} /> }
             </div>
         };
     }
@@ -795,7 +803,7 @@ fn charts(props: &ChartsProps) -> Html {
                     </div>
                 }
                 if let Some(figure) = heads { <FigureChart {figure} /> }
-                if want(ChartId::Attention) { <AttentionView run={Shared::from(&state.run)} ablation_mode={state.ablation_mode} attention_prompt={state.attention_prompt} dispatch={state.dispatcher()} /> }
+                if want(ChartId::Attention) { <AttentionView run={run.clone()} ablation_mode={props.ablation_mode} attention_prompt={props.attention_prompt} dispatch={dispatch.clone()} /> }
             </div>
         };
     }
@@ -833,9 +841,9 @@ fn charts(props: &ChartsProps) -> Html {
                     if sets.len() > 1 {
                         <span class="toggle" role="radiogroup" aria-label="evaluation tasks">
                             { for sets.iter().map(|s| {
-                                let state = state.clone();
+                                let dispatch = dispatch.clone();
                                 let name = s.clone();
-                                let onclick = Callback::from(move |_| state.dispatch(Action::Run(RunAction::EvalSet(name.clone()))));
+                                let onclick = Callback::from(move |_| dispatch.dispatch(Action::Run(RunAction::EvalSet(name.clone()))));
                                 html!{ <button class={classes!("small", (*s == set).then_some("on"))} role="radio"
                                     aria-checked={(*s == set).to_string()} id={format!("set-{s}")} {onclick}>
                                     { match s.as_str() {
@@ -850,9 +858,9 @@ fn charts(props: &ChartsProps) -> Html {
                         </span>
                     }
                     { for names.iter().map(|n| {
-                        let state = state.clone();
+                        let dispatch = dispatch.clone();
                         let name = n.clone();
-                        let onchange = Callback::from(move |_| state.dispatch(Action::ToggleCurve(name.clone())));
+                        let onchange = Callback::from(move |_| dispatch.dispatch(Action::ToggleCurve(name.clone())));
                         html!{
                             <label class="curve">
                                 <input type="checkbox" checked={!hidden.contains(n)} {onchange} />
@@ -904,7 +912,7 @@ fn embed_view(props: &EmbedProps) -> Html {
         <div class="page embed" data-embed={spec.chart.id()}>
             <style>{only}</style>
             <header class="embed-top">
-                <RunButtons state={state.clone()} start={props.start.clone()} control={props.control.clone()} />
+                <RunButtons run={Shared::from(&state.run)} can_start={state.can_start()} valid={state.drafts.is_empty()} exp={state.exp.clone()} start={props.start.clone()} control={props.control.clone()} />
                 <a class="open-lab" id="open-lab" href={lab} target="_blank" rel="noopener">{"Open in ICL Lab ↗"}</a>
             </header>
             <p class="status" role="status" aria-live="polite" id="status">{state.status_line()}</p>
@@ -917,7 +925,7 @@ fn embed_view(props: &EmbedProps) -> Html {
                 </div>
             }
             <div class="embed-chart">
-                <Charts state={state.clone()} only={spec.chart} />
+                <Charts run={Shared::from(&state.run)} exp={state.exp.clone()} hidden={state.hidden.clone()} ablation_mode={state.ablation_mode} attention_prompt={state.attention_prompt} dispatch={state.dispatcher()} only={spec.chart} />
             </div>
         </div>
     }
@@ -1169,7 +1177,9 @@ fn attention_view(props: &AttentionProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct BenchProps {
-    state: UseReducerHandle<AppState>,
+    run: Shared<RunView>,
+    exp: Experiment,
+    can_start: bool,
     start: Callback<bool>,
     start_icl: Callback<()>,
     steps: usize,
@@ -1179,8 +1189,7 @@ struct BenchProps {
 /// current backend.
 #[function_component(BenchView)]
 fn bench_view(props: &BenchProps) -> Html {
-    let state = &props.state;
-    let run = &state.run;
+    let run = &props.run;
     let icl = is_icl_bench(run);
     let rate = bench_rate(&run.timings);
     let first = run.progress.as_ref().map(|p| p.first_step_ms);
@@ -1192,7 +1201,7 @@ fn bench_view(props: &BenchProps) -> Html {
         let start = props.start_icl.clone();
         Callback::from(move |_| start.emit(()))
     };
-    let busy = !state.can_start() || run.phase == Phase::Running;
+    let busy = !props.can_start || run.phase == Phase::Running;
     let milestone = run.milestone.filter(|_| icl);
     let icl_text = match (milestone, icl, run.phase) {
         (Some(m), _, _) => format!("{:.1} s (step {})", m.seconds, m.step),
@@ -1203,7 +1212,7 @@ fn bench_view(props: &BenchProps) -> Html {
         (None, true, _) => "not reached within the run's steps".into(),
         (None, false, _) => "–".into(),
     };
-    let e = &state.exp;
+    let e = &props.exp;
     html! {
         <main class="bench">
             <h2>{"Throughput"}</h2>
@@ -1506,7 +1515,8 @@ fn lesson_index(props: &LessonsProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct LessonProps {
-    state: UseReducerHandle<AppState>,
+    lessons: Shared<Lessons>,
+    dispatch: Dispatch,
     lesson: Rc<Lesson>,
 }
 
@@ -1514,41 +1524,36 @@ struct LessonProps {
 /// what to look for (opened when the run finishes, or by hand).
 #[function_component(LessonPanel)]
 fn lesson_panel(props: &LessonProps) -> Html {
-    let state = &props.state;
+    let (lessons, dispatch) = (&props.lessons, &props.dispatch);
     let l = &props.lesson;
     let m = &l.meta;
-    let p = state
-        .lessons
-        .progress
-        .get(&m.id)
-        .cloned()
-        .unwrap_or_default();
-    let index = state.lessons.list.iter().position(|x| x.meta.id == m.id);
+    let p = lessons.progress.get(&m.id).cloned().unwrap_or_default();
+    let index = lessons.list.iter().position(|x| x.meta.id == m.id);
     let neighbour = |offset: isize| {
         index
             .and_then(|i| i.checked_add_signed(offset))
-            .and_then(|i| state.lessons.list.get(i))
+            .and_then(|i| lessons.list.get(i))
             .cloned()
     };
     let open = |id: String| {
-        let state = state.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |e: MouseEvent| {
             e.prevent_default();
-            state.dispatch(Action::Lesson(LessonAction::Open(id.clone())));
+            dispatch.dispatch(Action::Lesson(LessonAction::Open(id.clone())));
         })
     };
     let close = {
-        let state = state.clone();
-        Callback::from(move |_| state.dispatch(Action::Lesson(LessonAction::Close)))
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.dispatch(Action::Lesson(LessonAction::Close)))
     };
     let reveal = {
-        let state = state.clone();
-        Callback::from(move |_| state.dispatch(Action::Lesson(LessonAction::Reveal)))
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.dispatch(Action::Lesson(LessonAction::Reveal)))
     };
     let reload = open(m.id.clone());
     html! {
         <aside class="lesson" aria-labelledby="lesson-title" data-lesson={m.id.clone()}>
-            <p class="lesson-family small">{format!("Lesson {} of {} · {}", index.map_or(0, |i| i + 1), state.lessons.list.len(), m.family)}</p>
+            <p class="lesson-family small">{format!("Lesson {} of {} · {}", index.map_or(0, |i| i + 1), lessons.list.len(), m.family)}</p>
             <h2 id="lesson-title">{m.title.clone()}</h2>
             <div class="md">{rendered(&l.intro_html)}</div>
             <section class="lesson-predict" aria-labelledby="predict-q">
@@ -1556,8 +1561,8 @@ fn lesson_panel(props: &LessonProps) -> Html {
                 <p id="predict-q">{m.question.clone()}</p>
                 <div role="radiogroup" aria-labelledby="predict-q">
                     { for m.choices.iter().enumerate().map(|(i, c)| {
-                        let state = state.clone();
-                        let onchange = Callback::from(move |_| state.dispatch(Action::Lesson(LessonAction::Predict(i))));
+                        let dispatch = dispatch.clone();
+                        let onchange = Callback::from(move |_| dispatch.dispatch(Action::Lesson(LessonAction::Predict(i))));
                         html!{
                             <label class="choice">
                                 <input type="radio" name="predict" id={format!("predict-{i}")}
@@ -1575,8 +1580,8 @@ fn lesson_panel(props: &LessonProps) -> Html {
                 } else {
                     <ol>
                         { for l.steps_html.iter().enumerate().map(|(i, h)| {
-                            let state = state.clone();
-                            let onchange = Callback::from(move |_| state.dispatch(Action::Lesson(LessonAction::ToggleStep(i))));
+                            let dispatch = dispatch.clone();
+                            let onchange = Callback::from(move |_| dispatch.dispatch(Action::Lesson(LessonAction::ToggleStep(i))));
                             html!{
                                 <li class={classes!(p.done.contains(&i).then_some("done"))}>
                                     <input type="checkbox" id={format!("lesson-step-{i}")} checked={p.done.contains(&i)}
