@@ -32,6 +32,7 @@ pub mod eval;
 #[cfg(feature = "trainer")]
 pub mod fused;
 pub mod lens;
+pub mod memory;
 pub mod metric;
 #[cfg(feature = "trainer")]
 pub mod model;

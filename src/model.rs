@@ -905,4 +905,25 @@ mod tests {
         assert!((h.pv_share - 1.0).abs() < 1e-6);
         assert!((h.kq[0] - 1.0).abs() < 1e-6 && (h.pv[w * w - 1] - eta).abs() < 1e-6);
     }
+
+    #[test]
+    fn the_memory_estimate_counts_the_weights_the_model_has() {
+        // The browser's and the CLI's limits estimate memory from the config alone
+        // (crate::memory); its weight count must follow the model as it changes.
+        for p in crate::presets::PRESETS {
+            let e = (p.build)();
+            let estimated = crate::memory::footprint(&e).weights / 4;
+            let actual = init_model(&e, &Device::flex()).num_params();
+            let ratio = estimated as f64 / actual as f64;
+            println!(
+                "{}: estimated {estimated}, actual {actual}, ratio {ratio:.3}",
+                p.name
+            );
+            assert!(
+                (0.9..=1.1).contains(&ratio),
+                "{}: the estimate counts {estimated} weights, the model has {actual}",
+                p.name
+            );
+        }
+    }
 }

@@ -13,6 +13,7 @@ use crate::batch::Batch;
 use crate::config::Encoding;
 use crate::lens::heads::TokenPass;
 use crate::lens::lsa::HeadView;
+use crate::memory::EVAL_CHUNK;
 use crate::model::{ModelInput, Transformer};
 use crate::prompt::Prompt;
 use crate::tasks::classification::{ClassEncoding, ClassSequence};
@@ -24,9 +25,6 @@ pub struct ModelPredictor<'a> {
     pub device: Device,
     pub encoding: Encoding,
 }
-
-/// Prompts per forward pass during evaluation.
-const EVAL_CHUNK: usize = 256;
 
 impl ModelPredictor<'_> {
     /// The prediction tensor [b, n] of an encoded batch. On the CPU the regression

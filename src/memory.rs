@@ -1,0 +1,162 @@
+//! How much memory a run needs, estimated from its config before anything is
+//! allocated: the largest single tensor (attention scores or MLP activations, per
+//! prompt), the training memory (activations kept for backward, weights, gradients,
+//! Adam moments) and a classification run's class prototypes. [`check`] holds a run
+//! to a [`Budget`] and names the field to lower and how far: the browser's budget is
+//! `web::limits::BROWSER`. Also where the evaluation's chunk size lives, which both
+//! the model's evaluation passes and the estimate use.
+
+use crate::config::{ConfigError, Experiment, FieldError};
+
+/// Prompts per evaluation forward pass (the model's evaluation passes go in chunks
+/// of this many prompts, so an evaluation's largest tensor does not grow with
+/// `eval.prompts`).
+pub const EVAL_CHUNK: usize = 256;
+
+/// What a place can hold, in bytes, and how to name it in messages.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// Largest single tensor.
+    pub max_tensor: usize,
+    /// Training memory.
+    pub max_train: usize,
+    /// The classification family's class prototypes and probe peers.
+    pub max_classes: usize,
+    /// "in a browser", "on this machine".
+    pub place: &'static str,
+    /// Why the largest tensor is capped there, for the message.
+    pub tensor_cap: &'static str,
+    /// What to do instead, for the message ("or run it natively with the CLI").
+    pub instead: &'static str,
+}
+
+/// Floats of the largest tensor and of training memory, per prompt in the batch,
+/// plus the weights.
+pub struct Footprint {
+    pub largest_per_prompt: usize,
+    pub train_per_prompt: usize,
+    pub weights: usize,
+}
+
+pub fn footprint(exp: &Experiment) -> Footprint {
+    let m = &exp.model;
+    let seq = exp.max_seq_len();
+    let d_in = exp.token_dim();
+    if m.kind == crate::config::ModelKind::Lsa {
+        // von Oswald's linear self-attention on the tokens themselves: per layer the
+        // query, key, value and output maps (d_in × d_in each, split among the heads),
+        // no embedding, MLP or read-out.
+        let scores = m.heads * seq * seq;
+        return Footprint {
+            largest_per_prompt: scores.max(seq * d_in * m.heads),
+            train_per_prompt: m.layers * (seq * 4 * d_in * m.heads + 2 * scores) + seq * d_in,
+            weights: 4 * m.layers * 4 * d_in * d_in,
+        };
+    }
+    let reddy = m.kind == crate::config::ModelKind::Reddy;
+    let hidden = if m.mlp && !reddy {
+        4 * m.width
+    } else {
+        m.width
+    };
+    let scores = m.heads * seq * seq;
+    let per_layer_weights = 4 * m.width * m.width
+        + if hidden > m.width {
+            8 * m.width * m.width
+        } else {
+            0
+        };
+    // The read-out: Reddy's classifier MLP, or one linear map to the outputs.
+    let head = if reddy {
+        // Two hidden layers of 4w, then one logit per label.
+        20 * m.width * m.width + 4 * m.width * exp.outputs()
+    } else {
+        m.width * exp.outputs()
+    };
+    Footprint {
+        largest_per_prompt: scores.max(seq * hidden),
+        // Per layer: residual, layer-norm, q, k, v, attention out, MLP in/out (~8 × w),
+        // the MLP hidden twice (pre- and post-GELU), the scores twice (pre/post softmax).
+        train_per_prompt: m.layers * (seq * (8 * m.width + 2 * hidden) + 2 * scores)
+            + seq * (d_in + 2 * m.width),
+        // Weights, gradients and two Adam moments.
+        weights: 4 * (m.layers * per_layer_weights + seq * m.width + d_in * m.width + head),
+    }
+}
+
+/// Ok when the run fits `budget`; otherwise the fields to lower.
+pub fn check(exp: &Experiment, budget: &Budget) -> Result<(), ConfigError> {
+    let f = footprint(exp);
+    let batch = exp.train.batch;
+    let eval_batch = exp.eval.prompts.min(EVAL_CHUNK);
+    let mut errors = Vec::new();
+    let largest = 4 * f.largest_per_prompt * batch.max(eval_batch);
+    if largest > budget.max_tensor {
+        let most = budget.max_tensor / (4 * f.largest_per_prompt).max(1);
+        errors.push(FieldError {
+            field: "train.batch".into(),
+            value: batch.to_string(),
+            allowed: format!(
+                "at most {most} for this model {}: its largest tensor (attention \
+                 scores or MLP activations) would be {} MiB, over the {} MiB {}; lower \
+                 train.batch, task.points or model.heads{}",
+                budget.place,
+                largest >> 20,
+                budget.max_tensor >> 20,
+                budget.tensor_cap,
+                budget.instead,
+            ),
+        });
+    }
+    let total = 4 * (f.train_per_prompt * batch + f.weights);
+    if total > budget.max_train {
+        let most = (budget.max_train / 4).saturating_sub(f.weights) / f.train_per_prompt.max(1);
+        errors.push(FieldError {
+            field: if most == 0 {
+                "model.width"
+            } else {
+                "train.batch"
+            }
+            .into(),
+            value: if most == 0 { exp.model.width } else { batch }.to_string(),
+            allowed: format!(
+                "training would need about {} MiB, over the {} MiB it can have {}; {}{}",
+                total >> 20,
+                budget.max_train >> 20,
+                budget.place,
+                if most == 0 {
+                    "lower model.width or model.layers".to_string()
+                } else {
+                    format!("use train.batch ≤ {most}, or a smaller model")
+                },
+                budget.instead,
+            ),
+        });
+    }
+    if let crate::tasks::Shape::Classification(c) = exp.task.family.shape() {
+        // Prototypes, plus the unit-norm copy the class-lookup peer keeps.
+        let bytes = 2 * 8 * c.classes * exp.task.dims;
+        if bytes > budget.max_classes {
+            let most = budget.max_classes / (16 * exp.task.dims.max(1));
+            errors.push(FieldError {
+                field: "task.family.classes".into(),
+                value: c.classes.to_string(),
+                allowed: format!(
+                    "at most {most} at d = {} {}: {} classes' prototypes would take {} \
+                     MiB, over {} MiB; lower task.family.classes or task.dims{}",
+                    exp.task.dims,
+                    budget.place,
+                    c.classes,
+                    bytes >> 20,
+                    budget.max_classes >> 20,
+                    budget.instead,
+                ),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid(errors))
+    }
+}
