@@ -20,7 +20,9 @@ if [ "$have" != "$want" ]; then
   # No prebuilt binary comes from a registry this machine reaches (crates.io ships
   # sources; npm and PyPI have no wasm-bindgen-cli). Not --locked: one of its locked
   # dependencies was yanked (see docs/toolchain.md).
-  cargo install wasm-bindgen-cli --version "$want" --quiet --root "$tools"
+  # Built without scripts/test.sh's lint wrapper: its lints are for this crate only.
+  env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS \
+    cargo install wasm-bindgen-cli --version "$want" --quiet --root "$tools"
 fi
 
 # Three modules from one source tree, each the library as a cdylib (only for this
@@ -32,9 +34,14 @@ fi
 # worker.js picks a trainer; boot.js starts the page. ICL_WASM_PROFILE overrides the
 # trainers' profiles (one name for both), e.g. for a profiling build.
 rm -rf wasm-pkg/*.js wasm-pkg/*.wasm wasm-pkg/snippets
+# Warnings are errors in the crate itself (not its dependencies: `cargo rustc`
+# passes them to the last crate only, so nothing else rebuilds): each module is the
+# only build of its feature set, so this is where code a feature leaves unused shows
+# up. Under scripts/test.sh, clippy-driver compiles the crate (RUSTC_WORKSPACE_WRAPPER),
+# so its lints are denied too, on each module's code.
 build() { # name profile features
   cargo rustc --profile "$2" --locked --lib --crate-type cdylib --target wasm32-unknown-unknown \
-    --no-default-features --features "$3"
+    --no-default-features --features "$3" -- -D warnings
   wasm-bindgen --target web --no-typescript --remove-name-section --out-dir wasm-pkg \
     --out-name "$1" "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$2/icl_lab.wasm"
 }
