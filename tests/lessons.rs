@@ -13,10 +13,11 @@ fn every_listed_lesson_is_valid_and_every_file_is_listed() {
     let index: Vec<String> =
         serde_json::from_str(&fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
     assert!(
-        index.len() >= 7,
+        index.len() >= 10,
         "one lesson per experiment family: {index:?}"
     );
     let mut ids = Vec::new();
+    let mut families = std::collections::BTreeSet::new();
     for file in &index {
         let text = fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         let lesson = Lesson::parse(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -30,8 +31,28 @@ fn every_listed_lesson_is_valid_and_every_file_is_listed() {
             lesson.steps_html.len() >= 3,
             "{file}: at least three guided steps"
         );
+        // The question comes before the background, so it must stand on its own:
+        // short enough to read at a glance.
+        assert!(
+            lesson.meta.question.len() <= 320,
+            "{file}: the question is {} characters",
+            lesson.meta.question.len()
+        );
+        // Every formula typesets (a LaTeX error would show as <merror>).
+        for html in [&lesson.intro_html, &lesson.look_for_html]
+            .into_iter()
+            .chain(&lesson.steps_html)
+        {
+            assert!(!html.contains("merror"), "{file}: a formula does not parse");
+        }
+        families.insert(lesson.meta.family.clone());
         ids.push(lesson.meta.id);
     }
+    assert_eq!(
+        families.len(),
+        index.len(),
+        "one lesson per family: {families:?}"
+    );
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), index.len(), "ids are unique");

@@ -67,15 +67,57 @@ pub enum LessonError {
     Invalid { id: String, why: String },
 }
 
-/// Markdown to HTML, with `$…$` / `$$…$$` formulas as math spans and tables.
+/// Markdown to HTML, with tables, and `$…$` / `$$…$$` formulas (LaTeX) as MathML
+/// inside math spans: the browser typesets MathML itself, so no script or font
+/// loads, and a screen reader reads it as math.
 pub fn markdown(text: &str) -> String {
+    use pulldown_cmark::{CowStr, Event};
     let mut opts = Options::empty();
     opts.insert(Options::ENABLE_MATH);
     opts.insert(Options::ENABLE_TABLES);
     opts.insert(Options::ENABLE_STRIKETHROUGH);
+    let events = Parser::new_ext(text, opts).map(|e| match e {
+        Event::InlineMath(tex) => Event::InlineHtml(CowStr::from(format!(
+            "<span class=\"math math-inline\">{}</span>",
+            mathml(&tex, false)
+        ))),
+        Event::DisplayMath(tex) => Event::InlineHtml(CowStr::from(format!(
+            "<span class=\"math math-display\">{}</span>",
+            mathml(&tex, true)
+        ))),
+        e => e,
+    });
     let mut out = String::new();
-    html::push_html(&mut out, Parser::new_ext(text, opts));
+    html::push_html(&mut out, events);
     out
+}
+
+/// A LaTeX formula as MathML, its source kept as an annotation. A formula that does
+/// not parse is drawn with its error marked (`<merror>`); the lesson tests refuse
+/// such a formula.
+pub fn mathml(tex: &str, display: bool) -> String {
+    use pulldown_latex::config::DisplayMode;
+    use pulldown_latex::{RenderConfig, Storage};
+    let storage = Storage::new();
+    let parser = pulldown_latex::Parser::new(tex, &storage);
+    let config = RenderConfig {
+        display_mode: if display {
+            DisplayMode::Block
+        } else {
+            DisplayMode::Inline
+        },
+        annotation: Some(tex),
+        ..RenderConfig::default()
+    };
+    let mut out = String::new();
+    match pulldown_latex::push_mathml(&mut out, parser, config) {
+        Ok(()) => out,
+        // Writing to a String cannot fail; the source, escaped, if it ever did.
+        Err(_) => tex
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;"),
+    }
 }
 
 /// The top-level items of a Markdown list (`1. …`, `- …`), continuation lines kept.
@@ -195,6 +237,10 @@ pub struct LessonProgress {
     pub done: BTreeSet<usize>,
     /// "What to look for" revealed (after a run, or by hand).
     pub revealed: bool,
+    /// A run finished here with the lesson open: the verdict can speak of what was
+    /// measured (revealed by hand before that, it speaks of the lesson's answer).
+    #[serde(default)]
+    pub ran: bool,
 }
 
 impl LessonProgress {
@@ -221,10 +267,15 @@ mod tests {
         let l = Lesson::parse(SAMPLE).unwrap();
         assert_eq!(l.meta.id, "demo");
         assert!(
-            l.intro_html.contains("class=\"math math-inline\""),
+            l.intro_html.contains("class=\"math math-inline\"><math"),
             "{}",
             l.intro_html
         );
+        // Typeset: a superscript is an msup, a subscript an msub.
+        let m = mathml("x_q + k^{-\\alpha}", false);
+        assert!(m.contains("<msub>") && m.contains("<msup>"), "{m}");
+        assert!(!m.contains("merror"), "{m}");
+        assert!(mathml("\\frac{1}{", false).contains("merror"));
         assert_eq!(l.steps_html.len(), 2);
         assert!(l.steps_html[0].contains("<strong>Train</strong>"));
         assert!(

@@ -81,6 +81,10 @@ pub enum Control {
         experiment: Box<Experiment>,
         backend: BackendChoice,
         paused: bool,
+        /// Keep the page moving (see [`LiveSchedule`]); off for the bench page,
+        /// which times the config's own schedule.
+        #[serde(default = "yes")]
+        live: bool,
     },
     Pause,
     Resume,
@@ -104,6 +108,68 @@ pub enum Control {
     },
 }
 
+fn yes() -> bool {
+    true
+}
+
+/// How the browser keeps a run visibly alive beyond the config's own schedule
+/// (`train.log_every`, `train.eval_every`, which still rule in the CLI): the loss is
+/// read and reported at least every [`LiveSchedule::REPORT_MS`] of training, and the
+/// model is evaluated early ([`LiveSchedule::FIRST_EVAL_MS`]) and then at a gap that
+/// keeps evaluation a small share of the time and grows with the run, so even a
+/// preset with `eval_every = 0` draws its ICL curve within seconds, and a long run
+/// adds only a few dozen evaluations. Times are training milliseconds (pauses and
+/// evaluations excluded).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveSchedule {
+    last_report_ms: f64,
+    next_eval_ms: f64,
+}
+
+impl Default for LiveSchedule {
+    fn default() -> Self {
+        Self {
+            last_report_ms: 0.0,
+            next_eval_ms: Self::FIRST_EVAL_MS,
+        }
+    }
+}
+
+impl LiveSchedule {
+    /// The status line and the loss chart move at least four times a second.
+    pub const REPORT_MS: f64 = 250.0;
+    /// The first evaluation of the training model.
+    pub const FIRST_EVAL_MS: f64 = 2_000.0;
+    /// The shortest gap between evaluations.
+    pub const MIN_GAP_MS: f64 = 4_000.0;
+    /// Evaluations take at most about this share of the time...
+    pub const EVAL_SHARE: f64 = 0.125;
+    /// ...and the gap grows with the run (geometric spacing: ~30 evaluations in
+    /// half an hour).
+    pub const GROWTH: f64 = 0.15;
+
+    pub fn report_due(&self, train_ms: f64) -> bool {
+        train_ms - self.last_report_ms >= Self::REPORT_MS
+    }
+
+    pub fn reported(&mut self, train_ms: f64) {
+        self.last_report_ms = train_ms;
+    }
+
+    pub fn eval_due(&self, train_ms: f64) -> bool {
+        train_ms >= self.next_eval_ms
+    }
+
+    /// An evaluation (any: the config's or this schedule's) ended at `train_ms` and
+    /// took `cost_ms`.
+    pub fn evaluated(&mut self, train_ms: f64, cost_ms: f64) {
+        let gap = Self::MIN_GAP_MS
+            .max(cost_ms * (1.0 / Self::EVAL_SHARE - 1.0))
+            .max(Self::GROWTH * train_ms);
+        self.next_eval_ms = train_ms + gap;
+    }
+}
+
 /// The backend a run trains on.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct BackendInfo {
@@ -114,6 +180,10 @@ pub struct BackendInfo {
     pub adapter: String,
     /// When WebGPU was wanted but is not used: why, and what the user can do.
     pub fallback_reason: Option<String>,
+    /// What to expect from the backend that is used (WebGPU forced onto a software
+    /// adapter: slow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// One logged step.
@@ -276,6 +346,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_live_run_reports_often_and_evaluates_early_then_ever_more_rarely() {
+        let mut s = LiveSchedule::default();
+        assert!(!s.report_due(100.0) && s.report_due(250.0));
+        s.reported(250.0);
+        assert!(!s.report_due(400.0) && s.report_due(500.0));
+        // The first evaluation within seconds of Train.
+        assert!(!s.eval_due(1_999.0) && s.eval_due(2_000.0));
+        // Then at least the shortest gap...
+        s.evaluated(2_000.0, 100.0);
+        assert!(!s.eval_due(5_999.0) && s.eval_due(6_000.0));
+        // ...long enough that a slow evaluation stays an eighth of the time...
+        s.evaluated(6_000.0, 2_000.0);
+        assert!(!s.eval_due(19_999.0) && s.eval_due(20_000.0));
+        // ...and growing with the run: a half-hour run gets a few dozen.
+        let (mut t, mut n) = (0.0, 0);
+        let mut s = LiveSchedule::default();
+        while t < 1_800_000.0 {
+            t += 50.0;
+            if s.eval_due(t) {
+                s.evaluated(t, 150.0);
+                n += 1;
+            }
+        }
+        assert!((20..=50).contains(&n), "{n} evaluations in 30 min");
+        // An old page's Start (no `live`) keeps the page moving.
+        let c: Control = serde_json::from_str(
+            r#"{"type":"start","experiment":{},"backend":"cpu","paused":false}"#,
+        )
+        .unwrap();
+        assert!(matches!(c, Control::Start { live: true, .. }));
+    }
+
+    #[test]
     fn a_cpu_only_trainer_is_replaced_only_when_webgpu_could_be_used() {
         use BackendChoice::{Auto, Cpu, WebGpu};
         // The WebGPU module trains on anything.
@@ -316,6 +419,7 @@ mod tests {
             experiment: Box::new(Experiment::default()),
             backend: BackendChoice::Cpu,
             paused: false,
+            live: true,
         };
         let s = serde_json::to_string(&c).unwrap();
         assert!(s.contains("\"type\":\"start\""), "{s}");
@@ -342,6 +446,7 @@ mod tests {
                 experiment: Box::default(),
                 backend: BackendChoice::Cpu,
                 paused: false,
+                live: true,
             },
             0,
         );

@@ -22,7 +22,8 @@ use crate::model::Transformer;
 use crate::train::Trainer;
 
 use super::protocol::{
-    BackendChoice, BackendInfo, Control, Event, Next, PROTOCOL_VERSION, Progress, RunState,
+    BackendChoice, BackendInfo, Control, Event, LiveSchedule, Next, PROTOCOL_VERSION, Progress,
+    RunState,
 };
 
 /// Entry point of `worker.js`.
@@ -112,11 +113,12 @@ async fn run_loop(
                 experiment,
                 backend,
                 paused,
+                live,
             } = &control
             {
                 run = None;
                 state = RunState::default();
-                match Run::start(experiment, *backend, &scope, true).await {
+                match Run::start(experiment, *backend, &scope, true, *live).await {
                     Ok(r) => {
                         run = Some(r);
                         state.started(*paused);
@@ -226,6 +228,9 @@ struct Run {
     last_loss: Option<(usize, f64, burn::tensor::Tensor<1>)>,
     /// Heads the user ablated: every evaluation is repeated without them.
     ablations: Vec<crate::ablation::HeadAblation>,
+    /// Reports and evaluations beyond the config's schedule, so the page moves from
+    /// the first seconds (`None` on the bench page).
+    live: Option<LiveSchedule>,
     /// Whether burn can write the checkpoint itself (synchronous device reads: the
     /// CPU backend); on WebGPU the weights are read asynchronously instead, without
     /// the optimizer state.
@@ -238,6 +243,7 @@ impl Run {
         choice: BackendChoice,
         scope: &DedicatedWorkerGlobalScope,
         evaluate: bool,
+        live: bool,
     ) -> Result<Self, String> {
         let started_at = now();
         exp.validate().map_err(|e| e.to_string())?;
@@ -257,10 +263,12 @@ impl Run {
             last_progress: (0, 0.0),
             last_loss: None,
             ablations: Vec::new(),
+            live: live.then(LiveSchedule::default),
             sync_records,
         };
-        // The untrained model's curve: where in-context learning starts from.
-        if evaluate && run.eval_every > 0 {
+        // The untrained model's curve beside the baselines: where in-context learning
+        // starts from, on the page before the first step.
+        if evaluate && (run.eval_every > 0 || run.live.is_some()) {
             run.evaluate(scope).await?;
         }
         Ok(run)
@@ -283,7 +291,7 @@ impl Run {
                 checkpoint.step, exp.train.steps
             ));
         }
-        let mut run = Self::start(exp, choice, scope, false).await?;
+        let mut run = Self::start(exp, choice, scope, false, true).await?;
         run.trainer
             .resume(checkpoint)
             .map_err(|e| format!("the saved checkpoint could not be loaded: {e}"))?;
@@ -320,7 +328,12 @@ impl Run {
         self.last_loss = Some((out.step, out.lr, out.step_loss.clone()));
         let first = self.first_step_ms.is_none();
         // The last step is always read, so the final checkpoint is of the last step.
-        let report = report || self.trainer.done();
+        let report = report
+            || self.trainer.done()
+            || self
+                .live
+                .as_ref()
+                .is_some_and(|l| l.report_due(self.train_ms));
         let loss = match (out.loss, first || report) {
             (Some(loss), _) => Some(read_loss(loss).await?),
             (None, true) => Some(read_loss(out.step_loss).await?),
@@ -338,10 +351,23 @@ impl Run {
                 .record_loss(out.step, loss)
                 .map_err(|e| e.to_string())?;
             self.progress(scope, out.step, out.lr, loss);
+            if let Some(live) = self.live.as_mut() {
+                live.reported(self.train_ms);
+            }
         }
         let done = self.trainer.done();
-        if (self.eval_every > 0 && out.step.is_multiple_of(self.eval_every)) || done {
+        let scheduled = self.eval_every > 0 && out.step.is_multiple_of(self.eval_every);
+        let live = self
+            .live
+            .as_ref()
+            .is_some_and(|l| l.eval_due(self.train_ms));
+        if scheduled || live || done {
+            let t0 = now();
             self.evaluate(scope).await?;
+            let cost = now() - t0;
+            if let Some(l) = self.live.as_mut() {
+                l.evaluated(self.train_ms, cost);
+            }
         }
         if done {
             // Before Finished: a sweep's next run starts on the page at Finished.
@@ -430,7 +456,7 @@ async fn read_loss(loss: burn::tensor::Tensor<1>) -> Result<f32, String> {
 #[cfg(feature = "webgpu")]
 thread_local! {
     /// burn's wgpu runtime can be initialised once per worker.
-    static WEBGPU: RefCell<Option<(Device, String)>> = const { RefCell::new(None) };
+    static WEBGPU: RefCell<Option<(Device, Adapter)>> = const { RefCell::new(None) };
 }
 
 /// The CPU backend, and why it is used when WebGPU was wanted.
@@ -441,6 +467,7 @@ fn cpu(why: Option<String>) -> (Device, BackendInfo) {
             kind: "cpu".into(),
             adapter: "burn flex (CPU, wasm)".into(),
             fallback_reason: why,
+            warning: None,
         },
     )
 }
@@ -463,8 +490,8 @@ async fn backend(choice: BackendChoice) -> (Device, BackendInfo) {
     }
     match Device::wgpu_options().init_async().await {
         Ok(device) => {
-            WEBGPU.with(|w| *w.borrow_mut() = Some((device.clone(), adapter.name.clone())));
-            webgpu_info(device, adapter.name)
+            WEBGPU.with(|w| *w.borrow_mut() = Some((device.clone(), adapter.clone())));
+            webgpu_info(device, adapter)
         }
         Err(e) => cpu(Some(format!(
             "WebGPU could not start ({e}); training on the CPU instead"
@@ -501,17 +528,27 @@ fn software_adapter(adapter: &Adapter) -> String {
 }
 
 #[cfg(feature = "webgpu")]
-fn webgpu_info(device: Device, adapter: String) -> (Device, BackendInfo) {
+fn webgpu_info(device: Device, adapter: Adapter) -> (Device, BackendInfo) {
+    // Chosen explicitly on a software adapter: it trains, but say what to expect.
+    let warning = adapter.fallback.then(|| {
+        format!(
+            "WebGPU runs on a software adapter here ({}), usually several times slower \
+             than the CPU backend; choose CPU or auto for speed",
+            adapter.name
+        )
+    });
     (
         device,
         BackendInfo {
             kind: "webgpu".into(),
-            adapter,
+            adapter: adapter.name,
             fallback_reason: None,
+            warning,
         },
     )
 }
 
+#[derive(Clone)]
 struct Adapter {
     name: String,
     fallback: bool,

@@ -116,10 +116,19 @@ impl Lessons {
         fresh
     }
 
-    /// The lesson's observations open (its run finished, or the reader asked).
+    /// The lesson's observations open (the reader asked).
     pub fn reveal(&mut self) {
         if let Some(p) = self.progress_mut() {
             p.revealed = true;
+        }
+    }
+
+    /// A run finished with the lesson open: its observations open, and the verdict
+    /// may speak of what was measured.
+    pub fn run_finished(&mut self) {
+        if let Some(p) = self.progress_mut() {
+            p.revealed = true;
+            p.ran = true;
         }
     }
 
