@@ -7,7 +7,10 @@ use crate::tasks::{ClassificationConfig, TaskFamilyConfig};
 
 pub struct Preset {
     pub name: &'static str,
-    /// What the run shows, in one line.
+    /// What the run is about, for someone new to the subject: one sentence, no
+    /// numbers and no jargon (the page shows it first).
+    pub plain: &'static str,
+    /// What the run shows, in one line, with the measured figures.
     pub summary: &'static str,
     pub build: fn() -> Experiment,
     /// The sweep the preset is made for (`icl-lab sweep --preset NAME` runs it when
@@ -18,108 +21,126 @@ pub struct Preset {
 pub const PRESETS: &[Preset] = &[
     Preset {
         name: "icl-in-a-minute",
+        plain: "A small transformer learns to solve linear equations from the examples in its prompt, compared with least squares: the quickest way to watch in-context learning appear.",
         summary: "garg-tiny's model on d=5 regression with [x, y] tokens and 21 points: within ~1500 steps (about 40 s on a 2-core CPU) its error follows least squares, 1 − k/d then ≈ 0 (measured natively, error at k = 20: 0.28 at step 100, 0.107 at step 200, below half of averaging's 0.29, and 0.026 at step 1500)",
         build: icl_in_a_minute,
         sweep: None,
     },
     Preset {
         name: "garg-tiny",
+        plain: "Garg's original small setting: the same regression task with x and y in separate tokens; it learns much more slowly, after a long plateau.",
         summary: "Garg's interleaved x / y tokens, d=5, 11 points, 3 layers, 2 heads, width 64, Garg's initialisation and optimizer: a plateau near the zero predictor, then in-context learning (measured natively, error at k = 10: 0.81 at step 1000, 0.25 at 2000, 0.15 at 3000; an independent PyTorch implementation: 0.77, 0.227 and 0.152)",
         build: garg_tiny,
         sweep: None,
     },
     Preset {
         name: "garg-linear",
+        plain: "Garg's full-size linear regression, with prompts that grow longer during training: a long run, best done natively.",
         summary: "Garg's setting at d=20 with his curriculum (dims 5→20, points 11→41) and interleaved tokens, a 6-layer width-128 model: a native run of 32k steps (not yet run here); look for the least-squares curve 1 − k/d",
         build: garg_linear,
         sweep: None,
     },
     Preset {
         name: "sparse",
+        plain: "Tasks that use only 3 of 10 inputs: can the model exploit that, as Lasso does?",
         summary: "3-sparse weights in d=10; look for: Lasso far below least squares for k < d, and whether the model follows Lasso (Garg) or least squares (not yet measured at this scale)",
         build: sparse,
         sweep: None,
     },
     Preset {
         name: "noisy-mixture",
+        plain: "Labels with noise of different sizes: fitting the examples exactly fails, and the best answer is ridge regression.",
         summary: "noise σ drawn from {0.1, 0.25, 0.5, 1} per prompt, d=8: least squares blows up at k = d (measured 41) while the model stays near ridge (0.27 vs 0.18) and approaches it (0.089 vs 0.063 at k=20 after 5000 steps)",
         build: noisy_mixture,
         sweep: None,
     },
     Preset {
         name: "relu-nn",
+        plain: "Targets from small random neural networks instead of straight lines: which classical learner does the model resemble?",
         summary: "random 2-layer ReLU networks in d=4; look for: where the model falls between least squares, 3-NN and a network fit by gradient descent (not yet measured at this scale)",
         build: relu_nn,
         sweep: None,
     },
     Preset {
         name: "decision-tree",
+        plain: "Targets from random decision trees: a task where least squares fails.",
         summary: "random depth-4 decision trees in d=5; look for: least squares failing and whether the model beats 3-NN as k grows (not yet measured at this scale)",
         build: decision_tree,
         sweep: None,
     },
     Preset {
         name: "task-diversity",
+        plain: "Training on only 32 different tasks: does the model memorise them or learn to solve new ones?",
         summary: "Raventós's setup with a pool of M=32 tasks (d=8, σ=0.5): dMMSE is near 0 on pool tasks from k≈4; look for whether the model follows dMMSE (small M) or ridge (large M, set task.pool); after 5000 steps the M=32 model sits between (measured 0.13 on pool, 0.18 on fresh tasks at k=15; dMMSE 0.03 on pool, ridge 0.05 on fresh)",
         build: task_diversity,
         sweep: None,
     },
     Preset {
         name: "bursty-icl",
+        plain: "Few-shot classification on 'bursty' sequences where classes repeat: in-context learning appears, then memory grows beside it.",
         summary: "Chan/Reddy few-shot classification (2048 classes, 90 % bursty sequences, B = 4 of 8, Reddy's 2-layer model): ICL accuracy on novel classes leaves chance at once, sits on a plateau near 0.5 (a label copied from the context, right half the time), then jumps (measured natively: 0.57 at step 200, 0.96 at 300, 1.00 from 500); in-weights accuracy rises only later (0.15 at step 2000, 0.62 at 4000) while ICL stays at 0.97–1.00",
         build: bursty_icl,
         sweep: None,
     },
     Preset {
         name: "transience",
+        plain: "Few enough classes to memorise, trained long: in-context learning appears, then fades as memory takes over.",
         summary: "the same data with only 512 classes, trained at a constant rate (Singh): ICL appears (measured: peak 0.74 at step 400), then fades (0.39 at step 1000, 0.21 at 2000, 0.14 at 5000) as in-weights accuracy reaches 1.0 (from step 1200). Measured with AdamW: weight decay 0.1 fades the same way (peak 0.77 at step 400, 0.13 at 5000); weight decay 1.0 keeps ICL (0.96 at step 1000, 0.93 at 4000, 0.83 at 5000) while in-weights accuracy climbs more slowly (0.60 at 5000), as Singh found with L2",
         build: transience,
         sweep: None,
     },
     Preset {
         name: "zipf-coexistence",
+        plain: "Many classes with a few common and many rare, as in language: in-context and in-weights learning live side by side.",
         summary: "16384 classes with Zipfian frequencies (α = 1, Chan): ICL and in-weights learning coexist; measured natively: ICL on novel classes 0.97 at step 400 and 0.99 at 4000, while in-weights accuracy climbs to 0.65 (uniform frequencies, α = 0: ICL 0.97 at step 500 and 1.00 from 1000, in-weights at chance, 0.04)",
         build: zipf_coexistence,
         sweep: None,
     },
     Preset {
         name: "task-diversity-threshold",
+        plain: "How many different training tasks does it take before the model solves new ones? Sweep the number and find the threshold.",
         summary: "Raventós at browser scale (d = 4, σ = 0.25, 12 points): with M = 4 pool tasks the model behaves like dMMSE on them and fails on fresh tasks (measured natively at step 1500: distance to dMMSE 0.04 vs ridge 0.10 on pool tasks; fresh error 0.71 vs ridge's 0.02); with M = 4096 it tracks ridge on fresh tasks (error 0.05, distance to ridge 0.057 vs dMMSE 0.079). Sweep task.pool = 2^1..2^8, null to find the threshold",
         build: task_diversity_threshold,
         sweep: Some("task.pool=2^1..2^8,null"),
     },
     Preset {
         name: "lsa-equals-gd",
+        plain: "One layer of linear attention learns to run one step of gradient descent on the examples in its prompt.",
         summary: "von Oswald: one linear self-attention layer on [x, y] tokens (d = 5, 11 points, 3000 steps, 1.5 s natively): its error follows one GD step, not least squares; its implicit weights sit at cosine 0.999 to one GD step for every k ≥ 2 (least squares 0.81), and its weights are the GD construction (W_KQ ∝ I on x, cosine 0.999; W_KQ and W_PV put 99.8 % of their weight on x–x and y → y). Sweep model.layers for K layers against K GD / GD++ steps (measured at d = 10, 5000 steps: 2 and 3 layers still match GD-1's predictions best)",
         build: lsa_equals_gd,
         sweep: None,
     },
     Preset {
         name: "algorithm-selection-noise",
+        plain: "Prompts with either little or much noise: can one model pick the right amount of regularisation for each?",
         summary: "Bai's in-context algorithm selection at browser scale: every prompt draws its noise σ from {0.25, 1} (d = 4, 16 points); the one model is evaluated at each σ alone against ridge tuned to that σ and ridge with one λ (see the error-vs-σ chart). Measured natively under the previous initialisation (format version 1, not yet again), 16000 steps: at σ = 1 within 4 % of tuned ridge at k = 15, at σ = 0.25 still 1.4× (0.026 vs 0.019); at k = 4…6 the model follows the one-λ ridge (0.22 / 0.15 / 0.12 vs 0.22 / 0.14 / 0.11), not the tuned one (0.18 / 0.09 / 0.05): selection is not reproduced at this scale yet",
         build: algorithm_selection_noise,
         sweep: None,
     },
     Preset {
         name: "depth-gd-to-newton",
+        plain: "Models of 1 to 4 layers: which algorithm, gradient descent or Newton's method, does each depth resemble?",
         summary: "Akyürek / Fu: noiseless d = 5 regression, [x, y] tokens, a depth sweep (model.layers = 1..4, 1500 steps each): the algorithm lens finds, for each depth, the GD steps and Newton iterations the model matches best. Measured natively: Newton 4, 6, 8, 8 iterations for 1–4 layers (slope 1.4 per layer; Fu reports about 3), GD 8, 16, 16, 16 steps (16 is the most compared); error at k = 20 0.17, 0.028, 0.026, 0.019, cosine to least squares 0.88, 0.96, 0.97, 0.98: from 2 layers the model is close to least squares, where both algorithms have converged, so the slope says little (isotropic x: GD and Newton both converge in a few steps)",
         build: depth_gd_to_newton,
         sweep: Some("model.layers=1..4"),
     },
     Preset {
         name: "regression-vs-classification",
+        plain: "Prompts that are either regression or classification: can one model tell which from the context?",
         summary: "Bai's regression + classification mixture: each prompt is y = w·x or y = sign(w·x) (d = 4, 16 points); sweep p_classification = 0, 0.5, 1 to train the regression-only, mixture and classification-only models, each evaluated on both tasks alone. Measured natively (2000 steps each): on regression the mixture model's error is 0.041 vs 0.019 for the regression-only model (the classification-only one: 0.53); on classification 0.093 vs 0.077 for the classification-only model (regression-only: 0.194, least squares 0.127)",
         build: regression_vs_classification,
         sweep: Some("task.family.p_classification=0,0.5,1"),
     },
     Preset {
         name: "reddy-abrupt",
+        plain: "A minimal two-layer network on few-shot classification: a long plateau, then an abrupt jump when an induction head forms.",
         summary: "Reddy's minimal network (2 attention-only layers of 1 head, an MLP classifier) on fully bursty few-shot sequences (1024 classes, B = 4 of N = 8). Measured natively: ICL accuracy on novel classes sits on a plateau (0.49–0.52, steps 100–150: a label copied from the context), then jumps (0.62 at step 200, 0.90 at 250, 0.98 at 300) as layer 2's head moves its query's attention onto the labels of the query's class (0.42 → 0.79; uniform 0.24) and layer 1's previous-token score rises (0.22 → 0.42); in-weights accuracy stays at chance (0.04)",
         build: reddy_abrupt,
         sweep: None,
     },
     Preset {
         name: "induction-phase-change",
+        plain: "Repeated token sequences: a two-layer model suddenly learns to copy what came after the last occurrence (an induction head).",
         summary: "Olsson's induction heads: 32-token sequences over 64 tokens in which earlier windows recur at random offsets, a 2-layer attention-only model (2000 steps, 40 s natively). Measured: the phase change comes at steps 250–350 (the ICL score falls from −0.96 to −1.86 nats while the best layer-2 head's prefix-matching score jumps from 0.17 to 0.64; a uniform head scores 0.11), ending with L2H2 at 0.76 (copying 0.99), a layer-1 previous-token head at 0.56, and 1.33 nats where the token occurred before vs 4.08 on new tokens; the sweep's 1-layer model never passes 0.15 (2.63 nats on repeats)",
         build: induction_phase_change,
         sweep: Some("model.layers=1,2"),
@@ -403,6 +424,24 @@ fn task_diversity() -> Experiment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_preset_has_a_plain_sentence_without_numbers() {
+        for p in PRESETS {
+            assert!(
+                p.plain.ends_with(['.', '?']) && p.plain.len() < 200,
+                "{}: {}",
+                p.name,
+                p.plain
+            );
+            // Plain words: no formulas, no token notation.
+            assert!(
+                !p.plain.contains('=') && !p.plain.contains('['),
+                "{}",
+                p.name
+            );
+        }
+    }
 
     #[test]
     fn every_preset_is_valid_and_garg_tiny_is_garg_tiny() {

@@ -299,6 +299,45 @@ pub fn distances(
         .collect()
 }
 
+/// The baselines' curves on fresh tasks before any training: what the page draws
+/// faintly in the ICL chart until the model's first evaluation (the "ghost" of the
+/// figure to come). On at most `max_prompts` of the evaluation prompts, so it costs
+/// milliseconds; `None` for families that are not regression, or with no baseline
+/// that can run without the training pool.
+pub fn baseline_preview(exp: &Experiment, max_prompts: usize) -> Option<EvalCurves> {
+    if !matches!(exp.task.family.shape(), crate::tasks::Shape::Regression) {
+        return None;
+    }
+    let fresh = TaskSource::Fresh;
+    let mut small = exp.clone();
+    small.eval.prompts = exp.eval.prompts.clamp(1, max_prompts.max(1));
+    let prompts = eval_prompts(&small, &fresh, EvalSet::Fresh, &exp.x_dist);
+    let configs = match &exp.eval.baselines {
+        Some(list) => list.clone(),
+        None => crate::baselines::defaults_for(&exp.task.family)?,
+    };
+    let ctx = BaselineContext {
+        pool: None,
+        prior_var: exp.task.family.prior_var(),
+    };
+    // dMMSE needs the pool, which only training draws: left out here.
+    let curves: BTreeMap<String, Curve> = configs
+        .iter()
+        .filter_map(|c| c.build(&ctx).ok())
+        .map(|b| {
+            let pred = b.predict_prompts(&prompts);
+            (b.name(), curve(&prompts, &pred, exp.task.dims))
+        })
+        .collect();
+    (!curves.is_empty()).then(|| EvalCurves {
+        name: EvalSet::Fresh.name(),
+        x_dist: exp.x_dist.name(),
+        k: (0..exp.task.points).collect(),
+        curves,
+        distance: BTreeMap::new(),
+    })
+}
+
 /// Prompts and everything predicted for them: what `--dump-prompts` writes.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct EvalDump {
@@ -350,6 +389,23 @@ pub fn curve(prompts: &[Prompt], predictions: &[Vec<f64>], dims: usize) -> Curve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_preview_draws_the_baselines_before_training() {
+        let exp = crate::presets::preset("icl-in-a-minute").unwrap();
+        let p = baseline_preview(&exp, 64).expect("a regression preset");
+        assert_eq!(p.k.len(), exp.task.points);
+        assert!(!p.curves.contains_key("model"));
+        // Least squares pins a noise-free task down from k = d on; averaging cannot.
+        let d = exp.task.dims;
+        let ls = &p.curves["least_squares"].mean;
+        let avg = &p.curves["averaging"].mean;
+        assert!(ls[d + 1] < 1e-6, "{ls:?}");
+        assert!(avg[d + 1] > 0.1, "{avg:?}");
+        // Token runs have no such figure.
+        let tokens = crate::presets::preset("induction-phase-change").unwrap();
+        assert!(baseline_preview(&tokens, 64).is_none());
+    }
 
     #[test]
     fn curve_mean_and_stderr_by_hand() {

@@ -13,10 +13,11 @@ use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
 
-use crate::eval::EvalReport;
+use crate::eval::{EvalCurves, EvalReport};
 
 use super::app::now_ms;
 use super::chart_id::ChartId;
+use super::chart_plan::{format_tick, icl_plan, log_ticks};
 use super::figures::Figure;
 
 /// Okabe & Ito's colour-blind-safe palette, fixed per predictor.
@@ -84,15 +85,105 @@ impl Geometry {
     }
 }
 
+/// Sizes the drawing buffer to the element's CSS box × devicePixelRatio (crisp on
+/// 2× screens) and scales the context so plotters draws in CSS pixels: the backend
+/// measures the element's CSS box, and the pointer's offsets are CSS pixels too.
 fn prepare(canvas: &HtmlCanvasElement) -> Option<CanvasBackend> {
-    // Match the drawing buffer to the element's CSS size.
-    let w = canvas.client_width().max(200) as u32;
-    let h = canvas.client_height().max(150) as u32;
-    if canvas.width() != w || canvas.height() != h {
-        canvas.set_width(w);
-        canvas.set_height(h);
+    use wasm_bindgen::JsCast;
+    let dpr = web_sys::window()
+        .map_or(1.0, |w| w.device_pixel_ratio())
+        .clamp(1.0, 4.0);
+    let w = f64::from(canvas.client_width().max(200));
+    let h = f64::from(canvas.client_height().max(150));
+    let (bw, bh) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
+    if canvas.width() != bw || canvas.height() != bh {
+        canvas.set_width(bw);
+        canvas.set_height(bh);
     }
+    let ctx: web_sys::CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0).ok()?;
     CanvasBackend::with_canvas_object(canvas.clone())
+}
+
+/// The observer and the callback it calls (kept alive with it).
+type Observer = Option<(
+    web_sys::ResizeObserver,
+    wasm_bindgen::closure::Closure<dyn FnMut(js_sys::Array)>,
+)>;
+
+thread_local! {
+    /// The page's one resize observer: it tells each chart's canvas that its box
+    /// changed (a `chart-resize` event on the canvas), and the chart redraws.
+    static RESIZE: Observer = {
+        use wasm_bindgen::JsCast;
+        let tell = wasm_bindgen::closure::Closure::<dyn FnMut(js_sys::Array)>::new(|entries: js_sys::Array| {
+            for entry in entries.iter() {
+                if let Ok(entry) = entry.dyn_into::<web_sys::ResizeObserverEntry>()
+                    && let Ok(event) = web_sys::Event::new(RESIZE_EVENT)
+                {
+                    let _ = entry.target().dispatch_event(&event);
+                }
+            }
+        });
+        web_sys::ResizeObserver::new(tell.as_ref().unchecked_ref())
+            .ok()
+            .map(|o| (o, tell))
+    };
+}
+
+const RESIZE_EVENT: &str = "chart-resize";
+
+#[derive(Default, PartialEq)]
+struct Generation(u32);
+
+impl Reducible for Generation {
+    type Action = ();
+    fn reduce(self: Rc<Self>, _: ()) -> Rc<Self> {
+        Rc::new(Generation(self.0.wrapping_add(1)))
+    }
+}
+
+/// A number that changes whenever the canvas's box does: a chart lists it among its
+/// drawing effect's inputs, so it redraws at its new size.
+#[hook]
+fn use_resized(canvas: &NodeRef) -> u32 {
+    let generation = use_reducer(Generation::default);
+    {
+        let canvas = canvas.clone();
+        let bump = generation.dispatcher();
+        use_effect_with((), move |_| {
+            use wasm_bindgen::JsCast;
+            let el = canvas.cast::<web_sys::Element>();
+            let listener =
+                wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || bump.dispatch(()));
+            if let Some(el) = &el {
+                let _ = el.add_event_listener_with_callback(
+                    RESIZE_EVENT,
+                    listener.as_ref().unchecked_ref(),
+                );
+                RESIZE.with(|r| {
+                    if let Some((o, _)) = r {
+                        o.observe(el);
+                    }
+                });
+            }
+            move || {
+                if let Some(el) = &el {
+                    RESIZE.with(|r| {
+                        if let Some((o, _)) = r {
+                            o.unobserve(el);
+                        }
+                    });
+                    let _ = el.remove_event_listener_with_callback(
+                        RESIZE_EVENT,
+                        listener.as_ref().unchecked_ref(),
+                    );
+                }
+                drop(listener);
+            }
+        });
+    }
+    generation.0
 }
 
 const FONT: &str = "system-ui, sans-serif";
@@ -116,10 +207,14 @@ fn to_svg(
     Some(text)
 }
 
+/// The canvas's CSS size (its buffer is that × devicePixelRatio).
 fn canvas_size(canvas: &NodeRef) -> (u32, u32) {
-    canvas
-        .cast::<HtmlCanvasElement>()
-        .map_or((640, 360), |c| (c.width().max(200), c.height().max(150)))
+    canvas.cast::<HtmlCanvasElement>().map_or((640, 360), |c| {
+        (
+            c.client_width().max(200) as u32,
+            c.client_height().max(150) as u32,
+        )
+    })
 }
 
 /// Saves `data` as a file named `name` (a link clicked in code; the URL is revoked
@@ -220,40 +315,11 @@ fn thin(points: &[(usize, f32)], max: usize) -> Vec<(f64, f64)> {
     out
 }
 
-/// Log-axis ticks at 1, 2 and 5 × 10^e inside [lo, hi] (plotters labels only whole
-/// decades, which a loss range within one decade does not contain).
-fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    let mut ticks = Vec::new();
-    let mut e = lo.log10().floor() as i32;
-    while 10f64.powi(e) <= hi {
-        for m in [1.0, 2.0, 5.0] {
-            let x = m * 10f64.powi(e);
-            if x >= lo && x <= hi {
-                ticks.push(x);
-            }
-        }
-        e += 1;
-    }
-    if ticks.len() < 2 {
-        ticks = vec![lo * 1.05, (lo * hi).sqrt(), hi / 1.05];
-    }
-    ticks
-}
-
-fn format_tick(v: f64) -> String {
-    if v.abs() < 1e-12 {
-        "0".into()
-    } else if (0.01..1000.0).contains(&v.abs()) {
-        format!("{}", (v * 1000.0).round() / 1000.0)
-    } else {
-        format!("{v:.0e}")
-    }
-}
-
 fn draw_loss<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
     losses: &[(usize, f32)],
     steps: usize,
+    zero: Option<f64>,
 ) -> Result<Geometry, Box<dyn std::error::Error>>
 where
     DB::ErrorType: 'static,
@@ -266,16 +332,22 @@ where
     let (lo, hi) = pts.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (_, l)| {
         (lo.min(*l), hi.max(*l))
     });
-    let (lo, hi) = if pts.is_empty() {
-        (1e-3, 10.0)
-    } else {
-        (lo / 1.5, hi * 1.5)
+    // The zero predictor's loss stays in view: the level a model that learned
+    // nothing sits at.
+    let zero = zero.filter(|z| z.is_finite() && *z > 0.0);
+    let (lo, hi) = match (pts.is_empty(), zero) {
+        (true, None) => (1e-3, 10.0),
+        (true, Some(z)) => (z / 100.0, z * 1.5),
+        (false, z) => (lo.min(z.unwrap_or(lo)) / 1.5, hi.max(z.unwrap_or(hi)) * 1.5),
     };
     let x_max = steps.max(1) as f64;
+    // Room on the right for the last step's label, and for the y ticks beside
+    // their axis title.
     let mut chart = ChartBuilder::on(&root)
         .margin(10)
+        .margin_right(24)
         .x_label_area_size(34)
-        .y_label_area_size(56)
+        .y_label_area_size(64)
         .build_cartesian_2d(
             0f64..x_max,
             (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
@@ -292,6 +364,23 @@ where
         .y_label_formatter(&|v| format_tick(*v))
         .x_label_formatter(&|v| format!("{v:.0}"))
         .draw()?;
+    if let Some(z) = zero {
+        let grey = RGBColor(110, 110, 110);
+        chart.draw_series(DashedLineSeries::new(
+            vec![(0.0, z), (x_max, z)],
+            6,
+            4,
+            ShapeStyle::from(&grey).stroke_width(1),
+        ))?;
+        chart.draw_series(std::iter::once(Text::new(
+            "predicting 0",
+            (x_max, z),
+            (FONT, 12)
+                .into_font()
+                .color(&grey)
+                .pos(Pos::new(HPos::Right, VPos::Bottom)),
+        )))?;
+    }
     chart.draw_series(LineSeries::new(
         pts,
         ShapeStyle::from(&colour("model")).stroke_width(2),
@@ -305,32 +394,58 @@ where
     })
 }
 
+/// What the ICL chart draws: one evaluation set of a report, or before training the
+/// baselines alone, faint (the ghost of the figure to come).
+#[derive(Clone, Copy)]
+struct IclData<'a> {
+    eval: &'a EvalCurves,
+    dims: usize,
+    ghost: bool,
+}
+
+impl<'a> IclData<'a> {
+    fn pick(
+        report: Option<&'a EvalReport>,
+        set: &str,
+        ghost: Option<&'a EvalCurves>,
+        dims: usize,
+    ) -> Option<Self> {
+        match report {
+            Some(r) => r.eval(set).map(|eval| IclData {
+                eval,
+                dims: r.dims,
+                ghost: false,
+            }),
+            None => ghost.map(|eval| IclData {
+                eval,
+                dims,
+                ghost: true,
+            }),
+        }
+    }
+}
+
 fn draw_icl<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
-    report: &EvalReport,
-    set: &str,
+    data: IclData,
     hidden: &[String],
 ) -> Result<Geometry, Box<dyn std::error::Error>>
 where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE)?;
-    let Some(eval) = report.eval(set) else {
-        return Ok(Geometry::default());
-    };
+    let IclData { eval, dims, ghost } = data;
     let n = eval.k.len().max(2);
     let x_max = (n - 1) as f64;
-    let model_max = eval
-        .curves
-        .get("model")
-        .map_or(1.0, |c| c.mean.iter().cloned().fold(0.0, f64::max));
-    // Room for the zero predictor (≈ 1) and the model; huge baselines (least squares
-    // at k = d with noise) are clipped at the top.
-    let y_max = (model_max.max(1.0) * 1.15).min(4.0);
+    // Baselines, the model on top, then any curve that would hide under another,
+    // dashed (super::chart_plan).
+    let plan = icl_plan(eval, hidden);
+    let y_max = plan.y_max;
     let mut chart = ChartBuilder::on(&root)
         .margin(10)
+        .margin_right(18)
         .x_label_area_size(34)
-        .y_label_area_size(48)
+        .y_label_area_size(52)
         .build_cartesian_2d(0f64..x_max, 0f64..y_max)?;
     chart
         .configure_mesh()
@@ -341,44 +456,53 @@ where
         .light_line_style(RGBColor(238, 238, 238))
         .max_light_lines(1)
         .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format_tick(*v))
         .draw()?;
     // k = d: where least squares can first pin the task down.
-    let d = report.dims as f64;
+    let d = dims as f64;
     if d <= x_max {
         chart.draw_series(LineSeries::new(
             vec![(d, 0.0), (d, y_max)],
             ShapeStyle::from(&RGBColor(120, 120, 120)).stroke_width(1),
         ))?;
         chart.draw_series(std::iter::once(Text::new(
-            format!("k = d = {}", report.dims),
+            format!("k = d = {dims}"),
             (d + 0.2, y_max * 0.97),
             (FONT, 12).into_font().color(&RGBColor(90, 90, 90)),
         )))?;
     }
-    // Baselines first, the model on top.
-    let mut names: Vec<&String> = eval.curves.keys().filter(|n| !hidden.contains(n)).collect();
-    names.sort_by_key(|n| *n == "model");
-    for name in names {
+    for curve in &plan.curves {
+        let name = &curve.name;
         let c = &eval.curves[name];
-        let col = colour(name);
+        // The ghost: the same colours, faint.
+        let col = if ghost {
+            let RGBColor(r, g, b) = colour(name);
+            let fade = |v: u8| (f64::from(v) + (255.0 - f64::from(v)) * 0.55) as u8;
+            RGBColor(fade(r), fade(g), fade(b))
+        } else {
+            colour(name)
+        };
         let clip = |v: f64| v.clamp(0.0, y_max);
-        // ±1 standard error band.
-        let mut band: Vec<(f64, f64)> = c
-            .mean
-            .iter()
-            .zip(&c.stderr)
-            .enumerate()
-            .map(|(k, (m, s))| (k as f64, clip(m + s)))
-            .collect();
-        band.extend(
-            c.mean
+        // ±1 standard error band (not for a dashed curve: the band of the curve it
+        // lies on already shows where both are).
+        if !curve.dashed && !ghost {
+            let mut band: Vec<(f64, f64)> = c
+                .mean
                 .iter()
                 .zip(&c.stderr)
                 .enumerate()
-                .rev()
-                .map(|(k, (m, s))| (k as f64, clip(m - s))),
-        );
-        chart.draw_series(std::iter::once(Polygon::new(band, col.mix(0.15))))?;
+                .map(|(k, (m, s))| (k as f64, clip(m + s)))
+                .collect();
+            band.extend(
+                c.mean
+                    .iter()
+                    .zip(&c.stderr)
+                    .enumerate()
+                    .rev()
+                    .map(|(k, (m, s))| (k as f64, clip(m - s))),
+            );
+            chart.draw_series(std::iter::once(Polygon::new(band, col.mix(0.15))))?;
+        }
         let width = if name == "model" { 3 } else { 2 };
         let pts: Vec<(f64, f64)> = c
             .mean
@@ -386,13 +510,22 @@ where
             .enumerate()
             .map(|(k, m)| (k as f64, clip(*m)))
             .collect();
-        chart.draw_series(LineSeries::new(
-            pts.clone(),
-            ShapeStyle::from(&col).stroke_width(width),
-        ))?;
+        let style = ShapeStyle::from(&col).stroke_width(width);
+        if curve.dashed {
+            chart.draw_series(DashedLineSeries::new(pts.clone(), 7, 5, style))?;
+        } else {
+            chart.draw_series(LineSeries::new(pts.clone(), style))?;
+        }
         if name == "model" {
             chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, col.filled())))?;
         }
+        // Where the curve runs above the top: a triangle pointing up, on the edge.
+        chart.draw_series(
+            curve
+                .clipped
+                .iter()
+                .map(|&k| TriangleMarker::new((k as f64, y_max), 5, col.filled())),
+        )?;
     }
     let (px, py) = chart.plotting_area().get_pixel_range();
     root.present()?;
@@ -407,23 +540,33 @@ where
 pub struct LossProps {
     pub losses: Rc<Vec<(usize, f32)>>,
     pub steps: usize,
+    /// The zero predictor's training loss (regression), drawn as a reference line.
+    #[prop_or_default]
+    pub zero: Option<f64>,
 }
 
 /// Training loss against steps, log scale; hover reads the nearest logged step.
 #[function_component(LossChart)]
 pub fn loss_chart(props: &LossProps) -> Html {
     let canvas = use_node_ref();
+    let resized = use_resized(&canvas);
     let geometry = use_mut_ref(Geometry::default);
     let hover = use_state(|| None::<(f64, String)>);
     {
         let canvas = canvas.clone();
         let geometry = geometry.clone();
         use_effect_with(
-            (props.losses.clone(), props.steps),
-            move |(losses, steps)| {
+            (
+                props.losses.clone(),
+                props.steps,
+                props.zero.map(f64::to_bits),
+                resized,
+            ),
+            move |(losses, steps, zero, _)| {
                 if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
                     let t0 = now_ms();
-                    match on_canvas(&c).and_then(|root| draw_loss(root, losses, *steps)) {
+                    let zero = zero.map(f64::from_bits);
+                    match on_canvas(&c).and_then(|root| draw_loss(root, losses, *steps, zero)) {
                         Ok(g) => *geometry.borrow_mut() = g,
                         Err(e) => web_sys::console::warn_1(&format!("loss chart: {e}").into()),
                     }
@@ -453,8 +596,8 @@ pub fn loss_chart(props: &LossProps) -> Html {
         Callback::from(move |_| hover.set(None))
     };
     let loss_svg = {
-        let (losses, steps) = (props.losses.clone(), props.steps);
-        Callback::from(move |size| to_svg(size, |root| draw_loss(root, &losses, steps)))
+        let (losses, steps, zero) = (props.losses.clone(), props.steps, props.zero);
+        Callback::from(move |size| to_svg(size, |root| draw_loss(root, &losses, steps, zero)))
     };
     // The last logged losses as `step:loss` pairs, for people reading the page source
     // and for the browser tests.
@@ -485,6 +628,15 @@ pub struct IclProps {
     /// `fresh` or `pool`.
     pub set: String,
     pub hidden: Vec<String>,
+    /// The baselines before training, drawn faint until the first evaluation.
+    #[prop_or_default]
+    pub ghost: Option<Rc<EvalCurves>>,
+    /// k = d is marked (the ghost's dimension; a report carries its own).
+    #[prop_or_default]
+    pub dims: usize,
+    /// The legend (curve toggles), shown inside the card under the chart.
+    #[prop_or_default]
+    pub children: Html,
 }
 
 /// Normalised error against k for the model and the baselines, ±1 s.e. bands, a
@@ -492,6 +644,7 @@ pub struct IclProps {
 #[function_component(IclChart)]
 pub fn icl_chart(props: &IclProps) -> Html {
     let canvas = use_node_ref();
+    let resized = use_resized(&canvas);
     let geometry = use_mut_ref(Geometry::default);
     let hover = use_state(|| None::<(f64, Vec<(String, String)>)>);
     {
@@ -502,11 +655,15 @@ pub fn icl_chart(props: &IclProps) -> Html {
                 props.report.clone(),
                 props.set.clone(),
                 props.hidden.clone(),
+                props.ghost.clone(),
+                props.dims,
+                resized,
             ),
-            move |(report, set, hidden)| {
-                if let (Some(c), Some(r)) = (canvas.cast::<HtmlCanvasElement>(), report) {
+            move |(report, set, hidden, ghost, dims, _)| {
+                let data = IclData::pick(report.as_deref(), set, ghost.as_deref(), *dims);
+                if let (Some(c), Some(data)) = (canvas.cast::<HtmlCanvasElement>(), data) {
                     let t0 = now_ms();
-                    match on_canvas(&c).and_then(|root| draw_icl(root, r, set, hidden)) {
+                    match on_canvas(&c).and_then(|root| draw_icl(root, data, hidden)) {
                         Ok(g) => *geometry.borrow_mut() = g,
                         Err(e) => web_sys::console::warn_1(&format!("ICL chart: {e}").into()),
                     }
@@ -562,7 +719,8 @@ pub fn icl_chart(props: &IclProps) -> Html {
         );
         Callback::from(move |size| {
             let r = report.clone()?;
-            to_svg(size, |root| draw_icl(root, &r, &set, &hidden))
+            let data = IclData::pick(Some(&r), &set, None, r.dims)?;
+            to_svg(size, |root| draw_icl(root, data, &hidden))
         })
     };
     html! {
@@ -577,8 +735,10 @@ pub fn icl_chart(props: &IclProps) -> Html {
                     data-step={step.map(|s| s.to_string()).unwrap_or_default()}
                     role="img" aria-label="normalised squared error against the number of in-context examples, model and baselines"
                     {onmousemove} {onmouseleave}></canvas>
-                if props.report.is_none() {
-                    <div class="chart-empty">{"The curve appears at the first evaluation."}</div>
+                if props.report.is_none() && props.ghost.is_some() {
+                    <div class="chart-ghost" id="icl-ghost">{"Before training: the classical algorithms on this task. The transformer's curve joins them seconds after Train."}</div>
+                } else if props.report.is_none() {
+                    <div class="chart-empty">{"The curve appears at the first evaluation, within seconds of Train."}</div>
                 }
                 if let Some((x, rows)) = &*hover {
                     <div class="tooltip" style={format!("left:{}px", x + 12.0)}>
@@ -592,6 +752,7 @@ pub fn icl_chart(props: &IclProps) -> Html {
                     </div>
                 }
             </div>
+            { props.children.clone() }
         </figure>
     }
 }
@@ -756,12 +917,13 @@ pub struct FigureProps {
 #[function_component(FigureChart)]
 pub fn figure_chart(props: &FigureProps) -> Html {
     let canvas = use_node_ref();
+    let resized = use_resized(&canvas);
     let geometry = use_mut_ref(Geometry::default);
     let hover = use_state(|| None::<(f64, Vec<(String, String)>)>);
     {
         let canvas = canvas.clone();
         let geometry = geometry.clone();
-        use_effect_with(props.figure.clone(), move |fig| {
+        use_effect_with((props.figure.clone(), resized), move |(fig, _)| {
             if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
                 let t0 = now_ms();
                 match on_canvas(&c).and_then(|root| draw_figure(root, fig)) {

@@ -180,7 +180,14 @@ pub fn probe_figure(history: &[(usize, Metrics)], chance: f64) -> Figure {
 /// classification runs, the steepest rise of the best head's prefix-matching score
 /// (Reddy's induction head forming; the ICL accuracy's own first rise, from chance
 /// to the copy-a-context-label plateau, is steeper and not the transition), with
-/// the score. `None` before three evaluations, or when the curve never moved by 0.1.
+/// the score.
+///
+/// Only a real jump followed by a plateau is called one (`None` otherwise: the
+/// page then says "no phase change yet"): at least four evaluations; the curve moved
+/// by at least 0.1 in all; the steepest segment at least twice the run's average
+/// slope; a later evaluation where the change has slowed to a third of it (a jump
+/// at the latest evaluation may still be a smooth decline); and, for a head's
+/// score, ending at least 0.1 above what a head attending uniformly scores.
 pub fn phase_change(history: &[(usize, Metrics)]) -> Option<(usize, f64)> {
     let tokens = history
         .iter()
@@ -190,19 +197,36 @@ pub fn phase_change(history: &[(usize, Metrics)]) -> Option<(usize, f64)> {
     } else {
         (Metric::PrefixMatching(Head::Max), -1.0)
     };
+    // Signed so that the change sought is a fall.
     let points: Vec<(usize, f64)> = history
         .iter()
         .filter_map(|(s, m)| m.get(&key).map(|v| (*s, sign * *v)))
         .collect();
-    if points.len() < 3 {
+    if points.len() < 4 {
         return None;
     }
-    let (at, drop) = points
+    let slopes: Vec<f64> = points
         .windows(2)
-        .map(|w| (w[1], (w[0].1 - w[1].1) / (w[1].0 - w[0].0).max(1) as f64))
+        .map(|w| (w[0].1 - w[1].1) / (w[1].0 - w[0].0).max(1) as f64)
+        .collect();
+    let (i, steepest) = slopes
+        .iter()
+        .copied()
+        .enumerate()
         .max_by(|a, b| a.1.total_cmp(&b.1))?;
-    let total = points[0].1 - points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
-    (drop > 0.0 && total >= 0.1).then_some((at.0, sign * at.1))
+    let at = points[i + 1];
+    let (first, last) = (points[0], points[points.len() - 1]);
+    let total = first.1 - points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let average = (first.1 - last.1) / (last.0 - first.0).max(1) as f64;
+    let abrupt = steepest > 0.0 && steepest >= 2.0 * average.max(0.0);
+    let plateau = slopes[i + 1..].iter().any(|s| *s < steepest / 3.0);
+    let above_uniform = tokens
+        || history
+            .iter()
+            .find(|(s, _)| *s == at.0)
+            .and_then(|(_, m)| m.get(&Metric::PrefixMatching(Head::Uniform)))
+            .is_none_or(|u| sign * at.1 >= u + 0.1);
+    (total >= 0.1 && abrupt && plateau && above_uniform).then_some((at.0, sign * at.1))
 }
 
 /// Per head through training: prefix-matching score (solid) and previous-token
@@ -558,10 +582,17 @@ fn algorithm_family(name: &str) -> &'static str {
 /// differences vary less, but ties this close are not a real preference.
 pub const TIE: f64 = 0.005;
 
+/// The cosine an algorithm's implicit weights must reach to be called the model's
+/// match at a k; below it the lens says "no match yet" (an untrained model's weights
+/// point nowhere in particular, and the best of five at cos 0.2 is not a match).
+pub const MATCH: f64 = 0.9;
+
 /// The best matches by k, in runs: "k = 2–5: GD / GD++ (cos ≥ 0.95); k = 6–20: least
 /// squares (cos ≥ 0.99)". At each k every kind of algorithm within [`TIE`] of the
 /// best (within 10 % by prediction difference) is named, so near-ties do not flicker
 /// between GD-8 and GD++-4; ridge is left out where it equals least squares.
+const NO_MATCH: &str = "no match yet";
+
 fn best_runs(m: &AlgorithmMatch, with_ridge: bool) -> String {
     const ORDER: [&str; 5] = ["least squares", "ridge", "GD", "GD++", "Newton"];
     let weights = m.has_weights();
@@ -605,6 +636,11 @@ fn best_runs(m: &AlgorithmMatch, with_ridge: bool) -> String {
             .copied()
             .filter(|o| kinds.iter().any(|(k, s)| k == o && near(*s)))
             .collect();
+        let tied = if weights && best < MATCH {
+            vec![NO_MATCH]
+        } else {
+            tied
+        };
         let shown = if weights { best } else { -best };
         match runs.last_mut() {
             Some(r) if r.2 == tied => {
@@ -625,6 +661,9 @@ fn best_runs(m: &AlgorithmMatch, with_ridge: bool) -> String {
             } else {
                 format!("k = {a}–{b}")
             };
+            if kinds == &[NO_MATCH] {
+                return format!("{ks}: {NO_MATCH} (no algorithm reaches cos {MATCH:.2})");
+            }
             let score = if weights {
                 format!("cos ≥ {s:.2}")
             } else {
@@ -1100,6 +1139,21 @@ mod tests {
             f.caption
         );
         assert!(!f.y_log);
+        // An untrained model matches nothing: the best of the candidates at cos 0.3
+        // is not called a match.
+        let mut weak = lens_match(true);
+        for v in weak.cosine.values_mut() {
+            for c in v.iter_mut().flatten() {
+                *c *= 0.3;
+            }
+        }
+        let f = algorithm_figure(&weak, 50).unwrap();
+        assert!(
+            f.caption
+                .contains("k = 2–4: no match yet (no algorithm reaches cos 0.90)"),
+            "{}",
+            f.caption
+        );
 
         // Without weights: prediction differences on a log axis, and the reason.
         let f = algorithm_figure(&lens_match(false), 300).unwrap();
@@ -1264,8 +1318,25 @@ mod tests {
         ]);
         assert_eq!(phase_change(&hist), Some((200, -1.5)));
         // Evaluations at uneven intervals: the fall per step decides.
-        let uneven = token_history(&[(0, 0.0, 0.0), (50, -0.6, 0.0), (250, -1.6, 0.0)]);
+        let uneven = token_history(&[
+            (0, 0.0, 0.0),
+            (50, -0.6, 0.0),
+            (250, -1.6, 0.0),
+            (450, -1.65, 0.0),
+        ]);
         assert_eq!(phase_change(&uneven), Some((50, -0.6)));
+        // A fall at the latest evaluation is not yet a phase change: no plateau.
+        let latest = token_history(&[
+            (0, 0.0, 0.0),
+            (100, -0.05, 0.0),
+            (200, -0.1, 0.0),
+            (300, -1.5, 0.0),
+        ]);
+        assert_eq!(phase_change(&latest), None);
+        // Nor is a steady decline, however far it goes.
+        let steady: Vec<(usize, f64, f64)> =
+            (0..8).map(|i| (i * 100, -0.3 * i as f64, 0.0)).collect();
+        assert_eq!(phase_change(&token_history(&steady)), None);
         // No fall worth the name: no marker.
         assert_eq!(
             phase_change(&token_history(&[
@@ -1330,6 +1401,20 @@ mod tests {
         .collect();
         // ICL accuracy rises fastest from 0 to 100 (the plateau); the head at 500.
         assert_eq!(phase_change(&hist), Some((500, 0.88)));
+        // Head scores that barely clear a uniform head's (0.13 against 0.11) are not
+        // an induction head forming, however abruptly they moved.
+        let faint: Vec<(usize, Metrics)> = [(0, 0.02), (100, 0.03), (200, 0.12), (300, 0.13)]
+            .iter()
+            .map(|&(s, best)| {
+                let m: Metrics = [
+                    (k("prefix_matching_max"), best),
+                    (k("prefix_matching_uniform"), 0.11),
+                ]
+                .into();
+                (s, m)
+            })
+            .collect();
+        assert_eq!(phase_change(&faint), None);
         let f = head_score_figure(&hist).unwrap();
         assert!(
             f.caption

@@ -109,6 +109,25 @@ pub fn to_hash(state: &HashState) -> String {
     parts.join("&")
 }
 
+/// The hash of an embed of the experiment in `state`: the lesson and bench dropped,
+/// and the author's backend only when `keep_backend` (a reader's browser chooses its
+/// own: the author's `cpu`, picked for their laptop, would hold back a reader with a
+/// GPU).
+pub fn embed_link(state: &HashState, spec: EmbedSpec, keep_backend: bool) -> String {
+    to_hash(&HashState {
+        embed: Some(spec),
+        lesson: None,
+        lesson_fresh: false,
+        bench: None,
+        backend: if keep_backend {
+            state.backend
+        } else {
+            BackendChoice::Auto
+        },
+        ..state.clone()
+    })
+}
+
 /// Reads a hash (with or without `#`). Never fails: returns the state it could
 /// restore and one message per thing it could not use.
 ///

@@ -4,14 +4,17 @@
 //! charts) only compile for `wasm32`. Nothing here trains: it drives the core.
 
 pub mod chart_id;
+pub mod chart_plan;
 pub mod fields;
 pub mod figures;
 pub mod hash;
+pub mod keys;
 pub mod lessons;
 pub mod limits;
 pub mod protocol;
 pub mod runs;
 pub mod state;
+pub mod turns;
 
 // The page's module (`--features page`): the yew app, its charts, IndexedDB.
 #[cfg(all(target_arch = "wasm32", feature = "page"))]

@@ -220,3 +220,159 @@ pub fn use_keys(handler: Callback<KeyboardEvent>) {
         });
     }
 }
+
+/// An embed's turn to train ([`crate::web::turns`]): an autoplay figure starts when
+/// it is on screen and no other figure of the page trains; a figure pauses when
+/// another starts after it, and goes on when that one stops. Returns whether this
+/// figure is waiting for another (the status line says so). Not in the lab page.
+#[hook]
+pub fn use_embed_turns(
+    state: &UseReducerHandle<AppState>,
+    start: Callback<bool>,
+    control: Callback<Control>,
+) -> bool {
+    use crate::web::turns::{CHANNEL, TurnAction, TurnMessage, Turns};
+    let embed = state.embed.is_some();
+    let autoplay = state.embed.as_ref().is_some_and(|e| e.autoplay);
+    let ready = state.worker_ready && state.can_start();
+    let phase = state.run.phase;
+    let waiting = use_state_eq(|| false);
+    // The latest render's view of the run, read by the closures below.
+    let latest = use_mut_ref(|| (Phase::Idle, false));
+    *latest.borrow_mut() = (phase, ready);
+    // This figure's side of the rule and the page's channel (none in an old browser).
+    type Slot = Option<(Turns, Option<web_sys::BroadcastChannel>)>;
+    let turns: Rc<RefCell<Slot>> = use_mut_ref(|| None);
+    let on_screen = use_mut_ref(|| false);
+    // The latest render's callbacks (those of the first would start a stale config).
+    let callbacks = use_mut_ref(|| (Callback::<bool>::noop(), Callback::<Control>::noop()));
+    *callbacks.borrow_mut() = (start, control);
+    // Carries out what the rule says (with no borrow of `turns` held).
+    let act = {
+        let (turns, latest, waiting) = (turns.clone(), latest.clone(), waiting.clone());
+        Rc::new(move |actions: Vec<TurnAction>| {
+            for a in actions {
+                let (start, control) = callbacks.borrow().clone();
+                match a {
+                    TurnAction::Go => {
+                        if latest.borrow().0 == Phase::Paused {
+                            control.emit(Control::Resume);
+                        } else {
+                            start.emit(false);
+                        }
+                    }
+                    TurnAction::Yield => control.emit(Control::Pause),
+                    TurnAction::Post(m) => {
+                        if let Some((_, Some(channel))) = &*turns.borrow()
+                            && let Ok(v) = serde_wasm_bindgen::to_value(&m)
+                        {
+                            let _ = channel.post_message(&v);
+                        }
+                    }
+                }
+            }
+            if let Some((t, _)) = &*turns.borrow() {
+                waiting.set(t.waits_for_another());
+            }
+        })
+    };
+    // The channel and the visibility observer, once.
+    {
+        let (turns, on_screen, latest, act) = (
+            turns.clone(),
+            on_screen.clone(),
+            latest.clone(),
+            act.clone(),
+        );
+        use_effect_with((), move |_| {
+            if !embed {
+                return;
+            }
+            // Without a channel (an old browser) the figure plays alone.
+            let channel = web_sys::BroadcastChannel::new(CHANNEL).ok();
+            let id = format!("{:x}", (js_sys::Math::random() * 1e15) as u64);
+            let (t, hello) = Turns::new(id, autoplay);
+            *turns.borrow_mut() = Some((t, channel.clone()));
+            act(vec![TurnAction::Post(hello)]);
+            if let Some(channel) = channel {
+                let on_message = {
+                    let (turns, act) = (turns.clone(), act.clone());
+                    Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+                        move |e: web_sys::MessageEvent| {
+                            let Ok(m) = serde_wasm_bindgen::from_value::<TurnMessage>(e.data())
+                            else {
+                                return;
+                            };
+                            let out = match &mut *turns.borrow_mut() {
+                                Some((t, _)) => t.received(m),
+                                None => Vec::new(),
+                            };
+                            act(out);
+                        },
+                    )
+                };
+                channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+                on_message.forget();
+            }
+            // On screen: any part of the figure in the reader's viewport (the
+            // top-level page's, from inside the frame).
+            let on_view = {
+                let (turns, on_screen, latest, act) =
+                    (turns.clone(), on_screen.clone(), latest, act);
+                Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+                    let Some(entry) = entries
+                        .iter()
+                        .filter_map(|e| e.dyn_into::<web_sys::IntersectionObserverEntry>().ok())
+                        .next_back()
+                    else {
+                        return;
+                    };
+                    *on_screen.borrow_mut() = entry.is_intersecting();
+                    let visible = entry.is_intersecting() && latest.borrow().1;
+                    let out = match &mut *turns.borrow_mut() {
+                        Some((t, _)) => t.visible(visible),
+                        None => Vec::new(),
+                    };
+                    act(out);
+                })
+            };
+            match (
+                web_sys::IntersectionObserver::new(on_view.as_ref().unchecked_ref()),
+                web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.document_element()),
+            ) {
+                (Ok(observer), Some(root)) => observer.observe(&root),
+                // No observer: counted as on screen.
+                _ => *on_screen.borrow_mut() = true,
+            }
+            on_view.forget();
+        });
+    }
+    // The worker became ready (or a field invalid): visibility counts only when a
+    // run could start.
+    {
+        let (turns, on_screen, act) = (turns.clone(), on_screen.clone(), act.clone());
+        use_effect_with(ready, move |ready| {
+            let visible = *on_screen.borrow() && *ready;
+            let out = match &mut *turns.borrow_mut() {
+                Some((t, _)) => t.visible(visible),
+                None => Vec::new(),
+            };
+            act(out);
+        });
+    }
+    // This figure's run started or stopped, whatever started or stopped it.
+    {
+        let (turns, act) = (turns.clone(), act.clone());
+        use_effect_with(phase, move |phase| {
+            let out = match &mut *turns.borrow_mut() {
+                Some((t, _)) if *phase == Phase::Running => t.started(js_sys::Date::now()),
+                Some((t, _)) => t.stopped(),
+                None => Vec::new(),
+            };
+            act(out);
+        });
+    }
+    *waiting
+}

@@ -16,6 +16,7 @@ use yew::prelude::*;
 use crate::presets::PRESETS;
 
 use super::chart_id::ChartId;
+use super::chart_plan::{IclPlan, icl_plan, same_as_note};
 use super::charts::{
     AttentionMap, FigureChart, IclChart, LossChart, LsaWeights, css_colour, label,
 };
@@ -24,7 +25,8 @@ use super::figures::{
     algorithm_figure, copying_figure, distance_figure, head_score_figure, icl_score_figure,
     noise_figure, probe_figure, threshold_figure, token_loss_figure,
 };
-use super::hash::{EmbedSpec, HashState, to_hash};
+use super::hash::{EmbedSpec, HashState, embed_link};
+use super::keys::{Shortcut, shortcut, takes_text};
 use super::lessons::{Lesson, PROGRESS_KEY, Progress as LessonProgressMap};
 use super::link::{BootWorker, TrainerLink};
 use super::protocol::{BackendChoice, BackendInfo, Control, Phase};
@@ -108,6 +110,8 @@ fn start_run(
             experiment: Box::new(experiment.clone()),
             backend: state.backend,
             paused,
+            // The bench page times the config's own schedule.
+            live: state.bench.is_none(),
         },
     );
     state.dispatch(Action::Started {
@@ -150,6 +154,20 @@ pub fn app() -> Html {
                 None => state.exp.clone(),
             };
             start_run(&state, &worker, experiment, paused);
+        })
+    };
+    // A lesson's "Start this lesson's run": its experiment into the controls, then
+    // trained at once (the worker's Start replaces whatever run it held).
+    let start_lesson = {
+        let state = state.clone();
+        let worker = worker.clone();
+        Callback::from(move |lesson: Rc<Lesson>| match lesson.experiment() {
+            Ok(exp) => {
+                state.dispatch(Action::Lesson(LessonAction::Open(lesson.meta.id.clone())));
+                start_run(&state, &worker, exp, false);
+            }
+            // The lesson's own notice says what is wrong with it.
+            Err(_) => state.dispatch(Action::Lesson(LessonAction::Open(lesson.meta.id.clone()))),
         })
     };
     // The bench page's second measurement: train until the milestone.
@@ -208,19 +226,8 @@ pub fn app() -> Html {
         })
     };
 
-    // An embed with `autoplay` starts training once, as soon as the worker listens.
-    {
-        let autoplayed = use_mut_ref(|| false);
-        let ready = state.worker_ready && state.can_start();
-        let wanted = state.embed.as_ref().is_some_and(|e| e.autoplay);
-        let start = start.clone();
-        use_effect_with(ready, move |ready| {
-            if *ready && wanted && !*autoplayed.borrow() {
-                *autoplayed.borrow_mut() = true;
-                start.emit(false);
-            }
-        });
-    }
+    // An embed's turn: autoplay when on screen, one figure training at a time.
+    let waiting_turn = hooks::use_embed_turns(&state, start.clone(), control.clone());
 
     // Keyboard: t train / pause / resume, s step, r reset (not while typing).
     let onkeydown = {
@@ -232,19 +239,27 @@ pub fn app() -> Html {
                 .target()
                 .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
                 .is_some_and(|el| {
-                    matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA")
+                    let kind = el.get_attribute("type");
+                    let editable = el
+                        .dyn_ref::<web_sys::HtmlElement>()
+                        .is_some_and(|h| h.is_content_editable());
+                    takes_text(&el.tag_name(), kind.as_deref(), editable)
                 });
             if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
                 return;
             }
-            match (e.key().as_str(), state.run.phase) {
-                ("t", Phase::Running) => control.emit(Control::Pause),
-                ("t", Phase::Paused) => control.emit(Control::Resume),
-                ("t", _) if state.can_start() => start.emit(false),
-                ("s", Phase::Paused | Phase::Running) => control.emit(Control::Step),
-                ("s", Phase::Idle | Phase::Finished) if state.can_start() => start.emit(true),
-                ("r", _) => control.emit(Control::Reset),
-                _ => {}
+            let Some(key) = shortcut(&e.key(), state.run.phase, state.can_start()) else {
+                return;
+            };
+            // A focused menu would also take the letter as type-ahead.
+            e.prevent_default();
+            match key {
+                Shortcut::Pause => control.emit(Control::Pause),
+                Shortcut::Resume => control.emit(Control::Resume),
+                Shortcut::Train => start.emit(false),
+                Shortcut::TrainPaused => start.emit(true),
+                Shortcut::Step => control.emit(Control::Step),
+                Shortcut::Reset => control.emit(Control::Reset),
             }
         })
     };
@@ -253,7 +268,7 @@ pub fn app() -> Html {
 
     if let Some(spec) = state.embed.clone() {
         return html! {
-            <EmbedView state={state.clone()} start={start.clone()} control={control.clone()} {spec} />
+            <EmbedView state={state.clone()} start={start.clone()} control={control.clone()} {spec} waiting={waiting_turn} />
         };
     }
 
@@ -266,14 +281,33 @@ pub fn app() -> Html {
         })
     };
     let lesson = state.lessons.open_lesson().cloned();
+    // The first stop for the Tab key: straight to Train (a button, not a link: the
+    // URL's hash is the experiment).
+    let skip_to_train = Callback::from(|_| {
+        if let Some(train) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id("train"))
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = train.focus();
+        }
+    });
     html! {
         <div class="page">
+            <button class="skip-link" id="skip-to-train" onclick={skip_to_train}>{"Skip to Train"}</button>
             <header class="top">
                 <h1>{"ICL Lab"}<span class="tagline">{" · watch a transformer learn in context"}</span></h1>
                 <button id="lessons-toggle" class="lessons-toggle" aria-expanded={state.lessons.show_index.to_string()}
                     aria-controls="lesson-index" onclick={toggle_lessons}>{"Lessons"}</button>
                 <BackendBadge info={state.run.backend.clone()} choice={state.backend} dispatch={state.dispatcher()} />
             </header>
+            if state.bench.is_none() {
+                <section aria-label="what this lab is"><p class="hook" id="hook">
+                    {"In-context learning: a trained model gets better at a task it has never seen from the examples in its prompt alone, with no change to its weights. Press "}
+                    <strong>{"Train"}</strong>
+                    {" and watch a small transformer learn to do it, beside the classical algorithms it is compared with."}
+                </p></section>
+            }
             <p class="status" role="status" aria-live="polite" id="status">{state.status_line()}</p>
             <Notices notices={state.notices.clone()} error={state.run.error.clone()} dispatch={state.dispatcher()} />
             if state.lessons.show_index { <LessonIndex lessons={Shared::from(&state.lessons)} dispatch={state.dispatcher()} /> }
@@ -281,7 +315,7 @@ pub fn app() -> Html {
                 <BenchView run={Shared::from(&state.run)} exp={state.exp.clone()} can_start={state.can_start()} start={start.clone()} {start_icl} {steps} />
             } else {
                 <main class={classes!("lab", lesson.is_some().then_some("with-lesson"))}>
-                    if let Some(lesson) = lesson { <LessonPanel lessons={Shared::from(&state.lessons)} dispatch={state.dispatcher()} {lesson} /> }
+                    if let Some(lesson) = lesson { <LessonPanel lessons={Shared::from(&state.lessons)} dispatch={state.dispatcher()} {lesson} start={start_lesson.clone()} /> }
                     <Controls exp={state.exp.clone()} drafts={state.drafts.clone()} dispatch={state.dispatcher()} />
                     <section class="results">
                         <RunButtons run={Shared::from(&state.run)} can_start={state.can_start()} valid={state.drafts.is_empty()} exp={state.exp.clone()} start={start.clone()} control={control.clone()} />
@@ -422,6 +456,7 @@ fn backend_badge(props: &BackendProps) -> Html {
         })
     };
     let reason = run_backend.as_ref().and_then(|b| b.fallback_reason.clone());
+    let warning = run_backend.as_ref().and_then(|b| b.warning.clone());
     html! {
         <div class="backend">
             <span class={class} id="backend-badge" {title}>{text}</span>
@@ -435,6 +470,7 @@ fn backend_badge(props: &BackendProps) -> Html {
                 </select>
             </label>
             if let Some(r) = reason { <p class="fallback" id="fallback-reason">{r}</p> }
+            if let Some(w) = warning { <p class="fallback" id="backend-warning" role="status">{w}</p> }
         </div>
     }
 }
@@ -474,21 +510,24 @@ fn controls(props: &ControlsProps) -> Html {
             dispatch.dispatch(Action::Preset(sel.value()));
         })
     };
-    let summary = PRESETS
-        .iter()
-        .find(|p| (p.build)() == *exp)
-        .map(|p| p.summary);
+    let preset = PRESETS.iter().find(|p| (p.build)() == *exp);
     html! {
         <aside class="controls" aria-label="experiment settings">
             <label class="preset">{"Preset "}
                 <select id="preset" onchange={on_preset}>
-                    <option value="" selected={summary.is_none()} disabled=true>{"(custom)"}</option>
+                    <option value="" selected={preset.is_none()} disabled=true>{"(custom)"}</option>
                     { for PRESETS.iter().map(|p| html!{
                         <option value={p.name} selected={(p.build)() == *exp}>{p.name}</option>
                     }) }
                 </select>
             </label>
-            if let Some(s) = summary { <p class="muted small">{s}</p> }
+            if let Some(p) = preset {
+                <p class="preset-plain" id="preset-plain">{p.plain}</p>
+                <details class="preset-details">
+                    <summary class="small">{"Details and measurements"}</summary>
+                    <p class="muted small">{p.summary}</p>
+                </details>
+            }
             { for SECTIONS.iter().filter(|sec| sec.fields.iter().any(|f| f.applies(exp))).map(|sec| html!{
                 <fieldset>
                     <legend>{sec.title}</legend>
@@ -696,6 +735,12 @@ fn run_buttons(props: &RunProps) -> Html {
                 <span class="milestone" id="milestone" data-step={m.step.to_string()} data-seconds={format!("{:.1}", m.seconds)}>
                     {format!("In-context learning: at step {} ({:.0} s after Train) the model's error with all examples fell below half of averaging's.", m.step, m.seconds)}
                 </span>
+            } else if run.experiment.is_some() && run.eval.as_ref().is_some_and(|r| r.beats_averaging().is_some()) {
+                // The line the milestone will take, held from the first evaluation on, so
+                // the figures below do not jump when it comes.
+                <span class="milestone pending" id="milestone-pending">
+                    {"Not yet: the milestone is the model's error with all examples below half of averaging's."}
+                </span>
             }
         </div>
     }
@@ -719,6 +764,15 @@ struct ChartsProps {
 #[function_component(Charts)]
 fn charts(props: &ChartsProps) -> Html {
     let (run, dispatch) = (&props.run, &props.dispatch);
+    // Before the first evaluation: the baselines alone, faint (milliseconds on the
+    // evaluation's 256 prompts, fewer curves' worth of wobble than on 64; recomputed
+    // only when the experiment changes).
+    let ghost = {
+        let trained = run.experiment.as_ref().unwrap_or(&props.exp).clone();
+        use_memo(trained, |e| {
+            crate::eval::baseline_preview(e, 256).map(Rc::new)
+        })
+    };
     let want = |id: ChartId| props.only.is_none_or(|o| o == id);
     let losses = Rc::new(run.losses.clone());
     let steps = run
@@ -733,6 +787,7 @@ fn charts(props: &ChartsProps) -> Html {
     let names: Vec<String> = report
         .as_ref()
         .and_then(|r| r.eval(&run.eval_set).or(r.evals.first()))
+        .or((*ghost).as_deref())
         .map(|e| e.curves.keys().cloned().collect())
         .unwrap_or_default();
     let set = if sets.contains(&run.eval_set) {
@@ -741,6 +796,23 @@ fn charts(props: &ChartsProps) -> Html {
         sets.first().cloned().unwrap_or_else(|| "fresh".into())
     };
     let hidden: Vec<String> = props.hidden.iter().cloned().collect();
+    let trained_dims = run.experiment.as_ref().unwrap_or(&props.exp).task.dims;
+    // The zero predictor's training loss: its error per k (divided by d) times d,
+    // averaged over k as the training loss averages over positions.
+    let zero_loss = report
+        .as_ref()
+        .and_then(|r| r.eval("fresh").map(|e| (e, r.dims)))
+        .or((*ghost).as_deref().map(|e| (e, trained_dims)))
+        .and_then(|(e, d)| {
+            let z = &e.curves.get("zero")?.mean;
+            (!z.is_empty()).then(|| z.iter().sum::<f64>() / z.len() as f64 * d as f64)
+        });
+    // How the ICL chart draws each curve, for the legend's notes.
+    let plan = report
+        .as_ref()
+        .and_then(|r| r.eval(&set))
+        .or((*ghost).as_deref())
+        .map(|e| icl_plan(e, &hidden));
     let trained = run.experiment.as_ref().unwrap_or(&props.exp);
     let shape = trained.task.family.shape();
     if let Shape::Tokens { .. } = shape {
@@ -829,14 +901,12 @@ fn charts(props: &ChartsProps) -> Html {
         .map(Rc::new);
     html! {
         <div class="charts">
-            if want(ChartId::Loss) { <LossChart {losses} {steps} /> }
-            if let Some(figure) = distance { <FigureChart {figure} /> }
-            if let Some(figure) = noise { <FigureChart {figure} /> }
-            if let Some(figure) = algorithms { <FigureChart {figure} /> }
-            if let Some(heads) = lsa { <LsaWeights {heads} /> }
+            // Fixed slots: the loss and the ICL curve on top, always; the lenses below,
+            // in this order, as their first evaluation brings them.
+            if want(ChartId::Loss) { <LossChart {losses} {steps} zero={zero_loss} /> }
             if want(ChartId::Icl) {
-            <div>
-                <IclChart report={report.clone()} set={set.clone()} hidden={hidden.clone()} />
+                <IclChart report={report.clone()} set={set.clone()} hidden={hidden.clone()}
+                    ghost={(*ghost).clone()} dims={trained.task.dims}>
                 <div class="legend" role="group" aria-label="curves to show">
                     if sets.len() > 1 {
                         <span class="toggle" role="radiogroup" aria-label="evaluation tasks">
@@ -861,19 +931,45 @@ fn charts(props: &ChartsProps) -> Html {
                         let dispatch = dispatch.clone();
                         let name = n.clone();
                         let onchange = Callback::from(move |_| dispatch.dispatch(Action::ToggleCurve(name.clone())));
+                        let note = curve_note(plan.as_ref(), n);
+                        let dashed = plan.as_ref().and_then(|p| p.curves.iter().find(|c| c.name == *n)).is_some_and(|c| c.dashed);
                         html!{
-                            <label class="curve">
+                            <label class="curve" data-curve={n.clone()}>
                                 <input type="checkbox" checked={!hidden.contains(n)} {onchange} />
-                                <span class="swatch" style={format!("background:{}", css_colour(n))}></span>
+                                <span class={classes!("swatch", dashed.then_some("dashed"))}
+                                    style={format!("background:{};border-color:{}", if dashed { "transparent".to_string() } else { css_colour(n) }, css_colour(n))}></span>
                                 {label(n)}
+                                if let Some(note) = note { <span class="muted curve-note">{format!(" ({note})")}</span> }
                             </label>
                         }
                     }) }
                 </div>
-            </div>
+                </IclChart>
             }
+            if let Some(figure) = algorithms { <FigureChart {figure} /> }
+            if let Some(figure) = distance { <FigureChart {figure} /> }
+            if let Some(figure) = noise { <FigureChart {figure} /> }
+            if let Some(heads) = lsa { <LsaWeights {heads} /> }
         </div>
     }
+}
+
+/// The legend's note for a curve the ICL chart draws dashed on another or cuts at
+/// its top.
+fn curve_note(plan: Option<&IclPlan>, name: &str) -> Option<String> {
+    let c = plan?.curves.iter().find(|c| c.name == name)?;
+    let mut notes = Vec::new();
+    if let Some(note) = same_as_note(c, label) {
+        notes.push(note);
+    }
+    if let (Some(first), Some(last)) = (c.clipped.first(), c.clipped.last()) {
+        notes.push(if first == last {
+            format!("▲ above the chart at k = {first}")
+        } else {
+            format!("▲ above the chart at k = {first}…{last}")
+        });
+    }
+    (!notes.is_empty()).then(|| notes.join("; "))
 }
 
 #[derive(Properties, PartialEq)]
@@ -882,6 +978,8 @@ struct EmbedProps {
     start: Callback<bool>,
     control: Callback<Control>,
     spec: EmbedSpec,
+    /// Another figure on the page trains; this one waits its turn.
+    waiting: bool,
 }
 
 /// The embed view (`embed.html#…&embed=<chart>`): the run buttons, the controls the
@@ -915,7 +1013,7 @@ fn embed_view(props: &EmbedProps) -> Html {
                 <RunButtons run={Shared::from(&state.run)} can_start={state.can_start()} valid={state.drafts.is_empty()} exp={state.exp.clone()} start={props.start.clone()} control={props.control.clone()} />
                 <a class="open-lab" id="open-lab" href={lab} target="_blank" rel="noopener">{"Open in ICL Lab ↗"}</a>
             </header>
-            <p class="status" role="status" aria-live="polite" id="status">{state.status_line()}</p>
+            <p class="status" role="status" aria-live="polite" id="status" title={state.status_line()}>{state.embed_status_line(props.waiting)}</p>
             <Notices notices={state.notices.clone()} error={state.run.error.clone()} dispatch={state.dispatcher()} />
             if !fields.is_empty() {
                 <div class="embed-controls" aria-label="settings">
@@ -939,6 +1037,8 @@ fn embed_panel(props: &EmbedPanelProps) -> Html {
     let hash = &props.hash;
     let chart = use_state(|| ChartId::Icl);
     let autoplay = use_state(|| true);
+    // Readers' browsers pick their own backend unless the author insists.
+    let keep_backend = use_state(|| false);
     let copied = use_state(|| None::<bool>);
     let base = web_sys::window()
         .and_then(|w| w.location().href().ok())
@@ -953,14 +1053,15 @@ fn embed_panel(props: &EmbedPanelProps) -> Html {
     let label = chart.describe();
     let src = format!(
         "{base}embed.html#{}",
-        to_hash(&HashState {
-            embed: Some(EmbedSpec {
+        embed_link(
+            hash,
+            EmbedSpec {
                 chart: *chart,
                 show: Vec::new(),
                 autoplay: *autoplay,
-            }),
-            ..hash.clone()
-        })
+            },
+            *keep_backend,
+        )
     );
     let snippet = format!(
         "<iframe src=\"{src}\" title=\"ICL Lab: {label}\" width=\"100%\" height=\"520\" style=\"border:0\" loading=\"lazy\"></iframe>\n\
@@ -978,6 +1079,10 @@ fn embed_panel(props: &EmbedPanelProps) -> Html {
     let on_autoplay = {
         let autoplay = autoplay.clone();
         Callback::from(move |_| autoplay.set(!*autoplay))
+    };
+    let on_keep_backend = {
+        let keep_backend = keep_backend.clone();
+        Callback::from(move |_| keep_backend.set(!*keep_backend))
     };
     let copy = {
         let snippet = snippet.clone();
@@ -997,6 +1102,10 @@ fn embed_panel(props: &EmbedPanelProps) -> Html {
                     </select>
                 </label>
                 <label><input type="checkbox" id="embed-autoplay" checked={*autoplay} onchange={on_autoplay} />{" start training when shown"}</label>
+                if hash.backend != BackendChoice::Auto {
+                    <label><input type="checkbox" id="embed-keep-backend" checked={*keep_backend} onchange={on_keep_backend} />
+                        {format!(" readers train on {} too (otherwise each reader's browser picks)", hash.backend.name())}</label>
+                }
                 <button class="small" id="copy-embed" onclick={copy}>{"Copy embed code"}</button>
                 { match *copied {
                     Some(true) => html!{ <span class="muted small" role="status">{"Copied."}</span> },
@@ -1518,6 +1627,8 @@ struct LessonProps {
     lessons: Shared<Lessons>,
     dispatch: Dispatch,
     lesson: Rc<Lesson>,
+    /// Sets up the lesson's experiment and trains it at once (any other run goes).
+    start: Callback<Rc<Lesson>>,
 }
 
 /// The open lesson beside the lab: introduction, the prediction, guided steps, and
@@ -1551,11 +1662,35 @@ fn lesson_panel(props: &LessonProps) -> Html {
         Callback::from(move |_| dispatch.dispatch(Action::Lesson(LessonAction::Reveal)))
     };
     let reload = open(m.id.clone());
+    let start_lesson = {
+        let (start, lesson) = (props.start.clone(), l.clone());
+        Callback::from(move |_| start.emit(lesson.clone()))
+    };
+    // The lesson's answer (from the papers and the lab's native runs), never
+    // "measured" on the reader's behalf: their own run is there to compare with, once
+    // it has finished.
+    let verdict = |i: usize| {
+        let then = if p.ran {
+            "Compare it with your run's figures."
+        } else {
+            "Run it to see for yourself."
+        };
+        if i == m.answer {
+            format!(
+                "You predicted “{}”, the lesson's answer. {then}",
+                m.choices[i]
+            )
+        } else {
+            format!(
+                "You predicted “{}”; the lesson's answer is “{}”. {then}",
+                m.choices[i], m.choices[m.answer]
+            )
+        }
+    };
     html! {
         <aside class="lesson" aria-labelledby="lesson-title" data-lesson={m.id.clone()}>
             <p class="lesson-family small">{format!("Lesson {} of {} · {}", index.map_or(0, |i| i + 1), lessons.list.len(), m.family)}</p>
             <h2 id="lesson-title">{m.title.clone()}</h2>
-            <div class="md">{rendered(&l.intro_html)}</div>
             <section class="lesson-predict" aria-labelledby="predict-q">
                 <h3>{"1 · Predict"}</h3>
                 <p id="predict-q">{m.question.clone()}</p>
@@ -1573,6 +1708,10 @@ fn lesson_panel(props: &LessonProps) -> Html {
                     }) }
                 </div>
             </section>
+            <details class="lesson-intro" open={p.predicted.is_none()}>
+                <summary>{"Background"}</summary>
+                <div class="md">{rendered(&l.intro_html)}</div>
+            </details>
             <section class="lesson-steps">
                 <h3>{"2 · Run it"}</h3>
                 if p.predicted.is_none() {
@@ -1591,20 +1730,17 @@ fn lesson_panel(props: &LessonProps) -> Html {
                             }
                         }) }
                     </ol>
-                    <button class="small" onclick={reload}>{"Reset the lesson's experiment"}</button>
+                    <p class="lesson-actions">
+                        <button class="primary" id="lesson-start" onclick={start_lesson}>{"Start this lesson's run"}</button>
+                        <button class="small" onclick={reload}>{"Reset the lesson's experiment"}</button>
+                    </p>
                 }
             </section>
             <section class="lesson-look">
                 <h3>{"3 · What to look for"}</h3>
                 if p.revealed {
                     if let Some(i) = p.predicted {
-                        <p class="verdict" id="lesson-verdict">{
-                            if i == m.answer {
-                                format!("You predicted “{}”: that is what the measurements show.", m.choices[i])
-                            } else {
-                                format!("You predicted “{}”; the measurements show “{}”.", m.choices[i], m.choices[m.answer])
-                            }
-                        }</p>
+                        <p class="verdict" id="lesson-verdict">{verdict(i)}</p>
                     }
                     <div class="md" id="lesson-look">{rendered(&l.look_for_html)}</div>
                 } else {

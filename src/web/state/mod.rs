@@ -26,7 +26,7 @@ use crate::sweep::final_metrics;
 
 use super::chart_id::ChartId;
 use super::fields::all_fields;
-use super::hash::{EmbedSpec, HashState, parse_hash, to_hash};
+use super::hash::{EmbedSpec, HashState, embed_link, parse_hash, to_hash};
 use super::protocol::{BackendChoice, Control, Event, Phase};
 use super::runs::{
     Imported, KEPT_SNAPSHOTS, Origin, RUN_KIND, RunRecord, RunStatus, SavedCheckpoint,
@@ -211,6 +211,7 @@ impl AppState {
             experiment: Box::new(experiment.clone()),
             backend: self.backend,
             paused: false,
+            live: true,
         });
         let id = self.new_run_id();
         self.run = Rc::new(RunView {
@@ -344,16 +345,24 @@ impl AppState {
         })
     }
 
-    /// The hash of an embed of `chart` for the current experiment.
-    pub fn embed_hash(&self, chart: ChartId, show: &[String], autoplay: bool) -> String {
-        to_hash(&HashState {
-            embed: Some(EmbedSpec {
+    /// The hash of an embed of `chart` for the current experiment (the backend only
+    /// when `keep_backend`: see [`embed_link`]).
+    pub fn embed_hash(
+        &self,
+        chart: ChartId,
+        show: &[String],
+        autoplay: bool,
+        keep_backend: bool,
+    ) -> String {
+        embed_link(
+            &self.hash_state(),
+            EmbedSpec {
                 chart,
                 show: show.to_vec(),
                 autoplay,
-            }),
-            ..self.hash_state()
-        })
+            },
+            keep_backend,
+        )
     }
 
     pub fn apply(&mut self, action: Action) {
@@ -450,11 +459,22 @@ impl AppState {
                 self.sweep_effect(effect, now_ms);
             }
             Action::Saved(action) => self.saved_mut().apply(action),
-            Action::Lesson(action) => match self.lessons_mut().apply(action) {
-                LessonEffect::None => {}
-                LessonEffect::Apply => self.apply_lesson(),
-                LessonEffect::Notice(n) => self.notices.push(n),
-            },
+            Action::Lesson(action) => {
+                let opening = matches!(action, LessonAction::Open(_));
+                match self.lessons_mut().apply(action) {
+                    LessonEffect::None => {}
+                    LessonEffect::Apply => {
+                        // The lesson's experiment replaces the controls; a run that is
+                        // not training (paused, finished, stopped; saved already) no
+                        // longer matches them, so its buttons and charts go.
+                        if opening {
+                            self.close_stopped_run();
+                        }
+                        self.apply_lesson();
+                    }
+                    LessonEffect::Notice(n) => self.notices.push(n),
+                }
+            }
             Action::OpenRun(id) => self.open_run(&id),
             Action::Imported(imported, now_ms) => {
                 let n = imported.runs.len();
@@ -484,6 +504,20 @@ impl AppState {
                 run.error = None;
                 run.started_at_ms = 0.0;
             }
+        }
+    }
+
+    /// Clears a run that is not training from the page (the worker drops a paused
+    /// one); a training run stays.
+    fn close_stopped_run(&mut self) {
+        if self.run.phase == Phase::Running && !self.run.detached {
+            return;
+        }
+        if self.run.phase == Phase::Paused && !self.run.detached {
+            self.send(Control::Reset);
+        }
+        if self.run.experiment.is_some() {
+            self.run = Rc::default();
         }
     }
 
@@ -568,7 +602,7 @@ impl AppState {
                 self.save_run(None, now_ms);
                 // A lesson's observations open when its run finishes.
                 if self.lessons.open.is_some() {
-                    self.lessons_mut().reveal();
+                    self.lessons_mut().run_finished();
                 }
                 let report = self.run.eval.clone();
                 let saved_ms = self.epoch_offset + now_ms;
@@ -622,9 +656,68 @@ impl AppState {
             line.push_str(&format!(" · saved run “{}”", run.name));
         } else if let Some(p) = &run.progress {
             line.push_str(&format!(" · {:.1} steps/s", p.steps_per_sec));
+            if run.phase == Phase::Running
+                && let Some(left) = time_left(p.steps.saturating_sub(p.step), p.steps_per_sec)
+            {
+                line.push_str(&format!(" · {left}"));
+            }
         }
         line
     }
+}
+
+impl AppState {
+    /// The status line of an embedded figure, for blog readers: what is happening in
+    /// plain words, no backend jargon. `waiting`: another figure on the page trains
+    /// and this one waits its turn.
+    pub fn embed_status_line(&self, waiting: bool) -> String {
+        let run = &self.run;
+        let on = match run.backend.as_ref().map(|b| b.kind.as_str()) {
+            Some("webgpu") => " on your GPU",
+            Some(_) => " on your CPU",
+            None => "",
+        };
+        let (step, steps) = match (&run.progress, &run.experiment) {
+            (Some(p), _) => (p.step, p.steps),
+            (None, Some(e)) => (0, e.train.steps),
+            (None, None) => (0, self.exp.train.steps),
+        };
+        let autoplay = self.embed.as_ref().is_some_and(|e| e.autoplay);
+        match run.phase {
+            _ if waiting => {
+                "Waiting: another figure on this page is training; this one goes on after it."
+                    .into()
+            }
+            Phase::Running => {
+                format!("Training a small transformer in your browser{on}: step {step} of {steps}.")
+            }
+            Phase::Paused => format!("Paused at step {step} of {steps}. Resume goes on."),
+            Phase::Finished => format!("Training finished: {steps} steps in your browser{on}."),
+            Phase::Idle if run.error.is_some() => "Stopped: see the message above.".into(),
+            Phase::Idle if autoplay => {
+                "This figure trains a small transformer in your browser when it comes into \
+                 view; Train starts it now."
+                    .into()
+            }
+            Phase::Idle => "Train trains a small transformer here, in your browser.".into(),
+        }
+    }
+}
+
+/// "about 40 s left" from the steps to go and the measured rate (which includes the
+/// evaluations so far); `None` before a rate is known.
+pub fn time_left(steps_left: usize, steps_per_sec: f64) -> Option<String> {
+    if !(steps_per_sec.is_finite() && steps_per_sec > 0.0) || steps_left == 0 {
+        return None;
+    }
+    let secs = steps_left as f64 / steps_per_sec;
+    Some(if secs < 90.0 {
+        format!("about {} s left", (secs / 5.0).ceil().max(1.0) as u64 * 5)
+    } else if secs < 5400.0 {
+        format!("about {} min left", (secs / 60.0).round() as u64)
+    } else {
+        format!("about {:.1} h left", secs / 3600.0)
+    })
 }
 
 /// The run the bench page times: `exp` for `steps` steps, logging often enough to
@@ -770,6 +863,7 @@ mod tests {
             kind: "cpu".into(),
             adapter: "flex".into(),
             fallback_reason: None,
+            warning: None,
         })));
         s.apply(ev(Event::Progress(Progress {
             step: 25,
@@ -1151,10 +1245,63 @@ mod tests {
         let lab = s.lab_hash();
         assert!(!lab.contains("embed") && !lab.contains("autoplay"), "{lab}");
         assert_eq!(parse_hash(&lab).0.experiment.task.points, 15);
-        let code = s.embed_hash(ChartId::Loss, &[], false);
+        let code = s.embed_hash(ChartId::Loss, &[], false, false);
         let back = parse_hash(&code).0;
         assert_eq!(back.embed.unwrap().chart, ChartId::Loss);
         assert_eq!(back.experiment, s.exp);
+    }
+
+    #[test]
+    fn the_time_left_is_rounded_as_a_person_would_say_it() {
+        assert_eq!(time_left(100, 10.0).as_deref(), Some("about 10 s left"));
+        assert_eq!(time_left(1, 10.0).as_deref(), Some("about 5 s left"));
+        assert_eq!(time_left(3000, 10.0).as_deref(), Some("about 5 min left"));
+        assert_eq!(time_left(36_000, 2.0).as_deref(), Some("about 5.0 h left"));
+        assert_eq!(time_left(0, 10.0), None);
+        assert_eq!(time_left(10, 0.0), None);
+    }
+
+    #[test]
+    fn embed_code_leaves_the_backend_to_the_reader_unless_the_author_keeps_it() {
+        let s = AppState::from_hash("#preset=icl-in-a-minute&backend=cpu&lesson=one");
+        let code = s.embed_hash(ChartId::Icl, &[], true, false);
+        assert!(
+            !code.contains("backend") && !code.contains("lesson"),
+            "{code}"
+        );
+        assert_eq!(parse_hash(&code).0.backend, BackendChoice::Auto);
+        let kept = s.embed_hash(ChartId::Icl, &[], true, true);
+        assert_eq!(parse_hash(&kept).0.backend, BackendChoice::Cpu);
+    }
+
+    #[test]
+    fn an_embed_tells_readers_what_happens_in_plain_words() {
+        let mut s = AppState::from_hash("#preset=icl-in-a-minute&embed=icl&autoplay");
+        let idle = s.embed_status_line(false);
+        assert!(idle.contains("when it comes into view"), "{idle}");
+        assert!(
+            s.embed_status_line(true)
+                .starts_with("Waiting: another figure")
+        );
+        started(&mut s);
+        s.apply(Action::Worker {
+            event: Event::Backend(BackendInfo {
+                kind: "cpu".into(),
+                adapter: "burn flex (CPU, wasm)".into(),
+                fallback_reason: None,
+                warning: None,
+            }),
+            now_ms: 0.0,
+        });
+        let line = s.embed_status_line(false);
+        assert!(
+            line.starts_with("Training a small transformer in your browser on your CPU"),
+            "{line}"
+        );
+        // No jargon for blog readers.
+        for word in ["burn", "flex", "wasm", "backend", "loss"] {
+            assert!(!line.contains(word), "{word} in {line}");
+        }
     }
 
     fn started(s: &mut AppState) {
@@ -1199,6 +1346,7 @@ mod tests {
             kind: "cpu".into(),
             adapter: "flex".into(),
             fallback_reason: None,
+            warning: None,
         })));
         s.apply(ev(Event::Progress(Progress {
             step: 40,
@@ -1331,6 +1479,7 @@ mod tests {
                 kind: "webgpu".into(),
                 adapter: "gpu".into(),
                 fallback_reason: None,
+                warning: None,
             }),
             now_ms: 0.0,
         });
@@ -1446,6 +1595,42 @@ mod tests {
     }
 
     #[test]
+    fn opening_a_lesson_closes_a_paused_run_but_not_a_training_one() {
+        let lessons = vec![
+            lesson("one", "icl-in-a-minute"),
+            lesson("two", "transience"),
+        ];
+        let loaded = || {
+            Action::Lesson(LessonAction::Loaded {
+                lessons: lessons.clone(),
+                errors: Vec::new(),
+            })
+        };
+        let mut s = running("");
+        s.apply(loaded());
+        s.apply(Action::Worker {
+            event: Event::Paused { step: 7 },
+            now_ms: 0.0,
+        });
+        let sent = s.outbox.next_number();
+        s.apply(Action::Lesson(LessonAction::Open("two".into())));
+        assert_eq!(s.run.phase, Phase::Idle, "no Resume of the old run");
+        assert!(s.run.experiment.is_none() && s.run.losses.is_empty());
+        assert!(
+            matches!(s.outbox.last(), Some((n, Control::Reset)) if n >= sent),
+            "the worker drops the paused run"
+        );
+        assert_eq!(s.exp.train.steps, 321, "the lesson's experiment");
+        // A run that is training keeps training beside the lesson.
+        let mut t = running("");
+        t.apply(loaded());
+        let sent = t.outbox.next_number();
+        t.apply(Action::Lesson(LessonAction::Open("two".into())));
+        assert_eq!(t.run.phase, Phase::Running);
+        assert_eq!(t.outbox.next_number(), sent, "nothing sent");
+    }
+
+    #[test]
     fn lesson_progress_follows_prediction_steps_and_the_finished_run() {
         let mut s = AppState::from_hash("");
         s.apply(Action::Lesson(LessonAction::Loaded {
@@ -1465,6 +1650,10 @@ mod tests {
         s.apply(Action::Lesson(LessonAction::ToggleStep(1)));
         let p = &s.lessons.progress["one"];
         assert_eq!((p.predicted, p.done.len(), p.revealed), (Some(1), 1, false));
+        // Shown by hand before any run: revealed, but nothing measured here yet.
+        s.apply(Action::Lesson(LessonAction::Reveal));
+        let p = &s.lessons.progress["one"];
+        assert!(p.revealed && !p.ran);
         started(&mut s);
         s.apply(Action::Worker {
             event: Event::Finished {
@@ -1474,8 +1663,8 @@ mod tests {
             now_ms: 0.0,
         });
         assert!(
-            s.lessons.progress["one"].revealed,
-            "the observations open at the end of the run"
+            s.lessons.progress["one"].revealed && s.lessons.progress["one"].ran,
+            "the observations open at the end of the run, which measured them"
         );
         s.apply(Action::Lesson(LessonAction::Close));
         assert!(!to_hash(&s.hash_state()).contains("lesson"));
