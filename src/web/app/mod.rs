@@ -1010,11 +1010,15 @@ fn embed_view(props: &EmbedProps) -> Html {
         <div class="page embed" data-embed={spec.chart.id()}>
             <style>{only}</style>
             <header class="embed-top">
+                // A heading for screen readers and the page outline; the figure's
+                // caption says the same to the eye.
+                <h1 class="visually-hidden">{format!("ICL Lab: {}", spec.chart.describe())}</h1>
                 <RunButtons run={Shared::from(&state.run)} can_start={state.can_start()} valid={state.drafts.is_empty()} exp={state.exp.clone()} start={props.start.clone()} control={props.control.clone()} />
                 <a class="open-lab" id="open-lab" href={lab} target="_blank" rel="noopener">{"Open in ICL Lab ↗"}</a>
             </header>
             <p class="status" role="status" aria-live="polite" id="status" title={state.status_line()}>{state.embed_status_line(props.waiting)}</p>
             <Notices notices={state.notices.clone()} error={state.run.error.clone()} dispatch={state.dispatcher()} />
+            <main>
             if !fields.is_empty() {
                 <div class="embed-controls" aria-label="settings">
                     { for fields.iter().map(|f| html!{
@@ -1025,6 +1029,7 @@ fn embed_view(props: &EmbedProps) -> Html {
             <div class="embed-chart">
                 <Charts run={Shared::from(&state.run)} exp={state.exp.clone()} hidden={state.hidden.clone()} ablation_mode={state.ablation_mode} attention_prompt={state.attention_prompt} dispatch={state.dispatcher()} only={spec.chart} />
             </div>
+            </main>
         </div>
     }
 }
