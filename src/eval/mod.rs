@@ -299,18 +299,31 @@ pub fn distances(
         .collect()
 }
 
+/// Prompts × points² × dims² the preview may spend (a k×d solve per prediction):
+/// icl-in-a-minute's 256 prompts (d = 5, 21 points), about 40 ms natively.
+const PREVIEW_WORK: usize = 256 * 21 * 21 * 5 * 5;
+
 /// The baselines' curves on fresh tasks before any training: what the page draws
 /// faintly in the ICL chart until the model's first evaluation (the "ghost" of the
-/// figure to come). On at most `max_prompts` of the evaluation prompts, so it costs
-/// milliseconds; `None` for families that are not regression, or with no baseline
-/// that can run without the training pool.
+/// figure to come). The page computes it on its own thread, so it stays cheap:
+/// closed-form baselines only (not Lasso, GD, Newton or the network fit by GD: the
+/// last took 6.2 s natively on relu-nn's 256 prompts), on at most `max_prompts`
+/// prompts and fewer for large tasks (garg-linear gets 16). `None` for families
+/// that are not regression, or with no such baseline.
 pub fn baseline_preview(exp: &Experiment, max_prompts: usize) -> Option<EvalCurves> {
+    use crate::baselines::BaselineConfig as B;
     if !matches!(exp.task.family.shape(), crate::tasks::Shape::Regression) {
         return None;
     }
     let fresh = TaskSource::Fresh;
     let mut small = exp.clone();
-    small.eval.prompts = exp.eval.prompts.clamp(1, max_prompts.max(1));
+    let per_prompt = (exp.task.points * exp.task.dims).pow(2).max(1);
+    small.eval.prompts = exp
+        .eval
+        .prompts
+        .min(max_prompts)
+        .min(PREVIEW_WORK / per_prompt)
+        .max(16);
     let prompts = eval_prompts(&small, &fresh, EvalSet::Fresh, &exp.x_dist);
     let configs = match &exp.eval.baselines {
         Some(list) => list.clone(),
@@ -320,9 +333,16 @@ pub fn baseline_preview(exp: &Experiment, max_prompts: usize) -> Option<EvalCurv
         pool: None,
         prior_var: exp.task.family.prior_var(),
     };
-    // dMMSE needs the pool, which only training draws: left out here.
+    // dMMSE needs the pool, which only training draws: left out here, with the
+    // iterative algorithms.
     let curves: BTreeMap<String, Curve> = configs
         .iter()
+        .filter(|c| {
+            matches!(
+                c,
+                B::Zero | B::Averaging | B::KNearest { .. } | B::LeastSquares | B::Ridge { .. }
+            )
+        })
         .filter_map(|c| c.build(&ctx).ok())
         .map(|b| {
             let pred = b.predict_prompts(&prompts);
@@ -402,6 +422,11 @@ mod tests {
         let avg = &p.curves["averaging"].mean;
         assert!(ls[d + 1] < 1e-6, "{ls:?}");
         assert!(avg[d + 1] > 0.1, "{avg:?}");
+        // The iterative baselines are left to the model's first evaluation (the
+        // network fit by GD took 6.2 s on relu-nn's prompts).
+        let relu = crate::presets::preset("relu-nn").unwrap();
+        let p = baseline_preview(&relu, 256).unwrap();
+        assert!(!p.curves.contains_key("nn_gd") && p.curves.contains_key("least_squares"));
         // Token runs have no such figure.
         let tokens = crate::presets::preset("induction-phase-change").unwrap();
         assert!(baseline_preview(&tokens, 64).is_none());

@@ -764,9 +764,9 @@ struct ChartsProps {
 #[function_component(Charts)]
 fn charts(props: &ChartsProps) -> Html {
     let (run, dispatch) = (&props.run, &props.dispatch);
-    // Before the first evaluation: the baselines alone, faint (milliseconds on the
-    // evaluation's 256 prompts, fewer curves' worth of wobble than on 64; recomputed
-    // only when the experiment changes).
+    // Before the first evaluation: the closed-form baselines alone, faint (at most
+    // 70 ms natively on any preset, see eval::baseline_preview; recomputed only when
+    // the experiment changes).
     let ghost = {
         let trained = run.experiment.as_ref().unwrap_or(&props.exp).clone();
         use_memo(trained, |e| {
