@@ -49,6 +49,14 @@ pub trait Predictor {
     /// Predicts y_k for the query x_k from the first k pairs of `prompt`.
     fn predict(&self, prompt: &Prompt, k: usize) -> f64;
 
+    /// False for a predictor that never reads the context pairs (the zero
+    /// predictor): its error at every k then estimates one and the same number, and
+    /// its curve is that number pooled over k (`eval::baseline_curve`) instead of a
+    /// line that wobbles with each position's sampling noise.
+    fn reads_context(&self) -> bool {
+        true
+    }
+
     /// Predictions for every prompt and every k = 0 … points−1, [prompt][k]. The
     /// model overrides this to run one batched forward pass.
     fn predict_prompts(&self, prompts: &[Prompt]) -> Vec<Vec<f64>> {

@@ -12,4 +12,7 @@ impl Predictor for Zero {
     fn predict(&self, _prompt: &Prompt, _k: usize) -> f64 {
         0.0
     }
+    fn reads_context(&self) -> bool {
+        false
+    }
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use burn::tensor::Device;
 
 use super::{
-    Curve, DumpedPrompt, EvalCurves, EvalDump, EvalReport, EvalSet, baselines, curve, distances,
-    eval_prompts, lens_plan, token_plan,
+    Curve, DumpedPrompt, EvalCurves, EvalDump, EvalReport, EvalSet, baseline_curve, baselines,
+    curve, distances, eval_prompts, lens_plan, token_plan,
 };
 use crate::config::{Encoding, Experiment};
 use crate::lens::algorithms::LensPlan;
@@ -247,14 +247,14 @@ fn planned_sets(
         .into_iter()
         .map(|set| {
             let prompts = eval_prompts(exp, source, set, x_dist);
-            let predictions: BTreeMap<String, Vec<Vec<f64>>> = predictors
-                .iter()
-                .map(|p| (p.name(), p.predict_prompts(&prompts)))
-                .collect();
-            let baselines = predictions
-                .iter()
-                .map(|(name, pred)| (name.clone(), curve(&prompts, pred, exp.task.dims)))
-                .collect();
+            let mut predictions = BTreeMap::new();
+            let mut baselines = BTreeMap::new();
+            for p in &predictors {
+                let pred = p.predict_prompts(&prompts);
+                let c = baseline_curve(p.as_ref(), &prompts, &pred, exp.task.dims);
+                baselines.insert(p.name(), c);
+                predictions.insert(p.name(), pred);
+            }
             PlannedSet {
                 set,
                 prompts,

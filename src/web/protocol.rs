@@ -106,6 +106,12 @@ pub enum Control {
         backend: BackendChoice,
         checkpoint: Box<SavedCheckpoint>,
     },
+    /// The closed-form baselines' curves on fresh prompts, before any training
+    /// (`eval::baseline_preview`), answered by [`Event::Preview`]; the run, if any,
+    /// is not touched. The page's thread computes none of it.
+    Preview {
+        experiment: Box<Experiment>,
+    },
 }
 
 fn yes() -> bool {
@@ -241,6 +247,12 @@ pub enum Event {
     /// The run's checkpoint (last logged step), sent after every pause and at the
     /// end, so the page can save the run and resume it after a reload.
     Checkpoint(Box<SavedCheckpoint>),
+    /// The answer to [`Control::Preview`]: `None` where the experiment has no such
+    /// figure (token and classification tasks).
+    Preview {
+        experiment: Box<Experiment>,
+        curves: Option<Box<crate::eval::EvalCurves>>,
+    },
 }
 
 /// Where a run stands.

@@ -146,16 +146,28 @@ async fn run_loop(
                 }
                 continue;
             }
+            if let Control::Preview { experiment } = control {
+                let curves = crate::eval::baseline_preview(&experiment, 256).map(Box::new);
+                post(&scope, &Event::Preview { experiment, curves });
+                continue;
+            }
             let step = run.as_ref().map_or(0, |r| r.trainer.step);
             if let Some(event) = state.apply(&control, step) {
-                post(&scope, &event);
                 // Steps between logging steps are not reported: when pausing, report
-                // the step the run stands at, so the page shows exactly where it is.
-                if let (Event::Paused { .. }, Some(r)) = (&event, run.as_mut()) {
-                    match r.report_current(&scope).await {
-                        Ok(()) => r.post_checkpoint(&scope).await,
-                        Err(message) => post(&scope, &Event::Error { message }),
-                    }
+                // the step the run stands at first, then Paused, so the page's last
+                // word before "paused" is exactly where the run stands.
+                match (&event, run.as_mut()) {
+                    (Event::Paused { .. }, Some(r)) => match r.report_current(&scope).await {
+                        Ok(()) => {
+                            post(&scope, &event);
+                            r.post_checkpoint(&scope).await;
+                        }
+                        Err(message) => {
+                            post(&scope, &event);
+                            post(&scope, &Event::Error { message });
+                        }
+                    },
+                    _ => post(&scope, &event),
                 }
             }
             if control == Control::Reset {

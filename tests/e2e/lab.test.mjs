@@ -100,7 +100,8 @@ async function status(page) {
   const text = await page.textContent('#status');
   const step = Number(/step (\d+) \//.exec(text)?.[1] ?? NaN);
   const loss = Number(/loss ([0-9.eE+-]+)/.exec(text)?.[1] ?? NaN);
-  return { text, step, loss };
+  const badge = (await page.textContent('#backend-badge').catch(() => null)) ?? '';
+  return { text, step, loss, badge };
 }
 
 async function waitFor(page, pred, timeout, what) {
@@ -188,7 +189,7 @@ test('choosing WebGPU after the CPU trainer loaded starts a WebGPU worker, and t
   // And back: the WebGPU trainer also trains on the CPU, without a new worker.
   await page.selectOption('#backend-choice', 'cpu');
   await page.click('#train');
-  await waitFor(page, (s) => /finished/.test(s.text) && /backend: cpu/.test(s.text), 120_000, 'the CPU run');
+  await waitFor(page, (s) => /finished/.test(s.text) && /^CPU/.test(s.badge), 120_000, 'the CPU run');
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -203,7 +204,8 @@ test('CPU: a run from a URL trains, the loss falls, the ICL curve is drawn and h
   });
   await page.click('#train');
   const s1 = await waitFor(page, (s) => s.step >= 25, 60_000, 'step 25');
-  assert.match(s1.text, /backend: cpu/);
+  assert.match(s1.badge, /^CPU · /);
+  assert.doesNotMatch(s1.text, /backend|flex/, 'the badge names the backend, the status line does not');
   // The chart keeps the last 20 logged losses in data-recent; the live schedule logs
   // often, so the early losses are read now.
   const early = await losses(page);
@@ -261,11 +263,9 @@ test('pause pauses, step takes exactly one step, resume goes on', async () => {
   await page.click('#train');
   await waitFor(page, (s) => s.step >= 10, 60_000, 'step 10');
   await page.click('#train'); // Pause
-  await waitFor(page, (s) => /paused/.test(s.text), 10_000, 'paused');
-  // The step in flight at the click is reported just after "paused" (the live
-  // schedule reports it within 250 ms); from then on nothing moves.
-  await page.waitForTimeout(500);
-  const paused = await status(page);
+  // The worker reports the step in flight at the click before it says "paused": the
+  // step shown with "paused" is where the run stands, and nothing moves after it.
+  const paused = await waitFor(page, (s) => /paused/.test(s.text), 10_000, 'paused');
   await page.waitForTimeout(1500);
   const still = await status(page);
   assert.equal(still.step, paused.step, 'no step while paused');
@@ -801,7 +801,7 @@ test('saved runs: a paused run survives a reload and resumes from its checkpoint
   await page.click('#train'); // Pause
   await waitFor(page, (s) => /paused/.test(s.text), 10_000, 'paused');
   // Saved with its checkpoint at the step the run stopped at (the step in flight at
-  // the click is reported just after "paused").
+  // the click is reported before "paused").
   const row = await runRow(page, (r) => r.status === 'paused (resumable)' && r.saved && /seed 77/.test(r.name), 20_000, 'the paused run saved');
   const paused = { step: Number(row.cells[4].split(' / ')[0]) };
   assert.equal(row.cells[4], `${paused.step} / 80`);

@@ -320,7 +320,7 @@ pub fn app() -> Html {
                     <section class="results">
                         <RunButtons run={Shared::from(&state.run)} can_start={state.can_start()} valid={state.drafts.is_empty()} exp={state.exp.clone()} start={start.clone()} control={control.clone()} />
                         <ResumeOffer saved={Shared::from(&state.saved)} run={Shared::from(&state.run)} dispatch={state.dispatcher()} />
-                        <Charts run={Shared::from(&state.run)} exp={state.exp.clone()} hidden={state.hidden.clone()} ablation_mode={state.ablation_mode} attention_prompt={state.attention_prompt} dispatch={state.dispatcher()} />
+                        <Charts run={Shared::from(&state.run)} exp={state.exp.clone()} preview={state.preview()} hidden={state.hidden.clone()} ablation_mode={state.ablation_mode} attention_prompt={state.attention_prompt} dispatch={state.dispatcher()} />
                         <RunsPanel saved={Shared::from(&state.saved)} run={Shared::from(&state.run)} dispatch={state.dispatcher()} />
                         <EmbedPanel hash={state.hash_state()} />
                         <SweepPanel sweep={Shared::from(&state.sweep)} run={Shared::from(&state.run)} can_start={state.can_start()} dispatch={state.dispatcher()} />
@@ -752,6 +752,8 @@ struct ChartsProps {
     /// The experiment the controls show (what an idle page draws axes for).
     exp: Experiment,
     /// Curves the user switched off.
+    /// The baselines before training (the worker's answer to Control::Preview).
+    preview: Option<Rc<crate::eval::EvalCurves>>,
     hidden: BTreeSet<String>,
     ablation_mode: AblationMode,
     attention_prompt: usize,
@@ -764,15 +766,9 @@ struct ChartsProps {
 #[function_component(Charts)]
 fn charts(props: &ChartsProps) -> Html {
     let (run, dispatch) = (&props.run, &props.dispatch);
-    // Before the first evaluation: the closed-form baselines alone, faint (at most
-    // 70 ms natively on any preset, see eval::baseline_preview; recomputed only when
-    // the experiment changes).
-    let ghost = {
-        let trained = run.experiment.as_ref().unwrap_or(&props.exp).clone();
-        use_memo(trained, |e| {
-            crate::eval::baseline_preview(e, 256).map(Rc::new)
-        })
-    };
+    // Before the first evaluation: the closed-form baselines alone, faint, as the
+    // worker computed them (Control::Preview).
+    let ghost = &props.preview;
     let want = |id: ChartId| props.only.is_none_or(|o| o == id);
     let losses = Rc::new(run.losses.clone());
     let steps = run
@@ -787,7 +783,7 @@ fn charts(props: &ChartsProps) -> Html {
     let names: Vec<String> = report
         .as_ref()
         .and_then(|r| r.eval(&run.eval_set).or(r.evals.first()))
-        .or((*ghost).as_deref())
+        .or(ghost.as_deref())
         .map(|e| e.curves.keys().cloned().collect())
         .unwrap_or_default();
     let set = if sets.contains(&run.eval_set) {
@@ -802,7 +798,7 @@ fn charts(props: &ChartsProps) -> Html {
     let zero_loss = report
         .as_ref()
         .and_then(|r| r.eval("fresh").map(|e| (e, r.dims)))
-        .or((*ghost).as_deref().map(|e| (e, trained_dims)))
+        .or(ghost.as_deref().map(|e| (e, trained_dims)))
         .and_then(|(e, d)| {
             let z = &e.curves.get("zero")?.mean;
             (!z.is_empty()).then(|| z.iter().sum::<f64>() / z.len() as f64 * d as f64)
@@ -811,7 +807,7 @@ fn charts(props: &ChartsProps) -> Html {
     let plan = report
         .as_ref()
         .and_then(|r| r.eval(&set))
-        .or((*ghost).as_deref())
+        .or(ghost.as_deref())
         .map(|e| icl_plan(e, &hidden));
     let trained = run.experiment.as_ref().unwrap_or(&props.exp);
     let shape = trained.task.family.shape();
@@ -906,7 +902,7 @@ fn charts(props: &ChartsProps) -> Html {
             if want(ChartId::Loss) { <LossChart {losses} {steps} zero={zero_loss} /> }
             if want(ChartId::Icl) {
                 <IclChart report={report.clone()} set={set.clone()} hidden={hidden.clone()}
-                    ghost={(*ghost).clone()} dims={trained.task.dims}>
+                    ghost={ghost.clone()} dims={trained.task.dims}>
                 <div class="legend" role="group" aria-label="curves to show">
                     if sets.len() > 1 {
                         <span class="toggle" role="radiogroup" aria-label="evaluation tasks">
@@ -1027,7 +1023,7 @@ fn embed_view(props: &EmbedProps) -> Html {
                 </div>
             }
             <div class="embed-chart">
-                <Charts run={Shared::from(&state.run)} exp={state.exp.clone()} hidden={state.hidden.clone()} ablation_mode={state.ablation_mode} attention_prompt={state.attention_prompt} dispatch={state.dispatcher()} only={spec.chart} />
+                <Charts run={Shared::from(&state.run)} exp={state.exp.clone()} preview={state.preview()} hidden={state.hidden.clone()} ablation_mode={state.ablation_mode} attention_prompt={state.attention_prompt} dispatch={state.dispatcher()} only={spec.chart} />
             </div>
             </main>
         </div>

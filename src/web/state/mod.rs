@@ -20,7 +20,7 @@ use std::rc::Rc;
 
 use crate::ablation::AblationMode;
 use crate::config::Experiment;
-use crate::eval::EvalReport;
+use crate::eval::{EvalCurves, EvalReport};
 use crate::presets;
 use crate::sweep::final_metrics;
 
@@ -60,6 +60,10 @@ pub struct AppState {
     /// Messages about the link the page was opened with.
     pub notices: Vec<String>,
     pub worker_ready: bool,
+    /// The worker's latest baseline preview and the experiment it is for.
+    pub preview: Option<Rc<(Experiment, Option<Rc<EvalCurves>>)>>,
+    /// The experiment the worker was last asked to preview.
+    pub preview_asked: Option<Experiment>,
     /// The current run and how it is looked at.
     pub run: Rc<RunView>,
     /// The sweep panel.
@@ -143,6 +147,8 @@ impl AppState {
             embed: h.embed,
             notices,
             worker_ready: false,
+            preview: None,
+            preview_asked: None,
             run: Rc::default(),
             sweep: Rc::default(),
             saved: Rc::default(),
@@ -366,6 +372,40 @@ impl AppState {
     }
 
     pub fn apply(&mut self, action: Action) {
+        self.apply_action(action);
+        self.ask_preview();
+    }
+
+    /// The experiment the charts show: the run's, or the controls' before any run.
+    pub fn shown_experiment(&self) -> &Experiment {
+        self.run.experiment.as_ref().unwrap_or(&self.exp)
+    }
+
+    /// The baselines' curves before training (the ICL chart's faint "ghost"), when
+    /// the worker has computed them for the experiment shown.
+    pub fn preview(&self) -> Option<Rc<EvalCurves>> {
+        let (exp, curves) = self.preview.as_deref()?;
+        (exp == self.shown_experiment()).then(|| curves.clone())?
+    }
+
+    /// Asks the worker for the baselines' preview of the experiment shown when it
+    /// changed (the page's thread computes nothing: on relu-nn's prompts the
+    /// preview is tens of milliseconds, at every edit). Not on the bench page, and
+    /// not before the worker listens (a new worker is asked again).
+    fn ask_preview(&mut self) {
+        if self.bench.is_some() || !self.worker_ready {
+            return;
+        }
+        let shown = self.shown_experiment().clone();
+        if self.preview_asked.as_ref() != Some(&shown) {
+            self.preview_asked = Some(shown.clone());
+            self.send(Control::Preview {
+                experiment: Box::new(shown),
+            });
+        }
+    }
+
+    fn apply_action(&mut self, action: Action) {
         match action {
             Action::Edit { path, text } => {
                 let Some(field) = all_fields().find(|f| f.path == path) else {
@@ -547,7 +587,14 @@ impl AppState {
 
     fn on_event(&mut self, event: Event, now_ms: f64) {
         match event {
-            Event::Ready { .. } => self.worker_ready = true,
+            Event::Ready { .. } => {
+                // A new worker (a backend switch) has not been asked for anything.
+                self.worker_ready = true;
+                self.preview_asked = None;
+            }
+            Event::Preview { experiment, curves } => {
+                self.preview = Some(Rc::new((*experiment, curves.map(|c| Rc::new(*c)))));
+            }
             Event::Backend(info) => self.run_mut().backend = Some(info),
             Event::Progress(p) => {
                 let run = self.run_mut();
@@ -628,13 +675,10 @@ impl AppState {
         self.drafts.is_empty() && self.worker_ready
     }
 
-    /// The plain-text status line (`role="status"`): backend, step, latest loss.
+    /// The plain-text status line (`role="status"`): step, latest loss, phase, speed
+    /// and time left. The backend is the badge's (one place names it, not two).
     pub fn status_line(&self) -> String {
         let run = &self.run;
-        let backend = match &run.backend {
-            Some(b) => format!("backend: {} ({})", b.kind, b.adapter),
-            None => format!("backend: {} (not started)", self.backend.name()),
-        };
         let (step, steps) = match (&run.progress, &run.experiment) {
             (Some(p), _) => (p.step, p.steps),
             (None, Some(e)) => (0, e.train.steps),
@@ -651,7 +695,7 @@ impl AppState {
             Phase::Paused => "paused",
             Phase::Finished => "finished",
         };
-        let mut line = format!("{backend} · step {step} / {steps} · loss {loss} · {phase}");
+        let mut line = format!("step {step} / {steps} · loss {loss} · {phase}");
         if run.detached {
             line.push_str(&format!(" · saved run “{}”", run.name));
         } else if let Some(p) = &run.progress {
@@ -834,6 +878,64 @@ mod tests {
     }
 
     #[test]
+    fn the_worker_previews_each_experiment_shown_once_and_stale_answers_are_dropped() {
+        let previews = |s: &AppState| -> Vec<Experiment> {
+            s.outbox
+                .iter()
+                .filter_map(|(_, c)| match c {
+                    Control::Preview { experiment } => Some((**experiment).clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let ready = || Action::Worker {
+            event: Event::Ready {
+                protocol: 1,
+                webgpu: false,
+            },
+            now_ms: 0.0,
+        };
+        let mut s = AppState::from_hash("");
+        assert!(previews(&s).is_empty(), "nobody listens yet");
+        s.apply(ready());
+        assert_eq!(previews(&s), vec![s.exp.clone()]);
+        let first = s.exp.clone();
+        s.apply(Action::Backend(BackendChoice::Cpu));
+        assert_eq!(
+            previews(&s).len(),
+            1,
+            "the same experiment is not asked twice"
+        );
+        s.apply(Action::Edit {
+            path: "seed".into(),
+            text: "5".into(),
+        });
+        assert_eq!(previews(&s).len(), 2);
+        // The answer for the first experiment arrives late: not shown.
+        let curves = crate::eval::baseline_preview(&first, 16).map(Box::new);
+        assert!(curves.is_some());
+        let answer = |experiment: &Experiment| Action::Worker {
+            event: Event::Preview {
+                experiment: Box::new(experiment.clone()),
+                curves: curves.clone(),
+            },
+            now_ms: 0.0,
+        };
+        s.apply(answer(&first));
+        assert!(s.preview().is_none(), "a preview of another experiment");
+        let now = s.exp.clone();
+        s.apply(answer(&now));
+        assert!(s.preview().is_some());
+        // A new worker (a backend switch) is asked again.
+        s.apply(ready());
+        assert_eq!(previews(&s).len(), 3);
+        // The bench page asks nothing.
+        let mut bench = AppState::from_hash("bench");
+        bench.apply(ready());
+        assert!(previews(&bench).is_empty());
+    }
+
+    #[test]
     fn events_drive_the_run_view_and_the_status_line() {
         let mut s = AppState::from_hash("");
         s.apply(Action::Worker {
@@ -876,7 +978,8 @@ mod tests {
         })));
         let line = s.status_line();
         assert!(
-            line.contains("backend: cpu (flex)")
+            !line.contains("backend")
+                && !line.contains("flex")
                 && line.contains("step 25 / 1500")
                 && line.contains("loss 0.2500")
                 && line.contains("running"),
@@ -940,9 +1043,16 @@ mod tests {
         }));
         s.apply(Action::Sweep(SweepAction::Start { now_ms: 0.0 }));
         assert_eq!(s.sweep.error, None);
-        let started = |s: &AppState| match s.outbox.last() {
-            Some((_, Control::Start { experiment, .. })) => experiment.task.pool,
-            other => panic!("expected a start, got {other:?}"),
+        // The latest Start (a Preview of the run's experiment may follow it).
+        let started = |s: &AppState| {
+            s.outbox
+                .iter()
+                .filter_map(|(_, c)| match c {
+                    Control::Start { experiment, .. } => Some(experiment.task.pool),
+                    _ => None,
+                })
+                .last()
+                .expect("a start")
         };
         assert_eq!(started(&s), Some(2));
         assert_eq!(s.sweep.status, Some(SweepStatus::Running { index: 0 }));
