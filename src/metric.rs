@@ -287,6 +287,7 @@ pub fn algorithm_label(name: &str) -> String {
     match name {
         "least_squares" => "least squares".into(),
         "dmmse" => "dMMSE".into(),
+        "bayes_mixture" => "Bayes mixture".into(),
         n => {
             if let Some(t) = n.strip_prefix("gdpp_") {
                 format!("GD++-{t}")

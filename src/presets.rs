@@ -227,10 +227,14 @@ fn lsa_equals_gd() -> Experiment {
 
 fn algorithm_selection_noise() -> Experiment {
     let mut e = browser_scale();
-    // Two noise levels 4× apart: tuned ridge uses λ = 0.0625 and 1 (τ² = 1), one λ
-    // cannot serve both, so matching tuned ridge at each σ needs selection.
+    // Bai et al.: y = w·x/√d + σε with w ~ N(0, I) and σ ∈ {0.1, 0.5}. The lab's
+    // tasks are y = w·x (errors divided by d), which is Bai's task times √d, so
+    // Bai's levels are these divided by √d = 2: tuned ridge uses λ = 0.04 and 1, and
+    // ridge with either level's λ is clearly worse at the other level near k = d
+    // (tested with the baselines alone), so matching tuned ridge at each σ there
+    // needs selection.
     e.task.family = TaskFamilyConfig::NoisyLinear {
-        noise: vec![0.25, 1.0],
+        noise: vec![0.2, 1.0],
     };
     // d = 4, 16 points: small enough to train to near ridge on a CPU in minutes.
     e.task.dims = 4;

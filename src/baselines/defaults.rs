@@ -26,11 +26,20 @@ pub fn defaults_for(family: &TaskFamilyConfig) -> Option<Vec<BaselineConfig>> {
         TaskFamilyConfig::NoisyLinear { noise } => {
             let mut b = vec![B::Ridge { lambda: None }];
             if noise.len() > 1 {
-                // One λ for every prompt, the mixture's mean σ² (τ² = 1): what a model
-                // that cannot tell the noise levels apart could do at best with ridge.
-                let mean = noise.iter().map(|s| s * s).sum::<f64>() / noise.len() as f64;
-                b.push(B::Ridge {
-                    lambda: Some((mean * 1000.0).round() / 1000.0),
+                // Bai's comparison: ridge with one λ, tuned to the smallest σ and to
+                // the largest (τ² = 1). Each is right at its own level and clearly
+                // wrong at the other near k = d; only a predictor that tells the
+                // levels apart from the prompt is right at both.
+                let lo = noise.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = noise.iter().copied().fold(0.0, f64::max);
+                for s in [lo, hi] {
+                    b.push(B::Ridge {
+                        lambda: Some((s * s * 1e4).round() / 1e4),
+                    });
+                }
+                // The Bayes-optimal answer to the mixture: what selection reaches.
+                b.push(B::BayesMixture {
+                    noise: noise.clone(),
                 });
             }
             b.extend([B::LeastSquares, B::Averaging, B::Zero]);
@@ -64,16 +73,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_regression_family_has_defaults_and_a_noise_mixture_gets_one_lambda_ridge() {
+    fn every_regression_family_has_defaults_and_a_noise_mixture_gets_one_ridge_per_end() {
         let none = defaults_for(&TaskFamilyConfig::Induction { vocab: 64 });
         assert!(none.is_none());
         let mixture = defaults_for(&TaskFamilyConfig::NoisyLinear {
             noise: vec![0.25, 1.0],
         })
         .unwrap();
-        // mean σ² = (0.0625 + 1) / 2
-        assert!(mixture.contains(&BaselineConfig::Ridge {
-            lambda: Some(0.531)
+        // One λ tuned to each end of the mixture: σ² = 0.0625 and 1.
+        for l in [0.0625, 1.0] {
+            assert!(mixture.contains(&BaselineConfig::Ridge { lambda: Some(l) }));
+        }
+        assert!(mixture.contains(&BaselineConfig::BayesMixture {
+            noise: vec![0.25, 1.0]
         }));
         let one = defaults_for(&TaskFamilyConfig::NoisyLinear { noise: vec![0.5] }).unwrap();
         assert_eq!(

@@ -4,6 +4,7 @@
 //! enum [`BaselineConfig`]. Linear algebra goes through nalgebra.
 
 mod averaging;
+mod bayes_mixture;
 mod class_lookup;
 mod context_nearest;
 mod defaults;
@@ -19,6 +20,7 @@ mod ridge;
 mod zero;
 
 pub use averaging::Averaging;
+pub use bayes_mixture::BayesMixture;
 pub use class_lookup::ClassLookup;
 pub use context_nearest::ContextNearest;
 pub use defaults::defaults_for;
@@ -142,6 +144,10 @@ pub enum BaselineConfig {
         #[serde(default)]
         lambda: Option<f64>,
     },
+    /// The Bayes-optimal predictor for a mixture of noise levels: each level σ
+    /// weighed by its likelihood given the context, then ridge with λ = σ²/τ² (Bai
+    /// et al.'s selection target).
+    BayesMixture { noise: Vec<f64> },
     /// Posterior mean over the training pool (needs `task.pool`).
     Dmmse,
     /// ℓ1-regularised least squares, (1/2k)‖y − Xw‖² + α‖w‖₁ (scikit-learn's
@@ -225,6 +231,10 @@ impl BaselineConfig {
                 lambda: *lambda,
                 prior_var: ctx.prior_var,
             }),
+            BaselineConfig::BayesMixture { noise } => Box::new(BayesMixture {
+                levels: noise.clone(),
+                prior_var: ctx.prior_var,
+            }),
             BaselineConfig::Dmmse => Box::new(Dmmse {
                 pool: ctx
                     .pool
@@ -264,6 +274,18 @@ impl BaselineConfig {
             }
             BaselineConfig::Lasso { alpha } => {
                 c.range_f64(&format!("{field}.alpha"), *alpha, 0.0, 1e3)
+            }
+            BaselineConfig::BayesMixture { noise } => {
+                if noise.is_empty() || noise.len() > 16 {
+                    c.fail(
+                        &format!("{field}.noise"),
+                        format!("{noise:?}"),
+                        "a list of 1 to 16 noise levels",
+                    );
+                }
+                for (i, s) in noise.iter().enumerate() {
+                    c.range_f64(&format!("{field}.noise[{i}]"), *s, 0.0, 10.0);
+                }
             }
             BaselineConfig::GradientDescent { steps, lr } => {
                 c.range_usize(&format!("{field}.steps"), *steps, 1, 10_000);

@@ -340,13 +340,19 @@ pub fn baseline_preview(exp: &Experiment, max_prompts: usize) -> Option<EvalCurv
         .filter(|c| {
             matches!(
                 c,
-                B::Zero | B::Averaging | B::KNearest { .. } | B::LeastSquares | B::Ridge { .. }
+                B::Zero
+                    | B::Averaging
+                    | B::KNearest { .. }
+                    | B::LeastSquares
+                    | B::Ridge { .. }
+                    | B::BayesMixture { .. }
             )
         })
         .filter_map(|c| c.build(&ctx).ok())
         .map(|b| {
             let pred = b.predict_prompts(&prompts);
-            (b.name(), curve(&prompts, &pred, exp.task.dims))
+            let c = baseline_curve(b.as_ref(), &prompts, &pred, exp.task.dims);
+            (b.name(), c)
         })
         .collect();
     (!curves.is_empty()).then(|| EvalCurves {
@@ -459,6 +465,132 @@ mod tests {
         // Token runs have no such figure.
         let tokens = crate::presets::preset("induction-phase-change").unwrap();
         assert!(baseline_preview(&tokens, 64).is_none());
+    }
+
+    /// Bai's selection, shown with the baselines alone before any model is trained:
+    /// in `algorithm-selection-noise` ridge with the λ of one noise level is clearly
+    /// worse than ridge with the other level's λ on that other level, at some k
+    /// (so one λ, whichever, cannot pass for selection there), and the Bayes-optimal
+    /// mixture predictor, which selects from the prompt, is close to the tuned ridge
+    /// at both. The k found per level is the one the preset's claims read.
+    #[test]
+    fn algorithm_selection_noise_needs_selection_and_the_bayes_mixture_has_it() {
+        use crate::baselines::{BaselineConfig as B, BaselineContext, Predictor};
+        let mut e = crate::presets::preset("algorithm-selection-noise").unwrap();
+        e.eval.prompts = 2048;
+        let TaskFamilyConfig::NoisyLinear { noise } = e.task.family.clone() else {
+            panic!("a noise mixture")
+        };
+        assert_eq!(noise.len(), 2);
+        let ctx = BaselineContext {
+            pool: None,
+            prior_var: e.task.family.prior_var(),
+        };
+        let build = |c: B| c.build(&ctx).unwrap();
+        let tuned = build(B::Ridge { lambda: None });
+        let fixed: Vec<Box<dyn Predictor>> = noise
+            .iter()
+            .map(|s| {
+                build(B::Ridge {
+                    lambda: Some(s * s),
+                })
+            })
+            .collect();
+        let mixture = build(B::BayesMixture {
+            noise: noise.clone(),
+        });
+        let sets: Vec<EvalSet> = EvalSet::for_experiment(&e)
+            .into_iter()
+            .filter(|s| matches!(s, EvalSet::Noise(..)))
+            .collect();
+        for (i, set) in sets.iter().enumerate() {
+            let prompts = eval_prompts(&e, &TaskSource::Fresh, *set, &e.x_dist);
+            let c =
+                |p: &dyn Predictor| curve(&prompts, &p.predict_prompts(&prompts), e.task.dims).mean;
+            let (t, right, wrong, m) = (
+                c(tuned.as_ref()),
+                c(fixed[i].as_ref()),
+                c(fixed[1 - i].as_ref()),
+                c(mixture.as_ref()),
+            );
+            eprintln!("{}: tuned / own λ / other λ / mixture by k", set.name());
+            for k in 1..e.task.points {
+                eprintln!(
+                    "  k={k:2} {:.4} {:.4} {:.4} {:.4}  other/own {:.2}",
+                    t[k],
+                    right[k],
+                    wrong[k],
+                    m[k],
+                    wrong[k] / right[k]
+                );
+            }
+            let k = (1..e.task.points)
+                .max_by(|a, b| (wrong[*a] / right[*a]).total_cmp(&(wrong[*b] / right[*b])))
+                .unwrap();
+            let gap = wrong[k] / right[k];
+            eprintln!(
+                "{}: k = {k}, the other level's λ is {gap:.2}× its own",
+                set.name()
+            );
+            assert!(gap >= 1.25, "{}: k = {k}, only {gap:.2}×", set.name());
+            // Not the oracle (a few examples leave σ uncertain) but far nearer it
+            // than the wrong λ.
+            assert!(
+                m[k] <= 1.25 * t[k],
+                "{}: mixture {} vs tuned {}",
+                set.name(),
+                m[k],
+                t[k]
+            );
+            assert_eq!(
+                k,
+                ALGORITHM_SELECTION_K[i],
+                "{}: the claims read k = {}",
+                set.name(),
+                ALGORITHM_SELECTION_K[i]
+            );
+        }
+    }
+
+    /// The k at which `algorithm-selection-noise`'s claims compare the model with
+    /// the two one-λ ridges at each level (found by the test above).
+    const ALGORITHM_SELECTION_K: [usize; 2] = [6, 5];
+
+    #[test]
+    fn the_zero_predictor_is_pooled_over_k_and_keeps_its_mean() {
+        let exp = crate::presets::preset("icl-in-a-minute").unwrap();
+        let prompts = eval_prompts(&exp, &TaskSource::Fresh, EvalSet::Fresh, &exp.x_dist);
+        let pred = crate::baselines::Zero.predict_prompts(&prompts);
+        let per_k = curve(&prompts, &pred, exp.task.dims);
+        let pooled = baseline_curve(&crate::baselines::Zero, &prompts, &pred, exp.task.dims);
+        let n = per_k.mean.len();
+        // Flat, with the per-k means' mean, where the per-k curve wobbles.
+        let mean = per_k.mean.iter().sum::<f64>() / n as f64;
+        assert!(
+            pooled.mean.iter().all(|m| (m - mean).abs() < 1e-12),
+            "{pooled:?}"
+        );
+        let spread = |v: &[f64]| {
+            v.iter().cloned().fold(f64::MIN, f64::max) - v.iter().cloned().fold(f64::MAX, f64::min)
+        };
+        assert!(spread(&per_k.mean) > 0.05, "per-k curve {:?}", per_k.mean);
+        // Its standard error is across prompts: smaller than one position's, not
+        // the √n smaller that treating correlated positions as independent gives.
+        assert!(
+            pooled.stderr[0] < per_k.stderr[0],
+            "{pooled:?} vs {per_k:?}"
+        );
+        assert!(
+            pooled.stderr[0] > per_k.stderr[0] / (n as f64).sqrt(),
+            "{pooled:?}"
+        );
+        // A predictor that reads the context keeps its curve per k.
+        let ls = crate::baselines::LeastSquares;
+        let ls_pred = ls.predict_prompts(&prompts);
+        assert_eq!(
+            baseline_curve(&ls, &prompts, &ls_pred, exp.task.dims),
+            curve(&prompts, &ls_pred, exp.task.dims)
+        );
     }
 
     #[test]

@@ -768,9 +768,42 @@ pub fn algorithm_figure(m: &AlgorithmMatch, step: usize) -> Option<Figure> {
     })
 }
 
-/// Algorithm selection (Bai): the error with all examples at each noise level of a
-/// mixture, for the model, ridge tuned to each σ, ridge with one λ, least squares.
-/// `None` unless the report evaluates noise levels separately.
+/// The number of examples k at which one-λ ridges tell noise levels apart best: at
+/// every level, the worst fixed λ is furthest above the best one (near k = d, where
+/// too small a λ blows up and too large a one shrinks too much). With all examples
+/// every λ converges, so the last k would hide selection. The last k when the
+/// report has no fixed-λ ridge.
+pub fn selection_k(sets: &[&crate::eval::EvalCurves]) -> usize {
+    let n = sets.first().map_or(0, |e| e.k.len());
+    let score = |k: usize| {
+        sets.iter()
+            .map(|e| {
+                let errs: Vec<f64> = e
+                    .curves
+                    .iter()
+                    .filter(|(name, _)| name.starts_with("ridge_"))
+                    .filter_map(|(_, c)| c.mean.get(k).copied())
+                    .collect();
+                let hi = errs.iter().copied().fold(f64::MIN, f64::max);
+                let lo = errs.iter().copied().fold(f64::MAX, f64::min);
+                if errs.len() < 2 {
+                    1.0
+                } else {
+                    hi / lo.max(1e-12)
+                }
+            })
+            .fold(f64::MAX, f64::min)
+    };
+    (1..n)
+        .max_by(|a, b| score(*a).total_cmp(&score(*b)))
+        .filter(|k| score(*k) > 1.0)
+        .unwrap_or(n.saturating_sub(1))
+}
+
+/// Algorithm selection (Bai): the error at each noise level of a mixture, for the
+/// model, ridge tuned to each σ, ridge with one λ per end of the mixture and least
+/// squares, at the k where one λ is most wrong ([`selection_k`]). `None` unless the
+/// report evaluates noise levels separately.
 pub fn noise_figure(report: &EvalReport) -> Option<Figure> {
     let sets: Vec<(f64, &crate::eval::EvalCurves)> = report
         .evals
@@ -787,7 +820,9 @@ pub fn noise_figure(report: &EvalReport) -> Option<Figure> {
         .filter(|n| *n == "model" || n.starts_with("ridge") || *n == "least_squares")
         .cloned()
         .collect();
-    let last = |e: &crate::eval::EvalCurves, n: &str| e.curves.get(n)?.mean.last().copied();
+    let curves: Vec<&crate::eval::EvalCurves> = sets.iter().map(|(_, e)| *e).collect();
+    let k = selection_k(&curves);
+    let last = |e: &crate::eval::EvalCurves, n: &str| e.curves.get(n)?.mean.get(k).copied();
     let lines: Vec<Line> = names
         .iter()
         .map(|n| Line {
@@ -811,15 +846,19 @@ pub fn noise_figure(report: &EvalReport) -> Option<Figure> {
             .filter_map(|(s, e)| Some((*s, last(e, n)? / last(e, "ridge")?.max(1e-12) - 1.0)))
             .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
     };
-    let fixed = names.iter().find(|n| n.starts_with("ridge_"));
+    let fixed = names
+        .iter()
+        .filter(|n| n.starts_with("ridge_"))
+        .filter_map(|f| worst(f))
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
     let mut caption = match worst("model") {
         Some((s, r)) => format!(
-            "With all examples the model is within {:.0} % of ridge tuned to each σ (worst at σ = {s})",
+            "At k = {k} examples the model is within {:.0} % of ridge tuned to each σ (worst at σ = {s})",
             100.0 * r.abs()
         ),
         None => String::new(),
     };
-    if let Some((s, r)) = fixed.and_then(|f| worst(f)) {
+    if let Some((s, r)) = fixed {
         caption.push_str(&format!(
             "; ridge with one λ is off by up to {:.0} % (σ = {s}).",
             100.0 * r.abs()
@@ -829,9 +868,9 @@ pub fn noise_figure(report: &EvalReport) -> Option<Figure> {
     }
     Some(Figure {
         id: ChartId::Noise,
-        title: "Algorithm selection: error at each noise level".into(),
+        title: format!("Algorithm selection: error at each noise level, k = {k}"),
         x_desc: "noise σ of the prompt's task".into(),
-        y_desc: "squared error / d with all examples (log)".into(),
+        y_desc: format!("squared error / d with k = {k} examples (log)"),
         x_log: false,
         y_log: true,
         y_range: None,
@@ -1219,6 +1258,39 @@ mod tests {
             ..report
         };
         assert!(noise_figure(&one).is_none());
+    }
+
+    #[test]
+    fn selection_k_is_where_one_lambda_is_most_wrong_at_every_level() {
+        use crate::eval::{Curve, EvalCurves};
+        let set = |lo: [f64; 4], hi: [f64; 4]| EvalCurves {
+            name: "sigma=x".into(),
+            x_dist: "gaussian".into(),
+            k: vec![0, 1, 2, 3],
+            curves: [("ridge_0.04", lo), ("ridge_1", hi)]
+                .into_iter()
+                .map(|(n, m)| {
+                    (
+                        n.to_string(),
+                        Curve {
+                            mean: m.to_vec(),
+                            stderr: vec![0.0; 4],
+                        },
+                    )
+                })
+                .collect(),
+            distance: Default::default(),
+        };
+        // Level one: the λs differ most at k = 2 (3×); level two at k = 1 (4×) but
+        // only 1.5× at k = 2, and 1.1× at k = 1 on level one: k = 2 is the best
+        // for both.
+        let a = set([1.0, 1.1, 0.3, 0.2], [1.0, 1.0, 0.1, 0.19]);
+        let b = set([1.0, 4.0, 1.5, 1.0], [1.0, 1.0, 1.0, 1.0]);
+        assert_eq!(selection_k(&[&a, &b]), 2);
+        // No fixed-λ ridge: the last k.
+        let mut c = a.clone();
+        c.curves.clear();
+        assert_eq!(selection_k(&[&c]), 3);
     }
 
     #[test]
