@@ -25,10 +25,13 @@ pub mod baselines;
 pub mod batch;
 pub mod check;
 pub mod checkpoint;
+pub mod claims;
 pub mod config;
 pub mod curve;
 pub mod data;
 pub mod eval;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod figure;
 #[cfg(feature = "trainer")]
 pub mod fused;
 pub mod lens;
@@ -41,6 +44,8 @@ pub mod predict;
 pub mod presets;
 pub mod probes;
 pub mod prompt;
+#[cfg(all(feature = "trainer", not(target_arch = "wasm32")))]
+pub mod reproduce;
 pub mod seeds;
 pub mod sweep;
 pub mod tasks;

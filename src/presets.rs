@@ -22,14 +22,14 @@ pub const PRESETS: &[Preset] = &[
     Preset {
         name: "icl-in-a-minute",
         plain: "A small transformer learns to solve linear equations from the examples in its prompt, compared with least squares: the quickest way to watch in-context learning appear.",
-        summary: "garg-tiny's model on d=5 regression with [x, y] tokens and 21 points: within ~1500 steps (about 40 s on a 2-core CPU) its error follows least squares, 1 − k/d then ≈ 0 (measured natively, error at k = 20: 0.28 at step 100, 0.107 at step 200, below half of averaging's 0.29, and 0.026 at step 1500)",
+        summary: "garg-tiny's model on d=5 regression with [x, y] tokens and 21 points: within {{icl-in-a-minute/error:steps}} steps ({{icl-in-a-minute/error:seconds}} s natively on a 2-core CPU) its error follows least squares, 1 − k/d then ≈ 0 (measured by `icl-lab reproduce`: with 2 examples {{icl-in-a-minute/error-k2}}, least squares' 0.6; with all 20, {{icl-in-a-minute/error-step-200}} at step 200, below half of averaging's {{icl-in-a-minute/averaging}}, and {{icl-in-a-minute/error}} at the end)",
         build: icl_in_a_minute,
         sweep: None,
     },
     Preset {
         name: "garg-tiny",
         plain: "Garg's original small setting: the same regression task with x and y in separate tokens; it learns much more slowly, after a long plateau.",
-        summary: "Garg's interleaved x / y tokens, d=5, 11 points, 3 layers, 2 heads, width 64, Garg's initialisation and optimizer: a plateau near the zero predictor, then in-context learning (measured natively, error at k = 10: 0.81 at step 1000, 0.25 at 2000, 0.15 at 3000; an independent PyTorch implementation: 0.77, 0.227 and 0.152)",
+        summary: "Garg's interleaved x / y tokens, d=5, 11 points, 3 layers, 2 heads, width 64, Garg's initialisation and optimizer: a plateau near the zero predictor, then in-context learning (measured by `icl-lab reproduce`, error at k = 10: {{garg-tiny/error-step-1000}} at step 1000, {{garg-tiny/error-step-2000}} at 2000, {{garg-tiny/error}} at 3000; an independent PyTorch implementation of the same setting: 0.77, 0.227 and 0.152)",
         build: garg_tiny,
         sweep: None,
     },
@@ -106,14 +106,14 @@ pub const PRESETS: &[Preset] = &[
     Preset {
         name: "lsa-equals-gd",
         plain: "One layer of linear attention learns to run one step of gradient descent on the examples in its prompt.",
-        summary: "von Oswald: one linear self-attention layer on [x, y] tokens (d = 5, 11 points, 3000 steps, 1.5 s natively): its error follows one GD step, not least squares; its implicit weights sit at cosine 0.999 to one GD step for every k ≥ 2 (least squares 0.81), and its weights are the GD construction (W_KQ ∝ I on x, cosine 0.999; W_KQ and W_PV put 99.8 % of their weight on x–x and y → y). Sweep model.layers for K layers against K GD / GD++ steps (measured at d = 10, 5000 steps: 2 and 3 layers still match GD-1's predictions best)",
+        summary: "von Oswald: one linear self-attention layer on [x, y] tokens (d = 5, 11 points, {{lsa-equals-gd/cosine-gd-1:steps}} steps, {{lsa-equals-gd/cosine-gd-1:seconds}} s natively): its error follows one GD step, not least squares; its implicit weights sit at cosine {{lsa-equals-gd/cosine-gd-1}} to one GD step, mean over k ≥ 2 (least squares {{lsa-equals-gd/cosine-least-squares}}), and its weights are the GD construction (W_KQ ∝ I on x, cosine 0.999; W_KQ and W_PV put 99.8 % of their weight on x–x and y → y). Sweep model.layers for K layers against K GD / GD++ steps (measured at d = 10, 5000 steps: 2 and 3 layers still match GD-1's predictions best)",
         build: lsa_equals_gd,
         sweep: None,
     },
     Preset {
         name: "algorithm-selection-noise",
         plain: "Prompts with either little or much noise: can one model pick the right amount of regularisation for each?",
-        summary: "Bai's in-context algorithm selection at browser scale: every prompt draws its noise σ from {0.25, 1} (d = 4, 16 points); the one model is evaluated at each σ alone against ridge tuned to that σ and ridge with one λ (see the error-vs-σ chart). Measured natively under the previous initialisation (format version 1, not yet again), 16000 steps: at σ = 1 within 4 % of tuned ridge at k = 15, at σ = 0.25 still 1.4× (0.026 vs 0.019); at k = 4…6 the model follows the one-λ ridge (0.22 / 0.15 / 0.12 vs 0.22 / 0.14 / 0.11), not the tuned one (0.18 / 0.09 / 0.05): selection is not reproduced at this scale yet",
+        summary: "Bai's in-context algorithm selection at browser scale: every prompt draws its noise σ from {0.2, 1} (Bai's {0.1, 0.5} on this task's scale; d = 4, 16 points); the one model is evaluated at each σ alone against ridge with each level's λ and the Bayes-optimal mixture predictor (see the error-vs-σ chart, read where one λ is most wrong). With the baselines alone (`icl-lab reproduce`): at σ = 0.2, k = {{algorithm-selection-noise/own-lambda-low:k}}, the other level's λ errs {{algorithm-selection-noise/other-lambda-low}} against its own {{algorithm-selection-noise/own-lambda-low}}; at σ = 1, k = {{algorithm-selection-noise/own-lambda-high:k}}, {{algorithm-selection-noise/other-lambda-high}} against {{algorithm-selection-noise/own-lambda-high}}; the Bayes mixture, which selects, reaches {{algorithm-selection-noise/mixture-low}} and {{algorithm-selection-noise/mixture-high}}. The trained model: {{algorithm-selection-noise/model-low}} and {{algorithm-selection-noise/model-high}}; models trained on one σ alone: {{algorithm-selection-noise/low-only-model}} and {{algorithm-selection-noise/high-only-model}}",
         build: algorithm_selection_noise,
         sweep: None,
     },
@@ -141,7 +141,7 @@ pub const PRESETS: &[Preset] = &[
     Preset {
         name: "induction-phase-change",
         plain: "Repeated token sequences: a two-layer model suddenly learns to copy what came after the last occurrence (an induction head).",
-        summary: "Olsson's induction heads: 32-token sequences over 64 tokens in which earlier windows recur at random offsets, a 2-layer attention-only model (2000 steps, 40 s natively). Measured: the phase change comes at steps 250–350 (the ICL score falls from −0.96 to −1.86 nats while the best layer-2 head's prefix-matching score jumps from 0.17 to 0.64; a uniform head scores 0.11), ending with L2H2 at 0.76 (copying 0.99), a layer-1 previous-token head at 0.56, and 1.33 nats where the token occurred before vs 4.08 on new tokens; the sweep's 1-layer model never passes 0.15 (2.63 nats on repeats)",
+        summary: "Olsson's induction heads: 32-token sequences over 64 tokens in which earlier windows recur at random offsets, a 2-layer attention-only model ({{induction-phase-change/prefix:steps}} steps, {{induction-phase-change/prefix:seconds}} s natively). Measured by `icl-lab reproduce`: the best head's prefix-matching score jumps from {{induction-phase-change/prefix-step-200}} at step 200 to {{induction-phase-change/prefix-step-400}} at step 400 and ends at {{induction-phase-change/prefix}} (a uniform head scores {{induction-phase-change/prefix-uniform}}); the ICL score ends at {{induction-phase-change/icl-score}} nats, with {{induction-phase-change/repeat-loss}} nats where the token occurred before vs {{induction-phase-change/new-loss}} on new tokens; the sweep's 1-layer model reaches only {{induction-phase-change/one-layer-prefix}} ({{induction-phase-change/one-layer-repeat-loss}} nats on repeats)",
         build: induction_phase_change,
         sweep: Some("model.layers=1,2"),
     },

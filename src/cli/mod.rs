@@ -147,6 +147,26 @@ enum Command {
     },
     /// List the presets, one line each.
     Presets,
+    /// Run the lab's claims (claims/claims.toml: the numbers the preset summaries
+    /// and lessons quote), check each against its tolerance, and with --write record
+    /// them in claims/results.json and the results page docs/results/README.md.
+    /// Exits with failure when a claim fails.
+    Reproduce {
+        /// Presets or claim ids to run; none: the short claims (what CI runs).
+        names: Vec<String>,
+        /// Every claim, the long ones too (hours on a 2-core CPU).
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+        /// Record the measurements: claims/results.json (merged: claims not run keep
+        /// their last result), docs/results/README.md and one SVG per run.
+        #[arg(long)]
+        write: bool,
+        /// The repository whose claims/ and docs/results/ are read and written.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: Backend,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -172,13 +192,21 @@ pub fn main() -> ExitCode {
         Command::Presets => {
             let width = PRESETS.iter().map(|p| p.name.len()).max().unwrap_or(0);
             for p in PRESETS {
+                let summary = icl_lab::claims::render(p.summary);
                 match p.sweep {
-                    Some(v) => println!("{:width$}  {} (sweep: {v})", p.name, p.summary),
-                    None => println!("{:width$}  {}", p.name, p.summary),
+                    Some(v) => println!("{:width$}  {summary} (sweep: {v})", p.name),
+                    None => println!("{:width$}  {summary}", p.name),
                 }
             }
             Ok(())
         }
+        Command::Reproduce {
+            names,
+            all,
+            write,
+            root,
+            backend,
+        } => reproduce(&names, all, write, &root, backend),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -187,6 +215,90 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `icl-lab reproduce`: see [`icl_lab::reproduce`].
+fn reproduce(
+    names: &[String],
+    all: bool,
+    write: bool,
+    root: &Path,
+    backend: Backend,
+) -> Result<()> {
+    use icl_lab::claims;
+    use icl_lab::reproduce as rep;
+    // The repository's table when there is one (so an edited claim is what runs),
+    // else the one this binary was built with.
+    let table_path = root.join("claims/claims.toml");
+    let results_path = root.join("claims/results.json");
+    let table = match fs::read_to_string(&table_path) {
+        Ok(text) => claims::parse_table(&text)?,
+        Err(_) if !write => claims::table(),
+        Err(e) => return Err(anyhow!("--write needs {}: {e}", table_path.display())),
+    };
+    let old = match fs::read_to_string(&results_path) {
+        Ok(text) => claims::parse_results(&text)?,
+        Err(_) => claims::results(),
+    };
+    let selected = rep::select(&table, names, all).map_err(|e| anyhow!(e))?;
+    let dev = device(backend)?;
+    let groups = rep::groups(&selected);
+    let mut outcomes = Vec::new();
+    let mut bad = 0;
+    for (i, g) in groups.iter().enumerate() {
+        let exp = g.experiment().map_err(|e| anyhow!(e))?;
+        let bar = ProgressBar::new(exp.train.steps as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} steps, {elapsed}, ETA {eta}",
+            )
+            .expect("template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("run {}/{} {}", i + 1, groups.len(), g.label()));
+        let o = rep::run_group(g, &dev, |step, _| bar.set_position(step as u64));
+        bar.finish_and_clear();
+        let o = o.map_err(|e| anyhow!(e))?;
+        for (c, m) in &o.measured {
+            println!("{}", rep::report_line(c, m));
+            bad += usize::from(!matches!(m, Ok(m) if m.passed));
+        }
+        outcomes.push(o);
+    }
+    if write {
+        let results = rep::merge(&old, &outcomes, &table);
+        let dir = root.join("docs/results");
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let mut figures: Vec<String> = Vec::new();
+        // Figures of earlier runs stay (their runs were not repeated).
+        for g in rep::groups(&table) {
+            let label = g.label();
+            let fresh = outcomes.iter().find(|o| o.group.label() == label);
+            let title = format!("{label}: error against in-context examples");
+            let svg = fresh.and_then(|o| icl_lab::figure::icl_curve_svg(&o.last, "fresh", &title));
+            let path = dir.join(format!("{label}.svg"));
+            if let Some(svg) = svg {
+                fs::write(&path, svg)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            if path.exists() {
+                figures.push(label);
+            }
+        }
+        write_json(&results_path, &results)?;
+        let page = dir.join("README.md");
+        fs::write(&page, rep::results_page(&table, &results, &figures))
+            .with_context(|| format!("cannot write {}", page.display()))?;
+        eprintln!("wrote {}, {}", results_path.display(), page.display());
+    }
+    let n: usize = outcomes.iter().map(|o| o.measured.len()).sum();
+    if bad > 0 {
+        return Err(anyhow!(
+            "{bad} of {n} claims failed or could not be measured"
+        ));
+    }
+    eprintln!("{n} claims pass");
+    Ok(())
 }
 
 fn device(backend: Backend) -> Result<Device> {

@@ -171,6 +171,11 @@ impl Lesson {
             id: meta.id.clone(),
             why,
         };
+        // Measured figures are quoted as {{claim}} and filled from the committed
+        // results of `icl-lab reproduce`.
+        for s in sections.values_mut() {
+            *s = crate::claims::render_checked(s).map_err(|e| invalid(e.to_string()))?;
+        }
         let steps = sections
             .get("steps")
             .map(|s| list_items(s))

@@ -525,7 +525,7 @@ fn controls(props: &ControlsProps) -> Html {
                 <p class="preset-plain" id="preset-plain">{p.plain}</p>
                 <details class="preset-details">
                     <summary class="small">{"Details and measurements"}</summary>
-                    <p class="muted small">{p.summary}</p>
+                    <p class="muted small">{crate::claims::render(p.summary)}</p>
                 </details>
             }
             { for SECTIONS.iter().filter(|sec| sec.fields.iter().any(|f| f.applies(exp))).map(|sec| html!{

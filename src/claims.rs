@@ -1,0 +1,465 @@
+//! The lab's quoted numbers, and the checks that keep them true.
+//!
+//! Every measured figure a user reads (a preset's summary, a lesson) is a *claim*:
+//! one row of `claims/claims.toml` says which preset to run (with which overrides),
+//! what to read from its evaluation (a sweep metric, optionally at one k and one
+//! step) and what the paper's result requires of it (at most, at least, between,
+//! below another metric). `icl-lab reproduce` runs the claims and writes what it
+//! measured to `claims/results.json`; the texts quote a claim as `{{id}}` and are
+//! rendered from that file by [`render`], so a summary cannot drift from what the
+//! code measures. A claim that fails its check is quoted with the failure, not
+//! hidden. Short claims run in CI (tests/reproduce.rs), the long ones with
+//! `icl-lab reproduce --all`, their last results committed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The table, as committed.
+pub const TABLE: &str = include_str!("../claims/claims.toml");
+/// The last measured results, as committed.
+pub const RESULTS: &str = include_str!("../claims/results.json");
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    claim: Vec<Claim>,
+}
+
+/// One quoted number and its check.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// `preset/what`, quoted in texts as `{{id}}`.
+    pub id: String,
+    pub preset: String,
+    /// Overrides, as the CLI's `--set` (`train.steps=1500`, `model.layers=2`).
+    #[serde(default)]
+    pub set: Vec<String>,
+    /// The training step to measure at (an evaluation during the run); the run's
+    /// end when absent.
+    #[serde(default)]
+    pub step: Option<usize>,
+    /// A sweep metric (`fresh_error`, `fresh_error_averaging`, `icl`,
+    /// `lens_cosine_gd_1`, `prefix_matching_max`, …).
+    pub metric: String,
+    /// For an error metric: the number of context examples k (the last when absent).
+    #[serde(default)]
+    pub k: Option<usize>,
+    /// What is measured, in words (the results page's line).
+    pub what: String,
+    pub expect: Expect,
+    /// Runs in CI (a few seconds to a minute natively); the rest with `--all`.
+    #[serde(default)]
+    pub short: bool,
+    /// Digits after the point when quoted.
+    #[serde(default = "two")]
+    pub digits: usize,
+}
+
+fn two() -> usize {
+    2
+}
+
+/// What the paper's result requires of the measured value.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    AtMost(f64),
+    AtLeast(f64),
+    Between([f64; 2]),
+    /// Below `times` × another metric of the same measurement.
+    Below {
+        metric: String,
+        times: f64,
+    },
+    /// Above `times` × another metric of the same measurement.
+    Above {
+        metric: String,
+        times: f64,
+    },
+    /// Nearer to `metric` than to `than` (Bai's selection: the model's error nearer
+    /// the tuned ridge's than the one-λ ridge's).
+    Nearer {
+        metric: String,
+        than: String,
+    },
+}
+
+impl Expect {
+    /// The other metrics a relative check reads, in order.
+    pub fn references(&self) -> Vec<&str> {
+        match self {
+            Expect::Below { metric, .. } | Expect::Above { metric, .. } => vec![metric],
+            Expect::Nearer { metric, than } => vec![metric, than],
+            _ => vec![],
+        }
+    }
+
+    /// Whether `value` passes, given the values of [`Expect::references`].
+    pub fn holds(&self, value: f64, refs: &[f64]) -> bool {
+        if !value.is_finite() || refs.len() != self.references().len() {
+            return false;
+        }
+        match self {
+            Expect::AtMost(m) => value <= *m,
+            Expect::AtLeast(m) => value >= *m,
+            Expect::Between([lo, hi]) => (*lo..=*hi).contains(&value),
+            Expect::Below { times, .. } => value < times * refs[0],
+            Expect::Above { times, .. } => value > times * refs[0],
+            Expect::Nearer { .. } => (value - refs[0]).abs() < (value - refs[1]).abs(),
+        }
+    }
+
+    /// The check in words: "at most 0.05", "below 0.5 × fresh_error_averaging".
+    pub fn describe(&self) -> String {
+        match self {
+            Expect::AtMost(m) => format!("at most {m}"),
+            Expect::AtLeast(m) => format!("at least {m}"),
+            Expect::Between([lo, hi]) => format!("between {lo} and {hi}"),
+            Expect::Below { metric, times } => format!("below {times} × {metric}"),
+            Expect::Above { metric, times } => format!("above {times} × {metric}"),
+            Expect::Nearer { metric, than } => format!("nearer {metric} than {than}"),
+        }
+    }
+}
+
+/// What `icl-lab reproduce` measured for one claim.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Measured {
+    pub value: f64,
+    /// The other metrics' values, for a relative check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<f64>,
+    pub passed: bool,
+    /// Wall-clock seconds of the claim's run on the machine that measured it:
+    /// training alone (what `{{id:seconds}}` quotes), and with its evaluations.
+    pub seconds: f64,
+    pub total_seconds: f64,
+    pub steps: usize,
+}
+
+/// claim id → its last measurement.
+pub type Results = BTreeMap<String, Measured>;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ClaimError {
+    #[error("claims/claims.toml: {0}")]
+    Table(String),
+    #[error("claims/results.json: {0}")]
+    Results(String),
+    #[error("claim {id}: {why}")]
+    Claim { id: String, why: String },
+    #[error("unknown claim `{0}` quoted as {{{{{0}}}}}")]
+    Unknown(String),
+}
+
+/// Parses a claims table.
+pub fn parse_table(text: &str) -> Result<Vec<Claim>, ClaimError> {
+    let table: Table = toml::from_str(text).map_err(|e| ClaimError::Table(e.to_string()))?;
+    let mut seen = std::collections::BTreeSet::new();
+    for c in &table.claim {
+        if !seen.insert(c.id.as_str()) {
+            return Err(ClaimError::Claim {
+                id: c.id.clone(),
+                why: "listed twice".into(),
+            });
+        }
+        if !c.id.starts_with(&format!("{}/", c.preset)) {
+            return Err(ClaimError::Claim {
+                id: c.id.clone(),
+                why: format!("the id must start with its preset, `{}/`", c.preset),
+            });
+        }
+    }
+    Ok(table.claim)
+}
+
+/// The committed table.
+pub fn table() -> Vec<Claim> {
+    parse_table(TABLE).expect("claims/claims.toml parses (tested)")
+}
+
+/// The committed results.
+pub fn results() -> Results {
+    parse_results(RESULTS).expect("claims/results.json parses (tested)")
+}
+
+pub fn parse_results(text: &str) -> Result<Results, ClaimError> {
+    serde_json::from_str(text).map_err(|e| ClaimError::Results(e.to_string()))
+}
+
+/// How a claim's value is quoted: its digits, and the failure when it fails.
+pub fn quote(claim: &Claim, m: &Measured) -> String {
+    let v = format!("{:.*}", claim.digits, m.value);
+    if m.passed {
+        v
+    } else {
+        format!("{v} (fails its check: {})", claim.expect.describe())
+    }
+}
+
+/// Fills `{{id}}` (the measured value), `{{id:seconds}}` (the run's wall-clock
+/// seconds), `{{id:steps}}` and `{{id:k}}` (the claim's k) from `results`; a claim not measured yet reads "(not measured yet)".
+/// Unknown ids are an error, so a typo cannot reach a reader (tested on every
+/// preset and lesson).
+pub fn render_with(text: &str, claims: &[Claim], results: &Results) -> Result<String, ClaimError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[start..]);
+            return Ok(out);
+        };
+        let inner = after[..end].trim();
+        let (id, field) = inner.split_once(':').unwrap_or((inner, "value"));
+        let claim = claims
+            .iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| ClaimError::Unknown(id.to_string()))?;
+        match (results.get(id), field) {
+            (_, "k") if claim.k.is_some() => {
+                out.push_str(&claim.k.map(|k| k.to_string()).unwrap_or_default())
+            }
+            (None, _) => out.push_str("(not measured yet)"),
+            (Some(m), "value") => out.push_str(&quote(claim, m)),
+            (Some(m), "seconds") => out.push_str(&format!("{:.0}", m.seconds.max(1.0))),
+            (Some(m), "steps") => out.push_str(&m.steps.to_string()),
+            (_, other) => {
+                return Err(ClaimError::Claim {
+                    id: id.into(),
+                    why: format!("unknown field `{other}` (value, seconds, steps, k)"),
+                });
+            }
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+thread_local! {
+    static LOADED: (Vec<Claim>, Results) = (table(), results());
+}
+
+/// [`render_with`] on the committed table and results.
+pub fn render_checked(text: &str) -> Result<String, ClaimError> {
+    if !text.contains("{{") {
+        return Ok(text.to_string());
+    }
+    LOADED.with(|(c, r)| render_with(text, c, r))
+}
+
+/// [`render_checked`], an unknown id left as written (the tests refuse it before it
+/// ships).
+pub fn render(text: &str) -> String {
+    render_checked(text).unwrap_or_else(|_| text.to_string())
+}
+
+/// The ids a text quotes.
+pub fn quoted(text: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        let inner = after[..end].trim();
+        ids.push(
+            inner
+                .split_once(':')
+                .map_or(inner, |(id, _)| id)
+                .to_string(),
+        );
+        rest = &after[end + 2..];
+    }
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(expect: Expect) -> Claim {
+        Claim {
+            id: "icl-in-a-minute/x".into(),
+            preset: "icl-in-a-minute".into(),
+            set: vec![],
+            step: None,
+            metric: "fresh_error".into(),
+            k: None,
+            what: "x".into(),
+            expect,
+            short: true,
+            digits: 3,
+        }
+    }
+
+    fn measured(value: f64, passed: bool) -> Measured {
+        Measured {
+            value,
+            references: vec![],
+            passed,
+            seconds: 41.7,
+            total_seconds: 50.0,
+            steps: 1500,
+        }
+    }
+
+    #[test]
+    fn checks_hold_or_fail_as_written() {
+        assert!(Expect::AtMost(0.05).holds(0.05, &[]));
+        assert!(!Expect::AtMost(0.05).holds(0.051, &[]));
+        assert!(!Expect::AtMost(0.05).holds(f64::NAN, &[]));
+        assert!(Expect::AtLeast(0.9).holds(0.95, &[]));
+        assert!(Expect::Between([0.1, 0.2]).holds(0.15, &[]));
+        assert!(!Expect::Between([0.1, 0.2]).holds(0.25, &[]));
+        let below = Expect::Below {
+            metric: "fresh_error_averaging".into(),
+            times: 0.5,
+        };
+        assert!(below.holds(0.1, &[0.3]));
+        assert!(!below.holds(0.2, &[0.3]));
+        assert!(!below.holds(0.1, &[]), "no reference, no pass");
+        assert_eq!(below.describe(), "below 0.5 × fresh_error_averaging");
+        let nearer = Expect::Nearer {
+            metric: "a".into(),
+            than: "b".into(),
+        };
+        assert!(nearer.holds(0.11, &[0.1, 0.2]));
+        assert!(!nearer.holds(0.16, &[0.1, 0.2]));
+        assert_eq!(nearer.references(), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn texts_quote_values_seconds_and_failures() {
+        let claims = vec![claim(Expect::AtMost(0.05))];
+        let mut results = Results::new();
+        let text = "error {{icl-in-a-minute/x}} after {{icl-in-a-minute/x:steps}} steps ({{ icl-in-a-minute/x:seconds }} s)";
+        assert_eq!(
+            render_with(text, &claims, &results).unwrap(),
+            "error (not measured yet) after (not measured yet) steps ((not measured yet) s)"
+        );
+        results.insert("icl-in-a-minute/x".into(), measured(0.0264, true));
+        assert_eq!(
+            render_with(text, &claims, &results).unwrap(),
+            "error 0.026 after 1500 steps (42 s)"
+        );
+        results.insert("icl-in-a-minute/x".into(), measured(0.31, false));
+        assert_eq!(
+            render_with("{{icl-in-a-minute/x}}", &claims, &results).unwrap(),
+            "0.310 (fails its check: at most 0.05)"
+        );
+        assert_eq!(
+            render_with("{{icl-in-a-minute/y}}", &claims, &results),
+            Err(ClaimError::Unknown("icl-in-a-minute/y".into()))
+        );
+        assert!(render_with("{{icl-in-a-minute/x:colour}}", &claims, &results).is_err());
+        assert_eq!(
+            render_with("no quotes", &claims, &results).unwrap(),
+            "no quotes"
+        );
+        assert_eq!(quoted(text), vec!["icl-in-a-minute/x"; 3]);
+    }
+
+    #[test]
+    fn the_table_refuses_twins_and_foreign_ids() {
+        let row = |id: &str| {
+            format!(
+                "[[claim]]\nid = \"{id}\"\npreset = \"icl-in-a-minute\"\nmetric = \"fresh_error\"\nwhat = \"x\"\nexpect = {{ at_most = 0.1 }}\n"
+            )
+        };
+        assert!(parse_table(&row("icl-in-a-minute/a")).is_ok());
+        let twice = format!("{}{}", row("icl-in-a-minute/a"), row("icl-in-a-minute/a"));
+        assert!(
+            parse_table(&twice)
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
+        );
+        assert!(
+            parse_table(&row("garg-tiny/a"))
+                .unwrap_err()
+                .to_string()
+                .contains("preset")
+        );
+        let unknown = row("icl-in-a-minute/a").replace("what", "wat");
+        assert!(parse_table(&unknown).is_err());
+    }
+
+    /// The committed table and results agree: every claim names a preset and
+    /// overrides that validate, every result belongs to a claim, and every
+    /// recorded pass is what the check says of the recorded value (a check edited
+    /// after the measurement is caught here).
+    #[test]
+    fn the_committed_table_and_results_agree() {
+        let claims = table();
+        assert!(!claims.is_empty());
+        for c in &claims {
+            let exp =
+                crate::presets::preset(&c.preset).unwrap_or_else(|e| panic!("claim {}: {e}", c.id));
+            let exp = exp
+                .with_overrides(&c.set)
+                .unwrap_or_else(|e| panic!("claim {}: {e}", c.id));
+            let metrics = std::iter::once(c.metric.as_str()).chain(c.expect.references());
+            for m in metrics {
+                let parsed: crate::metric::Metric = m.parse().unwrap();
+                assert!(
+                    !matches!(parsed, crate::metric::Metric::Other(_)),
+                    "claim {}: `{m}` is not a metric the lab measures",
+                    c.id
+                );
+            }
+            if let Some(step) = c.step {
+                assert!(
+                    step <= exp.train.steps,
+                    "claim {}: step {step} after the run's end",
+                    c.id
+                );
+            }
+            if let Some(k) = c.k {
+                assert!(
+                    k < exp.task.points,
+                    "claim {}: k = {k} beyond the prompt",
+                    c.id
+                );
+            }
+        }
+        for (id, m) in &results() {
+            let c = claims
+                .iter()
+                .find(|c| &c.id == id)
+                .unwrap_or_else(|| panic!("results.json holds {id}, which no claim has"));
+            assert_eq!(
+                c.expect.holds(m.value, &m.references),
+                m.passed,
+                "{id}: recorded as passed = {} but {} {} says otherwise; run `icl-lab reproduce {}`",
+                m.passed,
+                m.value,
+                c.expect.describe(),
+                c.preset
+            );
+        }
+    }
+
+    /// Every preset summary quotes only claims that exist.
+    #[test]
+    fn preset_summaries_quote_known_claims() {
+        let claims = table();
+        let results = results();
+        for p in crate::presets::PRESETS {
+            let text = render_with(p.summary, &claims, &results)
+                .unwrap_or_else(|e| panic!("preset {}: {e}", p.name));
+            assert!(!text.contains("{{"), "{}", p.name);
+            for id in quoted(p.summary) {
+                assert!(
+                    id.starts_with(&format!("{}/", p.name)) || claims.iter().any(|c| c.id == id),
+                    "{}: {id}",
+                    p.name
+                );
+            }
+        }
+    }
+}

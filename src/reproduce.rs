@@ -1,0 +1,420 @@
+//! `icl-lab reproduce`: runs the claims of `claims/claims.toml` at their stated
+//! scale, checks each against its tolerance, and writes what it measured
+//! (`claims/results.json`, which the preset summaries and lessons quote) and a
+//! results page (`docs/results/README.md` with one SVG figure per run).
+//!
+//! Claims that share a preset and overrides share one run: it trains once,
+//! evaluating at every step a claim names and at its end.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use burn::tensor::Device;
+
+use crate::claims::{Claim, Measured, Results};
+use crate::config::Experiment;
+use crate::eval::{EvalReport, evaluate};
+use crate::metric::Metric;
+use crate::sweep::final_metrics;
+use crate::train::Trainer;
+
+/// Claims measured by one run: the same preset and overrides.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub preset: String,
+    pub set: Vec<String>,
+    pub claims: Vec<Claim>,
+}
+
+impl Group {
+    /// A file-name-safe label (`icl-in-a-minute`, `depth-gd-to-newton__model.layers=2`).
+    pub fn label(&self) -> String {
+        let mut s = self.preset.clone();
+        for o in &self.set {
+            s.push_str("__");
+            s.push_str(o);
+        }
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.=".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    }
+
+    pub fn experiment(&self) -> Result<Experiment, String> {
+        crate::presets::preset(&self.preset)
+            .and_then(|e| e.with_overrides(&self.set))
+            .map_err(|e| format!("{}: {e}", self.label()))
+    }
+}
+
+/// The claims grouped by run, in table order.
+pub fn groups(claims: &[Claim]) -> Vec<Group> {
+    let mut out: Vec<Group> = Vec::new();
+    for c in claims {
+        match out
+            .iter_mut()
+            .find(|g| g.preset == c.preset && g.set == c.set)
+        {
+            Some(g) => g.claims.push(c.clone()),
+            None => out.push(Group {
+                preset: c.preset.clone(),
+                set: c.set.clone(),
+                claims: vec![c.clone()],
+            }),
+        }
+    }
+    out
+}
+
+/// Which claims to run: the named presets' or claims' (`NAME` is a preset or a
+/// claim id), else all with `all`, else the short ones.
+pub fn select(claims: &[Claim], names: &[String], all: bool) -> Result<Vec<Claim>, String> {
+    if names.is_empty() {
+        return Ok(claims.iter().filter(|c| all || c.short).cloned().collect());
+    }
+    for n in names {
+        if !claims.iter().any(|c| &c.preset == n || &c.id == n) {
+            let presets: std::collections::BTreeSet<&str> =
+                claims.iter().map(|c| c.preset.as_str()).collect();
+            return Err(format!(
+                "no claim or preset with claims named `{n}`; presets with claims: {}",
+                presets.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    Ok(claims
+        .iter()
+        .filter(|c| names.iter().any(|n| &c.preset == n || &c.id == n))
+        .cloned()
+        .collect())
+}
+
+/// One run's outcome: each claim's measurement (or why it could not be read) and
+/// the run's last evaluation.
+pub struct Outcome {
+    pub group: Group,
+    pub measured: Vec<(Claim, Result<Measured, String>)>,
+    pub last: EvalReport,
+}
+
+/// Trains the group's experiment on `device`, evaluating at each claimed step and
+/// at the end; `tick(step, steps)` after every step (a progress bar).
+pub fn run_group(
+    group: &Group,
+    device: &Device,
+    mut tick: impl FnMut(usize, usize),
+) -> Result<Outcome, String> {
+    let exp = group.experiment()?;
+    let started = Instant::now();
+    let end = exp.train.steps;
+    let mut at: Vec<usize> = group
+        .claims
+        .iter()
+        .map(|c| c.step.unwrap_or(end).min(end))
+        .chain([end])
+        .collect();
+    at.sort_unstable();
+    at.dedup();
+    let mut reports: BTreeMap<usize, EvalReport> = BTreeMap::new();
+    let mut t = Trainer::new(&exp, device);
+    let measure =
+        |t: &Trainer| evaluate(&exp, &t.model(), device, &t.source, None, t.step).map(|(r, _)| r);
+    if at.first() == Some(&0) {
+        reports.insert(0, measure(&t)?);
+    }
+    let mut training = std::time::Duration::ZERO;
+    while !t.done() {
+        let step_started = Instant::now();
+        if let Some(l) = t.step().loss {
+            t.record_loss(t.step, l.into_scalar::<f32>())
+                .map_err(|e| format!("{}: {e}", group.label()))?;
+        }
+        training += step_started.elapsed();
+        tick(t.step, end);
+        if at.binary_search(&t.step).is_ok() {
+            reports.insert(t.step, measure(&t)?);
+        }
+    }
+    let (seconds, total_seconds) = (training.as_secs_f64(), started.elapsed().as_secs_f64());
+    let last = reports
+        .get(&end)
+        .cloned()
+        .ok_or_else(|| format!("{}: no evaluation at the end", group.label()))?;
+    let measured = group
+        .claims
+        .iter()
+        .map(|c| {
+            let report = &reports[&c.step.unwrap_or(end).min(end)];
+            let m = read(c, report).map(|(value, references)| Measured {
+                passed: c.expect.holds(value, &references),
+                value,
+                references,
+                seconds,
+                total_seconds,
+                steps: end,
+            });
+            (c.clone(), m)
+        })
+        .collect();
+    Ok(Outcome {
+        group: group.clone(),
+        measured,
+        last,
+    })
+}
+
+/// A claim's value (and its reference metric's) from one evaluation.
+fn read(c: &Claim, report: &EvalReport) -> Result<(f64, Vec<f64>), String> {
+    let metrics = final_metrics(report);
+    let get = |key: &str| -> Result<f64, String> {
+        let metric: Metric = key.parse().map_err(|_| format!("unknown metric {key}"))?;
+        match (&metric, c.k) {
+            (Metric::Error { set, predictor }, Some(k)) => {
+                let name = predictor.as_deref().unwrap_or("model");
+                report
+                    .eval(set)
+                    .and_then(|e| e.curves.get(name))
+                    .and_then(|curve| curve.mean.get(k).copied())
+                    .ok_or_else(|| format!("{key} at k = {k} is not in the evaluation"))
+            }
+            (_, Some(_)) => Err(format!("k applies to error metrics only, not {key}")),
+            _ => metrics.get(&metric).copied().ok_or_else(|| {
+                let known: Vec<String> = metrics.keys().map(|m| m.to_string()).collect();
+                format!(
+                    "{key} is not measured by this run (it has: {})",
+                    known.join(", ")
+                )
+            }),
+        }
+    };
+    let value = get(&c.metric)?;
+    let references = c
+        .expect
+        .references()
+        .into_iter()
+        .map(get)
+        .collect::<Result<Vec<f64>, String>>()?;
+    Ok((value, references))
+}
+
+/// One line per claim: PASS / FAIL / ERROR, the value and the check.
+pub fn report_line(c: &Claim, m: &Result<Measured, String>) -> String {
+    match m {
+        Ok(m) => format!(
+            "{} {}: {} = {:.*}{} ({}; {})",
+            if m.passed { "PASS" } else { "FAIL" },
+            c.id,
+            c.metric,
+            c.digits.max(3),
+            m.value,
+            refs_text(&m.references, 4),
+            c.expect.describe(),
+            c.what
+        ),
+        Err(e) => format!("ERROR {}: {e}", c.id),
+    }
+}
+
+/// ", references 0.1234 / 0.5678" (nothing without references).
+fn refs_text(refs: &[f64], digits: usize) -> String {
+    if refs.is_empty() {
+        return String::new();
+    }
+    let r: Vec<String> = refs.iter().map(|r| format!("{r:.digits$}")).collect();
+    format!(", reference {}", r.join(" / "))
+}
+
+/// Merges new measurements into the results (claims not run keep their last
+/// measurement; results of claims no longer in the table are dropped).
+pub fn merge(old: &Results, outcomes: &[Outcome], claims: &[Claim]) -> Results {
+    let mut r: Results = old
+        .iter()
+        .filter(|(id, _)| claims.iter().any(|c| &c.id == *id))
+        .map(|(id, m)| (id.clone(), m.clone()))
+        .collect();
+    for o in outcomes {
+        for (c, m) in &o.measured {
+            if let Ok(m) = m {
+                r.insert(c.id.clone(), m.clone());
+            }
+        }
+    }
+    r
+}
+
+/// The results page: every claim of the table, grouped by run, with its check,
+/// its last measurement and a figure where the run has an ICL curve.
+pub fn results_page(claims: &[Claim], results: &Results, figures: &[String]) -> String {
+    let mut s = String::from(
+        "# Reproduced results\n\n\
+         Written by `icl-lab reproduce --write` (do not edit by hand). Each row is a claim of \
+         `claims/claims.toml`: a number the preset summaries and lessons quote, measured by \
+         training the preset natively on the CPU from its seed, and checked against what the \
+         paper's result requires. `icl-lab reproduce` runs the short claims (CI runs them too); \
+         `--all` runs every claim. A claim that fails is listed as failing.\n\n",
+    );
+    let (passed, failed, missing) =
+        claims
+            .iter()
+            .fold((0, 0, 0), |(p, f, m), c| match results.get(&c.id) {
+                Some(r) if r.passed => (p + 1, f, m),
+                Some(_) => (p, f + 1, m),
+                None => (p, f, m + 1),
+            });
+    s.push_str(&format!(
+        "{} claims: {passed} pass, {failed} fail, {missing} not measured yet.\n\n",
+        claims.len()
+    ));
+    for g in groups(claims) {
+        let label = g.label();
+        let steps = g
+            .claims
+            .iter()
+            .find_map(|c| results.get(&c.id))
+            .map(|m| {
+                format!(
+                    ", {} steps: {:.0} s training, {:.0} s with evaluations",
+                    m.steps, m.seconds, m.total_seconds
+                )
+            })
+            .unwrap_or_default();
+        let over = if g.set.is_empty() {
+            String::new()
+        } else {
+            format!(" with `{}`", g.set.join(" "))
+        };
+        s.push_str(&format!("## {}{over}{steps}\n\n", g.preset));
+        s.push_str("| claim | what | check | measured | |\n|---|---|---|---|---|\n");
+        for c in &g.claims {
+            let (value, verdict) = match results.get(&c.id) {
+                Some(m) => (
+                    format!(
+                        "{:.*}{}",
+                        c.digits,
+                        m.value,
+                        refs_text(&m.references, c.digits)
+                    ),
+                    if m.passed { "pass" } else { "**fail**" },
+                ),
+                None => ("–".into(), "not measured yet"),
+            };
+            let short = if c.short { " (CI)" } else { "" };
+            s.push_str(&format!(
+                "| `{}`{short} | {} | {} | {value} | {verdict} |\n",
+                c.id,
+                c.what,
+                c.expect.describe()
+            ));
+        }
+        if figures.contains(&label) {
+            s.push_str(&format!("\n![ICL curve of {label}]({label}.svg)\n"));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::{Expect, table};
+
+    #[test]
+    fn claims_share_runs_and_selection_names_presets_or_ids() {
+        let claims = table();
+        let gs = groups(&claims);
+        let total: usize = gs.iter().map(|g| g.claims.len()).sum();
+        assert_eq!(total, claims.len());
+        for g in &gs {
+            assert!(g.experiment().is_ok(), "{}", g.label());
+        }
+        let short = select(&claims, &[], false).unwrap();
+        assert!(!short.is_empty() && short.iter().all(|c| c.short));
+        assert_eq!(select(&claims, &[], true).unwrap().len(), claims.len());
+        let first = &claims[0];
+        assert!(
+            select(&claims, std::slice::from_ref(&first.id), false)
+                .unwrap()
+                .len()
+                == 1
+        );
+        let by_preset = select(&claims, std::slice::from_ref(&first.preset), false).unwrap();
+        assert!(by_preset.iter().all(|c| c.preset == first.preset));
+        let err = select(&claims, &["nope".into()], false).unwrap_err();
+        assert!(
+            err.contains("`nope`") && err.contains(&first.preset),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_tiny_run_measures_passes_and_fails_as_its_checks_say() {
+        let claim = |id: &str, step: Option<usize>, metric: &str, k: Option<usize>, expect| Claim {
+            id: format!("icl-in-a-minute/{id}"),
+            preset: "icl-in-a-minute".into(),
+            set: vec!["train.steps=4".into(), "eval.prompts=16".into()],
+            step,
+            metric: metric.into(),
+            k,
+            what: id.into(),
+            expect,
+            short: true,
+            digits: 2,
+        };
+        let claims = vec![
+            // Untrained, the model is no better than guessing…
+            claim(
+                "untrained",
+                Some(0),
+                "fresh_error",
+                Some(0),
+                Expect::AtLeast(0.2),
+            ),
+            // …and least squares is exact from k = d on, at any step.
+            claim(
+                "ls",
+                Some(2),
+                "fresh_error_least_squares",
+                Some(6),
+                Expect::AtMost(1e-6),
+            ),
+            claim(
+                "fails",
+                None,
+                "fresh_error",
+                None,
+                Expect::Below {
+                    metric: "fresh_error_least_squares".into(),
+                    times: 1.0,
+                },
+            ),
+            claim("missing", None, "icl", None, Expect::AtLeast(0.5)),
+        ];
+        let gs = groups(&claims);
+        assert_eq!(gs.len(), 1);
+        let mut ticks = 0;
+        let o = run_group(&gs[0], &Device::flex(), |_, _| ticks += 1).unwrap();
+        assert_eq!(ticks, 4);
+        let by_id: BTreeMap<&str, &Result<Measured, String>> =
+            o.measured.iter().map(|(c, m)| (c.id.as_str(), m)).collect();
+        assert!(by_id["icl-in-a-minute/untrained"].as_ref().unwrap().passed);
+        assert!(by_id["icl-in-a-minute/ls"].as_ref().unwrap().passed);
+        let fails = by_id["icl-in-a-minute/fails"].as_ref().unwrap();
+        assert!(!fails.passed && fails.references.len() == 1);
+        let missing = by_id["icl-in-a-minute/missing"].as_ref().unwrap_err();
+        assert!(missing.contains("icl is not measured"), "{missing}");
+        let results = merge(&Results::new(), &[o], &claims);
+        assert_eq!(results.len(), 3, "the error is not recorded");
+        let page = results_page(&claims, &results, &[]);
+        assert!(
+            page.contains("4 claims: 2 pass, 1 fail, 1 not measured yet"),
+            "{page}"
+        );
+        assert!(page.contains("**fail**"));
+    }
+}
