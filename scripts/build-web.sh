@@ -1,29 +1,18 @@
 #!/usr/bin/env bash
 # Builds the browser lab into site/: www/ (page, styles, worker script) plus the
 # wasm-bindgen output in wasm-pkg/. Installs on the way what is missing: the
-# wasm32 target and the wasm-bindgen-cli that matches Cargo.lock. The folder uses
-# relative paths only, so it can be copied as-is to any static host or sub-path.
+# wasm32 target and the wasm-bindgen-cli that matches Cargo.lock
+# (scripts/install-web-tools.sh). The folder uses relative paths only, so it can be
+# copied as-is to any static host or sub-path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/icl-lab-target}"
-# wasm-bindgen-cli is installed into the build cache, so a machine that keeps only
-# the cache (CI) keeps it too; one already on PATH at the right version is used.
+# wasm-bindgen-cli lives in the build cache (scripts/install-web-tools.sh); one
+# already on PATH at the right version is used.
 tools="$CARGO_TARGET_DIR/tools"
 export PATH="$tools/bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
-
-want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
-have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
-if [ "$have" != "$want" ]; then
-  echo "installing wasm-bindgen-cli $want (have: ${have:-none}); a few minutes, once"
-  # No prebuilt binary comes from a registry this machine reaches (crates.io ships
-  # sources; npm and PyPI have no wasm-bindgen-cli). Not --locked: one of its locked
-  # dependencies was yanked (see docs/toolchain.md).
-  # Built without scripts/test.sh's lint wrapper: its lints are for this crate only.
-  env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS \
-    cargo install wasm-bindgen-cli --version "$want" --quiet --root "$tools"
-fi
+scripts/install-web-tools.sh
 
 # Three modules from one source tree, each the library as a cdylib (only for this
 # build, so native builds stay rlib-only), each in its own profile so that the

@@ -13,18 +13,10 @@ export PATH="$CARGO_TARGET_DIR/tools/bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 t0=$SECONDS
 phase() { echo "phase $1: $((SECONDS - t0)) s"; t0=$SECONDS; }
 
-if ! command -v chromium >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
-  else
-    echo "error: the browser tests need chromium (a Debian package)" >&2
-    exit 1
-  fi
-fi
+scripts/install-web-tools.sh --chromium
+phase "tools: Chromium, wasm-bindgen-cli (installed if missing)"
 
-phase "chromium (installed if missing)"
-
-# Builds site/ (and installs wasm-bindgen-cli on the way).
+# Builds site/.
 scripts/build-web.sh
 phase "wasm build (site/)"
 

@@ -13,7 +13,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/icl-lab-target}"
 # cubecl's kernel crates and wgpu are compiled natively as well as for the browser,
 # which a cold run cannot afford inside CI's time (see README's timing table). The
 # wgpu code path stays tested in the browser (WebGPU against the CPU backend); the
-# native one (tests/wgpu_backend.rs, on Vulkan) runs with ICL_TEST_WGPU=1, e.g. on a
+# native one (tests/it/wgpu_backend.rs, on Vulkan) runs with ICL_TEST_WGPU=1, e.g. on a
 # GPU machine.
 features=(--no-default-features --features trainer)
 if [ "${ICL_TEST_WGPU:-0}" = 1 ]; then
@@ -29,7 +29,8 @@ if [ "${ICL_TEST_WGPU:-0}" = 1 ]; then
 fi
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+tools_log=$(mktemp)
+trap 'rm -f "$log" "$tools_log"' EXIT
 status=0
 # Each phase prints "phase NAME: N s" (scripts/timings.sh collects them).
 t0=$SECONDS
@@ -57,6 +58,14 @@ else
   status=1
 fi
 phase "lint (fmt)"
+# What the browser tests need and a new machine lacks (Chromium, wasm-bindgen-cli
+# built from source: about 4 min cold) is installed beside the native build, which
+# leaves a core idle on its long single-crate compiles and links.
+tools_pid=
+if [ "${ICL_SKIP_BROWSER:-0}" != 1 ]; then
+  scripts/install-web-tools.sh --chromium >"$tools_log" 2>&1 &
+  tools_pid=$!
+fi
 cargo test --release --locked --all-targets "${features[@]}" --no-run "$@" 2>&1 | tee -a "$log" || status=1
 phase "native build and lint (tests, examples, benches)"
 cargo test --release --locked --all-targets "${features[@]}" "$@" 2>&1 | tee -a "$log" || status=1
@@ -66,7 +75,11 @@ fi
 phase "native tests"
 # The browser: end-to-end tests of the built site in headless Chromium.
 if [ "${ICL_SKIP_BROWSER:-0}" != 1 ]; then
-  # The CLI `cargo test` built (tests/cli.rs runs it too).
+  # A failed install shows again, with its message, when test-web.sh retries it.
+  wait "$tools_pid" || true
+  tee -a "$log" <"$tools_log"
+  phase "waiting for the browser tools"
+  # The CLI `cargo test` built (tests/it/cli.rs runs it too).
   ICL_LAB_BIN="$CARGO_TARGET_DIR/release/icl-lab" scripts/test-web.sh 2>&1 | tee -a "$log" || status=1
 else
   echo "browser tests NOT run (ICL_SKIP_BROWSER=1)" | tee -a "$log"

@@ -8,7 +8,7 @@
 //! measured to `claims/results.json`; the texts quote a claim as `{{id}}` and are
 //! rendered from that file by [`render`], so a summary cannot drift from what the
 //! code measures. A claim that fails its check is quoted with the failure, not
-//! hidden. Short claims run in CI (tests/reproduce.rs), the long ones with
+//! hidden. Short claims run in CI (tests/it/reproduce.rs), the long ones with
 //! `icl-lab reproduce --all`, their last results committed.
 
 use std::collections::BTreeMap;
@@ -137,6 +137,8 @@ pub struct Measured {
     /// training alone (what `{{id:seconds}}` quotes), and with its evaluations.
     pub seconds: f64,
     pub total_seconds: f64,
+    /// The steps that run trained: the preset's length, or the last step the run's
+    /// claims read when none reads the end (`{{id:steps}}`).
     pub steps: usize,
 }
 

@@ -14,7 +14,7 @@
 //! attention, GELU MLP in every block, learned or sinusoidal positions, a linear
 //! read-out, mean squared error). Everything else trains on burn. It computes the
 //! same function and gradients as [`crate::model::Transformer`]: the parity tests
-//! (`tests/parity.rs` and the unit tests below) check the loss and every gradient
+//! (`tests/it/parity.rs` and the unit tests below) check the loss and every gradient
 //! against burn's autodiff and against an independent PyTorch implementation.
 //!
 //! The weights go to and from a burn [`Transformer`] ([`Fused::from_model`],

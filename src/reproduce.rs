@@ -100,10 +100,16 @@ pub struct Outcome {
     pub group: Group,
     pub measured: Vec<(Claim, Result<Measured, String>)>,
     pub last: EvalReport,
+    /// Whether the run went to the experiment's last step (a group whose claims
+    /// all read earlier steps stops at the last of them); only a complete run's
+    /// figure goes on the results page.
+    pub complete: bool,
 }
 
-/// Trains the group's experiment on `device`, evaluating at each claimed step and
-/// at the end; `tick(step, steps)` after every step (a progress bar).
+/// Trains the group's experiment on `device` up to the last step its claims read
+/// (the end when one reads the end), evaluating at each claimed step;
+/// `tick(step, steps)` after every step (a progress bar). A run is deterministic
+/// for its seed, so stopping early changes no number measured before.
 pub fn run_group(
     group: &Group,
     device: &Device,
@@ -116,10 +122,10 @@ pub fn run_group(
         .claims
         .iter()
         .map(|c| c.step.unwrap_or(end).min(end))
-        .chain([end])
         .collect();
     at.sort_unstable();
     at.dedup();
+    let stop = at.last().copied().unwrap_or(end);
     let mut reports: BTreeMap<usize, EvalReport> = BTreeMap::new();
     let mut t = Trainer::new(&exp, device);
     let measure =
@@ -128,7 +134,7 @@ pub fn run_group(
         reports.insert(0, measure(&t)?);
     }
     let mut training = std::time::Duration::ZERO;
-    while !t.done() {
+    while !t.done() && t.step < stop {
         let step_started = Instant::now();
         if let Some(l) = t.step().loss {
             t.record_loss(t.step, l.into_scalar::<f32>())
@@ -142,9 +148,9 @@ pub fn run_group(
     }
     let (seconds, total_seconds) = (training.as_secs_f64(), started.elapsed().as_secs_f64());
     let last = reports
-        .get(&end)
+        .get(&stop)
         .cloned()
-        .ok_or_else(|| format!("{}: no evaluation at the end", group.label()))?;
+        .ok_or_else(|| format!("{}: no evaluation at step {stop}", group.label()))?;
     let measured = group
         .claims
         .iter()
@@ -156,7 +162,7 @@ pub fn run_group(
                 references,
                 seconds,
                 total_seconds,
-                steps: end,
+                steps: stop,
             });
             (c.clone(), m)
         })
@@ -165,6 +171,7 @@ pub fn run_group(
         group: group.clone(),
         measured,
         last,
+        complete: stop == end,
     })
 }
 

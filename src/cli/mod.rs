@@ -273,7 +273,11 @@ fn reproduce(
         // Figures of earlier runs stay (their runs were not repeated).
         for g in rep::groups(&table) {
             let label = g.label();
-            let fresh = outcomes.iter().find(|o| o.group.label() == label);
+            // A run stopped before the end (only early-step claims) keeps the
+            // figure of the last complete run.
+            let fresh = outcomes
+                .iter()
+                .find(|o| o.group.label() == label && o.complete);
             let title = format!("{label}: error against in-context examples");
             let svg = fresh.and_then(|o| icl_lab::figure::icl_curve_svg(&o.last, "fresh", &title));
             let path = dir.join(format!("{label}.svg"));

@@ -1,5 +1,5 @@
 //! Training is deterministic for a seed on the CPU backend. That the presets really
-//! learn in context is checked by their claims (tests/reproduce.rs).
+//! learn in context is checked by their claims (tests/it/reproduce.rs).
 
 use burn::tensor::Device;
 use icl_lab::config::Experiment;
@@ -30,4 +30,4 @@ fn same_seed_same_losses_on_cpu() {
 // What the presets' own runs must show (icl-in-a-minute beating averaging by step
 // 200 and reaching least squares, garg-tiny's plateau and its fall at Garg's
 // numbers) is checked by the short claims in claims/claims.toml, which
-// tests/reproduce.rs runs.
+// tests/it/reproduce.rs runs.
