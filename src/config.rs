@@ -303,6 +303,12 @@ pub struct EvalConfig {
     pub y_scale: f64,
     /// Extra label noise σ added at evaluation only (out-of-distribution).
     pub label_noise: f64,
+    /// Extra evaluation sets whose inputs come from other distributions (Garg's
+    /// out-of-distribution prompts: skewed covariance, half subspace, quadrants,
+    /// scaled x), each a set of its own named `x=<name>` beside the fresh tasks,
+    /// so the model and least squares are compared on each in one run. Empty by
+    /// default: every set costs an evaluation. Regression tasks only.
+    pub ood: Vec<XDistConfig>,
 }
 
 impl Default for EvalConfig {
@@ -312,6 +318,7 @@ impl Default for EvalConfig {
             baselines: None,
             y_scale: 1.0,
             label_noise: 0.0,
+            ood: Vec::new(),
         }
     }
 }
@@ -350,6 +357,8 @@ pub mod limits {
     pub const BATCH: usize = 4096;
     pub const STEPS: usize = 10_000_000;
     pub const EVAL_PROMPTS: usize = 100_000;
+    /// Out-of-distribution evaluation sets (`eval.ood`): each costs an evaluation.
+    pub const MAX_OOD_SETS: usize = 8;
 }
 
 impl Experiment {
@@ -479,6 +488,23 @@ impl Experiment {
         c.range_usize("eval.prompts", e.prompts, 2, EVAL_PROMPTS);
         c.range_f64("eval.y_scale", e.y_scale, -1e3, 1e3);
         c.range_f64("eval.label_noise", e.label_noise, 0.0, 1e3);
+        if e.ood.len() > MAX_OOD_SETS {
+            c.fail(
+                "eval.ood",
+                format!("{} distributions", e.ood.len()),
+                format!("at most {MAX_OOD_SETS} input distributions"),
+            );
+        }
+        if !e.ood.is_empty() && t.family.shape() != crate::tasks::Shape::Regression {
+            c.fail(
+                "eval.ood",
+                format!("{} distributions", e.ood.len()),
+                "empty for token and classification tasks (their inputs are not drawn from an x-distribution)",
+            );
+        }
+        for (i, d) in e.ood.iter().enumerate() {
+            d.validate(&format!("eval.ood[{i}]"), &mut c);
+        }
         if let Some(bs) = &e.baselines {
             for (i, b) in bs.iter().enumerate() {
                 b.validate(&format!("eval.baselines[{i}]"), &mut c);
@@ -717,6 +743,30 @@ mod tests {
         );
         full.version = 3;
         assert!(full.validate().unwrap_err().to_string().contains("version"));
+    }
+
+    #[test]
+    fn ood_sets_are_named_checked_and_regression_only() {
+        let e = Experiment::default()
+            .with_overrides(&[r#"eval.ood=[{"kind":"skewed"},{"kind":"scaled","scale":3}]"#])
+            .unwrap();
+        assert_eq!(
+            e.eval.ood,
+            [XDistConfig::Skewed, XDistConfig::Scaled { scale: 3.0 }]
+        );
+        let err = Experiment::default()
+            .with_overrides(&[r#"eval.ood=[{"kind":"scaled","scale":0}]"#])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("eval.ood[0].scale"), "{err}");
+        let mut tokens = crate::presets::preset("induction-phase-change").unwrap();
+        tokens.eval.ood = vec![XDistConfig::Skewed];
+        let err = tokens.validate().unwrap_err().to_string();
+        assert!(err.contains("eval.ood") && err.contains("token"), "{err}");
+        let mut many = Experiment::default();
+        many.eval.ood = vec![XDistConfig::Quadrants; limits::MAX_OOD_SETS + 1];
+        let err = many.validate().unwrap_err().to_string();
+        assert!(err.contains("at most 8"), "{err}");
     }
 
     #[test]

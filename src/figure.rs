@@ -80,20 +80,177 @@ fn draw(
             .chain(upper.rev().map(|(k, (m, s))| at(k, m - s)))
             .collect();
         chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.15))))?;
-        chart
-            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(width)))?
-            .label(name.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
-            });
+        let s = chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(width)))?;
+        labelled(s, name, color);
         chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled())))?;
     }
+    legend(&mut chart)?;
+    root.present()?;
+    Ok(())
+}
+
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// Names a drawn series in the legend with a short thick line of its colour.
+fn labelled(
+    series: &mut plotters::chart::SeriesAnno<'_, SVGBackend<'_>>,
+    name: &str,
+    color: RGBColor,
+) {
+    series
+        .label(name)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
+}
+
+/// The legend, top right, on a faint white box.
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<(), Box<dyn std::error::Error>> {
     chart
         .configure_series_labels()
         .border_style(BLACK.mix(0.3))
         .background_style(WHITE.mix(0.9))
         .position(SeriesLabelPosition::UpperRight)
         .draw()?;
+    Ok(())
+}
+
+/// Garg et al.'s out-of-distribution figure: one small panel per evaluation set
+/// (the training distribution first, then each `eval.ood` distribution), each with
+/// the model's error against k beside least squares'. `None` when the report has
+/// no out-of-distribution set.
+pub fn ood_svg(report: &EvalReport, title: &str) -> Option<String> {
+    let sets: Vec<&crate::eval::EvalCurves> = report
+        .evals
+        .iter()
+        .filter(|e| e.name == "fresh" || e.name.starts_with("x="))
+        .collect();
+    if sets.len() < 2 {
+        return None;
+    }
+    let mut svg = String::new();
+    draw_ood(report.dims as f64, &sets, title, &mut svg).ok()?;
+    Some(svg)
+}
+
+fn draw_ood(
+    d: f64,
+    sets: &[&crate::eval::EvalCurves],
+    title: &str,
+    out: &mut String,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let cols = sets.len().min(3);
+    let rows = sets.len().div_ceil(cols);
+    let root = SVGBackend::with_string(out, (300 * cols as u32, 40 + 240 * rows as u32))
+        .into_drawing_area();
+    root.fill(&WHITE)?;
+    let (top, body) = root.split_vertically(40);
+    top.titled(title, ("sans-serif", 18))?;
+    let panels = body.split_evenly((rows, cols));
+    // One y range for every panel, so the panels compare at a glance.
+    let y_max = sets
+        .iter()
+        .flat_map(|e| ["model", "least_squares"].map(|n| e.curves.get(n)))
+        .flatten()
+        .flat_map(|c| c.mean.iter())
+        .fold(1.0f64, |a, b| a.max(*b))
+        .min(3.0)
+        * 1.05;
+    for (e, area) in sets.iter().zip(panels.iter()) {
+        let k_max = (*e.k.last().ok_or("no k")? as f64).max(1.0);
+        let label = if e.name == "fresh" {
+            format!("training inputs ({})", e.x_dist)
+        } else {
+            e.x_dist.clone()
+        };
+        let mut chart = ChartBuilder::on(area)
+            .caption(label, ("sans-serif", 14))
+            .margin(8)
+            .x_label_area_size(28)
+            .y_label_area_size(40)
+            .build_cartesian_2d(0f64..k_max, 0f64..y_max)?;
+        chart
+            .configure_mesh()
+            .x_labels(5)
+            .y_labels(5)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(d, 0.0), (d, y_max)],
+            ShapeStyle::from(&RGBColor(150, 150, 150)).stroke_width(1),
+        )))?;
+        // The model black and thick, least squares blue (Okabe–Ito).
+        for (name, color, width) in [("least_squares", PALETTE[4], 2), ("model", PALETTE[0], 3)] {
+            let Some(c) = e.curves.get(name) else {
+                continue;
+            };
+            let pts: Vec<(f64, f64)> =
+                e.k.iter()
+                    .zip(&c.mean)
+                    .map(|(k, m)| (*k as f64, m.clamp(0.0, y_max)))
+                    .collect();
+            let s = chart.draw_series(LineSeries::new(pts, color.stroke_width(width)))?;
+            if std::ptr::eq(*e, sets[0]) {
+                labelled(s, &name.replace('_', " "), color);
+            }
+        }
+        // One legend, in the first panel.
+        if std::ptr::eq(*e, sets[0]) {
+            legend(&mut chart)?;
+        }
+    }
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::{Curve, EvalCurves};
+
+    fn set(name: &str, x_dist: &str) -> EvalCurves {
+        let c = |m: f64| Curve {
+            mean: vec![1.0, m, m / 2.0],
+            stderr: vec![0.0; 3],
+        };
+        EvalCurves {
+            name: name.into(),
+            x_dist: x_dist.into(),
+            k: vec![0, 1, 2],
+            curves: [
+                ("model".to_string(), c(0.8)),
+                ("least_squares".to_string(), c(0.5)),
+            ]
+            .into_iter()
+            .collect(),
+            distance: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_ood_figure_has_a_panel_per_distribution_and_needs_one_shifted_set() {
+        let mut report = EvalReport {
+            dims: 2,
+            evals: vec![set("fresh", "gaussian")],
+            ..Default::default()
+        };
+        assert!(
+            ood_svg(&report, "t").is_none(),
+            "nothing shifted, no figure"
+        );
+        report.evals.push(set("x=skewed", "skewed"));
+        report.evals.push(set("x=scaled:2", "scaled:2"));
+        let svg = ood_svg(&report, "out of distribution").unwrap();
+        for label in [
+            "training inputs (gaussian)",
+            "skewed",
+            "scaled:2",
+            "least squares",
+        ] {
+            assert!(svg.contains(label), "{label} missing");
+        }
+    }
 }

@@ -274,9 +274,10 @@ fn set_label(set: &str) -> String {
     match set {
         "fresh" | "pool" => format!("{set} tasks"),
         "regression" | "classification" => format!("{set} alone"),
-        s => match s.strip_prefix("sigma=") {
-            Some(v) => format!("σ = {v}"),
-            None => s.to_string(),
+        s => match (s.strip_prefix("sigma="), s.strip_prefix("x=")) {
+            (Some(v), _) => format!("σ = {v}"),
+            (_, Some(d)) => format!("x {d}"),
+            _ => s.to_string(),
         },
     }
 }

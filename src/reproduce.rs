@@ -27,12 +27,16 @@ pub struct Group {
 }
 
 impl Group {
-    /// A file-name-safe label (`icl-in-a-minute`, `depth-gd-to-newton__model.layers=2`).
+    /// A file-name-safe label (`icl-in-a-minute`, `depth-gd-to-newton__model.layers=2`;
+    /// a long value is left out: `icl-in-a-minute__eval.ood`).
     pub fn label(&self) -> String {
         let mut s = self.preset.clone();
         for o in &self.set {
             s.push_str("__");
-            s.push_str(o);
+            match o.split_once('=') {
+                Some((path, value)) if value.len() > 16 => s.push_str(path),
+                _ => s.push_str(o),
+            }
         }
         s.chars()
             .map(|c| {
@@ -320,6 +324,12 @@ pub fn results_page(claims: &[Claim], results: &Results, figures: &[String]) -> 
         }
         if figures.contains(&label) {
             s.push_str(&format!("\n![ICL curve of {label}]({label}.svg)\n"));
+        }
+        let ood = format!("{label}-ood");
+        if figures.contains(&ood) {
+            s.push_str(&format!(
+                "\n![The model and least squares on each input distribution of {label}]({ood}.svg)\n"
+            ));
         }
         s.push('\n');
     }

@@ -80,7 +80,7 @@ struct EvalArgs {
     /// A run directory written by `icl-lab train`.
     #[arg(long)]
     run: PathBuf,
-    /// Input distribution: gaussian, skewed, quadrants or scaled:C.
+    /// Input distribution: gaussian, skewed, half-subspace, quadrants or scaled:C.
     #[arg(long)]
     x_dist: Option<String>,
     /// Override an evaluation field, e.g. --set eval.y_scale=2 --set eval.prompts=512.
@@ -286,7 +286,18 @@ fn reproduce(
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
             if path.exists() {
-                figures.push(label);
+                figures.push(label.clone());
+            }
+            // Runs with out-of-distribution sets (eval.ood): Garg's panels too.
+            let ood = format!("{label}-ood");
+            let path = dir.join(format!("{ood}.svg"));
+            let title = format!("{label}: the model and least squares on other inputs");
+            if let Some(svg) = fresh.and_then(|o| icl_lab::figure::ood_svg(&o.last, &title)) {
+                fs::write(&path, svg)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            if path.exists() {
+                figures.push(ood);
             }
         }
         write_json(&results_path, &results)?;
@@ -755,7 +766,7 @@ fn eval(args: EvalArgs) -> Result<()> {
         .with_overrides(sets)
         .map_err(cli_words)?;
     let x = match x_dist {
-        None => exp.x_dist.clone(),
+        None => exp.x_dist,
         Some(name) => XDistConfig::parse_name(name).map_err(|e| anyhow!("--x-dist: {e}"))?,
     };
     let dev = device(backend)?;

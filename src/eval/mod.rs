@@ -143,6 +143,9 @@ pub enum EvalSet {
     /// One task of the regression + classification mixture on its own: 0 =
     /// regression, 1 = classification.
     Task(usize),
+    /// Fresh tasks with inputs from another distribution (`eval.ood`, Garg's
+    /// out-of-distribution prompts): its index in that list and the distribution.
+    XDist(usize, XDistConfig),
 }
 
 impl EvalSet {
@@ -154,6 +157,7 @@ impl EvalSet {
             EvalSet::Noise(_, s) => format!("sigma={s}"),
             EvalSet::Task(0) => "regression".into(),
             EvalSet::Task(_) => "classification".into(),
+            EvalSet::XDist(_, d) => format!("x={}", d.name()),
         }
     }
 
@@ -164,11 +168,13 @@ impl EvalSet {
             EvalSet::Pool => streams::EVAL * 16 + 1,
             EvalSet::Noise(i, _) => streams::EVAL * 1000 + i as u64,
             EvalSet::Task(i) => streams::EVAL * 2000 + i as u64,
+            EvalSet::XDist(i, _) => streams::EVAL * 3000 + i as u64,
         }
     }
 
     /// The sets an experiment is evaluated on: fresh tasks; pool tasks when the pool
-    /// is finite; each noise level on its own when the family mixes several.
+    /// is finite; each noise level on its own when the family mixes several; each
+    /// task of a regression + classification mixture; each `eval.ood` distribution.
     pub fn for_experiment(exp: &Experiment) -> Vec<EvalSet> {
         let mut sets = vec![EvalSet::Fresh];
         if exp.task.pool.is_some() {
@@ -182,6 +188,13 @@ impl EvalSet {
         if let TaskFamilyConfig::RegressionClassification { .. } = &exp.task.family {
             sets.extend([EvalSet::Task(0), EvalSet::Task(1)]);
         }
+        sets.extend(
+            exp.eval
+                .ood
+                .iter()
+                .enumerate()
+                .map(|(i, d)| EvalSet::XDist(i, *d)),
+        );
         sets
     }
 }
@@ -206,13 +219,16 @@ pub fn eval_prompts(
             .family()
             .expect("regression prompts need a regression family"),
     };
-    let dist = x_dist.distribution();
+    let dist = match set {
+        EvalSet::XDist(_, d) => d.distribution(),
+        _ => x_dist.distribution(),
+    };
     let fresh = TaskSource::Fresh;
     let sampler = PromptSampler {
         family: family.as_ref(),
         source: match set {
             EvalSet::Pool => source,
-            EvalSet::Fresh | EvalSet::Noise(..) | EvalSet::Task(_) => &fresh,
+            EvalSet::Fresh | EvalSet::Noise(..) | EvalSet::Task(_) | EvalSet::XDist(..) => &fresh,
         },
         x_dist: dist.as_ref(),
         dims: exp.task.dims,

@@ -62,6 +62,17 @@ struct PlannedSet {
     predictions: BTreeMap<String, Vec<Vec<f64>>>,
 }
 
+impl PlannedSet {
+    /// The name of the set's input distribution: its own for an `eval.ood` set,
+    /// else the plan's.
+    fn x_dist(&self, plan: &str) -> String {
+        match self.set {
+            EvalSet::XDist(_, d) => d.name(),
+            _ => plan.to_string(),
+        }
+    }
+}
+
 impl EvalPlan {
     /// The plan of a run, with inputs from its training distribution.
     pub fn new(exp: &Experiment, source: &TaskSource) -> Result<Self, String> {
@@ -125,7 +136,7 @@ impl EvalPlan {
                 predictions.insert("model".into(), own.clone());
                 EvalDump {
                     name: s.set.name(),
-                    x_dist: self.x_dist.clone(),
+                    x_dist: s.x_dist(&self.x_dist),
                     prompts: s.prompts.iter().map(DumpedPrompt::from).collect(),
                     predictions,
                 }
@@ -225,7 +236,7 @@ impl EvalPlan {
                 curves.insert("model".into(), curve(&s.prompts, pred, self.dims));
                 EvalCurves {
                     name: s.set.name(),
-                    x_dist: self.x_dist.clone(),
+                    x_dist: s.x_dist(&self.x_dist),
                     k: (0..self.points).collect(),
                     curves,
                     distance: distances(pred, &s.predictions, self.dims),
@@ -353,6 +364,29 @@ mod tests {
             shifted.evals[0].curves["model"],
             full.evals[0].curves["model"]
         );
+        // eval.ood: each distribution is a set of its own beside the others, named
+        // and labelled with its distribution, and the training sets are unchanged.
+        let mut o = e.clone();
+        o.eval.ood = vec![XDistConfig::HalfSubspace, scaled];
+        let (ood, _) = evaluate(&o, &model, &dev, &t.source, None, 7).unwrap();
+        let names: Vec<(&str, &str)> = ood
+            .evals
+            .iter()
+            .map(|s| (s.name.as_str(), s.x_dist.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("fresh", "gaussian"),
+                ("pool", "gaussian"),
+                ("x=half-subspace", "half-subspace"),
+                ("x=scaled:2", "scaled:2")
+            ]
+        );
+        assert_eq!(ood.evals[..2], full.evals[..]);
+        // Least squares needs only d/2 examples in a half subspace.
+        let ls = &ood.evals[2].curves["least_squares"].mean;
+        assert!(ls[e.task.dims / 2 + 1] < 1e-6, "{ls:?}");
     }
 
     /// Token and classification runs take their own questions through the same plan.

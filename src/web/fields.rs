@@ -153,6 +153,7 @@ pub const FAMILIES: &[(&str, &str)] = &[
 pub const X_DISTS: &[(&str, &str)] = &[
     (r#"{"kind":"gaussian"}"#, "Gaussian N(0, I)"),
     (r#"{"kind":"skewed"}"#, "skewed covariance"),
+    (r#"{"kind":"half_subspace"}"#, "half subspace"),
     (r#"{"kind":"scaled"}"#, "scaled N(0, c²I)"),
     (r#"{"kind":"quadrants"}"#, "random quadrants"),
 ];

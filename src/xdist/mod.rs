@@ -2,15 +2,17 @@
 //!
 //! One trait, [`XDistribution`], one file per distribution, dispatched by the serde
 //! enum [`XDistConfig`]. Training uses one of them; evaluation can use another to
-//! test the model out of distribution (Garg's skewed covariance, scaled x, random
-//! quadrants). Coordinates beyond the curriculum's active dimensions are zero.
+//! test the model out of distribution (Garg's skewed covariance, half subspace,
+//! scaled x, random quadrants). Coordinates beyond the curriculum's active dimensions are zero.
 
 mod gaussian;
+mod half_subspace;
 mod quadrants;
 mod scaled;
 mod skewed;
 
 pub use gaussian::Gaussian;
+pub use half_subspace::HalfSubspace;
 pub use quadrants::RandomQuadrants;
 pub use scaled::Scaled;
 pub use skewed::Skewed;
@@ -27,15 +29,19 @@ pub trait XDistribution {
     fn sample(&self, points: usize, dims: usize, active: usize, rng: &mut IclRng) -> DMatrix<f64>;
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum XDistConfig {
     /// x ~ N(0, I_d): the training distribution of every paper here.
     #[default]
     Gaussian,
-    /// x ~ N(0, Σ), Σ with eigenvalues ∝ 1/i (trace d), in a random orthonormal basis
-    /// drawn per prompt: ill-conditioned inputs (Garg; Fu's Newton vs GD).
+    /// x ~ N(0, Σ), Σ with eigenvalues ∝ 1/i² (trace d; Garg scales x by 1/i), in
+    /// a random orthonormal basis drawn per prompt: ill-conditioned inputs (Garg;
+    /// Fu's Newton vs GD).
     Skewed,
+    /// Every point of a prompt in one random subspace of half the dimension, trace
+    /// d (Garg's half subspace).
+    HalfSubspace,
     /// x ~ N(0, c² I): Garg's "x scaled by c" (c ∈ {1/3, 1/2, 2, 3}).
     Scaled {
         #[serde(default = "default_scale")]
@@ -55,21 +61,24 @@ impl XDistConfig {
         match self {
             XDistConfig::Gaussian => Box::new(Gaussian),
             XDistConfig::Skewed => Box::new(Skewed),
+            XDistConfig::HalfSubspace => Box::new(HalfSubspace),
             XDistConfig::Scaled { scale } => Box::new(Scaled { scale: *scale }),
             XDistConfig::Quadrants => Box::new(RandomQuadrants),
         }
     }
 
-    /// Parses the CLI's short names: `gaussian`, `skewed`, `quadrants`, `scaled:C`.
+    /// Parses the CLI's short names: `gaussian`, `skewed`, `half-subspace`,
+    /// `quadrants`, `scaled:C`.
     pub fn parse_name(name: &str) -> Result<Self, String> {
         let err = || {
             format!(
-                "unknown x-distribution `{name}`: use gaussian, skewed, quadrants or scaled:C (C in (0, 100])"
+                "unknown x-distribution `{name}`: use gaussian, skewed, half-subspace, quadrants or scaled:C (C in (0, 100])"
             )
         };
         match name {
             "gaussian" => Ok(XDistConfig::Gaussian),
             "skewed" => Ok(XDistConfig::Skewed),
+            "half-subspace" => Ok(XDistConfig::HalfSubspace),
             "quadrants" => Ok(XDistConfig::Quadrants),
             _ => {
                 let c: f64 = name
@@ -89,6 +98,7 @@ impl XDistConfig {
         match self {
             XDistConfig::Gaussian => "gaussian".into(),
             XDistConfig::Skewed => "skewed".into(),
+            XDistConfig::HalfSubspace => "half-subspace".into(),
             XDistConfig::Quadrants => "quadrants".into(),
             XDistConfig::Scaled { scale } => format!("scaled:{scale}"),
         }
@@ -103,9 +113,45 @@ impl XDistConfig {
     }
 }
 
+/// A [points, dims] draw made within the first `active` coordinates (the
+/// curriculum's; at least one): `draw(a)` gives the [points, a] block, the rest is
+/// zero.
+pub(crate) fn within_active(
+    points: usize,
+    dims: usize,
+    active: usize,
+    draw: impl FnOnce(usize) -> DMatrix<f64>,
+) -> DMatrix<f64> {
+    let a = active.max(1).min(dims);
+    let mut x = DMatrix::zeros(points, dims);
+    x.view_mut((0, 0), (points, a)).copy_from(&draw(a));
+    mask_inactive(&mut x, active);
+    x
+}
+
 /// Zeroes the inactive coordinates (curriculum).
 pub(crate) fn mask_inactive(x: &mut DMatrix<f64>, active: usize) {
     for j in active..x.ncols() {
         x.column_mut(j).fill(0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_short_name_parses_back_to_its_distribution() {
+        for d in [
+            XDistConfig::Gaussian,
+            XDistConfig::Skewed,
+            XDistConfig::HalfSubspace,
+            XDistConfig::Quadrants,
+            XDistConfig::Scaled { scale: 0.5 },
+        ] {
+            assert_eq!(XDistConfig::parse_name(&d.name()), Ok(d));
+        }
+        let e = XDistConfig::parse_name("half").unwrap_err();
+        assert!(e.contains("half-subspace"), "{e}");
     }
 }

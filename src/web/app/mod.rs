@@ -917,7 +917,7 @@ fn charts(props: &ChartsProps) -> Html {
                                         "fresh" => "fresh tasks".to_string(),
                                         "regression" => "regression only".to_string(),
                                         "classification" => "classification only".to_string(),
-                                        other => other.replace("sigma=", "σ = "),
+                                        other => other.replace("sigma=", "σ = ").replace("x=", "inputs: "),
                                     } }
                                 </button> }
                             }) }
