@@ -396,8 +396,10 @@ impl AppState {
         if self.bench.is_some() || !self.worker_ready {
             return;
         }
-        let shown = self.shown_experiment().clone();
-        if self.preview_asked.as_ref() != Some(&shown) {
+        // Compared by reference first: this runs after every action, worker
+        // progress events included, and the experiment is cloned only to send it.
+        if self.preview_asked.as_ref() != Some(self.shown_experiment()) {
+            let shown = self.shown_experiment().clone();
             self.preview_asked = Some(shown.clone());
             self.send(Control::Preview {
                 experiment: Box::new(shown),
