@@ -37,6 +37,11 @@ pub enum Metric {
     LensGdSteps,
     /// The number of Newton iterations the model matches best.
     LensNewtonIterations,
+    /// The mean cosine of the best-matching GD member ([`Metric::LensGdSteps`]):
+    /// how well gradient descent fits at its best step count.
+    LensGdMatch,
+    /// The mean cosine of the best-matching Newton member.
+    LensNewtonMatch,
     /// Token runs: Olsson's ICL score (late loss − early loss).
     IclScore,
     /// Token runs: the mean next-token loss over positions.
@@ -143,6 +148,8 @@ impl Metric {
             }
             Metric::LensGdSteps => "GD steps matched best".into(),
             Metric::LensNewtonIterations => "Newton iterations matched best".into(),
+            Metric::LensGdMatch => "cosine of the best GD match".into(),
+            Metric::LensNewtonMatch => "cosine of the best Newton match".into(),
             Metric::IclScore => "ICL score (nats)".into(),
             Metric::Loss => "next-token loss".into(),
             Metric::RepeatLoss => "loss on repeated tokens".into(),
@@ -162,6 +169,8 @@ impl Metric {
             self,
             Metric::Probe(_)
                 | Metric::LensCosine(_)
+                | Metric::LensGdMatch
+                | Metric::LensNewtonMatch
                 | Metric::PrefixMatching(_)
                 | Metric::PreviousToken(_)
         )
@@ -195,6 +204,8 @@ impl fmt::Display for Metric {
             Metric::LensDifference(a) => write!(f, "lens_difference_{a}"),
             Metric::LensGdSteps => f.write_str("lens_gd_steps"),
             Metric::LensNewtonIterations => f.write_str("lens_newton_iterations"),
+            Metric::LensGdMatch => f.write_str("lens_gd_match"),
+            Metric::LensNewtonMatch => f.write_str("lens_newton_match"),
             Metric::IclScore => f.write_str("icl_score"),
             Metric::Loss => f.write_str("loss"),
             Metric::RepeatLoss => f.write_str("repeat_loss"),
@@ -215,6 +226,8 @@ impl FromStr for Metric {
         let fixed = match s {
             "lens_gd_steps" => Some(Metric::LensGdSteps),
             "lens_newton_iterations" => Some(Metric::LensNewtonIterations),
+            "lens_gd_match" => Some(Metric::LensGdMatch),
+            "lens_newton_match" => Some(Metric::LensNewtonMatch),
             "icl_score" => Some(Metric::IclScore),
             "loss" => Some(Metric::Loss),
             "repeat_loss" => Some(Metric::RepeatLoss),
@@ -344,6 +357,8 @@ mod tests {
             Metric::LensDifference("newton_4".into()),
             Metric::LensGdSteps,
             Metric::LensNewtonIterations,
+            Metric::LensGdMatch,
+            Metric::LensNewtonMatch,
             Metric::IclScore,
             Metric::Loss,
             Metric::RepeatLoss,
@@ -393,6 +408,8 @@ mod tests {
             ),
             ("prefix_matching_max", Metric::PrefixMatching(Head::Max)),
             ("lens_newton_iterations", Metric::LensNewtonIterations),
+            ("lens_newton_match", Metric::LensNewtonMatch),
+            ("lens_gd_match", Metric::LensGdMatch),
         ];
         for (text, m) in cases {
             assert_eq!(text.parse::<Metric>().unwrap(), m, "{text}");

@@ -4,6 +4,7 @@
 use crate::baselines::BaselineConfig;
 use crate::config::{ConfigError, CurriculumConfig, Experiment, ModelConfig, ModelKind};
 use crate::tasks::{ClassificationConfig, TaskFamilyConfig};
+use crate::xdist::XDistConfig;
 
 pub struct Preset {
     pub name: &'static str,
@@ -106,7 +107,7 @@ pub const PRESETS: &[Preset] = &[
     Preset {
         name: "lsa-equals-gd",
         plain: "One layer of linear attention learns to run one step of gradient descent on the examples in its prompt.",
-        summary: "von Oswald: one linear self-attention layer on [x, y] tokens (d = 5, 11 points, {{lsa-equals-gd/cosine-gd-1:steps}} steps, {{lsa-equals-gd/cosine-gd-1:seconds}} s natively): its error follows one GD step, not least squares; its implicit weights sit at cosine {{lsa-equals-gd/cosine-gd-1}} to one GD step, mean over k ≥ 2 (least squares {{lsa-equals-gd/cosine-least-squares}}), and its weights are the GD construction (W_KQ ∝ I on x, cosine 0.999; W_KQ and W_PV put 99.8 % of their weight on x–x and y → y). Sweep model.layers for K layers against K GD / GD++ steps (measured at d = 10, 5000 steps: 2 and 3 layers still match GD-1's predictions best)",
+        summary: "von Oswald: one linear self-attention layer on [x, y] tokens (d = 5, 11 points, {{lsa-equals-gd/cosine-gd-1:steps}} steps, {{lsa-equals-gd/cosine-gd-1:seconds}} s natively): its error follows one GD step, not least squares; its implicit weights sit at cosine {{lsa-equals-gd/cosine-gd-1}} to one GD step, mean over k ≥ 2 (least squares {{lsa-equals-gd/cosine-least-squares}}), and its weights are the GD construction (W_KQ ∝ I on x, cosine 0.999; W_KQ and W_PV put 99.8 % of their weight on x–x and y → y). Deeper, von Oswald's K layers = K GD steps: 2 layers match {{lsa-equals-gd/gd-steps-2}} GD steps best (cosine {{lsa-equals-gd/gd-2-fit}}), 3 layers {{lsa-equals-gd/gd-steps-3}} ({{lsa-equals-gd/gd-3-fit}}); the context tokens attend causally among themselves here (online GD, Ding et al. 2023), not with von Oswald's full-context mask",
         build: lsa_equals_gd,
         sweep: None,
     },
@@ -120,7 +121,7 @@ pub const PRESETS: &[Preset] = &[
     Preset {
         name: "depth-gd-to-newton",
         plain: "Models of 1 to 4 layers: which algorithm, gradient descent or Newton's method, does each depth resemble?",
-        summary: "Akyürek / Fu: noiseless d = 5 regression, [x, y] tokens, a depth sweep (model.layers = 1..4, 1500 steps each): the algorithm lens finds, for each depth, the GD steps and Newton iterations the model matches best. Measured natively: Newton 4, 6, 8, 8 iterations for 1–4 layers (slope 1.4 per layer; Fu reports about 3), GD 8, 16, 16, 16 steps (16 is the most compared); error at k = 20 0.17, 0.028, 0.026, 0.019, cosine to least squares 0.88, 0.96, 0.97, 0.98: from 2 layers the model is close to least squares, where both algorithms have converged, so the slope says little (isotropic x: GD and Newton both converge in a few steps)",
+        summary: "Akyürek / Fu: noiseless d = 5 regression on ill-conditioned inputs (skewed covariance, eigenvalues ∝ 1/i², condition number 25, a new basis per prompt), [x, y] tokens, a depth sweep (model.layers = 1..4, {{depth-gd-to-newton/newton-1:steps}} steps each): the algorithm lens finds, for each depth, the GD steps and Newton iterations the model matches best. Measured by `icl-lab reproduce`: Newton {{depth-gd-to-newton/newton-1}}, {{depth-gd-to-newton/newton-2}}, {{depth-gd-to-newton/newton-3}}, {{depth-gd-to-newton/newton-4}} iterations for 1–4 layers, GD {{depth-gd-to-newton/gd-1}}, {{depth-gd-to-newton/gd-2}}, {{depth-gd-to-newton/gd-3}}, {{depth-gd-to-newton/gd-4}} steps; the best Newton match's cosine {{depth-gd-to-newton/newton-fit-1}}, {{depth-gd-to-newton/newton-fit-2}}, {{depth-gd-to-newton/newton-fit-3}}, {{depth-gd-to-newton/newton-fit-4}} against GD's {{depth-gd-to-newton/gd-fit-1}}, {{depth-gd-to-newton/gd-fit-2}}, {{depth-gd-to-newton/gd-fit-3}}, {{depth-gd-to-newton/gd-fit-4}}; error with 20 examples {{depth-gd-to-newton/error-1}}, {{depth-gd-to-newton/error-2}}, {{depth-gd-to-newton/error-3}}, {{depth-gd-to-newton/error-4}}",
         build: depth_gd_to_newton,
         sweep: Some("model.layers=1..4"),
     },
@@ -296,8 +297,16 @@ fn regression_vs_classification() -> Experiment {
 
 fn depth_gd_to_newton() -> Experiment {
     let mut e = icl_in_a_minute();
-    // One depth per sweep run; 1500 steps each takes the 4-layer model to least
-    // squares on the CPU. The live lens compares GD and Newton up to 16 steps.
+    // Ill-conditioned inputs (Garg's skewed covariance, eigenvalues ∝ 1/i²: condition
+    // number 25 at d = 5) so that GD and Newton part ways: GD at its best step size
+    // needs about 64 steps to converge where Newton needs about 12. On isotropic x
+    // both converge in a few steps and a depth sweep cannot tell them apart
+    // (measured before: Newton 4, 6, 8, 8 and GD 8, 16, 16, 16 for 1–4 layers).
+    // The basis of the skew is drawn per prompt, so no fixed preconditioner learned
+    // in the weights can stand in for the curvature read from the context.
+    e.x_dist = XDistConfig::Skewed;
+    // One depth per sweep run; 1500 steps each. The live lens compares GD up to 64
+    // steps and Newton up to 16 iterations.
     e.train.eval_every = 250;
     e
 }

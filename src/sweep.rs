@@ -175,11 +175,27 @@ pub fn final_metrics(report: &EvalReport) -> Metrics {
                 m.insert(Metric::LensDifference(name.clone()), d);
             }
         }
-        if let Some(t) = a.best_count("gd_") {
-            m.insert(Metric::LensGdSteps, t as f64);
-        }
-        if let Some(t) = a.best_count("newton_") {
-            m.insert(Metric::LensNewtonIterations, t as f64);
+        for (prefix, count, fit) in [
+            ("gd_", Metric::LensGdSteps, Metric::LensGdMatch),
+            (
+                "newton_",
+                Metric::LensNewtonIterations,
+                Metric::LensNewtonMatch,
+            ),
+        ] {
+            if let Some(best) = a.best_member(prefix, &[]) {
+                if let Some(t) = best
+                    .strip_prefix(prefix)
+                    .and_then(|t| t.parse::<usize>().ok())
+                {
+                    m.insert(count, t as f64);
+                }
+                // How well the family fits at its best count: which of GD and
+                // Newton the model follows (Fu 2023), not only how far each got.
+                if let Some(c) = a.mean_cosine(&best) {
+                    m.insert(fit, c);
+                }
+            }
         }
     }
     if let Some(t) = &report.tokens {
@@ -216,12 +232,13 @@ pub fn final_metrics(report: &EvalReport) -> Metrics {
 }
 
 /// Metrics drawn together: the error on each task of the regression +
-/// classification mixture, and the lens's best GD steps and Newton iterations (what
-/// a depth sweep plots, after Fu 2023).
-pub fn combined() -> [Vec<Metric>; 2] {
+/// classification mixture, the lens's best GD steps and Newton iterations (what
+/// a depth sweep plots, after Fu 2023) and how well each fits at that count.
+pub fn combined() -> [Vec<Metric>; 3] {
     [
         vec![Metric::error("regression"), Metric::error("classification")],
         vec![Metric::LensGdSteps, Metric::LensNewtonIterations],
+        vec![Metric::LensGdMatch, Metric::LensNewtonMatch],
     ]
 }
 
@@ -232,7 +249,7 @@ pub fn default_metric(report: &EvalReport) -> Vec<Metric> {
     } else if report.tokens.is_some() {
         vec![Metric::PrefixMatching(Head::Max)]
     } else if report.eval("classification").is_some() && report.eval("regression").is_some() {
-        let [mixture, _] = combined();
+        let [mixture, _, _] = combined();
         mixture
     } else {
         vec![Metric::error("fresh")]

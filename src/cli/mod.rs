@@ -551,7 +551,10 @@ fn print_sweep(summary: &SweepSummary) {
                 predictor: None,
             } => set == "fresh" || set == "pool",
             Metric::LensCosine(a) => a == "least_squares" || a == "gd_1",
-            Metric::LensGdSteps | Metric::LensNewtonIterations => true,
+            Metric::LensGdSteps
+            | Metric::LensNewtonIterations
+            | Metric::LensGdMatch
+            | Metric::LensNewtonMatch => true,
             Metric::Distance { baseline, .. } => baseline == "dmmse" || baseline == "ridge",
             _ => false,
         })
@@ -575,9 +578,14 @@ fn print_sweep(summary: &SweepSummary) {
             (Metric::LensGdSteps, "GD steps"),
         ] {
             if let Some((slope, _)) = summary.slope(&metric) {
+                let most = match metric {
+                    Metric::LensNewtonIterations => {
+                        icl_lab::lens::algorithms::NEWTON_MAX_ITERATIONS
+                    }
+                    _ => *icl_lab::eval::LENS_STEPS.last().unwrap_or(&0),
+                };
                 println!(
-                    "best-matching {what} per layer (least-squares slope): {slope:.2} (compared up to {} iterations)",
-                    icl_lab::eval::LENS_STEPS.last().unwrap_or(&0)
+                    "best-matching {what} per layer (least-squares slope): {slope:.2} (compared up to {most})"
                 );
             }
         }

@@ -239,10 +239,13 @@ pub fn eval_prompts(
     sampler.sample_batch(exp.eval.prompts, exp.task.points, exp.task.dims, &mut rng)
 }
 
-/// GD steps and Newton iterations the live lens compares the model with.
-/// Up to 16: Fu 2023 finds about 3 Newton iterations per layer, while gradient
-/// descent needs exponentially many steps to keep up with depth.
-pub const LENS_STEPS: [usize; 8] = [1, 2, 3, 4, 6, 8, 12, 16];
+/// GD steps and Newton iterations the live lens compares the model with (Newton
+/// up to [`crate::lens::algorithms::NEWTON_MAX_ITERATIONS`]). Fu 2023 finds about 3 Newton
+/// iterations per layer, while gradient descent needs exponentially many steps to
+/// keep up with depth; on ill-conditioned inputs (skewed x, condition number 25 at
+/// d = 5) GD at its best step size needs about 64 steps to converge where Newton
+/// needs about 12, so GD is compared that far.
+pub const LENS_STEPS: [usize; 12] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64];
 
 /// The algorithm lens for an experiment's fresh evaluation prompts, when its tasks
 /// are linear in x (least squares, ridge, GD and Newton are then the candidates).

@@ -992,7 +992,7 @@ pub fn threshold_figure(summary: &SweepSummary, metric: &[Metric]) -> Figure {
 /// single-task model (p_classification = 0 and 1), or the GD steps / Newton
 /// iterations the model matches per layer (a depth sweep's slopes).
 fn combined_caption(summary: &SweepSummary, metric: &[Metric]) -> Option<String> {
-    let [mixture, lens] = combined();
+    let [mixture, lens, _] = combined();
     let at = |v: f64, m: &Metric| {
         summary
             .points
@@ -1347,7 +1347,7 @@ mod tests {
                 run: None,
             });
         }
-        let [metric, _] = combined();
+        let [metric, _, _] = combined();
         assert!(s.metrics().contains(&metric));
         let f = threshold_figure(&s, &metric);
         assert_eq!(f.lines.len(), 2);

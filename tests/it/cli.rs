@@ -413,7 +413,18 @@ fn sweep_writes_one_run_per_value_and_a_summary() {
         let m = &p["metrics"];
         let t = m["lens_newton_iterations"].as_f64().unwrap();
         assert!((1.0..=16.0).contains(&t), "{m}");
+        let g = m["lens_gd_steps"].as_f64().unwrap();
+        assert!((1.0..=64.0).contains(&g), "{m}");
         assert!(m["lens_cosine_least_squares"].as_f64().unwrap().abs() <= 1.0);
+        // How well each family fits at its best count is the best member's cosine.
+        for (fit, count, prefix) in [
+            ("lens_newton_match", t, "newton"),
+            ("lens_gd_match", g, "gd"),
+        ] {
+            let c = m[fit].as_f64().unwrap();
+            let member = m[format!("lens_cosine_{prefix}_{count}")].as_f64().unwrap();
+            assert_eq!(c, member, "{fit}: {m}");
+        }
     }
     let table = String::from_utf8_lossy(&o.stdout);
     assert!(
