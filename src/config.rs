@@ -191,8 +191,9 @@ impl Default for ModelConfig {
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum OptimizerKind {
+    /// Adam; with `weight_decay` > 0, an L2 penalty in the loss (Singh's).
     Adam,
-    /// Adam with decoupled weight decay (Singh: L2 regularisation keeps ICL alive).
+    /// Adam with decoupled weight decay (Loshchilov & Hutter).
     AdamW,
 }
 
@@ -212,7 +213,10 @@ pub struct OptimConfig {
     /// thousand steps need a larger rate, and 1e-3 is stable for `tiny` (the
     /// independent PyTorch implementation learns garg-tiny at 1e-3 too).
     pub lr: f64,
-    /// Decoupled weight decay (AdamW only); 0 = none.
+    /// Weight decay λ; 0 = none. With AdamW it is decoupled (θ ← θ − lr·λ·θ beside
+    /// the Adam step). With Adam it is an L2 penalty λ/2·‖θ‖² in the loss: λθ joins
+    /// the gradient before Adam's normalisation (PyTorch's `Adam(weight_decay)`),
+    /// the regulariser Singh et al. 2023 found to keep ICL from fading.
     pub weight_decay: f64,
     /// Linear warm-up steps. 0: Adam's bias correction already tempers the first
     /// steps, and on garg-tiny 100 warm-up steps learned no faster (measured: error
@@ -453,13 +457,6 @@ impl Experiment {
             c.fail("optim.lr", o.lr, "a number in (0, 1]");
         }
         c.range_f64("optim.weight_decay", o.weight_decay, 0.0, 1.0);
-        if o.weight_decay > 0.0 && o.kind == OptimizerKind::Adam {
-            c.fail(
-                "optim.weight_decay",
-                o.weight_decay,
-                "0 with optim.kind = adam (use adam_w for weight decay)",
-            );
-        }
         c.range_usize("optim.warmup_steps", o.warmup_steps, 0, STEPS);
         if let Some(g) = o.grad_clip
             && !(g.is_finite() && g > 0.0)

@@ -236,6 +236,8 @@ pub struct Fused {
     /// The summed gradient of the last step (flat, as the parameters).
     grad: Vec<f32>,
     adamw: Option<f32>,
+    /// Adam's L2 penalty λ (`weight_decay` with plain Adam): λθ joins the gradient.
+    l2: f32,
     clip: Option<f32>,
 }
 
@@ -285,6 +287,10 @@ impl Fused {
             grad: vec![0.0; len],
             adamw: (exp.optim.kind == OptimizerKind::AdamW)
                 .then_some(exp.optim.weight_decay as f32),
+            l2: match exp.optim.kind {
+                OptimizerKind::Adam => exp.optim.weight_decay as f32,
+                OptimizerKind::AdamW => 0.0,
+            },
             clip: exp.optim.grad_clip.map(|c| c as f32),
         }
     }
@@ -333,6 +339,7 @@ impl Fused {
             grad: Vec::new(),
             layout,
             adamw: None,
+            l2: 0.0,
             clip: None,
         })
     }
@@ -403,8 +410,9 @@ impl Fused {
     }
 
     /// One optimizer step at rate `lr` with the gradient of the last batch: burn's
-    /// per-parameter norm clipping, then Adam (or AdamW's decoupled decay) exactly
-    /// as burn 0.22.1 writes them.
+    /// per-parameter norm clipping, Adam's L2 term (λθ added to the clipped
+    /// gradient), then Adam (or AdamW's decoupled decay) exactly as burn 0.22.1
+    /// writes them.
     pub fn apply(&mut self, lr: f64) {
         if let Some(c) = self.clip {
             for (o, r, cols, stride) in self.layout.params() {
@@ -432,8 +440,11 @@ impl Fused {
         let lr32 = lr as f32;
         let keep = self.adamw.map_or(1.0, |wd| (1.0 - lr * wd as f64) as f32);
         let first = s.time == 1;
+        let l2 = self.l2;
         let update = |((p, m1), m2): ((&mut [f32], &mut [f32]), &mut [f32]), g: &[f32]| {
             for (((p, m1), m2), &g) in p.iter_mut().zip(m1).zip(m2).zip(g) {
+                // burn's WeightDecay::transform: θ·λ + g.
+                let g = if l2 > 0.0 { *p * l2 + g } else { g };
                 // burn starts the moments at (1 − β)·g rather than decaying zeros:
                 // the same numbers, written as it does.
                 if first {

@@ -18,6 +18,7 @@
 
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::Module;
+use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 
@@ -67,8 +68,12 @@ pub(crate) fn optimizer(exp: &Experiment) -> ModuleOptimizer {
     let o = &exp.optim;
     let clip = o.grad_clip.map(|c| GradientClippingConfig::Norm(c as f32));
     match o.kind {
+        // burn's Adam adds λθ to the gradient (coupled): the L2 penalty λ/2·‖θ‖².
         OptimizerKind::Adam => AdamConfig::new()
             .with_epsilon(1e-8)
+            .with_weight_decay(
+                (o.weight_decay > 0.0).then(|| WeightDecayConfig::new(o.weight_decay as f32)),
+            )
             .with_grad_clipping(clip)
             .init(),
         OptimizerKind::AdamW => AdamWConfig::new()

@@ -374,12 +374,16 @@ pub const SECTIONS: &[Section] = &[
                 "optim.kind",
                 "optimizer",
                 "",
-                Kind::Select(&[("\"adam\"", "Adam"), ("\"adam_w\"", "AdamW (weight decay)")]),
+                Kind::Select(&[
+                    ("\"adam\"", "Adam (decay = L2 in the loss)"),
+                    ("\"adam_w\"", "AdamW (decoupled decay)"),
+                ]),
             ),
-            when(
-                f("optim.weight_decay", "weight decay", "0 … 1", Kind::Float),
-                "optim.kind",
-                "adam_w",
+            f(
+                "optim.weight_decay",
+                "weight decay (L2 with Adam)",
+                "0 … 1",
+                Kind::Float,
             ),
             f("optim.warmup_steps", "warm-up steps", "0 … 10⁷", Kind::Int),
             f("train.batch", "batch", "1 … 4096", Kind::Int),
@@ -520,10 +524,6 @@ impl Field {
         let mut sets = vec![format!("{}={json}", self.path)];
         if self.path == "task.family" {
             sets.extend(switch_kind(exp, &json));
-        }
-        if self.path == "optim.kind" && json.contains("\"adam\"") {
-            // Plain Adam has no weight decay.
-            sets.push("optim.weight_decay=0".into());
         }
         let next = exp.with_overrides(&sets).map_err(messages)?;
         super::limits::check_browser(&next).map_err(messages)?;
@@ -715,7 +715,8 @@ mod tests {
         assert!(!field("model.mlp").applies(&reddy));
         let w = field("optim.kind").edit(&c, "\"adam_w\"").unwrap();
         let w = field("optim.weight_decay").edit(&w, "0.1").unwrap();
+        // With plain Adam the decay is an L2 penalty in the loss: it stays.
         let plain = field("optim.kind").edit(&w, "\"adam\"").unwrap();
-        assert_eq!(plain.optim.weight_decay, 0.0);
+        assert_eq!(plain.optim.weight_decay, 0.1);
     }
 }
