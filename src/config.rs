@@ -473,6 +473,15 @@ impl Experiment {
                 t.points.max(1),
             );
             c.range_usize("curriculum.every", cur.every, 1, STEPS);
+            // A step larger than the task only jumps to full size; the bound also
+            // keeps the schedule's arithmetic far from overflow.
+            c.range_usize("curriculum.dims_step", cur.dims_step, 0, t.dims.max(1));
+            c.range_usize(
+                "curriculum.points_step",
+                cur.points_step,
+                0,
+                t.points.max(1),
+            );
         }
 
         let tr = &self.train;
@@ -548,9 +557,19 @@ impl Experiment {
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
         let mut record: Value =
             serde_json::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        if !record.is_object() {
+            return Err(ConfigError::Parse(format!(
+                "a config is a JSON object ({{\"task\": {{…}}, …}}), not {}",
+                json_kind(&record)
+            )));
+        }
         migrate(&mut record);
-        let exp: Experiment =
-            serde_json::from_value(record).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        let exp = read_record(record).map_err(|e| match e {
+            RecordError::Serde(e) => ConfigError::Parse(e),
+            RecordError::Unknown(path) => ConfigError::Parse(format!(
+                "unknown field `{path}`: no such setting (README lists them)"
+            )),
+        })?;
         exp.validate()?;
         Ok(exp)
     }
@@ -587,16 +606,92 @@ impl Experiment {
                 serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
             set_path(&mut v, path, value)?;
         }
-        let exp: Experiment = serde_json::from_value(v).map_err(|e| ConfigError::Set {
-            path: sets
-                .iter()
-                .map(|s| s.as_ref().to_string())
-                .collect::<Vec<_>>()
-                .join(" "),
-            why: e.to_string(),
+        let exp = read_record(v).map_err(|e| match e {
+            RecordError::Unknown(path) => ConfigError::Set {
+                why: "no such field here".into(),
+                path,
+            },
+            // Name the override that fails on its own, when one does.
+            RecordError::Serde(why) => {
+                let culprit = (sets.len() > 1)
+                    .then(|| {
+                        sets.iter()
+                            .map(AsRef::as_ref)
+                            .find(|one| self.with_overrides(&[*one]).is_err())
+                    })
+                    .flatten();
+                match culprit {
+                    Some(one) => self.with_overrides(&[one]).expect_err("it failed alone"),
+                    None => ConfigError::Set {
+                        path: sets
+                            .iter()
+                            .map(|s| s.as_ref().to_string())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        why,
+                    },
+                }
+            }
         })?;
         exp.validate()?;
         Ok(exp)
+    }
+}
+
+/// Why a JSON record is not an experiment.
+enum RecordError {
+    Serde(String),
+    /// A key the experiment has no field for, as a path (`task.family.sparsity`).
+    Unknown(String),
+}
+
+/// Reads a record, refusing keys the experiment does not have. Structs refuse them
+/// by `deny_unknown_fields`, but serde drops a field given to an enum variant that
+/// has none (`{"kind": "linear", "sparsity": 3}`), so the record is compared with
+/// what was read back.
+fn read_record(record: Value) -> Result<Experiment, RecordError> {
+    let exp: Experiment =
+        serde_json::from_value(record.clone()).map_err(|e| RecordError::Serde(e.to_string()))?;
+    let read = serde_json::to_value(&exp).expect("config always serialises");
+    match unknown_key(&record, &read, "") {
+        Some(path) => Err(RecordError::Unknown(path)),
+        None => Ok(exp),
+    }
+}
+
+/// The first key of `given` that `read` (the same record, read and written back)
+/// lacks, as a dotted path.
+fn unknown_key(given: &Value, read: &Value, at: &str) -> Option<String> {
+    let join = |k: &str| {
+        if at.is_empty() {
+            k.to_string()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    match (given, read) {
+        (Value::Object(g), Value::Object(r)) => g.iter().find_map(|(k, gv)| match r.get(k) {
+            None => Some(join(k)),
+            Some(rv) => unknown_key(gv, rv, &join(k)),
+        }),
+        (Value::Array(g), Value::Array(r)) if g.len() == r.len() => g
+            .iter()
+            .zip(r)
+            .enumerate()
+            .find_map(|(i, (gv, rv))| unknown_key(gv, rv, &format!("{at}[{i}]"))),
+        _ => None,
+    }
+}
+
+/// "an array", "a number", … (what a config file was instead of an object).
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -770,6 +865,71 @@ mod tests {
     fn unknown_fields_are_refused() {
         let err = Experiment::from_json(r#"{"task": {"dimz": 3}}"#).unwrap_err();
         assert!(err.to_string().contains("dimz"), "{err}");
+        // Fields given to enum variants that have none (serde alone drops them).
+        for (json, path) in [
+            (
+                r#"{"task": {"family": {"kind": "linear", "sparsity": 3}}}"#,
+                "task.family.sparsity",
+            ),
+            (
+                r#"{"x_dist": {"kind": "gaussian", "scale": 3}}"#,
+                "x_dist.scale",
+            ),
+            (
+                r#"{"eval": {"baselines": [{"kind": "zero"}, {"kind": "averaging", "k": 2}]}}"#,
+                "eval.baselines[1].k",
+            ),
+        ] {
+            let err = Experiment::from_json(json).unwrap_err().to_string();
+            assert!(err.contains(&format!("unknown field `{path}`")), "{err}");
+        }
+        let err = Experiment::default()
+            .with_overrides(&[r#"task.family={"kind":"linear","sparsity":3}"#])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("task.family.sparsity: no such field"),
+            "{err}"
+        );
+        // A config is an object, not a list read by position.
+        let err = Experiment::from_json("[2, 0]").unwrap_err().to_string();
+        assert!(
+            err.contains("a JSON object") && err.contains("an array"),
+            "{err}"
+        );
+        // What the lab writes reads back: every preset, in full and compact form.
+        for p in crate::presets::PRESETS {
+            let e = (p.build)();
+            assert_eq!(Experiment::from_json(&e.to_json_pretty()).unwrap(), e);
+            assert_eq!(Experiment::from_json(&e.to_compact_json()).unwrap(), e);
+        }
+    }
+
+    #[test]
+    fn a_bad_override_among_several_is_named_alone() {
+        let err = Experiment::default()
+            .with_overrides(&["task.dims=8", "task.points=-3", "seed=4"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("task.points=-3:"), "{err}");
+        assert!(!err.contains("task.dims=8"), "{err}");
+    }
+
+    #[test]
+    fn curriculum_steps_are_bounded_by_the_task() {
+        let err = crate::presets::preset("garg-linear")
+            .unwrap()
+            .with_overrides(&[
+                "curriculum.every=2",
+                "curriculum.points_start=1",
+                "curriculum.points_step=18446744073709551615",
+            ])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("curriculum.points_step = 18446744073709551615") && err.contains("0..=41"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -55,10 +55,14 @@ pub fn curriculum(exp: &Experiment, step: usize) -> (usize, usize) {
     match &exp.curriculum {
         None => (dims, points),
         Some(c) => {
-            let stage = step / c.every;
+            // Saturating: a config read without validation cannot overflow here.
+            let stage = step / c.every.max(1);
+            let grow = |start: usize, by: usize, full: usize| {
+                start.saturating_add(stage.saturating_mul(by)).min(full)
+            };
             (
-                (c.dims_start + stage * c.dims_step).min(dims),
-                (c.points_start + stage * c.points_step).min(points),
+                grow(c.dims_start, c.dims_step, dims),
+                grow(c.points_start, c.points_step, points),
             )
         }
     }
@@ -161,7 +165,17 @@ pub struct Trainer {
     pub step: usize,
     /// Everything needed to go back to the last logged finite loss.
     last_good: Snapshot,
+    /// The last few logged losses: a loss far above them is divergence too.
+    recent: std::collections::VecDeque<f32>,
 }
+
+/// A logged loss more than this many times the median of the last
+/// [`RECENT_LOSSES`] (once that many are known) is taken as divergence, as NaN and
+/// ∞ are: an Adam spike is a few times the level, a blow-up many orders of
+/// magnitude (a run once kept a "last good" checkpoint at 3.5e23).
+pub const DIVERGENCE_FACTOR: f32 = 1e3;
+/// Losses the divergence guard compares with.
+pub const RECENT_LOSSES: usize = 8;
 
 /// The trainer's state at a logged step with a finite loss: what a divergence
 /// restores and what a checkpoint saves, taken together so they always agree.
@@ -208,6 +222,7 @@ impl Trainer {
             fused,
             template,
             rng,
+            recent: Default::default(),
             data: training_data(exp),
             source: task_source(exp),
             step: 0,
@@ -289,11 +304,22 @@ impl Trainer {
         Ok(())
     }
 
-    /// Records a loss read back from a logging step. A non-finite loss restores the
-    /// weights, the optimizer state (whose moments the bad step poisoned) and the
-    /// prompt stream to the last logged finite loss, and stops the run.
+    /// Records a loss read back from a logging step. A non-finite loss, or one
+    /// [`DIVERGENCE_FACTOR`] times the recent level, restores the weights, the
+    /// optimizer state (whose moments the bad step poisoned) and the prompt stream
+    /// to the last logged good loss, and stops the run.
     pub fn record_loss(&mut self, step: usize, loss: f32) -> Result<(), TrainError> {
-        if loss.is_finite() {
+        let blown_up = self.recent.len() == RECENT_LOSSES && {
+            let mut sorted: Vec<f32> = self.recent.iter().copied().collect();
+            sorted.sort_by(f32::total_cmp);
+            let level = sorted[RECENT_LOSSES / 2].abs().max(1e-6);
+            loss > DIVERGENCE_FACTOR * level
+        };
+        if loss.is_finite() && !blown_up {
+            if self.recent.len() == RECENT_LOSSES {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(loss);
             self.last_good = self.snapshot();
             Ok(())
         } else {
@@ -441,6 +467,16 @@ mod tests {
         assert_eq!(curriculum(&e, 2000), (6, 13));
         assert_eq!(curriculum(&e, 30_000), (20, 41));
         assert_eq!(curriculum(&e, 1_000_000), (20, 41));
+        // A step no validation would pass still saturates at the task's size.
+        let mut huge = e.clone();
+        huge.curriculum = Some(CurriculumConfig {
+            every: 2,
+            points_start: 1,
+            points_step: usize::MAX,
+            ..CurriculumConfig::default()
+        });
+        assert_eq!(curriculum(&huge, 4), (7, 41));
+        assert_eq!(curriculum(&huge, 1), (5, 1));
     }
 
     fn tiny() -> Experiment {
@@ -562,5 +598,36 @@ mod tests {
             (after.optimizer, after.rng_position),
             (good.optimizer, good.rng_position)
         );
+    }
+
+    #[test]
+    fn a_finite_loss_far_above_its_recent_level_is_divergence_too() {
+        let e = tiny();
+        let dev = Device::flex();
+        let mut t = Trainer::new(&e, &dev);
+        // Too few losses known: a large one is kept (the first steps set the level).
+        t.step();
+        t.record_loss(1, 3.5e23).unwrap();
+        let mut t = Trainer::new(&e, &dev);
+        for _ in 0..RECENT_LOSSES {
+            read(&mut t);
+        }
+        let good = t.checkpoint().unwrap();
+        // A spike of a few times the level is training, not divergence.
+        t.step();
+        t.record_loss(t.step, 5.0 * 2.0).unwrap();
+        let kept = t.checkpoint().unwrap();
+        t.step();
+        let err = t.record_loss(t.step, 3.5e23).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("diverged at step {}", kept.step + 1)),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("restored to step {}", kept.step)),
+            "{err}"
+        );
+        assert_eq!(t.step, kept.step);
+        assert_ne!(kept.step, good.step);
     }
 }
