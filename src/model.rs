@@ -499,13 +499,20 @@ impl Transformer {
     /// Per head, the OV circuit through the token embedding and the read-out:
     /// E · W_V,h · W_O,h · U, [V, V] (row: the attended token, column: the logit it
     /// raises), for models with a read-in and a read-out layer (LayerNorms ignored,
-    /// as in Olsson's analysis). Empty for the linear self-attention model.
+    /// as in Olsson's analysis). Empty for the linear self-attention model, and for
+    /// Reddy's, whose read-out feeds an MLP classifier rather than the logits (on
+    /// token sequences its read-out is not [w, V]: this once panicked after a whole
+    /// run had trained).
     pub fn ov_circuits(&self) -> Vec<Vec<Tensor<2>>> {
-        let (Some(read_in), Some(read_out)) = (&self.read_in, &self.read_out) else {
+        let (Some(read_in), Some(read_out), None) = (&self.read_in, &self.read_out, &self.head)
+        else {
             return Vec::new();
         };
         let e = read_in.weight.val(); // [V, w]
         let u = read_out.weight.val(); // [w, V]
+        if e.dims()[1] != u.dims()[0] || e.dims()[0] != u.dims()[1] {
+            return Vec::new();
+        }
         self.blocks
             .iter()
             .map(|b| {
@@ -753,6 +760,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Reddy's network on token sequences trained, then panicked in the head lens
+    /// (its read-out is not [w, V]) and lost the run: no OV circuits for it.
+    #[test]
+    fn ov_circuits_exist_only_where_the_read_out_gives_logits() {
+        let mut e = crate::presets::preset("induction-phase-change").unwrap();
+        e.model.width = 16;
+        let plain = init_model(&e, &Device::flex());
+        let circuits = plain.ov_circuits();
+        assert_eq!(circuits.len(), e.model.layers);
+        assert_eq!(circuits[0][0].dims(), [64, 64]);
+        e.model.kind = crate::config::ModelKind::Reddy;
+        assert!(init_model(&e, &Device::flex()).ov_circuits().is_empty());
     }
 
     #[test]
