@@ -413,15 +413,31 @@ fn prepare_out_dir(out: &Path, force: bool) -> Result<()> {
         }
         if non_empty {
             // --force: clear the previous run's files so the two runs cannot mix;
-            // anything else in the directory is left alone.
+            // anything else in the directory is left alone. Every one is checked
+            // first, so a file that cannot go (a directory by that name, say)
+            // stops the run before any of the old run is deleted.
+            let mut old = Vec::new();
             for entry in fs::read_dir(out)?.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let ours = icl_lab::RUN_FILES.contains(&name.as_str())
                     || (name.starts_with("eval_") && name.ends_with(".json"));
-                if ours {
-                    fs::remove_file(entry.path())
-                        .with_context(|| format!("cannot remove {}", entry.path().display()))?;
+                if !ours {
+                    continue;
                 }
+                let kind = entry
+                    .file_type()
+                    .with_context(|| format!("cannot read {}", entry.path().display()))?;
+                if !kind.is_file() {
+                    return Err(anyhow!(
+                        "--force would replace {}, which is not a file; nothing was removed (move it away first)",
+                        entry.path().display()
+                    ));
+                }
+                old.push(entry.path());
+            }
+            for path in old {
+                fs::remove_file(&path)
+                    .with_context(|| format!("cannot remove {}", path.display()))?;
             }
         }
     }

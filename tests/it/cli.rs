@@ -261,6 +261,30 @@ fn train_writes_the_run_and_eval_reevaluates_it() {
         std::fs::read_to_string(out.join("notes.txt")).unwrap(),
         "mine"
     );
+
+    // A run file that cannot be replaced (a directory by that name) stops --force
+    // before anything of the old run is deleted.
+    std::fs::remove_file(out.join("optimizer.bin")).unwrap();
+    std::fs::create_dir(out.join("optimizer.bin")).unwrap();
+    let model_before = std::fs::read(out.join("model.bin")).unwrap();
+    let o = icl_lab(&[
+        "train",
+        "--preset",
+        "garg-tiny",
+        "--force",
+        "--set",
+        "train.steps=3",
+        "--out",
+        out_s,
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("optimizer.bin, which is not a file; nothing was removed"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(out.join("model.bin")).unwrap(), model_before);
+    assert_eq!(read_json(&out.join("config.json"))["train"]["steps"], 5);
 }
 
 /// The headline benchmark: the default lesson beats half of averaging's error well
