@@ -60,31 +60,40 @@ impl SweepSpec {
         };
         let mut values = Vec::new();
         for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            if let Some((a, b)) = item.split_once("..") {
+            // `a..b` or `2^a..2^b` with integers is a range; anything else with `..`
+            // in it (a string value) is a value.
+            let range = item.split_once("..").and_then(|(a, b)| {
                 let pow = |s: &str| s.trim().strip_prefix("2^").map(str::to_string);
                 let (lo, hi, powers) = match (pow(a), pow(b)) {
                     (Some(a), Some(b)) => (a, b, true),
                     (None, None) => (a.trim().to_string(), b.trim().to_string(), false),
-                    _ => return Err(bad(format!("`{item}`: write 2^a..2^b or a..b"))),
+                    _ => return None,
                 };
-                let lo: u32 = lo
-                    .parse()
-                    .map_err(|_| bad(format!("`{item}`: not an integer range")))?;
-                let hi: u32 = hi
-                    .parse()
-                    .map_err(|_| bad(format!("`{item}`: not an integer range")))?;
+                Some((lo.parse::<u32>().ok()?, hi.parse::<u32>().ok()?, powers))
+            });
+            if let Some((lo, hi, powers)) = range {
                 if lo > hi || (powers && hi > 40) {
                     return Err(bad(format!(
                         "`{item}`: the range must run upwards{}",
                         if powers { " and end by 2^40" } else { "" }
                     )));
                 }
-                for i in lo..=hi {
-                    values.push(Value::from(if powers { 1u64 << i } else { i as u64 }));
-                    if values.len() > MAX_VALUES {
-                        break;
-                    }
+                // Counted before anything is listed: a huge range is refused with
+                // its true size.
+                let count = (hi - lo) as usize + 1;
+                if values.len() + count > MAX_VALUES {
+                    return Err(bad(format!(
+                        "`{item}` is {count} values{}; a sweep runs at most {MAX_VALUES}",
+                        if values.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" after {} others", values.len())
+                        }
+                    )));
                 }
+                values.extend(
+                    (lo..=hi).map(|i| Value::from(if powers { 1u64 << i } else { i as u64 })),
+                );
             } else {
                 values.push(serde_json::from_str(item).unwrap_or_else(|_| Value::from(item)));
             }
@@ -398,6 +407,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("at most 64"), "{e}");
+        // The count is the range's own (it once said "65 values" for any big range).
+        let e = SweepSpec::parse("task.pool=1..100000")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`1..100000` is 100000 values"), "{e}");
+        let e = SweepSpec::parse("task.pool=7,1..64")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is 64 values after 1 others"), "{e}");
+        // `..` in a value that is not an integer range is a value.
+        let s = SweepSpec::parse("eval.note=a..b,c").unwrap();
+        assert_eq!(s.values, vec![Value::from("a..b"), Value::from("c")]);
         let spec = SweepSpec::parse("task.dims=4,999").unwrap();
         let e = spec
             .experiments(&Experiment::default())

@@ -512,6 +512,12 @@ fn sweep(args: RunArgs, vary: Option<String>) -> Result<()> {
     // Every value is validated before the first run starts.
     let exps = spec.experiments(&base)?;
     let dev = device(backend)?;
+    if out.exists() && !out.is_dir() {
+        return Err(anyhow!(
+            "--out {} exists and is not a directory; a sweep writes a directory of runs",
+            out.display()
+        ));
+    }
     if out.exists() && !force && fs::read_dir(out)?.next().is_some() {
         return Err(anyhow!(
             "--out {} already holds files; choose a new directory or pass --force",

@@ -478,6 +478,18 @@ fn sweep_writes_one_run_per_value_and_a_summary() {
     assert!(e.contains("task.family.burstiness = 3"), "{e}");
     assert!(e.contains("a divisor of task.points (8)"), "{e}");
     assert!(!bad.exists(), "nothing written for a refused sweep");
+    // A file where the sweep's directory would go is named as such.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let mut args = vec!["sweep", "--preset", "bursty-icl", "--vary"];
+    args.extend(["task.family.p_bursty=0,1", "--out", file.to_str().unwrap()]);
+    let o = icl_lab(&args);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("exists and is not a directory"),
+        "{}",
+        stderr(&o)
+    );
     let o = icl_lab(&[
         "sweep",
         "--preset",
