@@ -602,8 +602,17 @@ impl Experiment {
                 path: s.to_string(),
                 why: "expected path=value".into(),
             })?;
-            let value: Value =
-                serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+            let value: Value = match serde_json::from_str(raw) {
+                Ok(v) => v,
+                // A number JSON cannot hold (1e999, NaN) would be read as a string.
+                Err(_) if raw.trim().parse::<f64>().is_ok() => {
+                    return Err(ConfigError::Set {
+                        path: path.to_string(),
+                        why: format!("{} is not a finite number", ellipsize(raw.trim())),
+                    });
+                }
+                Err(_) => Value::String(raw.to_string()),
+            };
             set_path(&mut v, path, value)?;
         }
         let exp = read_record(v).map_err(|e| match e {
@@ -623,12 +632,14 @@ impl Experiment {
                 match culprit {
                     Some(one) => self.with_overrides(&[one]).expect_err("it failed alone"),
                     None => ConfigError::Set {
-                        path: sets
-                            .iter()
-                            .map(|s| s.as_ref().to_string())
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                        why,
+                        path: ellipsize(
+                            &sets
+                                .iter()
+                                .map(|s| s.as_ref().to_string())
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                        ),
+                        why: ellipsize(&why),
                     },
                 }
             }
@@ -637,6 +648,18 @@ impl Experiment {
         Ok(exp)
     }
 }
+
+/// At most [`ECHO`] characters of a value echoed in a message (a 1 MB value once
+/// came back whole), cut at a character boundary with "…".
+fn ellipsize(text: &str) -> String {
+    match text.char_indices().nth(ECHO) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+        None => text.to_string(),
+    }
+}
+
+/// Characters of a value a message repeats.
+const ECHO: usize = 120;
 
 /// Why a JSON record is not an experiment.
 enum RecordError {
@@ -913,6 +936,22 @@ mod tests {
             .to_string();
         assert!(err.starts_with("task.points=-3:"), "{err}");
         assert!(!err.contains("task.dims=8"), "{err}");
+    }
+
+    #[test]
+    fn overrides_say_what_is_wrong_in_a_line() {
+        let err = Experiment::default()
+            .with_overrides(&["optim.lr=1e999"])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "optim.lr: 1e999 is not a finite number");
+        let huge = format!("task.dims={}", "x".repeat(100_000));
+        let err = Experiment::default()
+            .with_overrides(&[huge])
+            .unwrap_err()
+            .to_string();
+        assert!(err.len() < 600, "{} bytes: {}", err.len(), &err[..200]);
+        assert!(err.contains("task.dims") && err.contains("bytes)"), "{err}");
     }
 
     #[test]
