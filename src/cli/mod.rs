@@ -446,11 +446,21 @@ fn prepare_out_dir(out: &Path, force: bool) -> Result<()> {
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    if path.is_dir() {
+        return Err(anyhow!(
+            "cannot write {}: it is a directory (give a file name)",
+            path.display()
+        ));
+    }
     let text = serde_json::to_string_pretty(value)?;
-    // Write then rename, so a reader never sees half a file.
+    // Write then rename, so a reader never sees half a file; a failed rename
+    // leaves no temporary file behind.
     let tmp = path.with_extension("json.tmp");
     fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    if let Err(e) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
     Ok(())
 }
 

@@ -225,6 +225,23 @@ fn train_writes_the_run_and_eval_reevaluates_it() {
     }
     assert_eq!(first["predictions"]["model"].as_array().unwrap().len(), 16);
 
+    // --out naming a directory: said so, and no temporary file left beside it.
+    let o = icl_lab(&[
+        "eval",
+        "--run",
+        out_s,
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("it is a directory"), "{}", stderr(&o));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json.tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
     let o = icl_lab(&["eval", "--run", out_s, "--x-dist", "sideways"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("unknown x-distribution `sideways`"));
