@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "trainer")]
-pub use weights::{model_from_bytes, model_to_bytes, model_to_cpu_async};
+pub use weights::{model_from_bytes, model_to_bytes, model_to_cpu_async, non_finite_parameters};
 
 /// A whole checkpoint in memory (see `Trainer::checkpoint` and `Trainer::resume`).
 #[derive(Clone, Debug, PartialEq)]
@@ -58,6 +58,27 @@ mod weights {
             .into_bytes()
             .map(|b| b.to_vec())
             .map_err(|e| CheckpointError::Read(e.to_string()))
+    }
+
+    /// How many of the model's parameter tensors hold a NaN or an infinity (a
+    /// corrupted `model.bin` loads without complaint and predicts NaN). Reads every
+    /// parameter back synchronously: native or CPU models only.
+    pub fn non_finite_parameters(model: &Transformer) -> usize {
+        use burn::module::{ModuleVisitor, Param};
+        use burn::tensor::Tensor;
+        struct Count(usize);
+        impl ModuleVisitor for Count {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                // NaN and ±∞ survive a sum (∞ − ∞ is NaN); finite weights stay finite.
+                let total: f32 = param.val().sum().into_scalar();
+                if !total.is_finite() {
+                    self.0 += 1;
+                }
+            }
+        }
+        let mut count = Count(0);
+        model.visit(&mut count);
+        count.0
     }
 
     /// Builds the experiment's model on `device` and loads the weights into it.
@@ -186,5 +207,39 @@ mod tests {
         assert!(futures_lite::future::block_on(model_to_cpu_async(&e, &loaded)).is_err());
         assert!(model_from_bytes(&e, bytes, &dev).is_err());
         assert!(model_from_bytes(&e, vec![1, 2, 3], &dev).is_err());
+    }
+
+    /// Bytes that load but hold NaN (a corrupted file) are counted, so the CLI can
+    /// refuse them instead of printing NaN errors with success.
+    #[test]
+    fn non_finite_weights_are_found() {
+        struct Poison;
+        impl burn::module::ModuleMapper for Poison {
+            fn map_float<const D: usize>(
+                &mut self,
+                param: burn::module::Param<burn::tensor::Tensor<D>>,
+            ) -> burn::module::Param<burn::tensor::Tensor<D>> {
+                let id = param.id;
+                let shape = param.val().shape();
+                let nan = param.val().mask_fill(
+                    burn::tensor::Tensor::<D, burn::tensor::Bool>::full(
+                        shape,
+                        true,
+                        &Device::flex(),
+                    ),
+                    f32::NAN,
+                );
+                burn::module::Param::initialized(id, nan)
+            }
+        }
+        use burn::module::Module;
+        let mut e = Experiment::default();
+        e.model.layers = 1;
+        let dev = Device::flex();
+        let model = init_model(&e, &dev);
+        assert_eq!(non_finite_parameters(&model), 0);
+        let bytes = model_to_bytes(model.map(&mut Poison)).unwrap();
+        let loaded = model_from_bytes(&e, bytes, &dev).unwrap();
+        assert!(non_finite_parameters(&loaded) > 0);
     }
 }

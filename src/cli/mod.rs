@@ -813,15 +813,30 @@ fn eval(args: EvalArgs) -> Result<()> {
     let bytes = fs::read(run.join("model.bin"))
         .with_context(|| format!("cannot read {}", run.join("model.bin").display()))?;
     let model = model_from_bytes(&exp, bytes, &dev)?;
+    let bad = icl_lab::checkpoint::non_finite_parameters(&model);
+    if bad > 0 {
+        return Err(anyhow!(
+            "{}: {bad} weight tensors hold NaN or ∞ (a corrupted file, or a run saved after it diverged)",
+            run.join("model.bin").display()
+        ));
+    }
     for a in ablate {
         a.check(exp.model.layers, exp.model.heads)
             .map_err(|e| anyhow!("--ablate {e}"))?;
     }
     let model = model.ablated(ablate);
-    let state: Option<CheckpointState> = fs::read_to_string(run.join("checkpoint.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    let step = state.map(|s| s.step).unwrap_or(0);
+    // The step the weights are from: checkpoint.json, when the run has one; one
+    // that is there but unreadable is an error (it once read as step 0).
+    let checkpoint = run.join("checkpoint.json");
+    let step = match fs::read_to_string(&checkpoint) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(anyhow!("cannot read {}: {e}", checkpoint.display())),
+        Ok(text) => {
+            serde_json::from_str::<CheckpointState>(&text)
+                .map_err(|e| anyhow!("{} is not a checkpoint record: {e}", checkpoint.display()))?
+                .step
+        }
+    };
     let source = task_source(&exp);
     let (mut report, dumps) =
         evaluate(&exp, &model, &dev, &source, Some(&x), step).map_err(anyhow::Error::msg)?;

@@ -254,6 +254,18 @@ fn train_writes_the_run_and_eval_reevaluates_it() {
         stderr(&o)
     );
 
+    // A checkpoint.json that is there but unreadable is an error, not step 0.
+    let saved = std::fs::read(out.join("checkpoint.json")).unwrap();
+    std::fs::write(out.join("checkpoint.json"), "garbage").unwrap();
+    let o = icl_lab(&["eval", "--run", out_s]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("is not a checkpoint record"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(out.join("checkpoint.json"), saved).unwrap();
+
     // --force replaces the run's own files (no stale eval of the old model survives)
     // and leaves anything else the user put there.
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
