@@ -34,11 +34,13 @@ pub enum SweepError {
     Syntax(String),
     #[error("{path}: {why}")]
     Values { path: String, why: String },
-    #[error("{path} = {value}: {source}")]
+    /// (`why` is not a `source`: the message already says it, and a chained
+    /// source printed the cause a second time.)
+    #[error("{path} = {value}: {why}")]
     Invalid {
         path: String,
         value: String,
-        source: ConfigError,
+        why: ConfigError,
     },
 }
 
@@ -116,10 +118,10 @@ impl SweepSpec {
             .iter()
             .map(|v| {
                 base.with_overrides(&[format!("{}={}", self.path, v)])
-                    .map_err(|source| SweepError::Invalid {
+                    .map_err(|why| SweepError::Invalid {
                         path: self.path.clone(),
                         value: v.to_string(),
-                        source,
+                        why,
                     })
             })
             .collect()

@@ -505,7 +505,7 @@ fn sweep_writes_one_run_per_value_and_a_summary() {
     assert!(!o.status.success());
     let e = stderr(&o);
     assert!(e.contains("task.family.burstiness = 3"), "{e}");
-    assert!(e.contains("a divisor of task.points (8)"), "{e}");
+    assert_eq!(e.matches("a divisor of task.points (8)").count(), 1, "{e}");
     assert!(!bad.exists(), "nothing written for a refused sweep");
     // A file where the sweep's directory would go is named as such.
     let file = dir.path().join("a-file");
