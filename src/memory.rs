@@ -22,6 +22,9 @@ pub struct Budget {
     pub max_train: usize,
     /// The classification family's class prototypes and probe peers.
     pub max_classes: usize,
+    /// The data the run holds outside the model: the task pool's weight vectors and
+    /// the evaluation prompts with every predictor's predictions.
+    pub max_data: usize,
     /// "in a browser", "on this machine".
     pub place: &'static str,
     /// Why the largest tensor is capped there, for the message.
@@ -154,9 +157,106 @@ pub fn check(exp: &Experiment, budget: &Budget) -> Result<(), ConfigError> {
             });
         }
     }
+    // The task pool: M weight vectors of d doubles (a pool of 2^30 once asked for
+    // 80 GB at once).
+    if let Some(m) = exp.task.pool {
+        let bytes = m.saturating_mul(8 * exp.task.dims.max(1));
+        if bytes > budget.max_data {
+            errors.push(FieldError {
+                field: "task.pool".into(),
+                value: m.to_string(),
+                allowed: format!(
+                    "at most {} at d = {} {}: the pool's weight vectors would take {} MiB,                      over {} MiB{}",
+                    budget.max_data / (8 * exp.task.dims.max(1)),
+                    exp.task.dims,
+                    budget.place,
+                    bytes >> 20,
+                    budget.max_data >> 20,
+                    budget.instead,
+                ),
+            });
+        }
+    }
+    let per_prompt = eval_bytes_per_prompt(exp);
+    let bytes = exp.eval.prompts.saturating_mul(per_prompt);
+    if bytes > budget.max_data {
+        errors.push(FieldError {
+            field: "eval.prompts".into(),
+            value: exp.eval.prompts.to_string(),
+            allowed: format!(
+                "at most {} for prompts of {} points {}: the evaluation would hold {} MiB                  of prompts and predictions, over {} MiB{}",
+                budget.max_data / per_prompt.max(1),
+                exp.task.points,
+                budget.place,
+                bytes >> 20,
+                budget.max_data >> 20,
+                budget.instead,
+            ),
+        });
+    }
     if errors.is_empty() {
         Ok(())
     } else {
         Err(ConfigError::Invalid(errors))
+    }
+}
+
+/// Bytes an evaluation holds per prompt, over all its sets: x and y (doubles) and
+/// the predictions of the model and of up to 8 baselines at every position.
+fn eval_bytes_per_prompt(exp: &Experiment) -> usize {
+    // Fresh and pool tasks (or a mixture's two tasks), each noise level, each
+    // out-of-distribution set (as `EvalSet::for_experiment` lists them).
+    let noise = match &exp.task.family {
+        crate::tasks::TaskFamilyConfig::NoisyLinear { noise } if noise.len() > 1 => noise.len(),
+        _ => 0,
+    };
+    let sets = 2 + noise + exp.eval.ood.len();
+    let per_point = 8 * (exp.task.dims + 1) + 8 * (1 + 8);
+    sets.saturating_mul(exp.task.points.saturating_mul(per_point))
+}
+
+/// What a machine with `available` bytes of free memory can give a run natively:
+/// training three quarters of it, one tensor and the data each half.
+pub fn native_budget(available: usize) -> Budget {
+    Budget {
+        max_tensor: available / 2,
+        max_train: available / 4 * 3,
+        max_classes: available / 2,
+        max_data: available / 2,
+        place: "on this machine",
+        tensor_cap: "half of the memory free here",
+        instead: "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pools_and_evaluations_too_large_are_refused_by_field() {
+        let small = native_budget(4 << 30);
+        let mut e = crate::presets::preset("task-diversity-threshold").unwrap();
+        assert!(check(&e, &small).is_ok());
+        e.task.pool = Some(1 << 30);
+        let err = check(&e, &small).unwrap_err().to_string();
+        assert!(
+            err.contains("task.pool = 1073741824") && err.contains("MiB"),
+            "{err}"
+        );
+        e.task.pool = Some(4);
+        e.eval.prompts = 100_000;
+        e.task.points = 256;
+        let err = check(&e, &small).unwrap_err().to_string();
+        assert!(err.contains("eval.prompts = 100000"), "{err}");
+        // The suggested count fits.
+        let most: usize = err
+            .split("at most ")
+            .nth(1)
+            .and_then(|t| t.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        e.eval.prompts = most;
+        assert!(check(&e, &small).is_ok(), "{:?}", check(&e, &small));
     }
 }

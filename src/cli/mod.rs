@@ -375,7 +375,29 @@ fn load_experiment(
         }
         (None, None) => unreachable!("clap requires --preset or --config"),
     };
-    base.with_overrides(sets).map_err(cli_words)
+    let exp = base.with_overrides(sets).map_err(cli_words)?;
+    fits_here(&exp)?;
+    Ok(exp)
+}
+
+/// Refuses, before anything is allocated or written, a run this machine's memory
+/// cannot hold (the estimate of `icl_lab::memory`, against what is free now),
+/// naming the field to lower.
+fn fits_here(exp: &Experiment) -> Result<()> {
+    icl_lab::memory::check(exp, &icl_lab::memory::native_budget(available_memory()))
+        .map_err(cli_words)
+}
+
+/// Bytes of memory free now (Linux's MemAvailable); 16 GiB where it cannot be read.
+fn available_memory() -> usize {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("MemAvailable:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        })
+        .map_or(16 << 30, |kb| kb.saturating_mul(1024))
 }
 
 /// A preset by name (an unknown name in the CLI's words).
@@ -519,8 +541,11 @@ fn sweep(args: RunArgs, vary: Option<String>) -> Result<()> {
     };
     let base = load_experiment(preset_name, config, sets)?;
     let spec = SweepSpec::parse(&vary).map_err(|e| anyhow!("--vary {e}"))?;
-    // Every value is validated before the first run starts.
+    // Every value is validated (and sized for this machine) before the first run.
     let exps = spec.experiments(&base)?;
+    for (exp, value) in exps.iter().zip(&spec.values) {
+        fits_here(exp).with_context(|| format!("--vary {} = {value}", spec.path))?;
+    }
     let dev = device(backend)?;
     if out.exists() && !out.is_dir() {
         return Err(anyhow!(

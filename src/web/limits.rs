@@ -17,11 +17,15 @@ pub const MAX_TRAIN_BYTES: usize = 1 << 30;
 /// The classification family's class prototypes (K × D doubles) and probe peers.
 pub const MAX_CLASS_BYTES: usize = 256 << 20;
 
+/// The task pool and the evaluation's prompts and predictions.
+pub const MAX_DATA_BYTES: usize = 512 << 20;
+
 /// A browser tab's budget.
 pub const BROWSER: Budget = Budget {
     max_tensor: MAX_TENSOR_BYTES,
     max_train: MAX_TRAIN_BYTES,
     max_classes: MAX_CLASS_BYTES,
+    max_data: MAX_DATA_BYTES,
     place: "in a browser",
     tensor_cap: "a WebGPU buffer holds",
     instead: ", or run it natively with the CLI",

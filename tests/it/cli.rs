@@ -109,6 +109,42 @@ fn bad_input_fails_clearly_and_writes_nothing() {
             ],
             "dmmse only with a finite task pool",
         ),
+        // Valid but beyond any machine's memory: refused before allocating (these
+        // once ran into an allocation abort and left a partial run directory).
+        (
+            vec![
+                "train",
+                "--preset",
+                "garg-tiny",
+                "--set",
+                "task.dims=64",
+                "--set",
+                "task.pool=1073741824",
+                "--out",
+                out_s,
+            ],
+            "task.pool = 1073741824 is not allowed: at most",
+        ),
+        (
+            vec![
+                "train",
+                "--preset",
+                "garg-tiny",
+                "--set",
+                "model.width=1024",
+                "--set",
+                "model.heads=16",
+                "--set",
+                "model.layers=24",
+                "--set",
+                "train.batch=4096",
+                "--set",
+                "task.points=128",
+                "--out",
+                out_s,
+            ],
+            "on this machine",
+        ),
     ];
     for (args, want) in cases {
         let o = icl_lab(&args);
