@@ -61,7 +61,7 @@ impl SweepSpec {
             why,
         };
         let mut values = Vec::new();
-        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for item in top_level_items(list) {
             // `a..b` or `2^a..2^b` with integers is a range; anything else with `..`
             // in it (a string value) is a value.
             let range = item.split_once("..").and_then(|(a, b)| {
@@ -126,6 +126,37 @@ impl SweepSpec {
             })
             .collect()
     }
+}
+
+/// The comma-separated items of a value list, commas inside JSON brackets, braces
+/// or strings kept (`[0.1,0.5],[1]` is two values), trimmed, empty ones dropped.
+fn top_level_items(list: &str) -> Vec<&str> {
+    let (mut items, mut depth, mut in_string, mut escaped, mut start) =
+        (Vec::new(), 0i32, false, false, 0);
+    for (i, c) in list.char_indices() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '[' | '{' => depth += 1,
+            ']' | '}' => depth -= 1,
+            ',' if depth <= 0 => {
+                items.push(list[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(list[start..].trim());
+    items.retain(|s| !s.is_empty());
+    items
 }
 
 /// A value written for a file name or an axis label: `2048`, `0.9`, `null`.
@@ -393,6 +424,19 @@ mod tests {
         );
         let s = SweepSpec::parse("model.attention=softmax,linear").unwrap();
         assert_eq!(s.values[1], Value::from("linear"));
+        // JSON values keep their commas: lists, objects and strings.
+        let s = SweepSpec::parse(r#"task.family.noise=[0.1,0.5], [1],"a,b""#).unwrap();
+        assert_eq!(
+            s.values,
+            vec![
+                serde_json::json!([0.1, 0.5]),
+                serde_json::json!([1]),
+                Value::from("a,b")
+            ]
+        );
+        let s = SweepSpec::parse(r#"eval.baselines=[{"kind":"zero"},{"kind":"averaging"}],null"#)
+            .unwrap();
+        assert_eq!(s.values.len(), 2);
     }
 
     #[test]

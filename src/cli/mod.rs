@@ -467,6 +467,30 @@ fn prepare_out_dir(out: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// `sweep --force` over an older sweep: the run directories its summary.json lists
+/// go (their run files checked first, as `train --force` does; a directory that
+/// still holds something else is kept), so no old run sits beside the new summary.
+fn clear_old_sweep(out: &Path) -> Result<()> {
+    let Ok(text) = fs::read_to_string(out.join("summary.json")) else {
+        return Ok(());
+    };
+    let Ok(old) = SweepSummary::from_json(&text) else {
+        return Ok(());
+    };
+    for name in old.points.iter().filter_map(|p| p.run.as_deref()) {
+        // A name from the file, not a path: nothing outside --out.
+        if name.contains(['/', '\\']) || name.starts_with('.') {
+            continue;
+        }
+        let dir = out.join(name);
+        if dir.is_dir() {
+            prepare_out_dir(&dir, true)?;
+            let _ = fs::remove_dir(&dir);
+        }
+    }
+    Ok(())
+}
+
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     if path.is_dir() {
         return Err(anyhow!(
@@ -558,6 +582,9 @@ fn sweep(args: RunArgs, vary: Option<String>) -> Result<()> {
             "--out {} already holds files; choose a new directory or pass --force",
             out.display()
         ));
+    }
+    if force {
+        clear_old_sweep(out)?;
     }
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut summary = SweepSummary::new(&spec, &base);

@@ -462,6 +462,42 @@ fn sweep_writes_one_run_per_value_and_a_summary() {
     let table = String::from_utf8_lossy(&o.stdout);
     assert!(table.contains("fresh_error"), "{table}");
 
+    // --force over it with other values: the old runs go, only the new ones stay
+    // beside the new summary.
+    let old_runs: Vec<String> = points
+        .iter()
+        .map(|p| p["run"].as_str().unwrap().to_string())
+        .collect();
+    let again = dir.path().join("again");
+    std::fs::create_dir(&again).unwrap();
+    for f in std::fs::read_dir(&out).unwrap().flatten() {
+        let to = again.join(f.file_name());
+        if f.path().is_dir() {
+            std::fs::create_dir(&to).unwrap();
+            for g in std::fs::read_dir(f.path()).unwrap().flatten() {
+                std::fs::copy(g.path(), to.join(g.file_name())).unwrap();
+            }
+        } else {
+            std::fs::copy(f.path(), &to).unwrap();
+        }
+    }
+    let mut args = vec!["sweep", "--preset", "task-diversity-threshold", "--force"];
+    args.extend(small);
+    args.extend(["--vary", "task.pool=8", "--out", again.to_str().unwrap()]);
+    let o = icl_lab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let runs: Vec<String> = std::fs::read_dir(&again)
+        .unwrap()
+        .flatten()
+        .filter(|f| f.path().is_dir())
+        .map(|f| f.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        runs,
+        vec!["00-task.pool=8".to_string()],
+        "old: {old_runs:?}"
+    );
+
     // The algorithm lens on one of the runs ([x, y] tokens).
     let run = out.join(points[0]["run"].as_str().unwrap());
     let o = icl_lab(&["eval", "--run", run.to_str().unwrap(), "--algorithms"]);
