@@ -556,7 +556,7 @@ impl Experiment {
     /// Parses a JSON config (missing fields take defaults) and validates it.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
         let mut record: Value =
-            serde_json::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| ConfigError::Parse(readable(&e.to_string())))?;
         if !record.is_object() {
             return Err(ConfigError::Parse(format!(
                 "a config is a JSON object ({{\"task\": {{…}}, …}}), not {}",
@@ -607,8 +607,8 @@ impl Experiment {
                 // A number JSON cannot hold (1e999, NaN) would be read as a string.
                 Err(_) if raw.trim().parse::<f64>().is_ok() => {
                     return Err(ConfigError::Set {
-                        path: path.to_string(),
-                        why: format!("{} is not a finite number", ellipsize(raw.trim())),
+                        path: readable(path),
+                        why: format!("{} is not a finite number", readable(raw.trim())),
                     });
                 }
                 Err(_) => Value::String(raw.to_string()),
@@ -632,7 +632,7 @@ impl Experiment {
                 match culprit {
                     Some(one) => self.with_overrides(&[one]).expect_err("it failed alone"),
                     None => ConfigError::Set {
-                        path: ellipsize(
+                        path: readable(
                             &sets
                                 .iter()
                                 .map(|s| s.as_ref().to_string())
@@ -658,6 +658,27 @@ fn ellipsize(text: &str) -> String {
     }
 }
 
+/// A message that stays on one line whatever it quotes: control characters in it
+/// (a key with a newline, from a file or a link) written as escapes, and at most
+/// [`ECHO`] characters of it kept.
+fn readable(message: &str) -> String {
+    let escaped: String = message
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    if escaped.chars().count() > 4 * ECHO {
+        ellipsize(&escaped)
+    } else {
+        escaped
+    }
+}
+
 /// Characters of a value a message repeats.
 const ECHO: usize = 120;
 
@@ -673,11 +694,11 @@ enum RecordError {
 /// has none (`{"kind": "linear", "sparsity": 3}`), so the record is compared with
 /// what was read back.
 fn read_record(record: Value) -> Result<Experiment, RecordError> {
-    let exp: Experiment =
-        serde_json::from_value(record.clone()).map_err(|e| RecordError::Serde(e.to_string()))?;
+    let exp: Experiment = serde_json::from_value(record.clone())
+        .map_err(|e| RecordError::Serde(readable(&e.to_string())))?;
     let read = serde_json::to_value(&exp).expect("config always serialises");
     match unknown_key(&record, &read, "") {
-        Some(path) => Err(RecordError::Unknown(path)),
+        Some(path) => Err(RecordError::Unknown(readable(&path))),
         None => Ok(exp),
     }
 }
@@ -720,8 +741,8 @@ fn json_kind(v: &Value) -> &'static str {
 
 fn set_path(root: &mut Value, path: &str, value: Value) -> Result<(), ConfigError> {
     let err = |why: String| ConfigError::Set {
-        path: path.to_string(),
-        why,
+        path: readable(path),
+        why: readable(&why),
     };
     let mut cur = root;
     let parts: Vec<&str> = path.split('.').collect();

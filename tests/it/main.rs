@@ -9,6 +9,7 @@
 mod algorithms;
 mod architecture;
 mod cli;
+mod corpus;
 mod data_properties;
 mod induction;
 mod learning;
