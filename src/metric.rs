@@ -56,6 +56,13 @@ pub enum Metric {
     PreviousToken(Head),
     /// A head's OV copying score (Olsson).
     Copying(Head),
+    /// A linear self-attention head against von Oswald's GD construction: the
+    /// cosine of W_KQ's x–x block to the identity.
+    LsaKqIdentity(Head),
+    /// The share of W_KQ's squared weight in its x–x block.
+    LsaKqShare(Head),
+    /// The share of W_PV's squared weight on y → y.
+    LsaPvShare(Head),
     /// A key this version does not know, kept as written so that older records load.
     Other(String),
 }
@@ -158,6 +165,9 @@ impl Metric {
             Metric::PrefixMatching(Head::Uniform) => "prefix matching of a uniform head".into(),
             Metric::PrefixMatching(h) => format!("{h} prefix matching"),
             Metric::PreviousToken(h) => format!("{h} previous-token score"),
+            Metric::LsaKqIdentity(h) => format!("{h} W_KQ cosine to I"),
+            Metric::LsaKqShare(h) => format!("{h} W_KQ share on x–x"),
+            Metric::LsaPvShare(h) => format!("{h} W_PV share on y → y"),
             Metric::Copying(h) => format!("{h} copying score"),
             Metric::Other(s) => s.replace('_', " "),
         }
@@ -173,6 +183,9 @@ impl Metric {
                 | Metric::LensNewtonMatch
                 | Metric::PrefixMatching(_)
                 | Metric::PreviousToken(_)
+                | Metric::LsaKqIdentity(_)
+                | Metric::LsaKqShare(_)
+                | Metric::LsaPvShare(_)
         )
     }
 
@@ -212,6 +225,9 @@ impl fmt::Display for Metric {
             Metric::NewLoss => f.write_str("new_loss"),
             Metric::PrefixMatching(h) => write!(f, "prefix_matching_{h}"),
             Metric::PreviousToken(h) => write!(f, "previous_token_{h}"),
+            Metric::LsaKqIdentity(h) => write!(f, "lsa_kq_identity_{h}"),
+            Metric::LsaKqShare(h) => write!(f, "lsa_kq_share_{h}"),
+            Metric::LsaPvShare(h) => write!(f, "lsa_pv_share_{h}"),
             Metric::Copying(h) => write!(f, "copying_{h}"),
             Metric::Other(s) => f.write_str(s),
         }
@@ -252,6 +268,12 @@ impl FromStr for Metric {
             head(r, Metric::PreviousToken)
         } else if let Some(r) = s.strip_prefix("copying_") {
             head(r, Metric::Copying)
+        } else if let Some(r) = s.strip_prefix("lsa_kq_identity_") {
+            head(r, Metric::LsaKqIdentity)
+        } else if let Some(r) = s.strip_prefix("lsa_kq_share_") {
+            head(r, Metric::LsaKqShare)
+        } else if let Some(r) = s.strip_prefix("lsa_pv_share_") {
+            head(r, Metric::LsaPvShare)
         } else if let Some((set, b)) = s.split_once("_distance_") {
             (!set.is_empty() && !b.is_empty()).then(|| Metric::distance(set, b))
         } else if let Some(set) = s.strip_suffix("_error") {
@@ -368,6 +390,9 @@ mod tests {
             Metric::PrefixMatching(Head::Max),
             Metric::PreviousToken(at),
             Metric::Copying(at),
+            Metric::LsaKqIdentity(at),
+            Metric::LsaKqShare(at),
+            Metric::LsaPvShare(at),
             Metric::Other("something_new".into()),
         ]);
         all

@@ -267,6 +267,16 @@ pub fn final_metrics(report: &EvalReport) -> Metrics {
             m.insert(Metric::Copying(at), c);
         }
     }
+    // Linear self-attention heads against von Oswald's construction.
+    for v in &report.lsa {
+        let at = Head::At {
+            layer: v.layer + 1,
+            head: v.head + 1,
+        };
+        m.insert(Metric::LsaKqIdentity(at), v.kq_identity);
+        m.insert(Metric::LsaKqShare(at), v.kq_share);
+        m.insert(Metric::LsaPvShare(at), v.pv_share);
+    }
     if let Some(b) = report.best_induction_head() {
         m.insert(Metric::PrefixMatching(Head::Max), b.prefix_matching);
     }
