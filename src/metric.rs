@@ -165,9 +165,9 @@ impl Metric {
             Metric::PrefixMatching(Head::Uniform) => "prefix matching of a uniform head".into(),
             Metric::PrefixMatching(h) => format!("{h} prefix matching"),
             Metric::PreviousToken(h) => format!("{h} previous-token score"),
-            Metric::LsaKqIdentity(h) => format!("{h} W_KQ cosine to I"),
-            Metric::LsaKqShare(h) => format!("{h} W_KQ share on x–x"),
-            Metric::LsaPvShare(h) => format!("{h} W_PV share on y → y"),
+            Metric::LsaKqIdentity(h) => format!("{h} KQ weights: cosine to I"),
+            Metric::LsaKqShare(h) => format!("{h} KQ weights: share on x–x"),
+            Metric::LsaPvShare(h) => format!("{h} PV weights: share on y → y"),
             Metric::Copying(h) => format!("{h} copying score"),
             Metric::Other(s) => s.replace('_', " "),
         }
