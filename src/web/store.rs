@@ -27,16 +27,17 @@ fn explain(doing: &str, e: impl std::fmt::Display) -> String {
     }
 }
 
+/// What the page says when the browser gives it no IndexedDB at all (a private
+/// window, storage blocked for the site): training goes on, nothing is saved.
+pub const SAVING_OFF: &str = "Saving is off: this browser gives the page no storage \
+     (IndexedDB is not available, e.g. in a private window or with site data blocked). \
+     Runs still train here; export the ones you want to keep.";
+
 async fn open() -> Result<Database, String> {
-    let factory = Factory::new().map_err(|e| {
-        explain(
-            "Opening the saved runs (IndexedDB is not available, e.g. in a private window)",
-            e,
-        )
-    })?;
+    let factory = Factory::new().map_err(|e| format!("{SAVING_OFF} ({e})"))?;
     let mut request = factory
         .open(DB, Some(VERSION))
-        .map_err(|e| explain("Opening the saved runs", e))?;
+        .map_err(|e| format!("{SAVING_OFF} ({e})"))?;
     request.on_upgrade_needed(|event| {
         if let Ok(db) = event.database() {
             for name in [RUNS, CHECKPOINTS] {

@@ -938,6 +938,24 @@ test('a full storage quota is reported, not swallowed', async () => {
   await page.close();
 });
 
+test('without IndexedDB (a private window) the lab says saving is off and still trains', async () => {
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  await page.addInitScript(() => {
+    Object.defineProperty(window, 'indexedDB', { value: undefined, configurable: true });
+  });
+  await page.goto(base + hashFor('icl-in-a-minute', { train: { steps: 10, eval_every: 0 } }));
+  await page.waitForFunction(() => { const b = document.querySelector('#train'); return b && !b.disabled; });
+  await page.waitForSelector('#storage-error');
+  assert.match(await page.textContent('#storage-error'), /Saving is off/);
+  await page.click('#train');
+  await waitFor(page, (s) => /finished/.test(s.text), 60_000, 'the run to finish');
+  assert.match(await page.textContent('#storage-error'), /Saving is off/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('charts are drawn at the screen\'s pixel density, redrawn when their box changes, with the legend in the card', async () => {
   const page = await open(hashFor('icl-in-a-minute', { train: { steps: 40, log_every: 10, eval_every: 20 }, eval: { prompts: 32 } }));
   const cdp = await context.newCDPSession(page);
