@@ -706,13 +706,7 @@ fn read_record(record: Value) -> Result<Experiment, RecordError> {
 /// The first key of `given` that `read` (the same record, read and written back)
 /// lacks, as a dotted path.
 fn unknown_key(given: &Value, read: &Value, at: &str) -> Option<String> {
-    let join = |k: &str| {
-        if at.is_empty() {
-            k.to_string()
-        } else {
-            format!("{at}.{k}")
-        }
-    };
+    let join = |k: &str| dotted(at, k);
     match (given, read) {
         (Value::Object(g), Value::Object(r)) => g.iter().find_map(|(k, gv)| match r.get(k) {
             None => Some(join(k)),
@@ -724,6 +718,15 @@ fn unknown_key(given: &Value, read: &Value, at: &str) -> Option<String> {
             .enumerate()
             .find_map(|(i, (gv, rv))| unknown_key(gv, rv, &format!("{at}[{i}]"))),
         _ => None,
+    }
+}
+
+/// `at.key`, or `key` at the top: a field's path in a record.
+pub(crate) fn dotted(at: &str, key: &str) -> String {
+    if at.is_empty() {
+        key.to_string()
+    } else {
+        format!("{at}.{key}")
     }
 }
 

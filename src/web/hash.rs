@@ -330,13 +330,7 @@ pub fn restore(base: &Experiment, incoming: &Value, problems: &mut Vec<String>) 
 /// has the same section; a tagged enum whose `kind` changes, an optional section that
 /// is off in the base, and every non-object value travel whole.
 fn collect_leaves(base: &Value, v: &Value, path: String, out: &mut Vec<(String, Value)>) {
-    let join = |k: &str| {
-        if path.is_empty() {
-            k.to_string()
-        } else {
-            format!("{path}.{k}")
-        }
-    };
+    let join = |k: &str| crate::config::dotted(&path, k);
     match (base, v) {
         (Value::Object(b), Value::Object(m))
             if m.get("kind").is_none() || m.get("kind") == b.get("kind") =>
