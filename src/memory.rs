@@ -166,7 +166,8 @@ pub fn check(exp: &Experiment, budget: &Budget) -> Result<(), ConfigError> {
                 field: "task.pool".into(),
                 value: m.to_string(),
                 allowed: format!(
-                    "at most {} at d = {} {}: the pool's weight vectors would take {} MiB,                      over {} MiB{}",
+                    "at most {} at d = {} {}: the pool's weight vectors would take {} MiB, \
+                     over {} MiB{}",
                     budget.max_data / (8 * exp.task.dims.max(1)),
                     exp.task.dims,
                     budget.place,
@@ -184,7 +185,8 @@ pub fn check(exp: &Experiment, budget: &Budget) -> Result<(), ConfigError> {
             field: "eval.prompts".into(),
             value: exp.eval.prompts.to_string(),
             allowed: format!(
-                "at most {} for prompts of {} points {}: the evaluation would hold {} MiB                  of prompts and predictions, over {} MiB{}",
+                "at most {} for prompts of {} points {}: the evaluation would hold {} MiB \
+                 of prompts and predictions, over {} MiB{}",
                 budget.max_data / per_prompt.max(1),
                 exp.task.points,
                 budget.place,
@@ -244,11 +246,15 @@ mod tests {
             err.contains("task.pool = 1073741824") && err.contains("MiB"),
             "{err}"
         );
+        assert!(!err.contains("  "), "{err}");
         e.task.pool = Some(4);
         e.eval.prompts = 100_000;
         e.task.points = 256;
         let err = check(&e, &small).unwrap_err().to_string();
         assert!(err.contains("eval.prompts = 100000"), "{err}");
+        // The message reads as one sentence (a broken line continuation once left a
+        // run of spaces in it).
+        assert!(!err.contains("  "), "{err}");
         // The suggested count fits.
         let most: usize = err
             .split("at most ")
