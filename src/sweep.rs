@@ -225,18 +225,16 @@ pub fn final_metrics(report: &EvalReport) -> Metrics {
                 Metric::LensNewtonMatch,
             ),
         ] {
-            if let Some(best) = a.best_member(prefix, &[]) {
-                if let Some(t) = best
-                    .strip_prefix(prefix)
-                    .and_then(|t| t.parse::<usize>().ok())
-                {
-                    m.insert(count, t as f64);
-                }
-                // How well the family fits at its best count: which of GD and
-                // Newton the model follows (Fu 2023), not only how far each got.
-                if let Some(c) = a.mean_cosine(&best) {
-                    m.insert(fit, c);
-                }
+            if let Some(t) = a.best_count(prefix) {
+                m.insert(count, t as f64);
+            }
+            // How well the family fits at its best count: which of GD and Newton
+            // the model follows (Fu 2023), not only how far each got.
+            if let Some(c) = a
+                .best_member(prefix, &[])
+                .and_then(|best| a.mean_cosine(&best))
+            {
+                m.insert(fit, c);
             }
         }
     }
