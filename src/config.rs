@@ -659,8 +659,8 @@ fn ellipsize(text: &str) -> String {
 }
 
 /// A message that stays on one line whatever it quotes: control characters in it
-/// (a key with a newline, from a file or a link) written as escapes, and at most
-/// [`ECHO`] characters of it kept.
+/// (a key with a newline, from a file or a link) written as escapes, and one longer
+/// than 4 × [`ECHO`] characters cut to its first [`ECHO`].
 fn readable(message: &str) -> String {
     let escaped: String = message
         .chars()

@@ -433,6 +433,8 @@ impl Trainer {
         self.rng.set_word_pos(checkpoint.rng_position);
         self.step = checkpoint.step;
         self.last_good = self.snapshot();
+        // The divergence guard's level is the resumed run's to set.
+        self.recent.clear();
         Ok(())
     }
 }
