@@ -354,6 +354,8 @@ fn join(errors: &[FieldError]) -> String {
 pub mod limits {
     pub const DIMS: usize = 64;
     pub const POINTS: usize = 256;
+    /// Points with full-context blocks: 64 points are 2080 tokens (n(n+1)/2).
+    pub const FULL_CONTEXT_POINTS: usize = 64;
     pub const POOL: usize = 1 << 30;
     pub const LAYERS: usize = 24;
     pub const HEADS: usize = 16;
@@ -377,7 +379,19 @@ impl Experiment {
         }
         let t = &self.task;
         c.range_usize("task.dims", t.dims, 1, DIMS);
-        c.range_usize("task.points", t.points, 1, POINTS);
+        if t.encoding == Encoding::FullContext && t.points > FULL_CONTEXT_POINTS {
+            // Each position has its own block of context: the sequence grows as n².
+            c.fail(
+                "task.points",
+                t.points,
+                format!(
+                    "1 … {FULL_CONTEXT_POINTS} with task.encoding = full_context \
+                     (n(n+1)/2 tokens)"
+                ),
+            );
+        } else {
+            c.range_usize("task.points", t.points, 1, POINTS);
+        }
         if let Some(m) = t.pool {
             c.range_usize("task.pool", m, 1, POOL);
         }
@@ -416,17 +430,27 @@ impl Experiment {
             }
         }
         self.x_dist.validate("x_dist", &mut c);
+        if self.x_dist.separate_queries() && !t.encoding.has_query_tokens() {
+            c.fail(
+                "x_dist",
+                self.x_dist.name(),
+                "gaussian, skewed, half-subspace or scaled with task.encoding = interleaved \
+                 (this one asks each position a separate query, which needs a query token: \
+                 train on it with concatenated or full_context; as an eval.ood set it works \
+                 with any encoding)",
+            );
+        }
 
         let m = &self.model;
         c.range_usize("model.layers", m.layers, 1, LAYERS);
         c.range_usize("model.heads", m.heads, 1, HEADS);
         c.range_usize("model.width", m.width, 1, WIDTH);
         if m.kind == ModelKind::Lsa {
-            if t.encoding != Encoding::Concatenated {
+            if !t.encoding.has_query_tokens() {
                 c.fail(
                     "task.encoding",
                     "interleaved",
-                    "concatenated with model.kind = lsa (it reads y from the query's [x, y] token)",
+                    "concatenated or full_context with model.kind = lsa (it reads y from the query's [x, y] token)",
                 );
             }
             if shape != Shape::Regression {
@@ -533,7 +557,11 @@ impl Experiment {
 
     /// Number of tokens in the longest prompt the model sees.
     pub fn max_seq_len(&self) -> usize {
-        self.task.family.shape().seq_len(self.task.points)
+        let t = &self.task;
+        t.family
+            .shape()
+            .seq_len(t.points)
+            .unwrap_or_else(|| t.encoding.seq_len(t.points))
     }
 
     /// Width of one input token.

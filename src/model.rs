@@ -677,6 +677,17 @@ mod tests {
     use nalgebra::{DMatrix, DVector};
 
     fn small(attention: AttentionKind, mlp: bool, token_dim: usize) -> Transformer {
+        small_for(attention, mlp, token_dim, 12)
+    }
+
+    /// `small` with room for `max_seq` positions (6 points: 12 tokens, or 21 in
+    /// full-context blocks).
+    fn small_for(
+        attention: AttentionKind,
+        mlp: bool,
+        token_dim: usize,
+        max_seq: usize,
+    ) -> Transformer {
         Device::flex().seed(1);
         TransformerConfig {
             model: ModelConfig {
@@ -689,7 +700,7 @@ mod tests {
                 ..ModelConfig::default()
             },
             token_dim,
-            max_seq: 12,
+            max_seq,
             outputs: 1,
         }
         .init(&Device::flex())
@@ -701,6 +712,7 @@ mod tests {
             ys: DVector::from_fn(6, |i, _| (i as f64 * 1.3 + seed).cos()),
             noise_std: 0.0,
             task_index: None,
+            queries: None,
         }
     }
 
@@ -732,11 +744,16 @@ mod tests {
     #[test]
     fn later_tokens_never_change_earlier_predictions() {
         for attention in [AttentionKind::Softmax, AttentionKind::Linear] {
-            for enc in [Encoding::Interleaved, Encoding::Concatenated] {
+            for enc in [
+                Encoding::Interleaved,
+                Encoding::Concatenated,
+                Encoding::FullContext,
+            ] {
                 // Weights 10× GPT-2's initial scale: with N(0, 0.02) weights a linear
                 // attention score is ~1e-4, and a context token's effect on a later
                 // prediction can vanish in f32 rounding of the residual stream.
-                let model = small(attention, true, enc.token_dim(3)).map(&mut Scale(10.0));
+                let model = small_for(attention, true, enc.token_dim(3), enc.seq_len(6))
+                    .map(&mut Scale(10.0));
                 let p = prompt(0.0);
                 let base = predictions(&model, enc, &p);
                 for j in 0..6 {

@@ -58,10 +58,35 @@ impl ModelPredictor<'_> {
 
     /// Predictions [prompt][k] at every k, in chunks of [`EVAL_CHUNK`] prompts.
     pub async fn predictions(&self, prompts: &[Prompt]) -> Result<Vec<Vec<f64>>, String> {
+        if !self.encoding.has_query_tokens() && prompts.iter().any(|p| p.queries.is_some()) {
+            return self.predictions_asking(prompts).await;
+        }
         let mut out = Vec::with_capacity(prompts.len());
         for chunk in prompts.chunks(EVAL_CHUNK) {
             let tensor = self.batch_tensor(&self.encoding.encode(chunk));
             out.extend(rows(read(tensor, "predictions").await?, chunk[0].points()));
+        }
+        Ok(out)
+    }
+
+    /// Predictions [prompt][k] for prompts with separate queries on interleaved
+    /// tokens, where a query cannot have a token of its own in the one sequence
+    /// (it would be context for the positions after it): one pass per k over the
+    /// first k pairs and position k's query ([`Prompt::asking`]), read at the end.
+    async fn predictions_asking(&self, prompts: &[Prompt]) -> Result<Vec<Vec<f64>>, String> {
+        let n = prompts.first().map_or(0, Prompt::points);
+        let mut out = vec![vec![0.0; n]; prompts.len()];
+        for k in 0..n {
+            let asked: Vec<Prompt> = prompts.iter().map(|p| p.asking(k)).collect();
+            for (c, chunk) in asked.chunks(EVAL_CHUNK).enumerate() {
+                let tensor = self.batch_tensor(&self.encoding.encode(chunk));
+                for (i, row) in rows(read(tensor, "predictions").await?, k + 1)
+                    .into_iter()
+                    .enumerate()
+                {
+                    out[c * EVAL_CHUNK + i][k] = row[k];
+                }
+            }
         }
         Ok(out)
     }
@@ -228,5 +253,67 @@ pub fn model_function<'a>(
     move |batch: &Batch| {
         futures_lite::future::block_on(predictor.predict_batch(batch))
             .expect("native reads of the model's predictions")
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::config::{ModelConfig, ModelKind};
+    use crate::model::TransformerConfig;
+    use crate::prompt::Queries;
+    use nalgebra::{DMatrix, DVector};
+
+    /// Interleaved tokens ask separate queries one position at a time. With the
+    /// queries set to the prompt's own points, that path must give what the one
+    /// causal pass gives (a prefix's positions are the same tokens either way);
+    /// with other queries, position k must move and no other.
+    #[test]
+    fn separate_queries_on_interleaved_tokens_are_asked_one_position_at_a_time() {
+        Device::flex().seed(3);
+        let model = TransformerConfig {
+            model: ModelConfig {
+                kind: ModelKind::Transformer,
+                layers: 2,
+                heads: 2,
+                width: 16,
+                ..ModelConfig::default()
+            },
+            token_dim: 3,
+            max_seq: 12,
+            outputs: 1,
+        }
+        .init(&Device::flex());
+        let p = Prompt::new(
+            DMatrix::from_fn(6, 3, |i, j| ((i * 3 + j) as f64 * 0.41).sin()),
+            DVector::from_fn(6, |i, _| (i as f64 * 0.9).cos()),
+        );
+        let mp = ModelPredictor {
+            model: &model,
+            device: Device::flex(),
+            encoding: Encoding::Interleaved,
+        };
+        let one_pass = Predictor::predict_prompts(&mp, std::slice::from_ref(&p));
+        let mut own = p.clone();
+        own.queries = Some(Queries {
+            xs: p.xs.clone(),
+            ys: p.ys.clone(),
+        });
+        let asked = Predictor::predict_prompts(&mp, std::slice::from_ref(&own));
+        for k in 0..6 {
+            assert!(
+                (asked[0][k] - one_pass[0][k]).abs() < 1e-5,
+                "k = {k}: {} vs {}",
+                asked[0][k],
+                one_pass[0][k]
+            );
+        }
+        let mut moved = own.clone();
+        moved.queries.as_mut().unwrap().xs[(3, 0)] += 2.0;
+        let after = Predictor::predict_prompts(&mp, std::slice::from_ref(&moved));
+        for k in 0..6 {
+            let same = (after[0][k] - asked[0][k]).abs() < 1e-6;
+            assert_eq!(same, k != 3, "k = {k}");
+        }
     }
 }

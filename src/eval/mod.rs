@@ -396,12 +396,19 @@ pub struct EvalDump {
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct DumpedPrompt {
-    /// [points][dims]; the query at position k is xs[k].
+    /// [points][dims]; the query at position k is xs[k] unless `queries` is given.
     pub xs: Vec<Vec<f64>>,
     /// Observed labels, noise included; the true y at position k is ys[k].
     pub ys: Vec<f64>,
     pub noise_std: f64,
     pub task_index: Option<usize>,
+    /// [points][dims]: the query of each position, where it is not its own point
+    /// (out-of-distribution tests such as orthogonal queries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queries: Option<Vec<Vec<f64>>>,
+    /// The queries' labels, noise included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_ys: Option<Vec<f64>>,
 }
 
 impl From<&Prompt> for DumpedPrompt {
@@ -413,6 +420,12 @@ impl From<&Prompt> for DumpedPrompt {
             ys: p.ys.iter().copied().collect(),
             noise_std: p.noise_std,
             task_index: p.task_index,
+            queries: p.queries.as_ref().map(|q| {
+                (0..q.xs.nrows())
+                    .map(|i| q.xs.row(i).iter().copied().collect())
+                    .collect()
+            }),
+            query_ys: p.queries.as_ref().map(|q| q.ys.iter().copied().collect()),
         }
     }
 }
@@ -425,7 +438,7 @@ pub fn curve(prompts: &[Prompt], predictions: &[Vec<f64>], dims: usize) -> Curve
             prompts
                 .iter()
                 .zip(predictions)
-                .map(|(p, pred)| (pred[k] - p.ys[k]).powi(2) / dims as f64)
+                .map(|(p, pred)| (pred[k] - p.target(k)).powi(2) / dims as f64)
                 .collect()
         })
         .collect();
@@ -451,7 +464,7 @@ pub fn baseline_curve(
         .iter()
         .zip(predictions)
         .map(|(p, pred)| {
-            (0..n).map(|k| (pred[k] - p.ys[k]).powi(2)).sum::<f64>() / (n * dims) as f64
+            (0..n).map(|k| (pred[k] - p.target(k)).powi(2)).sum::<f64>() / (n * dims) as f64
         })
         .collect();
     let pooled = Curve::from_samples(std::slice::from_ref(&per_prompt));
@@ -620,6 +633,7 @@ mod tests {
             ys: nalgebra::DVector::from_element(1, y),
             noise_std: 0.0,
             task_index: None,
+            queries: None,
         };
         // errors/d: (2²)/2 = 2 and (0²)/2 = 0 → mean 1, sd √2, stderr 1
         let c = curve(&[p(2.0), p(1.0)], &[vec![0.0], vec![1.0]], 2);

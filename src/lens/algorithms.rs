@@ -122,10 +122,11 @@ pub const GDPP_STEPS: [usize; 3] = [2, 3, 4];
 /// Sequence `(2j + s)·P + b` is prompt b probed at +e_j (s = 0) or −e_j (s = 1), so
 /// one forward pass (or a few chunks) gives every implicit weight at every k.
 pub fn probe_batch(prompts: &[Prompt], encoding: Encoding, scale: f64) -> Result<Batch, String> {
-    if encoding != Encoding::Concatenated {
+    if !encoding.has_query_tokens() {
         return Err(
-            "implicit weights need [x, y] tokens (task.encoding = concatenated): with \
-             interleaved tokens a query is also context for later positions"
+            "implicit weights need [x, y] tokens (task.encoding = concatenated or \
+             full_context): with interleaved tokens a query is also context for later \
+             positions"
                 .into(),
         );
     }
@@ -146,8 +147,8 @@ pub fn probe_batch(prompts: &[Prompt], encoding: Encoding, scale: f64) -> Result
             },
         );
         for k in 0..n {
-            // The query token of position k: [x_k, 0] at sequence index n + k.
-            let at = (c * batch.seq + n + k) * t;
+            // The query token of position k, [x_k, 0], where k is read out.
+            let at = (c * batch.seq + batch.readout[k]) * t;
             for i in 0..d {
                 batch.tokens[at + i] = if i == j { (sign * scale) as f32 } else { 0.0 };
             }
@@ -193,7 +194,7 @@ pub fn implicit_weights<F>(
 where
     F: FnMut(&Batch) -> Vec<Vec<f64>>,
 {
-    if prompts.is_empty() && encoding == Encoding::Concatenated {
+    if prompts.is_empty() && encoding.has_query_tokens() {
         return Ok(Vec::new());
     }
     let batch = probe_batch(prompts, encoding, scale)?;
@@ -335,7 +336,7 @@ impl References {
             let predictions = prompts
                 .iter()
                 .zip(&weights)
-                .map(|(p, w)| (0..n).map(|k| w[k].dot(&p.xs.row(k).transpose())).collect())
+                .map(|(p, w)| (0..n).map(|k| w[k].dot(&p.query(k))).collect())
                 .collect();
             Candidate {
                 step,
@@ -626,7 +627,7 @@ mod tests {
         for (alg, baseline) in &pairs {
             for p in &prompts {
                 for k in 0..p.points() {
-                    let lens = alg.weights(p, k).dot(&p.xs.row(k).transpose());
+                    let lens = alg.weights(p, k).dot(&p.query(k));
                     let base = baseline.predict(p, k);
                     assert!(
                         (lens - base).abs() <= 1e-9 * (1.0 + base.abs()),

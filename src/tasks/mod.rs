@@ -185,14 +185,15 @@ impl Shape<'_> {
         }
     }
 
-    /// Tokens in the longest sequence of `points` points (pairs, positions).
-    pub fn seq_len(self, points: usize) -> usize {
+    /// Tokens in the longest sequence of `points` points (pairs, positions);
+    /// `None` for regression prompts, whose length is their encoding's
+    /// (`Encoding::seq_len`, `Experiment::max_seq_len`).
+    pub fn seq_len(self, points: usize) -> Option<usize> {
         match self {
-            // x_1 y_1 … x_n y_n, or n context tokens and n queries
-            Shape::Regression => 2 * points,
+            Shape::Regression => None,
             // x_1 l_1 … x_N l_N x_q
-            Shape::Classification(_) => classification::ClassEncoding::seq_len(points),
-            Shape::Tokens { .. } => points,
+            Shape::Classification(_) => Some(classification::ClassEncoding::seq_len(points)),
+            Shape::Tokens { .. } => Some(points),
         }
     }
 

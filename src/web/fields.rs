@@ -155,7 +155,12 @@ pub const X_DISTS: &[(&str, &str)] = &[
     (r#"{"kind":"skewed"}"#, "skewed covariance"),
     (r#"{"kind":"half_subspace"}"#, "half subspace"),
     (r#"{"kind":"scaled"}"#, "scaled N(0, c²I)"),
-    (r#"{"kind":"quadrants"}"#, "random quadrants"),
+    (r#"{"kind":"quadrants"}"#, "random quadrants, any query"),
+    (
+        r#"{"kind":"orthogonal"}"#,
+        "queries orthogonal to the context",
+    ),
+    (r#"{"kind":"query_in_prompt"}"#, "query repeats an example"),
 ];
 
 pub const SECTIONS: &[Section] = &[
@@ -286,7 +291,11 @@ pub const SECTIONS: &[Section] = &[
                 "tokens",
                 "",
                 Kind::Select(&[
-                    ("\"concatenated\"", "[x, y] per token (von Oswald)"),
+                    ("\"concatenated\"", "[x, y] per token, causal context"),
+                    (
+                        "\"full_context\"",
+                        "[x, y] blocks, whole context visible (von Oswald)",
+                    ),
                     ("\"interleaved\"", "x and y tokens alternate (Garg)"),
                 ]),
             )),

@@ -3,17 +3,28 @@
 //! One trait, [`XDistribution`], one file per distribution, dispatched by the serde
 //! enum [`XDistConfig`]. Training uses one of them; evaluation can use another to
 //! test the model out of distribution (Garg's skewed covariance, half subspace,
-//! scaled x, random quadrants). Coordinates beyond the curriculum's active dimensions are zero.
+//! scaled x, random quadrants, orthogonal train/test, query in the prompt).
+//! Coordinates beyond the curriculum's active dimensions are zero.
+//!
+//! Most distributions ask each position's question about its own point (the query
+//! at position k is x_k, as in training). Some of Garg's tests ask it elsewhere: a
+//! query unrestricted while the context sits in one quadrant, in the subspace
+//! orthogonal to the context, or equal to an earlier example. Those give a separate
+//! query per position ([`XDistribution::sample_prompt`]).
 
 mod gaussian;
 mod half_subspace;
+mod orthogonal;
 mod quadrants;
+mod query_in_prompt;
 mod scaled;
 mod skewed;
 
 pub use gaussian::Gaussian;
 pub use half_subspace::HalfSubspace;
+pub use orthogonal::OrthogonalQueries;
 pub use quadrants::RandomQuadrants;
+pub use query_in_prompt::QueryInPrompt;
 pub use scaled::Scaled;
 pub use skewed::Skewed;
 
@@ -27,6 +38,19 @@ pub trait XDistribution {
     /// Draws the `points` inputs of one prompt as a [points, dims] matrix, with the
     /// coordinates from `active` on set to zero.
     fn sample(&self, points: usize, dims: usize, active: usize, rng: &mut IclRng) -> DMatrix<f64>;
+
+    /// The inputs of one prompt: its points [points, dims] and, for a distribution
+    /// that asks its questions elsewhere, the query of each position [points, dims]
+    /// (`None`: the query at position k is x_k).
+    fn sample_prompt(
+        &self,
+        points: usize,
+        dims: usize,
+        active: usize,
+        rng: &mut IclRng,
+    ) -> (DMatrix<f64>, Option<DMatrix<f64>>) {
+        (self.sample(points, dims, active, rng), None)
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default)]
@@ -48,8 +72,16 @@ pub enum XDistConfig {
         scale: f64,
     },
     /// All points of a prompt in one random orthant (sign pattern), so inputs are
-    /// correlated unlike in training (Garg's random quadrants).
+    /// correlated unlike in training; the queries are unrestricted, x ~ N(0, I)
+    /// (Garg's random quadrants).
     Quadrants,
+    /// The context in a random subspace of half the dimension, every query in its
+    /// orthogonal complement (Garg's orthogonal train/test): nothing in the context
+    /// says anything about w there.
+    Orthogonal,
+    /// x ~ N(0, I), and the query at position k is one of the k examples before it
+    /// (Garg's query in the prompt): its answer is in the context.
+    QueryInPrompt,
 }
 
 fn default_scale() -> f64 {
@@ -64,15 +96,27 @@ impl XDistConfig {
             XDistConfig::HalfSubspace => Box::new(HalfSubspace),
             XDistConfig::Scaled { scale } => Box::new(Scaled { scale: *scale }),
             XDistConfig::Quadrants => Box::new(RandomQuadrants),
+            XDistConfig::Orthogonal => Box::new(OrthogonalQueries),
+            XDistConfig::QueryInPrompt => Box::new(QueryInPrompt),
         }
     }
 
+    /// Whether the distribution asks each position about a query of its own, not
+    /// its own point: such prompts need a query token apart from the context
+    /// (`task.encoding` concatenated or full_context to train on them).
+    pub fn separate_queries(&self) -> bool {
+        matches!(
+            self,
+            XDistConfig::Quadrants | XDistConfig::Orthogonal | XDistConfig::QueryInPrompt
+        )
+    }
+
     /// Parses the CLI's short names: `gaussian`, `skewed`, `half-subspace`,
-    /// `quadrants`, `scaled:C`.
+    /// `quadrants`, `orthogonal`, `query-in-prompt`, `scaled:C`.
     pub fn parse_name(name: &str) -> Result<Self, String> {
         let err = || {
             format!(
-                "unknown x-distribution `{name}`: use gaussian, skewed, half-subspace, quadrants or scaled:C (C in (0, 100])"
+                "unknown x-distribution `{name}`: use gaussian, skewed, half-subspace, quadrants, orthogonal, query-in-prompt or scaled:C (C in (0, 100])"
             )
         };
         match name {
@@ -80,6 +124,8 @@ impl XDistConfig {
             "skewed" => Ok(XDistConfig::Skewed),
             "half-subspace" => Ok(XDistConfig::HalfSubspace),
             "quadrants" => Ok(XDistConfig::Quadrants),
+            "orthogonal" => Ok(XDistConfig::Orthogonal),
+            "query-in-prompt" => Ok(XDistConfig::QueryInPrompt),
             _ => {
                 let c: f64 = name
                     .strip_prefix("scaled:")
@@ -100,6 +146,8 @@ impl XDistConfig {
             XDistConfig::Skewed => "skewed".into(),
             XDistConfig::HalfSubspace => "half-subspace".into(),
             XDistConfig::Quadrants => "quadrants".into(),
+            XDistConfig::Orthogonal => "orthogonal".into(),
+            XDistConfig::QueryInPrompt => "query-in-prompt".into(),
             XDistConfig::Scaled { scale } => format!("scaled:{scale}"),
         }
     }
@@ -147,6 +195,8 @@ mod tests {
             XDistConfig::Skewed,
             XDistConfig::HalfSubspace,
             XDistConfig::Quadrants,
+            XDistConfig::Orthogonal,
+            XDistConfig::QueryInPrompt,
             XDistConfig::Scaled { scale: 0.5 },
         ] {
             assert_eq!(XDistConfig::parse_name(&d.name()), Ok(d));

@@ -70,6 +70,7 @@ fn load() -> Fixture {
             ys: DVector::from_fn(p, |r, _| ys[i * p + r]),
             noise_std: 0.0,
             task_index: None,
+            queries: None,
         })
         .collect();
     Fixture {
