@@ -57,9 +57,20 @@ pub fn defaults_for(family: &TaskFamilyConfig) -> Option<Vec<BaselineConfig>> {
             B::Averaging,
             B::Zero,
         ],
-        TaskFamilyConfig::DecisionTree { .. } => {
-            vec![B::KNearest { k: 3 }, B::LeastSquares, B::Averaging, B::Zero]
-        }
+        // Garg: a greedy tree (depth 4) and XGBoost beside 3-NN and least squares.
+        TaskFamilyConfig::DecisionTree { .. } => vec![
+            B::GreedyTree { max_depth: 4 },
+            B::BoostedTrees {
+                trees: 100,
+                max_depth: 6,
+                eta: 0.3,
+                lambda: 1.0,
+            },
+            B::KNearest { k: 3 },
+            B::LeastSquares,
+            B::Averaging,
+            B::Zero,
+        ],
         // Least squares on ±1 labels is the classical linear classifier's regression
         // (Fisher's discriminant direction); 3-NN, averaging and zero as for regression.
         TaskFamilyConfig::LinearClassification => linear(),

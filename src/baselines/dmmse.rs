@@ -42,7 +42,7 @@ impl Predictor for Dmmse {
         "dmmse".into()
     }
     fn predict(&self, prompt: &Prompt, k: usize) -> f64 {
-        let q = prompt.xs.row(k).transpose();
+        let q = prompt.query(k);
         self.posterior(prompt, k)
             .iter()
             .zip(&self.pool.tasks)

@@ -5,12 +5,14 @@
 
 mod averaging;
 mod bayes_mixture;
+mod boosted_trees;
 mod class_lookup;
 mod context_nearest;
 mod defaults;
 mod dmmse;
 mod gd_plus_plus;
 mod gradient_descent;
+mod greedy_tree;
 mod knn;
 mod lasso;
 mod least_squares;
@@ -21,12 +23,14 @@ mod zero;
 
 pub use averaging::Averaging;
 pub use bayes_mixture::BayesMixture;
+pub use boosted_trees::BoostedTrees;
 pub use class_lookup::ClassLookup;
 pub use context_nearest::ContextNearest;
 pub use defaults::defaults_for;
 pub use dmmse::Dmmse;
 pub use gd_plus_plus::{GdPlusPlus, gdpp_trajectory};
 pub use gradient_descent::{GradientDescent, StepSize, gd_trajectory};
+pub use greedy_tree::GreedyTree;
 pub use knn::KNearest;
 pub use lasso::Lasso;
 pub use least_squares::LeastSquares;
@@ -92,7 +96,7 @@ impl<'a> Context<'a> {
         Self {
             xs: prompt.xs.rows(0, k),
             ys: prompt.ys.rows(0, k),
-            query: prompt.xs.row(k).transpose(),
+            query: prompt.query(k),
         }
     }
     pub fn k(&self) -> usize {
@@ -188,6 +192,24 @@ pub enum BaselineConfig {
         #[serde(default = "nn_lr")]
         lr: f64,
     },
+    /// A greedy regression tree (CART, squared error) fit to the context, `max_depth`
+    /// splits deep (Garg: scikit-learn's tree at depth 4).
+    GreedyTree {
+        #[serde(default = "tree_depth")]
+        max_depth: usize,
+    },
+    /// Gradient-boosted trees fit to the context, XGBoost's defaults (Garg's
+    /// XGBoost baseline): 100 rounds of depth-6 trees, learning rate 0.3, λ = 1.
+    BoostedTrees {
+        #[serde(default = "boost_trees")]
+        trees: usize,
+        #[serde(default = "boost_depth")]
+        max_depth: usize,
+        #[serde(default = "boost_eta")]
+        eta: f64,
+        #[serde(default = "unit")]
+        lambda: f64,
+    },
 }
 
 fn one() -> usize {
@@ -217,6 +239,20 @@ fn nn_steps() -> usize {
 }
 fn nn_lr() -> f64 {
     0.05
+}
+/// Garg's greedy tree: depth 4, the depth of the trees the family draws.
+fn tree_depth() -> usize {
+    4
+}
+/// XGBoost's defaults: n_estimators 100, max_depth 6, eta 0.3.
+fn boost_trees() -> usize {
+    100
+}
+fn boost_depth() -> usize {
+    6
+}
+fn boost_eta() -> f64 {
+    0.3
 }
 
 impl BaselineConfig {
@@ -257,6 +293,20 @@ impl BaselineConfig {
             }),
             BaselineConfig::Newton { iterations } => Box::new(Newton {
                 iterations: *iterations,
+            }),
+            BaselineConfig::GreedyTree { max_depth } => Box::new(GreedyTree {
+                max_depth: *max_depth,
+            }),
+            BaselineConfig::BoostedTrees {
+                trees,
+                max_depth,
+                eta,
+                lambda,
+            } => Box::new(BoostedTrees {
+                trees: *trees,
+                max_depth: *max_depth,
+                eta: *eta,
+                lambda: *lambda,
             }),
             BaselineConfig::NeuralNet { hidden, steps, lr } => Box::new(NeuralNet {
                 hidden: *hidden,
@@ -311,6 +361,20 @@ impl BaselineConfig {
                 c.range_usize(&format!("{field}.steps"), *steps, 1, 100_000);
                 c.range_f64(&format!("{field}.lr"), *lr, 1e-9, 10.0);
             }
+            BaselineConfig::GreedyTree { max_depth } => {
+                c.range_usize(&format!("{field}.max_depth"), *max_depth, 0, 32)
+            }
+            BaselineConfig::BoostedTrees {
+                trees,
+                max_depth,
+                eta,
+                lambda,
+            } => {
+                c.range_usize(&format!("{field}.trees"), *trees, 1, 1000);
+                c.range_usize(&format!("{field}.max_depth"), *max_depth, 0, 32);
+                c.range_f64(&format!("{field}.eta"), *eta, 1e-6, 1.0);
+                c.range_f64(&format!("{field}.lambda"), *lambda, 0.0, 1e6);
+            }
             _ => {}
         }
     }
@@ -350,7 +414,7 @@ pub(crate) mod test_util {
                 prompts
                     .iter()
                     .zip(&preds)
-                    .map(|(pr, pd)| (pd[k] - pr.ys[k]).powi(2) / d)
+                    .map(|(pr, pd)| (pd[k] - pr.target(k)).powi(2) / d)
                     .sum::<f64>()
                     / prompts.len() as f64
             })
@@ -363,6 +427,7 @@ pub(crate) mod test_util {
             ys: DVector::from_row_slice(ys),
             noise_std: 0.0,
             task_index: None,
+            queries: None,
         }
     }
 }

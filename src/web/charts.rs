@@ -42,6 +42,7 @@ pub fn label(name: &str) -> String {
         "dmmse" => "dMMSE (pool posterior)".into(),
         "lasso" => "Lasso".into(),
         "nn_gd" => "2-layer net by GD".into(),
+        "boosted_trees" => "boosted trees (XGBoost's settings)".into(),
         n => {
             if let Some(k) = n.strip_prefix("knn_") {
                 format!("{k}-nearest neighbours")
@@ -49,6 +50,8 @@ pub fn label(name: &str) -> String {
                 format!("gradient descent, {s} step(s)")
             } else if let Some(s) = n.strip_prefix("newton_") {
                 format!("Newton, {s} iteration(s)")
+            } else if let Some(d) = n.strip_prefix("tree_") {
+                format!("greedy tree, depth {d}")
             } else if let Some(l) = n.strip_prefix("ridge_") {
                 format!("ridge λ = {l}")
             } else {

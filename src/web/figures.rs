@@ -23,6 +23,10 @@ pub fn predictor_rgb(name: &str) -> (u8, u8, u8) {
         n if n.starts_with("gd") => (180, 150, 0),
         n if n.starts_with("newton") => (86, 180, 233),
         "nn_gd" => (213, 94, 0),
+        // the trees: the tree family's own two lines, vermilion and sky blue as
+        // the network fit and Lasso (never drawn with them)
+        n if n.starts_with("tree_") => (213, 94, 0),
+        "boosted_trees" => (86, 180, 233),
         _ => (153, 153, 153),
     }
 }
