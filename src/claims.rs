@@ -55,6 +55,33 @@ pub struct Claim {
     /// Digits after the point when quoted.
     #[serde(default = "two")]
     pub digits: usize,
+    /// A threshold over a sweep: the claim's value is then the swept value from
+    /// which on `metric` passes the threshold's check at every value (Raventós's
+    /// M*), and `expect` checks that value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<Threshold>,
+}
+
+/// The sweep of a threshold claim.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    /// The swept field, as in `--set` (`task.pool`).
+    pub path: String,
+    /// Its values, increasing: one run each.
+    pub values: Vec<f64>,
+    /// What passing means at one value (`below = { metric = "fresh_error_ridge",
+    /// times = 1.5 }`: the model follows ridge there).
+    pub past: Expect,
+}
+
+impl Threshold {
+    /// The threshold of a sweep's verdicts, in the order of `values`: the first
+    /// value from which on every one passes (none when the last fails).
+    pub fn locate(&self, passed: &[bool]) -> Option<f64> {
+        let from = passed.iter().rposition(|p| !p).map_or(0, |i| i + 1);
+        self.values.get(from).copied()
+    }
 }
 
 fn two() -> usize {
@@ -140,6 +167,9 @@ pub struct Measured {
     /// The steps that run trained: the preset's length, or the last step the run's
     /// claims read when none reads the end (`{{id:steps}}`).
     pub steps: usize,
+    /// A threshold claim's sweep: [value, metric, 1 if it passed there].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweep: Vec<[f64; 3]>,
 }
 
 /// claim id → its last measurement.
@@ -172,6 +202,20 @@ pub fn parse_table(text: &str) -> Result<Vec<Claim>, ClaimError> {
             return Err(ClaimError::Claim {
                 id: c.id.clone(),
                 why: format!("the id must start with its preset, `{}/`", c.preset),
+            });
+        }
+        if c.id.contains('@') {
+            return Err(ClaimError::Claim {
+                id: c.id.clone(),
+                why: "`@` is kept for the runs of a threshold's sweep".into(),
+            });
+        }
+        if let Some(t) = &c.threshold
+            && (t.values.is_empty() || t.values.windows(2).any(|w| w[0] >= w[1]))
+        {
+            return Err(ClaimError::Claim {
+                id: c.id.clone(),
+                why: "threshold.values must be one or more increasing numbers".into(),
             });
         }
     }
@@ -296,6 +340,7 @@ mod tests {
             expect,
             short: true,
             digits: 3,
+            threshold: None,
         }
     }
 
@@ -307,6 +352,7 @@ mod tests {
             seconds: 41.7,
             total_seconds: 50.0,
             steps: 1500,
+            sweep: vec![],
         }
     }
 
@@ -333,6 +379,32 @@ mod tests {
         assert!(nearer.holds(0.11, &[0.1, 0.2]));
         assert!(!nearer.holds(0.16, &[0.1, 0.2]));
         assert_eq!(nearer.references(), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn a_threshold_is_where_passing_starts_for_good() {
+        let t = Threshold {
+            path: "task.pool".into(),
+            values: vec![2.0, 4.0, 8.0, 16.0],
+            past: Expect::AtMost(0.1),
+        };
+        assert_eq!(t.locate(&[false, false, true, true]), Some(8.0));
+        // a lucky pass below the threshold does not count
+        assert_eq!(t.locate(&[false, true, false, true]), Some(16.0));
+        assert_eq!(t.locate(&[true, true, true, true]), Some(2.0));
+        assert_eq!(t.locate(&[true, true, true, false]), None);
+        let row = "[[claim]]\nid = \"icl-in-a-minute/t\"\npreset = \"icl-in-a-minute\"\nmetric = \"fresh_error\"\nwhat = \"x\"\nexpect = { at_most = 8 }\nthreshold = { path = \"task.pool\", values = VALUES, past = { at_most = 0.1 } }\n";
+        let parsed = parse_table(&row.replace("VALUES", "[2, 4, 8]")).unwrap();
+        assert_eq!(
+            parsed[0].threshold.as_ref().unwrap().values,
+            [2.0, 4.0, 8.0]
+        );
+        for bad in ["[]", "[4, 2]", "[2, 2]"] {
+            let e = parse_table(&row.replace("VALUES", bad))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("increasing"), "{bad}: {e}");
+        }
     }
 
     #[test]
@@ -368,6 +440,8 @@ mod tests {
 
     #[test]
     fn the_table_refuses_twins_and_foreign_ids() {
+        let at = "[[claim]]\nid = \"icl-in-a-minute/a@x\"\npreset = \"icl-in-a-minute\"\nmetric = \"fresh_error\"\nwhat = \"x\"\nexpect = { at_most = 0.1 }\n";
+        assert!(parse_table(at).unwrap_err().to_string().contains('@'));
         let row = |id: &str| {
             format!(
                 "[[claim]]\nid = \"{id}\"\npreset = \"icl-in-a-minute\"\nmetric = \"fresh_error\"\nwhat = \"x\"\nexpect = {{ at_most = 0.1 }}\n"
@@ -405,7 +479,17 @@ mod tests {
             let exp = exp
                 .with_overrides(&c.set)
                 .unwrap_or_else(|e| panic!("claim {}: {e}", c.id));
-            let metrics = std::iter::once(c.metric.as_str()).chain(c.expect.references());
+            if let Some(t) = &c.threshold {
+                for v in &t.values {
+                    exp.clone()
+                        .with_overrides(&[format!("{}={v}", t.path)])
+                        .unwrap_or_else(|e| panic!("claim {}: {e}", c.id));
+                }
+            }
+            let past = c.threshold.iter().flat_map(|t| t.past.references());
+            let metrics = std::iter::once(c.metric.as_str())
+                .chain(c.expect.references())
+                .chain(past);
             for m in metrics {
                 let parsed: crate::metric::Metric = m.parse().unwrap();
                 assert!(

@@ -75,6 +75,83 @@ pub fn groups(claims: &[Claim]) -> Vec<Group> {
     out
 }
 
+/// The runs the claims need: [`groups`], with a threshold claim measured at each
+/// of its swept values ([`sweep_point`]: its `past` check as the claim there).
+pub fn runs(claims: &[Claim]) -> Vec<Group> {
+    let expanded: Vec<Claim> = claims
+        .iter()
+        .flat_map(|c| match &c.threshold {
+            None => vec![c.clone()],
+            Some(t) => t.values.iter().map(|&v| sweep_point(c, v)).collect(),
+        })
+        .collect();
+    groups(&expanded)
+}
+
+/// A threshold claim at one swept value: `id@path=v`, with the override, and the
+/// threshold's `past` as its check.
+pub fn sweep_point(c: &Claim, v: f64) -> Claim {
+    let t = c.threshold.as_ref().expect("a threshold claim");
+    let mut p = c.clone();
+    p.id = format!("{}@{}={v}", c.id, t.path);
+    p.set.push(format!("{}={v}", t.path));
+    p.expect = t.past.clone();
+    p.threshold = None;
+    p
+}
+
+/// Whether a measured claim is one value of a threshold's sweep (not a claim of
+/// the table: its fail is no failure).
+pub fn is_sweep_point(c: &Claim) -> bool {
+    c.id.contains('@')
+}
+
+/// The threshold claims' values from their sweeps' runs: the swept value from
+/// which on the check passes at every value ([`Threshold::locate`]), NaN (a fail)
+/// when the last value fails too.
+pub fn thresholds(
+    claims: &[Claim],
+    outcomes: &[Outcome],
+) -> Vec<(Claim, Result<Measured, String>)> {
+    let measured: BTreeMap<&str, &Result<Measured, String>> = outcomes
+        .iter()
+        .flat_map(|o| o.measured.iter().map(|(c, m)| (c.id.as_str(), m)))
+        .collect();
+    claims
+        .iter()
+        .filter_map(|c| Some((c, c.threshold.as_ref()?)))
+        .map(|(c, t)| {
+            let mut sweep = Vec::new();
+            let (mut seconds, mut total_seconds, mut steps) = (0.0, 0.0, 0);
+            for &v in &t.values {
+                let id = sweep_point(c, v).id;
+                match measured.get(id.as_str()) {
+                    Some(Ok(m)) => {
+                        sweep.push([v, m.value, f64::from(u8::from(m.passed))]);
+                        seconds += m.seconds;
+                        total_seconds += m.total_seconds;
+                        steps = m.steps;
+                    }
+                    Some(Err(e)) => return (c.clone(), Err(format!("{id}: {e}"))),
+                    None => return (c.clone(), Err(format!("{id} was not run"))),
+                }
+            }
+            let passed: Vec<bool> = sweep.iter().map(|p| p[2] == 1.0).collect();
+            let value = t.locate(&passed).unwrap_or(f64::NAN);
+            let m = Measured {
+                passed: c.expect.holds(value, &[]),
+                value,
+                references: Vec::new(),
+                seconds,
+                total_seconds,
+                steps,
+                sweep,
+            };
+            (c.clone(), Ok(m))
+        })
+        .collect()
+}
+
 /// Which claims to run: the named presets' or claims' (`NAME` is a preset or a
 /// claim id), else all with `all`, else the short ones.
 pub fn select(claims: &[Claim], names: &[String], all: bool) -> Result<Vec<Claim>, String> {
@@ -167,6 +244,7 @@ pub fn run_group(
                 seconds,
                 total_seconds,
                 steps: stop,
+                sweep: Vec::new(),
             });
             (c.clone(), m)
         })
@@ -217,18 +295,46 @@ fn read(c: &Claim, report: &EvalReport) -> Result<(f64, Vec<f64>), String> {
 pub fn report_line(c: &Claim, m: &Result<Measured, String>) -> String {
     match m {
         Ok(m) => format!(
-            "{} {}: {} = {:.*}{} ({}; {})",
-            if m.passed { "PASS" } else { "FAIL" },
+            "{} {}: {} = {:.*}{}{} ({}; {})",
+            if is_sweep_point(c) {
+                "  at"
+            } else if m.passed {
+                "PASS"
+            } else {
+                "FAIL"
+            },
             c.id,
-            c.metric,
+            match &c.threshold {
+                Some(t) => format!("threshold of {} for {}", t.path, c.metric),
+                None => c.metric.clone(),
+            },
             c.digits.max(3),
             m.value,
             refs_text(&m.references, 4),
+            sweep_text(c, m),
             c.expect.describe(),
             c.what
         ),
         Err(e) => format!("ERROR {}: {e}", c.id),
     }
+}
+
+/// A threshold claim's sweep: "; task.pool = 2: 0.71 ✗, 4: 0.52 ✗, 8: 0.05 ✓".
+fn sweep_text(c: &Claim, m: &Measured) -> String {
+    let Some(t) = &c.threshold else {
+        return String::new();
+    };
+    let points: Vec<String> = m
+        .sweep
+        .iter()
+        .map(|[v, x, ok]| format!("{v}: {x:.3} {}", if *ok == 1.0 { "✓" } else { "✗" }))
+        .collect();
+    format!(
+        " ({} = {}; check there: {})",
+        t.path,
+        points.join(", "),
+        t.past.describe()
+    )
 }
 
 /// ", references 0.1234 / 0.5678" (nothing without references).
@@ -240,19 +346,27 @@ fn refs_text(refs: &[f64], digits: usize) -> String {
     format!(", reference {}", r.join(" / "))
 }
 
-/// Merges new measurements into the results (claims not run keep their last
-/// measurement; results of claims no longer in the table are dropped).
-pub fn merge(old: &Results, outcomes: &[Outcome], claims: &[Claim]) -> Results {
+/// Merges new measurements (the runs' and the thresholds') into the results
+/// (claims not run keep their last measurement; results of claims no longer in
+/// the table, and the single values of a threshold's sweep, are left out).
+pub fn merge(
+    old: &Results,
+    outcomes: &[Outcome],
+    thresholds: &[(Claim, Result<Measured, String>)],
+    claims: &[Claim],
+) -> Results {
+    let in_table = |id: &str| claims.iter().any(|c| c.id == id);
     let mut r: Results = old
         .iter()
-        .filter(|(id, _)| claims.iter().any(|c| &c.id == *id))
+        .filter(|(id, _)| in_table(id))
         .map(|(id, m)| (id.clone(), m.clone()))
         .collect();
-    for o in outcomes {
-        for (c, m) in &o.measured {
-            if let Ok(m) = m {
-                r.insert(c.id.clone(), m.clone());
-            }
+    let new = outcomes.iter().flat_map(|o| o.measured.iter());
+    for (c, m) in new.chain(thresholds) {
+        if let Ok(m) = m
+            && in_table(&c.id)
+        {
+            r.insert(c.id.clone(), m.clone());
         }
     }
     r
@@ -305,10 +419,11 @@ pub fn results_page(claims: &[Claim], results: &Results, figures: &[String]) -> 
             let (value, verdict) = match results.get(&c.id) {
                 Some(m) => (
                     format!(
-                        "{:.*}{}",
+                        "{:.*}{}{}",
                         c.digits,
                         m.value,
-                        refs_text(&m.references, c.digits)
+                        refs_text(&m.references, c.digits),
+                        sweep_text(c, m)
                     ),
                     if m.passed { "pass" } else { "**fail**" },
                 ),
@@ -382,6 +497,7 @@ mod tests {
             expect,
             short: true,
             digits: 2,
+            threshold: None,
         };
         let claims = vec![
             // Untrained, the model is no better than guessing…
@@ -425,7 +541,7 @@ mod tests {
         assert!(!fails.passed && fails.references.len() == 1);
         let missing = by_id["icl-in-a-minute/missing"].as_ref().unwrap_err();
         assert!(missing.contains("icl is not measured"), "{missing}");
-        let results = merge(&Results::new(), &[o], &claims);
+        let results = merge(&Results::new(), &[o], &[], &claims);
         assert_eq!(results.len(), 3, "the error is not recorded");
         let page = results_page(&claims, &results, &[]);
         assert!(
@@ -433,5 +549,78 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("**fail**"));
+    }
+
+    /// A threshold claim runs once per swept value and is located where its check
+    /// starts to pass for good: least squares is exact from k = d on, so over
+    /// task.dims = 2, 4, 8 at k = 5 the check passes at 2 and 4, not 8.
+    #[test]
+    fn a_threshold_claim_sweeps_and_locates() {
+        let t = Claim {
+            id: "icl-in-a-minute/t".into(),
+            preset: "icl-in-a-minute".into(),
+            set: vec!["train.steps=1".into(), "eval.prompts=8".into()],
+            step: None,
+            metric: "fresh_error_least_squares".into(),
+            k: Some(5),
+            what: "t".into(),
+            expect: Expect::AtMost(2.0),
+            short: false,
+            digits: 0,
+            threshold: Some(crate::claims::Threshold {
+                path: "task.dims".into(),
+                values: vec![2.0, 4.0, 8.0],
+                past: Expect::AtMost(1e-6),
+            }),
+        };
+        let claims = vec![t.clone()];
+        let rs = runs(&claims);
+        assert_eq!(rs.len(), 3);
+        assert_eq!(rs[2].set.last().unwrap(), "task.dims=8");
+        assert!(groups(&claims).len() == 1, "the page lists the claim once");
+        let outcomes: Vec<Outcome> = rs
+            .iter()
+            .map(|g| run_group(g, &Device::flex(), |_, _| ()).unwrap())
+            .collect();
+        // the sweep's own verdicts: pass, pass, fail (8 dimensions, 5 examples)
+        let located = thresholds(&claims, &outcomes);
+        let m = located[0].1.as_ref().unwrap();
+        assert_eq!(
+            m.sweep.iter().map(|p| p[2]).collect::<Vec<_>>(),
+            [1.0, 1.0, 0.0]
+        );
+        assert!(m.value.is_nan() && !m.passed, "8 fails, so no threshold");
+        let results = merge(&Results::new(), &outcomes, &located, &claims);
+        assert_eq!(results.keys().collect::<Vec<_>>(), ["icl-in-a-minute/t"]);
+        assert!(report_line(&t, &located[0].1).contains("task.dims = 2: 0.000 ✓"));
+        // the same sweep, reversed in meaning: from 8 on least squares errs
+        let mut up = t.clone();
+        up.threshold.as_mut().unwrap().past = Expect::AtLeast(1e-6);
+        let located = thresholds(std::slice::from_ref(&up), &outcomes_for(&up, &outcomes));
+        let m = located[0].1.as_ref().unwrap();
+        assert_eq!((m.value, m.passed), (8.0, false), "8 > at most 2");
+    }
+
+    /// The outcomes of `t`'s sweep re-read with its own check (same runs).
+    fn outcomes_for(t: &Claim, runs: &[Outcome]) -> Vec<Outcome> {
+        let past = t.threshold.as_ref().unwrap().past.clone();
+        runs.iter()
+            .map(|o| Outcome {
+                group: o.group.clone(),
+                measured: o
+                    .measured
+                    .iter()
+                    .map(|(c, m)| {
+                        let m = m.clone().map(|mut m| {
+                            m.passed = past.holds(m.value, &m.references);
+                            m
+                        });
+                        (c.clone(), m)
+                    })
+                    .collect(),
+                last: o.last.clone(),
+                complete: o.complete,
+            })
+            .collect()
     }
 }

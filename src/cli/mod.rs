@@ -242,7 +242,7 @@ fn reproduce(
     };
     let selected = rep::select(&table, names, all).map_err(|e| anyhow!(e))?;
     let dev = device(backend)?;
-    let groups = rep::groups(&selected);
+    let groups = rep::runs(&selected);
     let mut outcomes = Vec::new();
     let mut bad = 0;
     for (i, g) in groups.iter().enumerate() {
@@ -261,12 +261,22 @@ fn reproduce(
         let o = o.map_err(|e| anyhow!(e))?;
         for (c, m) in &o.measured {
             println!("{}", rep::report_line(c, m));
-            bad += usize::from(!matches!(m, Ok(m) if m.passed));
+            // A value of a threshold's sweep may fail its check: that is the sweep.
+            let failed = match m {
+                Ok(m) => !m.passed && !rep::is_sweep_point(c),
+                Err(_) => true,
+            };
+            bad += usize::from(failed);
         }
         outcomes.push(o);
     }
+    let thresholds = rep::thresholds(&selected, &outcomes);
+    for (c, m) in &thresholds {
+        println!("{}", rep::report_line(c, m));
+        bad += usize::from(!matches!(m, Ok(m) if m.passed));
+    }
     if write {
-        let results = rep::merge(&old, &outcomes, &table);
+        let results = rep::merge(&old, &outcomes, &thresholds, &table);
         let dir = root.join("docs/results");
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let mut figures: Vec<String> = Vec::new();
@@ -306,7 +316,12 @@ fn reproduce(
             .with_context(|| format!("cannot write {}", page.display()))?;
         eprintln!("wrote {}, {}", results_path.display(), page.display());
     }
-    let n: usize = outcomes.iter().map(|o| o.measured.len()).sum();
+    let n: usize = outcomes
+        .iter()
+        .flat_map(|o| &o.measured)
+        .filter(|(c, _)| !rep::is_sweep_point(c))
+        .count()
+        + thresholds.len();
     if bad > 0 {
         return Err(anyhow!(
             "{bad} of {n} claims failed or could not be measured"
