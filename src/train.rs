@@ -165,7 +165,8 @@ pub struct Trainer {
     pub step: usize,
     /// Everything needed to go back to the last logged finite loss.
     last_good: Snapshot,
-    /// The last few logged losses: a loss far above them is divergence too.
+    /// The last few logged losses: a loss far above them (and above
+    /// [`DIVERGENCE_FLOOR`]) is divergence too.
     recent: std::collections::VecDeque<f32>,
 }
 
@@ -174,6 +175,12 @@ pub struct Trainer {
 /// ∞ are: an Adam spike is a few times the level, a blow-up many orders of
 /// magnitude (a run once kept a "last good" checkpoint at 3.5e23).
 pub const DIVERGENCE_FACTOR: f32 = 1e3;
+/// ...and above this loss: the lab's losses start near 1 or above (squared error of
+/// targets of unit scale or more, cross-entropy over labels or tokens), so a loss
+/// below it is no blow-up however far it is above a recent level near 0 (a
+/// memorised classification run's cross-entropy of 1e-4 jumped to 0.24 at step
+/// 8875 of a 10000-step transience run and was taken for divergence).
+pub const DIVERGENCE_FLOOR: f32 = 1.0;
 /// Losses the divergence guard compares with.
 pub const RECENT_LOSSES: usize = 8;
 
@@ -313,7 +320,7 @@ impl Trainer {
             let mut sorted: Vec<f32> = self.recent.iter().copied().collect();
             sorted.sort_by(f32::total_cmp);
             let level = sorted[RECENT_LOSSES / 2].abs().max(1e-6);
-            loss > DIVERGENCE_FACTOR * level
+            loss > DIVERGENCE_FACTOR * level && loss > DIVERGENCE_FLOOR
         };
         if loss.is_finite() && !blown_up {
             if self.recent.len() == RECENT_LOSSES {
@@ -618,6 +625,15 @@ mod tests {
         // A spike of a few times the level is training, not divergence.
         t.step();
         t.record_loss(t.step, 5.0 * 2.0).unwrap();
+        // Nor is a loss far above a level near 0 but below the floor (a memorised
+        // classifier's cross-entropy jumping from 1e-4 to 0.24).
+        let mut low = Trainer::new(&e, &dev);
+        for _ in 0..RECENT_LOSSES {
+            low.step();
+            low.record_loss(low.step, 1e-4).unwrap();
+        }
+        low.step();
+        low.record_loss(low.step, 0.24).unwrap();
         let kept = t.checkpoint().unwrap();
         t.step();
         let err = t.record_loss(t.step, 3.5e23).unwrap_err().to_string();

@@ -258,7 +258,18 @@ fn reproduce(
         bar.set_prefix(format!("run {}/{} {}", i + 1, groups.len(), g.label()));
         let o = rep::run_group(g, &dev, |step, _| bar.set_position(step as u64));
         bar.finish_and_clear();
-        let o = o.map_err(|e| anyhow!(e))?;
+        // A run that fails (a divergence, say) fails its claims, not the runs after
+        // it: the rest are still measured and written.
+        let o = match o {
+            Ok(o) => o,
+            Err(e) => {
+                for c in &g.claims {
+                    println!("{}", rep::report_line(c, &Err(e.clone())));
+                    bad += 1;
+                }
+                continue;
+            }
+        };
         for (c, m) in &o.measured {
             println!("{}", rep::report_line(c, m));
             // A value of a threshold's sweep may fail its check: that is the sweep.
