@@ -37,3 +37,36 @@ impl Checker {
         });
     }
 }
+
+/// At most [`ECHO`] characters of a value echoed in a message (a 1 MB value once
+/// came back whole), cut at a character boundary with "…".
+pub fn ellipsize(text: &str) -> String {
+    match text.char_indices().nth(ECHO) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+        None => text.to_string(),
+    }
+}
+
+/// A message that stays on one line whatever it quotes: control characters in it
+/// (a key with a newline, from a file or a link) written as escapes, and one longer
+/// than 4 × [`ECHO`] characters cut to its first [`ECHO`].
+pub fn readable(message: &str) -> String {
+    let escaped: String = message
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    if escaped.chars().count() > 4 * ECHO {
+        ellipsize(&escaped)
+    } else {
+        escaped
+    }
+}
+
+/// Characters of a value a message repeats.
+pub const ECHO: usize = 120;

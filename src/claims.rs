@@ -265,7 +265,8 @@ pub fn render_with(text: &str, claims: &[Claim], results: &Results) -> Result<St
         let claim = claims
             .iter()
             .find(|c| c.id == id)
-            .ok_or_else(|| ClaimError::Unknown(id.to_string()))?;
+            // an id from a hand-edited text may hold anything: echoed on one line
+            .ok_or_else(|| ClaimError::Unknown(crate::check::readable(id)))?;
         match (results.get(id), field) {
             (_, "k") if claim.k.is_some() => {
                 out.push_str(&claim.k.map(|k| k.to_string()).unwrap_or_default())

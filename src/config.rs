@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::baselines::BaselineConfig;
-use crate::check::Checker;
 pub use crate::check::FieldError;
+use crate::check::{Checker, ellipsize, readable};
 pub use crate::prompt::Encoding;
 use crate::tasks::{Shape, TaskFamilyConfig};
 use crate::xdist::XDistConfig;
@@ -676,39 +676,6 @@ impl Experiment {
         Ok(exp)
     }
 }
-
-/// At most [`ECHO`] characters of a value echoed in a message (a 1 MB value once
-/// came back whole), cut at a character boundary with "…".
-fn ellipsize(text: &str) -> String {
-    match text.char_indices().nth(ECHO) {
-        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
-        None => text.to_string(),
-    }
-}
-
-/// A message that stays on one line whatever it quotes: control characters in it
-/// (a key with a newline, from a file or a link) written as escapes, and one longer
-/// than 4 × [`ECHO`] characters cut to its first [`ECHO`].
-fn readable(message: &str) -> String {
-    let escaped: String = message
-        .chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect();
-    if escaped.chars().count() > 4 * ECHO {
-        ellipsize(&escaped)
-    } else {
-        escaped
-    }
-}
-
-/// Characters of a value a message repeats.
-const ECHO: usize = 120;
 
 /// Why a JSON record is not an experiment.
 enum RecordError {

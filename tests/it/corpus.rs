@@ -58,6 +58,17 @@ fn one_line(what: &str, input: &str, message: &str) {
     );
 }
 
+/// The README's reliability record quotes the count this test ran.
+fn readme_states(phrase: &str) {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(phrase),
+        "README.md's reliability record must say `{phrase}` (what this test ran)"
+    );
+}
+
 /// Runs `f`, failing the test with the input when it panics.
 fn no_panic<T>(what: &str, input: &str, f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| panic!("{what} panicked on {input:?}"))
@@ -202,4 +213,171 @@ fn mutated_inputs_never_panic_and_errors_stay_one_line() {
     }
     eprintln!("{cases} mutated inputs, {accepted} configs among them still valid");
     assert!(cases > 20_000);
+    readme_states(&format!("{cases} mutated inputs"));
+}
+
+/// One random edit of raw bytes (a weights file): a byte changed, a span cut, a
+/// span doubled, or the file cut short.
+fn mutate_bytes(b: &[u8], rng: &mut IclRng) -> Vec<u8> {
+    let mut b = b.to_vec();
+    if b.is_empty() {
+        return vec![rng.random()];
+    }
+    match rng.random_range(0..4) {
+        0 => {
+            let i = rng.random_range(0..b.len());
+            b[i] = rng.random();
+        }
+        1 => {
+            let i = rng.random_range(0..b.len());
+            let j = (i + rng.random_range(1..64)).min(b.len());
+            b.drain(i..j);
+        }
+        2 => {
+            let i = rng.random_range(0..b.len());
+            let j = (i + rng.random_range(1..64)).min(b.len());
+            let span = b[i..j].to_vec();
+            b.splice(i..i, span);
+        }
+        _ => b.truncate(rng.random_range(0..b.len())),
+    }
+    b
+}
+
+/// What a user can hand the lab besides a config: a run folder of `icl-lab train`
+/// (config, metrics, evaluations, checkpoint, weights), a run exported by the page,
+/// a sweep's summary.json, a lesson file, and the weights alone (`eval` reads
+/// model.bin). Seeded from a real tiny run; every mutation must be read or refused
+/// with one-line problems, never a panic.
+#[test]
+fn mutated_imports_never_panic_and_problems_stay_one_line() {
+    use burn::tensor::Device;
+    use icl_lab::checkpoint::{CheckpointState, model_from_bytes, model_to_bytes};
+    use icl_lab::eval::evaluate;
+    use icl_lab::sweep::{SweepPoint, SweepSummary, final_metrics};
+    use icl_lab::train::Trainer;
+    use icl_lab::web::lessons::Lesson;
+    use icl_lab::web::runs::{ImportFile, import_files};
+
+    let mut exp = icl_lab::presets::preset("icl-in-a-minute").unwrap();
+    exp.task.points = 6;
+    exp.eval.prompts = 8;
+    exp.train.steps = 2;
+    let dev = Device::flex();
+    let mut t = Trainer::new(&exp, &dev);
+    t.step();
+    t.step();
+    let (report, _) = evaluate(&exp, &t.model(), &dev, &t.source, None, t.step).unwrap();
+    let eval = serde_json::to_string(&report).unwrap();
+    let weights = model_to_bytes(t.model()).unwrap();
+    let folder: Vec<(&str, Vec<u8>)> = vec![
+        ("config.json", exp.to_json_pretty().into_bytes()),
+        (
+            "metrics.jsonl",
+            b"{\"step\":1,\"loss\":2.5,\"lr\":0.001}\n{\"step\":2,\"loss\":1.5,\"lr\":0.001}\n"
+                .to_vec(),
+        ),
+        ("eval.json", eval.clone().into_bytes()),
+        ("eval_history.jsonl", eval.into_bytes()),
+        (
+            "checkpoint.json",
+            serde_json::to_vec(&CheckpointState {
+                step: 2,
+                rng_position: "1234".into(),
+                diverged: None,
+            })
+            .unwrap(),
+        ),
+        ("model.bin", weights.clone()),
+    ];
+    let as_files = |folder: &[(&str, Vec<u8>)]| -> Vec<ImportFile> {
+        folder
+            .iter()
+            .map(|(n, b)| ImportFile {
+                path: format!("run/{n}"),
+                bytes: b.clone(),
+            })
+            .collect()
+    };
+    let imported = import_files(as_files(&folder), 0.0);
+    assert!(imported.problems.is_empty(), "{:?}", imported.problems);
+    let export = imported.runs[0].to_json();
+    let spec = SweepSpec::parse("task.pool=4,8").unwrap();
+    let mut summary = SweepSummary::new(&spec, &exp);
+    summary.points.push(SweepPoint {
+        value: serde_json::json!(4),
+        step: 2,
+        metrics: final_metrics(&report),
+        run: Some("task.pool=4".into()),
+    });
+    let summary = serde_json::to_string(&summary).unwrap();
+    let lessons: Vec<String> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/www/lessons"))
+            .unwrap()
+            .flatten()
+            .filter(|f| f.path().extension().is_some_and(|e| e == "md"))
+            .map(|f| std::fs::read_to_string(f.path()).unwrap())
+            .collect();
+    assert!(lessons.len() >= 10);
+
+    let mut rng = IclRng::seed_from_u64(20_261_203);
+    let problems_are_lines = |what: &str, got: &icl_lab::web::runs::Imported| {
+        for p in &got.problems {
+            one_line(what, "(mutated)", p);
+        }
+    };
+    let mut cases = 0;
+    // A run folder with one of its files mutated (the weights byte-wise).
+    for _ in 0..600 {
+        let mut f = folder.clone();
+        let i = rng.random_range(0..f.len());
+        f[i].1 = if f[i].0 == "model.bin" {
+            mutate_bytes(&f[i].1, &mut rng)
+        } else {
+            mutate(&String::from_utf8_lossy(&f[i].1), &mut rng).into_bytes()
+        };
+        let got = no_panic("run folder", f[i].0, || import_files(as_files(&f), 0.0));
+        problems_are_lines("run folder", &got);
+        cases += 1;
+    }
+    // An exported run and a sweep summary.
+    for (name, seed) in [("run.json", &export), ("summary.json", &summary)] {
+        for _ in 0..600 {
+            let mut input = seed.clone();
+            for _ in 0..rng.random_range(1..4) {
+                input = mutate(&input, &mut rng);
+            }
+            let file = ImportFile {
+                path: name.into(),
+                bytes: input.into_bytes(),
+            };
+            let got = no_panic(name, name, || import_files(vec![file], 0.0));
+            problems_are_lines(name, &got);
+            cases += 1;
+        }
+    }
+    // Lesson files.
+    for _ in 0..2000 {
+        let mut input = lessons[rng.random_range(0..lessons.len())].clone();
+        for _ in 0..rng.random_range(1..4) {
+            input = mutate(&input, &mut rng);
+        }
+        if let Err(e) = no_panic("lesson", "(mutated lesson)", || Lesson::parse(&input)) {
+            one_line("lesson", "(mutated lesson)", &e.to_string());
+        }
+        cases += 1;
+    }
+    // The weights alone, as `icl-lab eval` reads them.
+    for _ in 0..300 {
+        let bytes = mutate_bytes(&weights, &mut rng);
+        if let Err(e) = no_panic("model.bin", "(mutated weights)", || {
+            model_from_bytes(&exp, bytes, &dev)
+        }) {
+            one_line("model.bin", "(mutated weights)", &e.to_string());
+        }
+        cases += 1;
+    }
+    eprintln!("{cases} mutated imports");
+    assert!(cases >= 4000);
+    readme_states(&format!("{cases} mutated imports"));
 }
