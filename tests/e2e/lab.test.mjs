@@ -282,6 +282,43 @@ test('pause pauses, step takes exactly one step, resume goes on', async () => {
   await page.close();
 });
 
+// Hides or shows the tab as a browser does (document.hidden and the event).
+async function setHidden(page, hidden) {
+  await page.evaluate((h) => {
+    Object.defineProperty(document, 'hidden', { value: h, configurable: true });
+    Object.defineProperty(document, 'visibilityState', { value: h ? 'hidden' : 'visible', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+test('a hidden tab pauses training when the setting says so, and goes on otherwise', async () => {
+  const page = await open(hashFor('icl-in-a-minute', { train: { steps: 100000, log_every: 5 } }));
+  assert.equal(await page.isChecked('#pause-hidden'), false, 'off by default: training goes on');
+  await page.click('#train');
+  await waitFor(page, (s) => s.step >= 10, 60_000, 'step 10');
+  // Off: hidden, it keeps training.
+  await setHidden(page, true);
+  const hiddenAt = (await status(page)).step;
+  await waitFor(page, (s) => s.step >= hiddenAt + 10 && /running/.test(s.text), 30_000, 'steps while hidden');
+  await setHidden(page, false);
+  // On: hidden, it pauses and says why; shown again, it goes on.
+  await page.check('#pause-hidden');
+  await setHidden(page, true);
+  const paused = await waitFor(page, (s) => /paused while this tab was hidden/.test(s.text), 10_000, 'paused by the tab');
+  await page.waitForTimeout(1000);
+  assert.equal((await status(page)).step, paused.step, 'no step while hidden');
+  await setHidden(page, false);
+  await waitFor(page, (s) => s.step >= paused.step + 10 && /running/.test(s.text), 30_000, 'resumed when shown');
+  // The setting is kept for the next visit.
+  const again = await open('#');
+  assert.equal(await again.isChecked('#pause-hidden'), true);
+  await again.uncheck('#pause-hidden'); // the other tests' default
+  await page.click('#reset');
+  assert.deepEqual(page.errors, []);
+  await again.close();
+  await page.close();
+});
+
 test('the URL round-trips: a changed control lands in the hash and a new page restores it', async () => {
   const page = await open('#');
   await page.fill('#f-seed', '4242');

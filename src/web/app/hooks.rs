@@ -376,3 +376,32 @@ pub fn use_embed_turns(
     }
     *waiting
 }
+
+/// Where the setting "pause while this tab is hidden" is kept ("1" or "0").
+pub const PAUSE_HIDDEN_KEY: &str = "icl-lab.pause-when-hidden";
+
+/// The tab's visibility, told to the reducer (which pauses a training run while
+/// the tab is hidden when the reader's setting says so), and the setting written
+/// to localStorage when it changes (it is read before the first render).
+#[hook]
+pub fn use_tab_visibility(state: &UseReducerHandle<AppState>) {
+    let dispatch = state.dispatcher();
+    use_effect_with((), move |_| {
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            let seen = doc.clone();
+            let on_change = Closure::<dyn FnMut()>::new(move || {
+                dispatch.dispatch(Action::TabHidden(seen.hidden()));
+            });
+            let _ = doc.add_event_listener_with_callback(
+                "visibilitychange",
+                on_change.as_ref().unchecked_ref(),
+            );
+            on_change.forget();
+        }
+    });
+    use_effect_with(state.pause_when_hidden, |on| {
+        if let Some(st) = local_storage() {
+            let _ = st.set_item(PAUSE_HIDDEN_KEY, if *on { "1" } else { "0" });
+        }
+    });
+}

@@ -134,6 +134,9 @@ pub fn app() -> Html {
         let now = js_sys::Date::now();
         s.epoch_offset = now - now_ms();
         s.session = format!("run-{:x}", now as u64);
+        s.pause_when_hidden = local_storage()
+            .and_then(|st| st.get_item(hooks::PAUSE_HIDDEN_KEY).ok().flatten())
+            .is_some_and(|v| v == "1");
         // Read before the first render, so saving it never overwrites it with nothing.
         Rc::make_mut(&mut s.lessons).progress = local_storage()
             .and_then(|st| st.get_item(PROGRESS_KEY).ok().flatten())
@@ -144,6 +147,7 @@ pub fn app() -> Html {
     hooks::use_storage(&state);
     let worker = hooks::use_trainer(&state);
     hooks::use_url(&state);
+    hooks::use_tab_visibility(&state);
 
     let start = {
         let state = state.clone();
@@ -318,7 +322,7 @@ pub fn app() -> Html {
                     if let Some(lesson) = lesson { <LessonPanel lessons={Shared::from(&state.lessons)} dispatch={state.dispatcher()} {lesson} start={start_lesson.clone()} /> }
                     <Controls exp={state.exp.clone()} drafts={state.drafts.clone()} dispatch={state.dispatcher()} />
                     <section class="results">
-                        <RunButtons run={Shared::from(&state.run)} can_start={state.can_start()} valid={state.drafts.is_empty()} exp={state.exp.clone()} start={start.clone()} control={control.clone()} />
+                        <RunButtons run={Shared::from(&state.run)} can_start={state.can_start()} valid={state.drafts.is_empty()} exp={state.exp.clone()} start={start.clone()} control={control.clone()} pause_when_hidden={Some(state.pause_when_hidden)} on_hidden_setting={{ let d = state.dispatcher(); Callback::from(move |on| d.dispatch(Action::PauseWhenHidden(on))) }} />
                         <ResumeOffer saved={Shared::from(&state.saved)} run={Shared::from(&state.run)} dispatch={state.dispatcher()} />
                         <Charts run={Shared::from(&state.run)} exp={state.exp.clone()} preview={state.preview()} hidden={state.hidden.clone()} ablation_mode={state.ablation_mode} attention_prompt={state.attention_prompt} dispatch={state.dispatcher()} />
                         <RunsPanel saved={Shared::from(&state.saved)} run={Shared::from(&state.run)} dispatch={state.dispatcher()} />
@@ -671,6 +675,12 @@ struct RunProps {
     exp: Experiment,
     start: Callback<bool>,
     control: Callback<Control>,
+    /// The setting "pause while this tab is hidden", shown as a checkbox where
+    /// given (the lab page; an embed takes turns by visibility already).
+    #[prop_or_default]
+    pause_when_hidden: Option<bool>,
+    #[prop_or_default]
+    on_hidden_setting: Callback<bool>,
 }
 
 #[function_component(RunButtons)]
@@ -722,6 +732,18 @@ fn run_buttons(props: &RunProps) -> Html {
                 <button id="restart" onclick={restart} disabled={!can_start}>{"Restart with the new settings"}</button>
             }
             <progress max="100" value={pct.to_string()} aria-label="training progress"></progress>
+            if let Some(on) = props.pause_when_hidden {
+                <label class="small" for="pause-hidden" title="Off: training goes on in the background.">
+                    <input type="checkbox" id="pause-hidden" checked={on} onchange={{
+                        let set = props.on_hidden_setting.clone();
+                        Callback::from(move |e: Event| {
+                            let el: HtmlInputElement = e.target_unchecked_into();
+                            set.emit(el.checked());
+                        })
+                    }} />
+                    {" Pause while this tab is hidden"}
+                </label>
+            }
             if !props.valid {
                 <span class="field-error">{"Fix the highlighted fields to train."}</span>
             }

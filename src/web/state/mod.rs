@@ -86,6 +86,12 @@ pub struct AppState {
     pub run_seq: u64,
     /// ms since 1970 at page clock 0 (set by the page; 0 in tests).
     pub epoch_offset: f64,
+    /// The reader's setting: pause a running training while the tab is hidden (and
+    /// go on when it is seen again); off, training goes on in the background.
+    pub pause_when_hidden: bool,
+    /// The running training was paused because the tab was hidden (so coming back
+    /// resumes it; a pause the user made stays).
+    pub paused_by_tab: bool,
 }
 
 /// Everything that changes the page. The parts' own actions are grouped
@@ -113,6 +119,10 @@ pub enum Action {
         now_ms: f64,
     },
     DismissNotices,
+    /// The setting "pause while this tab is hidden".
+    PauseWhenHidden(bool),
+    /// The tab was hidden (`true`) or shown again.
+    TabHidden(bool),
     ToggleCurve(String),
     /// A head was clicked: ablate it (the current [`AblationMode`]), or restore it.
     ToggleHead {
@@ -164,6 +174,8 @@ impl AppState {
             session: "run".into(),
             run_seq: 0,
             epoch_offset: 0.0,
+            pause_when_hidden: false,
+            paused_by_tab: false,
         };
         let exp = s.exp.clone();
         s.sweep_mut().match_task(&exp);
@@ -472,6 +484,22 @@ impl AppState {
             }
             Action::Worker { event, now_ms } => self.on_event(event, now_ms),
             Action::DismissNotices => self.notices.clear(),
+            Action::PauseWhenHidden(on) => self.pause_when_hidden = on,
+            Action::TabHidden(true) => {
+                let training = self.run.phase == Phase::Running && !self.run.detached;
+                if self.pause_when_hidden && training {
+                    self.send(Control::Pause);
+                    self.paused_by_tab = true;
+                }
+            }
+            Action::TabHidden(false) => {
+                if std::mem::take(&mut self.paused_by_tab)
+                    && self.run.phase == Phase::Paused
+                    && !self.run.detached
+                {
+                    self.send(Control::Resume);
+                }
+            }
             Action::ToggleCurve(name) => {
                 if !self.hidden.remove(&name) {
                     self.hidden.insert(name);
@@ -698,6 +726,9 @@ impl AppState {
             Phase::Finished => "finished",
         };
         let mut line = format!("step {step} / {steps} · loss {loss} · {phase}");
+        if self.paused_by_tab && run.phase == Phase::Paused {
+            line.push_str(" while this tab was hidden");
+        }
         if run.detached {
             line.push_str(&format!(" · saved run “{}”", run.name));
         } else if let Some(p) = &run.progress {
@@ -1190,6 +1221,50 @@ mod tests {
             now_ms: 0.0,
         });
         s
+    }
+
+    /// With the setting on, hiding the tab pauses a training run and showing it
+    /// resumes it; a pause the user made stays; with the setting off nothing is sent.
+    #[test]
+    fn a_hidden_tab_pauses_training_only_when_the_setting_says_so() {
+        let sent = |s: &AppState, from: u64| -> Vec<Control> {
+            s.outbox
+                .since(from)
+                .into_iter()
+                .map(|(_, c)| Control::clone(&c))
+                .collect()
+        };
+        let mut s = running("#");
+        let from = s.outbox.next_number();
+        s.apply(Action::TabHidden(true));
+        s.apply(Action::TabHidden(false));
+        assert!(sent(&s, from).is_empty(), "the setting is off by default");
+
+        s.apply(Action::PauseWhenHidden(true));
+        let from = s.outbox.next_number();
+        s.apply(Action::TabHidden(true));
+        assert_eq!(sent(&s, from), [Control::Pause]);
+        s.apply(Action::Worker {
+            event: Event::Paused { step: 7 },
+            now_ms: 1.0,
+        });
+        assert!(s.status_line().contains("paused while this tab was hidden"));
+        let from = s.outbox.next_number();
+        s.apply(Action::TabHidden(false));
+        assert_eq!(sent(&s, from), [Control::Resume]);
+        assert!(!s.paused_by_tab);
+
+        // Paused by the user before the tab was hidden: coming back leaves it paused.
+        let mut t = running("#");
+        t.apply(Action::PauseWhenHidden(true));
+        t.apply(Action::Worker {
+            event: Event::Paused { step: 3 },
+            now_ms: 1.0,
+        });
+        let from = t.outbox.next_number();
+        t.apply(Action::TabHidden(true));
+        t.apply(Action::TabHidden(false));
+        assert!(sent(&t, from).is_empty());
     }
 
     #[test]
