@@ -208,6 +208,10 @@ pub struct Progress {
     pub first_step_ms: f64,
     /// Milliseconds spent training since Start, pauses excluded.
     pub train_ms: f64,
+    /// The trainer's wasm memory in bytes (it only grows: a leak shows as growth
+    /// over a long run); 0 where unknown.
+    #[serde(default)]
+    pub wasm_bytes: f64,
 }
 
 /// Worker → page.
@@ -444,6 +448,7 @@ mod tests {
             steps_per_sec: 2.0,
             first_step_ms: 10.0,
             train_ms: 30.0,
+            wasm_bytes: 0.0,
         });
         let s = serde_json::to_string(&e).unwrap();
         assert_eq!(serde_json::from_str::<Event>(&s).unwrap(), e);

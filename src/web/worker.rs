@@ -408,6 +408,7 @@ impl Run {
                 steps_per_sec: step.saturating_sub(s0) as f64 / dt * 1000.0,
                 first_step_ms: self.first_step_ms.unwrap_or(0.0),
                 train_ms: self.train_ms,
+                wasm_bytes: wasm_memory_bytes(),
             }),
         );
         self.last_progress = (step, self.train_ms);
@@ -625,4 +626,13 @@ async fn probe_adapter() -> Result<Adapter, String> {
         name.push_str(" (software fallback adapter)");
     }
     Ok(Adapter { name, fallback })
+}
+
+/// The size of this module's wasm memory in bytes (0 if it cannot be read).
+fn wasm_memory_bytes() -> f64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .ok()
+        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map_or(0.0, |b| f64::from(b.byte_length()))
 }

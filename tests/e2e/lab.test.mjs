@@ -319,6 +319,32 @@ test('a hidden tab pauses training when the setting says so, and goes on otherwi
   await page.close();
 });
 
+test('a 10,000-step run keeps the trainer\'s wasm memory and the page\'s heap flat', async () => {
+  const exp = { ...TINY, train: { ...TINY.train, steps: 10000, log_every: 100, eval_every: 1000 } };
+  const page = await open(hashFor('icl-in-a-minute', exp));
+  const sample = async () => ({
+    step: (await status(page)).step,
+    wasm: Number(await page.getAttribute('#status', 'data-wasm-bytes')),
+    heap: await page.evaluate(() => performance.memory?.usedJSHeapSize ?? 0),
+  });
+  await page.click('#train');
+  await waitFor(page, (s) => s.step >= 1000, 120_000, 'step 1000');
+  const early = await sample();
+  await waitFor(page, (s) => /finished/.test(s.text), 300_000, 'the 10,000th step');
+  const late = await sample();
+  console.log(
+    `memory over a 10,000-step run: trainer wasm ${(early.wasm / 2 ** 20).toFixed(1)} MiB at step ${early.step}, ` +
+      `${(late.wasm / 2 ** 20).toFixed(1)} MiB at ${late.step}; page JS heap ${(early.heap / 2 ** 20).toFixed(1)} → ${(late.heap / 2 ** 20).toFixed(1)} MiB`,
+  );
+  assert.ok(early.wasm > 0, 'the worker reports its memory');
+  // wasm memory never shrinks: a leak of even a few bytes a step would grow it.
+  assert.ok(late.wasm <= early.wasm * 1.1, `wasm grew: ${early.wasm} → ${late.wasm}`);
+  // The page keeps 100 loss points and ten evaluations more: a few MiB at most.
+  assert.ok(late.heap <= early.heap + 16 * 2 ** 20, `page heap grew: ${early.heap} → ${late.heap}`);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('the URL round-trips: a changed control lands in the hash and a new page restores it', async () => {
   const page = await open('#');
   await page.fill('#f-seed', '4242');

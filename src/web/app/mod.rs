@@ -312,7 +312,8 @@ pub fn app() -> Html {
                     {" and watch a small transformer learn to do it, beside the classical algorithms it is compared with."}
                 </p></section>
             }
-            <p class="status" role="status" aria-live="polite" id="status">{state.status_line()}</p>
+            // The trainer's wasm memory, for the long-run memory test.
+            <p class="status" role="status" aria-live="polite" id="status" data-wasm-bytes={state.run.progress.as_ref().map_or(0.0, |p| p.wasm_bytes).to_string()}>{state.status_line()}</p>
             <Notices notices={state.notices.clone()} error={state.run.error.clone()} dispatch={state.dispatcher()} />
             if state.lessons.show_index { <LessonIndex lessons={Shared::from(&state.lessons)} dispatch={state.dispatcher()} /> }
             if let Some(steps) = state.bench {

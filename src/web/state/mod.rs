@@ -1008,6 +1008,7 @@ mod tests {
             steps_per_sec: 20.0,
             first_step_ms: 40.0,
             train_ms: 1250.0,
+            wasm_bytes: 0.0,
         })));
         let line = s.status_line();
         assert!(
@@ -1543,6 +1544,7 @@ mod tests {
             steps_per_sec: 1.0,
             first_step_ms: 1.0,
             train_ms: 9.0,
+            wasm_bytes: 0.0,
         })));
         s.apply(ev(Event::Paused { step: 40 }));
         assert_eq!(

@@ -89,6 +89,7 @@ impl RunView {
                 steps_per_sec: 0.0,
                 first_step_ms: 0.0,
                 train_ms: r.train_ms.unwrap_or(0.0),
+                wasm_bytes: 0.0,
             }),
             eval: r.eval.clone(),
             history: r.history.clone(),
