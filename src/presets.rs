@@ -65,7 +65,7 @@ pub const PRESETS: &[Preset] = &[
     Preset {
         name: "decision-tree",
         plain: "Targets from random decision trees: a task where least squares fails.",
-        summary: "random depth-4 decision trees in d=5, {{decision-tree/error:steps}} steps. Measured by `icl-lab reproduce` with all 30 examples: the model {{decision-tree/error}}, 3-NN {{decision-tree/knn}}, least squares {{decision-tree/least-squares}}. Garg also compares greedy trees and gradient-boosted trees; the lab has neither yet",
+        summary: "random depth-4 decision trees in d=5, {{decision-tree/error:steps}} steps. Measured by `icl-lab reproduce` with all 30 examples: the model {{decision-tree/error}}, 3-NN {{decision-tree/knn}}, least squares {{decision-tree/least-squares}}, Garg's greedy tree (depth 4) {{decision-tree/greedy-tree}}, boosted trees with XGBoost's settings {{decision-tree/boosted-trees}}",
         build: decision_tree,
         sweep: None,
     },
@@ -86,7 +86,7 @@ pub const PRESETS: &[Preset] = &[
     Preset {
         name: "transience",
         plain: "Few enough classes to memorise, trained long: in-context learning appears, then fades as memory takes over.",
-        summary: "the same data with only 512 classes, trained at a constant rate (Singh), {{transience/icl:steps}} steps. Measured by `icl-lab reproduce`: ICL appears ({{transience/icl-step-400}} at step 400), then fades ({{transience/icl-step-1000}} at step 1000, {{transience/icl}} at the end) as in-weights accuracy takes over ({{transience/in-weights-step-1000}} at step 1000, {{transience/in-weights}} at the end). Singh's L2 penalty in the loss (Adam, weight decay 0.01) keeps ICL ({{transience/l2-icl}} at the end, in-weights {{transience/l2-in-weights}}); AdamW's decoupled decay 1.0 ends at {{transience/adamw-icl}} (in-weights {{transience/adamw-in-weights}})",
+        summary: "the same data with only 512 classes, trained at a constant rate (Singh), {{transience/icl:steps}} steps. Measured by `icl-lab reproduce`: ICL appears ({{transience/icl-step-400}} at step 400), then fades ({{transience/icl-step-1000}} at step 1000, {{transience/icl}} at the end) as in-weights accuracy takes over ({{transience/in-weights-step-1000}} at step 1000, {{transience/in-weights}} at the end). Singh's L2 penalty in the loss (Adam, weight decay 0.01) keeps ICL ({{transience/l2-icl}} at the end, in-weights {{transience/l2-in-weights}}); AdamW's decoupled decay 1.0 ends at {{transience/adamw-icl}} (in-weights {{transience/adamw-in-weights}}). Over {{transience/long-icl:steps}} steps: ICL {{transience/long-icl}} at the end, with L2 {{transience/long-l2-icl}}; with noisier items (ε = 0.4) ICL {{transience/noisy-icl-step-2000}} at step 2000 and {{transience/noisy-icl}} at the end",
         build: transience,
         sweep: None,
     },
@@ -100,7 +100,7 @@ pub const PRESETS: &[Preset] = &[
     Preset {
         name: "task-diversity-threshold",
         plain: "How many different training tasks does it take before the model solves new ones? Sweep the number and find the threshold.",
-        summary: "Raventós at browser scale (d = 4, σ = 0.25, 12 points, {{task-diversity-threshold/small-pool-fresh:steps}} steps). Measured by `icl-lab reproduce`: with M = 4 pool tasks the model behaves like dMMSE on them (distance {{task-diversity-threshold/small-pool-distance-dmmse}} vs {{task-diversity-threshold/small-pool-distance-ridge}} to ridge) and fails on fresh tasks (error {{task-diversity-threshold/small-pool-fresh}}); with M = 4096 its fresh error is {{task-diversity-threshold/large-pool-fresh}} against ridge's {{task-diversity-threshold/large-pool-ridge}} (distance to ridge {{task-diversity-threshold/large-pool-distance-ridge}}). Sweep task.pool = 2^1..2^8, null to find the threshold",
+        summary: "Raventós at browser scale (d = 4, σ = 0.25, 12 points, {{task-diversity-threshold/small-pool-fresh:steps}} steps). Measured by `icl-lab reproduce`: with M = 4 pool tasks the model behaves like dMMSE on them (distance {{task-diversity-threshold/small-pool-distance-dmmse}} vs {{task-diversity-threshold/small-pool-distance-ridge}} to ridge) and fails on fresh tasks (error {{task-diversity-threshold/small-pool-fresh}}); with M = 4096 its fresh error is {{task-diversity-threshold/large-pool-fresh}} against ridge's {{task-diversity-threshold/large-pool-ridge}} (distance to ridge {{task-diversity-threshold/large-pool-distance-ridge}}); with M = ∞ the same steps reach {{task-diversity-threshold/infinite-pool-fresh}} on fresh tasks, the ceiling at this scale. M*, the smallest pool from which on its predictions on fresh tasks are nearer ridge's than dMMSE's (a sweep of M = 2 … 2048): {{task-diversity-threshold/m-star-d4}} at d = 4, {{task-diversity-threshold/m-star-d8}} at d = 8 (16 points). Sweep task.pool = 2^1..2^8, null to find it yourself",
         build: task_diversity_threshold,
         sweep: Some("task.pool=2^1..2^8,null"),
     },
@@ -110,6 +110,13 @@ pub const PRESETS: &[Preset] = &[
         summary: "von Oswald: one linear self-attention layer on [x, y] tokens (d = 5, 11 points, {{lsa-equals-gd/cosine-gd-1:steps}} steps, {{lsa-equals-gd/cosine-gd-1:seconds}} s natively): its error follows one GD step, not least squares; its implicit weights sit at cosine {{lsa-equals-gd/cosine-gd-1}} to one GD step, mean over k ≥ 2 (least squares {{lsa-equals-gd/cosine-least-squares}}), and its weights are the GD construction (W_KQ ∝ I on x: cosine {{lsa-equals-gd/kq-identity}}, with a share {{lsa-equals-gd/kq-share}} of its weight on x–x; W_PV puts {{lsa-equals-gd/pv-share}} of its weight on y → y). Deeper, von Oswald's K layers = K GD steps: 2 layers match {{lsa-equals-gd/gd-steps-2}} GD steps best (cosine {{lsa-equals-gd/gd-2-fit}}), 3 layers {{lsa-equals-gd/gd-steps-3}} ({{lsa-equals-gd/gd-3-fit}}); with 2 layers, W_PV's share on y → y is {{lsa-equals-gd/two-layer-pv-share-1}} in layer 1 and {{lsa-equals-gd/two-layer-pv-share-2}} in layer 2 (GD++ splits the work so: the first layer rewrites the inputs); the context tokens attend causally among themselves here (online GD, Ding et al. 2023), not with von Oswald's full-context mask",
         build: lsa_equals_gd,
         sweep: None,
+    },
+    Preset {
+        name: "lsa-full-context",
+        plain: "Stack layers of linear attention in which every example sees all the others: does each layer add one step of gradient descent?",
+        summary: "von Oswald's K layers = K GD steps, with his mask: every position k has its own block of k context tokens [x_i, y_i] that all see each other, and a query [x_k, 0] that sees them (d = 5, 11 points, {{lsa-full-context/gd-steps-1:steps}} steps; sweep model.layers = 1..4). Measured by `icl-lab reproduce`: 1, 2, 3, 4 layers match {{lsa-full-context/gd-steps-1}}, {{lsa-full-context/gd-steps-2}}, {{lsa-full-context/gd-steps-3}}, {{lsa-full-context/gd-steps-4}} GD steps best (cosine {{lsa-full-context/gd-fit-1}}, {{lsa-full-context/gd-fit-2}}, {{lsa-full-context/gd-fit-3}}, {{lsa-full-context/gd-fit-4}}); GD++ with as many steps as layers: cosine {{lsa-full-context/gdpp-2}} (2 layers), {{lsa-full-context/gdpp-3}} (3), {{lsa-full-context/gdpp-4}} (4); error with 10 examples {{lsa-full-context/error-1}}, {{lsa-full-context/error-2}}, {{lsa-full-context/error-3}}, {{lsa-full-context/error-4}}. The same 2 layers and steps with the causal mask (task.encoding = concatenated): error {{lsa-full-context/causal-error-2}}, {{lsa-full-context/causal-gd-steps-2}} GD steps matched best",
+        build: lsa_full_context,
+        sweep: Some("model.layers=1..4"),
     },
     Preset {
         name: "algorithm-selection-noise",
@@ -219,6 +226,28 @@ fn lsa_equals_gd() -> Experiment {
     e.train.steps = 3000;
     e.eval.baselines = Some(vec![
         BaselineConfig::GradientDescent { steps: 1, lr: None },
+        BaselineConfig::LeastSquares,
+        BaselineConfig::Averaging,
+        BaselineConfig::Zero,
+    ]);
+    e
+}
+
+fn lsa_full_context() -> Experiment {
+    let mut e = lsa_equals_gd();
+    // von Oswald's mask: a position's context tokens see each other, so every layer
+    // can update all of them with the whole context's gradient (a full-batch step);
+    // the causal mask of lsa-equals-gd turns the stack into online GD instead.
+    e.task.encoding = crate::config::Encoding::FullContext;
+    e.model.layers = 2;
+    // Deeper stacks learn slowly from small weights (a layer's effect is a product
+    // of the others'): 2 layers at 3000 steps still sat at one GD step's error
+    // (0.31), at 20000 steps they reached 0.20 (measured; 3e-3 instead of 1e-3 made
+    // 3 layers unstable).
+    e.train.steps = 20_000;
+    e.eval.baselines = Some(vec![
+        BaselineConfig::GradientDescent { steps: 1, lr: None },
+        BaselineConfig::GradientDescent { steps: 2, lr: None },
         BaselineConfig::LeastSquares,
         BaselineConfig::Averaging,
         BaselineConfig::Zero,
