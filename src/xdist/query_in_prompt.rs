@@ -7,16 +7,14 @@
 use nalgebra::DMatrix;
 use rand::Rng;
 
-use super::{XDistribution, gaussian::standard_normal, mask_inactive};
+use super::{Gaussian, XDistribution};
 use crate::IclRng;
 
 pub struct QueryInPrompt;
 
 impl XDistribution for QueryInPrompt {
     fn sample(&self, points: usize, dims: usize, active: usize, rng: &mut IclRng) -> DMatrix<f64> {
-        let mut x = standard_normal(points, dims, rng);
-        mask_inactive(&mut x, active);
-        x
+        Gaussian.sample(points, dims, active, rng)
     }
 
     fn sample_prompt(
