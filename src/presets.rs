@@ -72,7 +72,7 @@ pub const PRESETS: &[Preset] = &[
     Preset {
         name: "task-diversity",
         plain: "Training on only 32 different tasks: does the model memorise them or learn to solve new ones?",
-        summary: "Raventós's setup with a pool of M=32 tasks (d=8, σ=0.5, 5000 steps): dMMSE is near 0 on pool tasks from k≈4; look for whether the model follows dMMSE (small M) or ridge (large M, set task.pool). Not yet measured at this M by `icl-lab reproduce`; task-diversity-threshold is its measured browser-scale version",
+        summary: "Raventós's setup with a pool of M=32 tasks (d=8, σ=0.5, 5000 steps): dMMSE is near 0 on pool tasks from k≈4; does the model follow dMMSE (small M) or ridge (large M, set task.pool)? Measured by `icl-lab reproduce`: on pool tasks its distance to dMMSE is {{task-diversity/pool-distance-dmmse}}; on fresh tasks {{task-diversity/fresh-distance-dmmse}} to dMMSE, and its error {{task-diversity/fresh-error}} against ridge's {{task-diversity/fresh-ridge}}. task-diversity-threshold sweeps M",
         build: task_diversity,
         sweep: None,
     },
