@@ -31,6 +31,8 @@ impl Predictor for BoostedTrees {
         let mut fit = vec![base; k];
         let mut at_query = base;
         let mut residual = vec![0.0; k];
+        // each context point's leaf value in this round's tree
+        let mut step = vec![0.0; k];
         for _ in 0..self.trees {
             for i in 0..k {
                 residual[i] = c.ys[i] - fit[i];
@@ -39,9 +41,9 @@ impl Predictor for BoostedTrees {
             if residual.iter().all(|r| r.abs() < 1e-12) {
                 break;
             }
-            let tree = Tree::grow(&c.xs, &residual, self.max_depth, self.lambda);
-            for (i, f) in fit.iter_mut().enumerate() {
-                *f += self.eta * tree.predict(&c.xs.row(i).transpose());
+            let tree = Tree::grow(&c.xs, &residual, self.max_depth, self.lambda, &mut step);
+            for (f, s) in fit.iter_mut().zip(&step) {
+                *f += self.eta * s;
             }
             at_query += self.eta * tree.predict(&c.query);
         }

@@ -29,7 +29,7 @@ impl Predictor for GreedyTree {
         }
         let c = Context::new(prompt, k);
         let ys: Vec<f64> = c.ys.iter().copied().collect();
-        let tree = Tree::grow(&c.xs, &ys, self.max_depth, 0.0);
+        let tree = Tree::grow(&c.xs, &ys, self.max_depth, 0.0, &mut vec![0.0; k]);
         tree.predict(&c.query)
     }
 }
@@ -51,10 +51,17 @@ impl Tree {
     /// Grows a tree on rows `xs` [n, d] with targets `r` [n], at most `max_depth`
     /// splits deep. Leaves hold Σr / (n + λ) (λ = 0: the mean; XGBoost's L2 on leaf
     /// weights otherwise), and a split is kept where it raises Σ (Σr)²/(n + λ)
-    /// over the two sides, the squared-error gain of both.
-    pub(crate) fn grow(xs: &DMatrixView<f64>, r: &[f64], max_depth: usize, lambda: f64) -> Tree {
+    /// over the two sides, the squared-error gain of both. `fitted[i]` gets row i's
+    /// leaf value (what boosting adds to its fit, without walking the tree again).
+    pub(crate) fn grow(
+        xs: &DMatrixView<f64>,
+        r: &[f64],
+        max_depth: usize,
+        lambda: f64,
+        fitted: &mut [f64],
+    ) -> Tree {
         let mut rows: Vec<usize> = (0..r.len()).collect();
-        Self::node(xs, r, &mut rows, max_depth, lambda)
+        Self::node(xs, r, &mut rows, max_depth, lambda, fitted)
     }
 
     fn node(
@@ -63,13 +70,18 @@ impl Tree {
         rows: &mut [usize],
         depth: usize,
         lambda: f64,
+        fitted: &mut [f64],
     ) -> Tree {
         let n = rows.len();
         let sum: f64 = rows.iter().map(|&i| r[i]).sum();
         let score = |g: f64, m: usize| g * g / (m as f64 + lambda);
-        let leaf = Tree::Leaf(sum / (n as f64 + lambda));
+        let value = sum / (n as f64 + lambda);
+        let leaf = |rows: &[usize], fitted: &mut [f64]| {
+            rows.iter().for_each(|&i| fitted[i] = value);
+            Tree::Leaf(value)
+        };
         if depth == 0 || n < 2 {
-            return leaf;
+            return leaf(rows, fitted);
         }
         let parent = score(sum, n);
         // (gain, feature, threshold)
@@ -90,7 +102,7 @@ impl Tree {
             }
         }
         let Some((_, feature, threshold)) = best else {
-            return leaf;
+            return leaf(rows, fitted);
         };
         rows.sort_by_key(|&i| xs[(i, feature)] > threshold);
         let cut = rows.partition_point(|&i| xs[(i, feature)] <= threshold);
@@ -98,8 +110,8 @@ impl Tree {
         Tree::Split {
             feature,
             threshold,
-            below: Box::new(Self::node(xs, r, lo, depth - 1, lambda)),
-            above: Box::new(Self::node(xs, r, hi, depth - 1, lambda)),
+            below: Box::new(Self::node(xs, r, lo, depth - 1, lambda, fitted)),
+            above: Box::new(Self::node(xs, r, hi, depth - 1, lambda, fitted)),
         }
     }
 
@@ -139,12 +151,14 @@ mod tests {
         assert!((stump.predict(&p, 6) - 5.0).abs() < 1e-12);
         assert_eq!(stump.name(), "tree_1");
         let c = Context::new(&p, 6);
-        match Tree::grow(&c.xs, &[1., 1., 1., 5., 5., 5.], 1, 0.0) {
+        let mut fitted = [0.0; 6];
+        match Tree::grow(&c.xs, &[1., 1., 1., 5., 5., 5.], 1, 0.0, &mut fitted) {
             Tree::Split {
                 feature, threshold, ..
             } => assert_eq!((feature, threshold), (0, 2.5)),
             t => panic!("{t:?}"),
         }
+        assert_eq!(fitted, [1., 1., 1., 5., 5., 5.], "each row gets its leaf");
         // depth 0: the mean of all labels
         assert!((GreedyTree { max_depth: 0 }.predict(&p, 6) - 3.0).abs() < 1e-12);
     }
@@ -161,7 +175,7 @@ mod tests {
             assert!((deep.predict(&q, 6) - y).abs() < 1e-12, "point {i}");
         }
         let c = Context::new(&p, 1);
-        let shrunk = Tree::grow(&c.xs, &[2.0], 3, 1.0);
+        let shrunk = Tree::grow(&c.xs, &[2.0], 3, 1.0, &mut [0.0]);
         assert!((shrunk.predict(&DVector::from_element(1, 0.3)) - 1.0).abs() < 1e-12);
     }
 }
