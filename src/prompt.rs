@@ -60,12 +60,14 @@ impl Prompt {
     pub fn dims(&self) -> usize {
         self.xs.ncols()
     }
+    /// The inputs the positions ask about, [points, dims]: row k is position k's
+    /// query (the points themselves unless the prompt has separate queries).
+    pub fn query_xs(&self) -> &DMatrix<f64> {
+        self.queries.as_ref().map_or(&self.xs, |q| &q.xs)
+    }
     /// The input position k asks about, [dims].
     pub fn query(&self, k: usize) -> DVector<f64> {
-        match &self.queries {
-            Some(q) => q.xs.row(k).transpose(),
-            None => self.xs.row(k).transpose(),
-        }
+        self.query_xs().row(k).transpose()
     }
     /// The label to predict at position k.
     pub fn target(&self, k: usize) -> f64 {
@@ -219,17 +221,15 @@ impl Encoding {
             let base = b * seq * t;
             // Writes pair i's x at `pos` and its y after x, or, for a query token,
             // the query of position i alone.
+            let queries = p.query_xs();
             let mut put = |pos: usize, i: usize, context: bool| {
                 let at = base + pos * t;
+                let x = if context { &p.xs } else { queries };
+                for j in 0..d {
+                    tokens[at + j] = x[(i, j)] as f32;
+                }
                 if context {
-                    for j in 0..d {
-                        tokens[at + j] = p.xs[(i, j)] as f32;
-                    }
                     tokens[at + d] = p.ys[i] as f32;
-                } else {
-                    for (j, v) in p.query(i).iter().enumerate() {
-                        tokens[at + j] = *v as f32;
-                    }
                 }
             };
             for i in 0..n {
