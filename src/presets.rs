@@ -147,6 +147,13 @@ pub const PRESETS: &[Preset] = &[
         sweep: None,
     },
     Preset {
+        name: "general-purpose-icl",
+        plain: "The same few classes seen through many different random lenses: with few lenses the model memorises them, with many it learns to learn from the context.",
+        summary: "Kirsch et al. 2022 at browser scale: 16 base classes (D = 32), each task a random projection of the items and a permutation of the 32 labels; 90 % of contexts 4 classes × 2 copies, Reddy's 2-layer model, {{general-purpose-icl/few-icl:steps}} steps. Measured by `icl-lab reproduce`: with M = 16 tasks the model memorises (query class absent from the context: {{general-purpose-icl/few-in-weights}}; a new task: {{general-purpose-icl/few-icl}}, chance 1/32); with M = 64 it learns in context ({{general-purpose-icl/mid-icl-step-500}} on new tasks at step 500) and memorises beside it ({{general-purpose-icl/mid-in-weights}} at the end, new tasks {{general-purpose-icl/mid-icl}}); with M = 4096 new tasks sit on a plateau ({{general-purpose-icl/many-icl-step-250}} at step 250: a label copied from the four in the context), then are solved ({{general-purpose-icl/many-icl}}) with nothing memorised ({{general-purpose-icl/many-in-weights}}). The smallest M from which on new tasks are solved more often than not: {{general-purpose-icl/m-star}}",
+        build: general_purpose_icl,
+        sweep: Some("task.family.tasks=1,4,16,64,256,1024,4096,16384"),
+    },
+    Preset {
         name: "induction-phase-change",
         plain: "Repeated token sequences: a two-layer model suddenly learns to copy what came after the last occurrence (an induction head).",
         summary: "Olsson's induction heads: 32-token sequences over 64 tokens in which earlier windows recur at random offsets, a 2-layer attention-only model ({{induction-phase-change/prefix:steps}} steps, {{induction-phase-change/prefix:seconds}} s natively). Measured by `icl-lab reproduce`: the best head's prefix-matching score jumps from {{induction-phase-change/prefix-step-200}} at step 200 to {{induction-phase-change/prefix-step-400}} at step 400 and ends at {{induction-phase-change/prefix}} (a uniform head scores {{induction-phase-change/prefix-uniform}}); the ICL score ends at {{induction-phase-change/icl-score}} nats, with {{induction-phase-change/repeat-loss}} nats where the token occurred before vs {{induction-phase-change/new-loss}} on new tokens; the sweep's 1-layer model reaches only {{induction-phase-change/one-layer-prefix}} ({{induction-phase-change/one-layer-repeat-loss}} nats on repeats)",
@@ -285,6 +292,31 @@ fn reddy_abrupt() -> Experiment {
     // A constant rate, as in bursty-icl; the jump comes by step 300 (measured), so
     // 1500 steps show the plateau, the jump and what follows (about a minute in a
     // browser tab).
+    e.optim.schedule = crate::config::Schedule::Constant;
+    e.train.steps = 1500;
+    e.train.eval_every = 50;
+    e
+}
+
+fn general_purpose_icl() -> Experiment {
+    let mut e = classification(ClassificationConfig {
+        // Kirsch's MNIST has 10 classes; 16 base classes with distinct labels (of 32)
+        // make one task easy to memorise, so the number of tasks decides.
+        classes: 16,
+        // 90 % of contexts (Chan's default) hold 4 classes × 2 copies, the query's
+        // class among them: copying a random context label is right 1 time in 4
+        // (the plateau). The other 10 % draw 8 items of the task's 16 classes
+        // independently, so the query's class may be missing and memory pays (with
+        // every context bursty, 64 tasks memorised nothing: measured).
+        burstiness: 2,
+        // 16 tasks are memorised, 256 or more give a general learner (measured at
+        // 1500 steps: the lesson sweeps M).
+        tasks: Some(16),
+        ..ClassificationConfig::default()
+    });
+    // A constant rate, as in the other classification presets; 1500 steps hold the
+    // plateau and the jump of a large pool (measured: the jump by step 750) and take
+    // about a minute natively.
     e.optim.schedule = crate::config::Schedule::Constant;
     e.train.steps = 1500;
     e.train.eval_every = 50;

@@ -22,7 +22,7 @@ use crate::baselines::{ClassLookup, ContextNearest, SequenceClassifier};
 use crate::config::Experiment;
 use crate::seeds::{rng_for, streams};
 use crate::tasks::ClassWorld;
-use crate::tasks::classification::{ClassOrigin, ClassSequence, SequenceKind};
+use crate::tasks::classification::{ClassSequence, SequenceKind};
 
 /// Mean and standard error of a 0/1 score.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
@@ -80,10 +80,9 @@ impl Probe {
     /// The right answer for a sequence under this probe.
     pub fn answer(self, seq: &ClassSequence, world: &ClassWorld) -> usize {
         match self {
-            Probe::FlippedPrior => match seq.query_class() {
-                ClassOrigin::Train(k) => world.labels[k],
-                ClassOrigin::Novel => unreachable!("flipped sequences use training classes"),
-            },
+            Probe::FlippedPrior => world
+                .trained_label(seq.query_class())
+                .expect("flipped sequences use training classes"),
             _ => seq.query_label(),
         }
     }
@@ -117,8 +116,10 @@ impl ProbePlan {
             sets,
             peers: Vec::new(),
         };
-        let peers: Vec<Box<dyn SequenceClassifier>> =
-            vec![Box::new(ContextNearest), Box::new(ClassLookup::new(world))];
+        let mut peers: Vec<Box<dyn SequenceClassifier>> = vec![Box::new(ContextNearest)];
+        if let Some(lookup) = ClassLookup::new(world) {
+            peers.push(Box::new(lookup));
+        }
         plan.peers = peers
             .iter()
             .map(|c| {
@@ -246,6 +247,47 @@ mod tests {
         // a constant answer is near chance on novel classes (labels are random)
         let m = get(&r, "icl", "model");
         assert!(m < 0.15, "{m}");
+    }
+
+    /// With Kirsch's tasks the memoriser knows every class of every pool task (so it
+    /// answers the in-weights probe and the trained label of flipped sequences), the
+    /// in-context peer answers new tasks; past the lookup's limit there is no
+    /// memoriser rather than a partial one.
+    #[test]
+    fn with_tasks_the_memoriser_knows_every_pool_task() {
+        let (mut e, _) = setup();
+        e.task.family = TaskFamilyConfig::Classification(ClassificationConfig {
+            classes: 16,
+            labels: 32,
+            burstiness: 2,
+            tasks: Some(8),
+            ..Default::default()
+        });
+        let world = crate::seeds::class_world(&e).unwrap();
+        let plan = ProbePlan::new(&e, &world);
+        let zeros: Vec<Vec<usize>> = plan.sequences().map(|s| vec![0; s.len()]).collect();
+        let r = plan.report(&zeros);
+        let look = |p| get(&r, p, "class_lookup");
+        let ctx = |p| get(&r, p, "context_nearest");
+        assert!(look("in_weights") > 0.95, "{}", look("in_weights"));
+        assert!(look("flipped_prior") > 0.95);
+        assert!(look("icl") < 0.2, "{}", look("icl"));
+        assert!(ctx("icl") > 0.95, "{}", ctx("icl"));
+        assert!(ctx("flipped_context") > 0.95);
+
+        e.task.family = TaskFamilyConfig::Classification(ClassificationConfig {
+            classes: 16,
+            labels: 32,
+            burstiness: 2,
+            tasks: Some(1 << 20),
+            ..Default::default()
+        });
+        let world = crate::seeds::class_world(&e).unwrap();
+        let plan = ProbePlan::new(&e, &world);
+        let zeros: Vec<Vec<usize>> = plan.sequences().map(|s| vec![0; s.len()]).collect();
+        let r = plan.report(&zeros);
+        assert!(r[0].scores.contains_key("context_nearest"));
+        assert!(!r[0].scores.contains_key("class_lookup"));
     }
 
     #[test]

@@ -130,6 +130,7 @@ pub fn class_heads(seqs: &[ClassSequence], attention: &[Vec<f32>], heads: usize)
             let n = s.context_len();
             let item = |i: usize| match s.classes[i] {
                 ClassOrigin::Train(k) => format!("c{k}"),
+                ClassOrigin::Task { task, class } => format!("t{task}c{class}"),
                 ClassOrigin::Novel => format!("n{}", s.labels[i]),
             };
             let mut labels = Vec::with_capacity(seq);

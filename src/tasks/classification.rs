@@ -12,10 +12,19 @@
 //! class. Otherwise the N context classes are drawn independently from the Zipf law.
 //! With probability p_novel a (bursty) sequence uses novel classes — fresh prototypes
 //! with random distinct labels — that only the context can explain.
+//!
+//! With `tasks = M` (Kirsch et al. 2022) the K classes are the *base* data of M tasks:
+//! task t projects every item by its own random matrix A_t (D × D, entries N(0, 1/D))
+//! and relabels by its own permutation π_t of the L labels, so class c of task t is
+//! seen as A_t x with label π_t(label c). A sequence comes from one task: a pool task,
+//! or, with probability p_novel, a task never seen (M = ∞ is p_novel = 1). A task is
+//! drawn from its own seed when a sequence needs it, so a pool of any size costs no
+//! memory. Few tasks can be memorised; many leave in-context learning as the only
+//! general solution: Kirsch's transition from memorisation to learning-to-learn.
 
 use nalgebra::{DMatrix, DVector};
-use rand::Rng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal, weighted::WeightedAliasIndex};
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +57,12 @@ pub struct ClassificationConfig {
     /// labels): Reddy's p_C. 0 = ICL must emerge from bursty sequences of training
     /// classes alone.
     pub p_novel: f64,
+    /// M, Kirsch's number of tasks (see the module note): each a random projection of
+    /// the items and a permutation of the labels. Empty (the default): no projections,
+    /// the classes as drawn (Chan, Reddy). With tasks set, p_novel is the fraction of
+    /// sequences from a task never seen, and the K classes get distinct labels
+    /// (class c has label c mod L) before each task permutes them.
+    pub tasks: Option<u64>,
 }
 
 impl Default for ClassificationConfig {
@@ -60,6 +75,7 @@ impl Default for ClassificationConfig {
             burstiness: 4,
             p_bursty: 0.9,
             p_novel: 0.0,
+            tasks: None,
         }
     }
 }
@@ -68,6 +84,9 @@ impl Default for ClassificationConfig {
 pub mod limits {
     pub const CLASSES: usize = 1 << 20;
     pub const LABELS: usize = 1024;
+    /// Kirsch's task count: tasks are drawn from their seeds, so only the count's
+    /// type bounds it; 2⁴⁰ is more tasks than any run sees sequences.
+    pub const TASKS: u64 = 1 << 40;
 }
 
 impl ClassificationConfig {
@@ -98,6 +117,18 @@ impl ClassificationConfig {
         }
         c.range_f64("task.family.p_bursty", self.p_bursty, 0.0, 1.0);
         c.range_f64("task.family.p_novel", self.p_novel, 0.0, 1.0);
+        if let Some(m) = self.tasks
+            && !(1..=limits::TASKS).contains(&m)
+        {
+            c.fail(
+                "task.family.tasks",
+                m,
+                format!(
+                    "an integer in 1..={} (empty: no tasks; every sequence from a new task: p_novel = 1)",
+                    limits::TASKS
+                ),
+            );
+        }
     }
 
     /// Classes in a bursty context: N/B.
@@ -120,6 +151,48 @@ pub struct ClassWorld {
     pub dims: usize,
     /// N, context pairs per sequence.
     pub points: usize,
+    /// The seed every pool task is drawn from (task t: its stream t), with `tasks`.
+    task_seed: u64,
+}
+
+/// One of Kirsch's tasks: a projection of the items and a permutation of the labels.
+#[derive(Clone, Debug)]
+pub struct Task {
+    /// [D, D], entries N(0, 1/D): a projected item keeps about unit norm.
+    pub projection: DMatrix<f64>,
+    /// [L]: label l is shown as permutation[l].
+    pub permutation: Vec<usize>,
+}
+
+/// How one sequence sees the classes: as drawn, or through a task.
+struct Frame {
+    task: Option<(Task, Option<u64>)>,
+}
+
+impl Frame {
+    const AS_DRAWN: Frame = Frame { task: None };
+
+    fn label(&self, world: &ClassWorld, class: usize) -> usize {
+        match &self.task {
+            None => world.labels[class],
+            Some((t, _)) => t.permutation[world.labels[class]],
+        }
+    }
+
+    fn origin(&self, class: usize) -> ClassOrigin {
+        match &self.task {
+            None => ClassOrigin::Train(class),
+            Some((_, Some(task))) => ClassOrigin::Task { task: *task, class },
+            Some((_, None)) => ClassOrigin::Novel,
+        }
+    }
+
+    fn project(&self, item: DVector<f64>) -> DVector<f64> {
+        match &self.task {
+            None => item,
+            Some((t, _)) => &t.projection * item,
+        }
+    }
 }
 
 /// Where a sequence's classes came from (what the probes need to know).
@@ -127,6 +200,8 @@ pub struct ClassWorld {
 pub enum ClassOrigin {
     /// A training class: its index in the world.
     Train(usize),
+    /// Class `class` of pool task `task` (with `tasks`).
+    Task { task: u64, class: usize },
     /// A novel class made for this sequence.
     Novel,
 }
@@ -178,11 +253,18 @@ impl ClassWorld {
         let prototypes = DMatrix::from_fn(k, dims, |_, _| {
             scale * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, rng)
         });
-        let labels = (0..k).map(|_| rng.random_range(0..cfg.labels)).collect();
+        let mut labels: Vec<usize> = (0..k).map(|_| rng.random_range(0..cfg.labels)).collect();
+        if cfg.tasks.is_some() {
+            // Distinct labels where K ≤ L: a task's permutation then gives its classes
+            // distinct labels too.
+            labels = (0..k).map(|c| c % cfg.labels).collect();
+        }
         let weights: Vec<f64> = (0..k).map(|i| ((i + 1) as f64).powf(-cfg.zipf)).collect();
         let total: f64 = weights.iter().sum();
         let frequencies: Vec<f64> = weights.iter().map(|w| w / total).collect();
         let sampler = WeightedAliasIndex::new(weights).expect("positive finite weights");
+        // Drawn last, and only with tasks, so a run without them draws as before.
+        let task_seed = if cfg.tasks.is_some() { rng.random() } else { 0 };
         Self {
             prototypes,
             labels,
@@ -191,6 +273,60 @@ impl ClassWorld {
             cfg: cfg.clone(),
             dims,
             points,
+            task_seed,
+        }
+    }
+
+    /// Pool task t (with `tasks`), the same every time it is asked for.
+    pub fn task(&self, t: u64) -> Task {
+        let mut rng = IclRng::seed_from_u64(self.task_seed);
+        rng.set_stream(t);
+        self.draw_task(&mut rng)
+    }
+
+    fn draw_task(&self, rng: &mut IclRng) -> Task {
+        let scale = 1.0 / (self.dims as f64).sqrt();
+        let projection = DMatrix::from_fn(self.dims, self.dims, |_, _| {
+            scale * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, rng)
+        });
+        let mut permutation: Vec<usize> = (0..self.cfg.labels).collect();
+        permutation.shuffle(rng);
+        Task {
+            projection,
+            permutation,
+        }
+    }
+
+    /// The label a class was trained with: its own, or its task's (`None` for a novel
+    /// class).
+    pub fn trained_label(&self, origin: ClassOrigin) -> Option<usize> {
+        match origin {
+            ClassOrigin::Train(k) => Some(self.labels[k]),
+            ClassOrigin::Task { task, class } => {
+                Some(self.task(task).permutation[self.labels[class]])
+            }
+            ClassOrigin::Novel => None,
+        }
+    }
+
+    /// A training sequence's view of the classes: as drawn, or a uniformly drawn
+    /// pool task.
+    fn pool_frame(&self, rng: &mut IclRng) -> Frame {
+        match self.cfg.tasks {
+            None => Frame::AS_DRAWN,
+            Some(m) => {
+                let t = rng.random_range(0..m);
+                Frame {
+                    task: Some((self.task(t), Some(t))),
+                }
+            }
+        }
+    }
+
+    /// A task never seen in training.
+    fn fresh_frame(&self, rng: &mut IclRng) -> Frame {
+        Frame {
+            task: Some((self.draw_task(rng), None)),
         }
     }
 
@@ -230,20 +366,37 @@ impl ClassWorld {
 
     /// One sequence of the given kind.
     pub fn sample(&self, kind: SequenceKind, rng: &mut IclRng) -> ClassSequence {
+        let tasks = self.cfg.tasks.is_some();
         match kind {
             SequenceKind::Train => {
                 let bursty = rng.random_bool(self.cfg.p_bursty);
                 let novel = rng.random_bool(self.cfg.p_novel);
-                match (novel, bursty) {
+                let frame = match (novel, tasks) {
                     // Novel classes can only be learned from a context that shows them.
-                    (true, _) => self.novel_bursty(rng),
-                    (false, true) => self.bursty(rng, false),
-                    (false, false) => self.iid(rng),
+                    (true, false) => return self.novel_bursty(rng),
+                    // A task never seen: its sequences are built as a pool task's.
+                    (true, true) => self.fresh_frame(rng),
+                    (false, _) => self.pool_frame(rng),
+                };
+                if bursty {
+                    self.bursty(&frame, rng, false)
+                } else {
+                    self.iid(&frame, rng)
                 }
             }
+            SequenceKind::NovelBursty if tasks => {
+                let frame = self.fresh_frame(rng);
+                self.bursty(&frame, rng, false)
+            }
             SequenceKind::NovelBursty => self.novel_bursty(rng),
-            SequenceKind::QueryAbsent => self.query_absent(rng),
-            SequenceKind::FlippedLabels => self.bursty(rng, true),
+            SequenceKind::QueryAbsent => {
+                let frame = self.pool_frame(rng);
+                self.query_absent(&frame, rng)
+            }
+            SequenceKind::FlippedLabels => {
+                let frame = self.pool_frame(rng);
+                self.bursty(&frame, rng, true)
+            }
         }
     }
 
@@ -251,6 +404,7 @@ impl ClassWorld {
     /// query's, drawing a fresh item for each.
     fn assemble(
         &self,
+        frame: &Frame,
         context: &[(ClassOrigin, usize, &DVector<f64>)],
         query: (ClassOrigin, usize, &DVector<f64>),
         rng: &mut IclRng,
@@ -260,7 +414,7 @@ impl ClassWorld {
         let mut labels = Vec::with_capacity(n + 1);
         let mut classes = Vec::with_capacity(n + 1);
         for (i, (origin, label, mu)) in context.iter().chain(std::iter::once(&query)).enumerate() {
-            items.set_row(i, &self.item(mu, rng).transpose());
+            items.set_row(i, &frame.project(self.item(mu, rng)).transpose());
             labels.push(*label);
             classes.push(*origin);
         }
@@ -272,31 +426,38 @@ impl ClassWorld {
     }
 
     /// Context classes iid from the Zipf law; query likewise.
-    fn iid(&self, rng: &mut IclRng) -> ClassSequence {
+    fn iid(&self, frame: &Frame, rng: &mut IclRng) -> ClassSequence {
         let classes: Vec<usize> = (0..self.points).map(|_| self.draw_class(rng)).collect();
         let query = self.draw_class(rng);
-        self.trained(&classes, query, rng)
+        self.trained(frame, &classes, query, rng)
     }
 
     /// Training classes with their trained labels: `context` then `query`.
-    fn trained(&self, context: &[usize], query: usize, rng: &mut IclRng) -> ClassSequence {
+    fn trained(
+        &self,
+        frame: &Frame,
+        context: &[usize],
+        query: usize,
+        rng: &mut IclRng,
+    ) -> ClassSequence {
         let protos: Vec<DVector<f64>> = context.iter().map(|&c| self.prototype(c)).collect();
         let slots: Vec<_> = context
             .iter()
             .zip(&protos)
-            .map(|(&c, mu)| (ClassOrigin::Train(c), self.labels[c], mu))
+            .map(|(&c, mu)| (frame.origin(c), frame.label(self, c), mu))
             .collect();
         let pq = self.prototype(query);
         self.assemble(
+            frame,
             &slots,
-            (ClassOrigin::Train(query), self.labels[query], &pq),
+            (frame.origin(query), frame.label(self, query), &pq),
             rng,
         )
     }
 
     /// N/B distinct training classes, B copies each, shuffled; the query is one of them.
     /// `flip`: each class is shown with a label other than its trained one.
-    fn bursty(&self, rng: &mut IclRng, flip: bool) -> ClassSequence {
+    fn bursty(&self, frame: &Frame, rng: &mut IclRng, flip: bool) -> ClassSequence {
         let m = self.cfg.context_classes(self.points);
         let mut chosen: Vec<usize> = Vec::with_capacity(m);
         chosen.push(self.draw_class(rng));
@@ -307,7 +468,7 @@ impl ClassWorld {
         let shown: Vec<usize> = chosen
             .iter()
             .map(|&c| {
-                let trained = self.labels[c];
+                let trained = frame.label(self, c);
                 if flip {
                     // uniform over the other L − 1 labels
                     let r = rng.random_range(0..self.cfg.labels - 1);
@@ -322,12 +483,13 @@ impl ClassWorld {
         slots.shuffle(rng);
         let context: Vec<_> = slots
             .iter()
-            .map(|&j| (ClassOrigin::Train(chosen[j]), shown[j], &protos[j]))
+            .map(|&j| (frame.origin(chosen[j]), shown[j], &protos[j]))
             .collect();
         // The query's class is the first chosen (drawn from the Zipf law).
         self.assemble(
+            frame,
             &context,
-            (ClassOrigin::Train(chosen[0]), shown[0], &protos[0]),
+            (frame.origin(chosen[0]), shown[0], &protos[0]),
             rng,
         )
     }
@@ -354,6 +516,7 @@ impl ClassWorld {
             .map(|&j| (ClassOrigin::Novel, labels[j], &protos[j]))
             .collect();
         self.assemble(
+            &Frame::AS_DRAWN,
             &context,
             (ClassOrigin::Novel, labels[query], &protos[query]),
             rng,
@@ -361,12 +524,12 @@ impl ClassWorld {
     }
 
     /// Training classes; the context's classes never include the query's.
-    fn query_absent(&self, rng: &mut IclRng) -> ClassSequence {
+    fn query_absent(&self, frame: &Frame, rng: &mut IclRng) -> ClassSequence {
         let q = self.draw_class(rng);
         let classes: Vec<usize> = (0..self.points)
             .map(|_| self.draw_class_except(&[q], rng))
             .collect();
-        self.trained(&classes, q, rng)
+        self.trained(frame, &classes, q, rng)
     }
 }
 
@@ -612,6 +775,101 @@ mod tests {
         // row-major [5, 5]: the query (row 4) sees itself, row 0 not row 1, row 3 row 1
         let masked = |q: usize, k: usize| e.mask[q * 5 + k];
         assert!(!masked(4, 4) && masked(0, 1) && !masked(3, 1));
+    }
+
+    fn kirsch(tasks: u64, p_novel: f64) -> ClassWorld {
+        world(ClassificationConfig {
+            classes: 16,
+            labels: 32,
+            burstiness: 2,
+            p_bursty: 1.0,
+            p_novel,
+            tasks: Some(tasks),
+            ..Default::default()
+        })
+    }
+
+    fn cosine(a: &DVector<f64>, b: &DVector<f64>) -> f64 {
+        a.dot(b) / (a.norm() * b.norm())
+    }
+
+    /// Kirsch's tasks: a pool task is the same projection and permutation whenever
+    /// it is asked for, two tasks differ, and a sequence shows class c of task t at
+    /// A_t μ_c with label π_t(c), every item from that one task.
+    #[test]
+    fn a_task_projects_the_items_and_permutes_the_labels() {
+        let w = kirsch(8, 0.0);
+        let (a, b) = (w.task(3), w.task(3));
+        assert_eq!(a.projection, b.projection);
+        assert_eq!(a.permutation, b.permutation);
+        assert_ne!(w.task(3).projection, w.task(4).projection);
+        let mut sorted = a.permutation.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..32).collect::<Vec<_>>(), "a permutation of L");
+        // distinct base labels (K ≤ L)
+        assert_eq!(w.labels, (0..16).collect::<Vec<_>>());
+        let mut rng = IclRng::seed_from_u64(6);
+        let mut seen = Vec::new();
+        for _ in 0..200 {
+            let s = w.sample(SequenceKind::Train, &mut rng);
+            let ClassOrigin::Task { task, .. } = s.classes[0] else {
+                panic!("{:?}", s.classes)
+            };
+            assert!(task < 8);
+            seen.push(task);
+            let t = w.task(task);
+            for (i, origin) in s.classes.iter().enumerate() {
+                let ClassOrigin::Task { task: ti, class } = *origin else {
+                    panic!()
+                };
+                assert_eq!(ti, task, "one task per sequence");
+                assert_eq!(s.labels[i], t.permutation[class]);
+                assert_eq!(w.trained_label(*origin), Some(s.labels[i]));
+                let projected = &t.projection * w.prototype(class);
+                let x = s.items.row(i).transpose();
+                assert!(cosine(&x, &projected) > 0.9, "item {i} of class {class}");
+            }
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 8, "sequences use every pool task");
+    }
+
+    /// New tasks (p_novel, and the ICL probe's sequences) are projections never seen:
+    /// their classes are novel, yet the query's class is in the context; a class of
+    /// one task is far from the same class under another task.
+    #[test]
+    fn new_tasks_are_new_and_answerable_from_the_context() {
+        let w = kirsch(1, 1.0);
+        let mut rng = IclRng::seed_from_u64(7);
+        for kind in [SequenceKind::Train, SequenceKind::NovelBursty] {
+            for _ in 0..50 {
+                let s = w.sample(kind, &mut rng);
+                assert!(s.classes.iter().all(|c| *c == ClassOrigin::Novel));
+                assert_eq!(count(&s.labels[..8], &s.query_label()), 2);
+            }
+        }
+        let (a, b) = (w.task(0), w.task(1));
+        let mu = w.prototype(5);
+        let c = cosine(&(&a.projection * &mu), &(&b.projection * &mu));
+        assert!(c.abs() < 0.6, "two projections of one class: cosine {c}");
+        // the in-weights probe: a pool task, its query's class absent
+        let s = w.sample(SequenceKind::QueryAbsent, &mut rng);
+        assert_eq!(count(&s.classes[..8], &s.query_class()), 0);
+        assert!(matches!(s.query_class(), ClassOrigin::Task { task: 0, .. }));
+    }
+
+    #[test]
+    fn a_task_count_of_zero_is_refused_naming_the_field() {
+        let mut c = Checker::default();
+        ClassificationConfig {
+            tasks: Some(0),
+            ..Default::default()
+        }
+        .validate(16, 8, &mut c);
+        let msg = c.errors[0].to_string();
+        assert!(msg.contains("task.family.tasks = 0"), "{msg}");
+        assert!(msg.contains("p_novel = 1"), "{msg}");
     }
 
     #[test]

@@ -260,6 +260,12 @@ pub const SECTIONS: &[Section] = &[
                     step: 0.05,
                 },
             ),
+            class_param(
+                "task.family.tasks",
+                "tasks M (Kirsch: a projection and a relabelling each)",
+                "empty = none, the classes as drawn; 1 … 2⁴⁰; p_novel then = sequences from a new task",
+                Kind::OptInt,
+            ),
             when(
                 f(
                     "task.family.vocab",

@@ -125,13 +125,17 @@ pub fn probe_label(name: &str) -> &'static str {
 pub const FADE: f64 = 0.15;
 
 /// Probe accuracies through training. `history` holds (step, final metrics) of
-/// every evaluation; `chance` is 1/L.
-pub fn probe_figure(history: &[(usize, Metrics)], chance: f64) -> Figure {
+/// every evaluation; `chance` is 1/L; `novel` names what the ICL probe's sequences
+/// are new in ("novel classes", or "new tasks" with Kirsch's tasks).
+pub fn probe_figure(history: &[(usize, Metrics)], chance: f64, novel: &str) -> Figure {
     let lines: Vec<Line> = Probe::ALL
         .iter()
         .map(|p| Line {
             key: p.name().to_string(),
-            label: probe_label(p.name()).into(),
+            label: match p {
+                Probe::Icl => format!("ICL: {novel}"),
+                _ => probe_label(p.name()).into(),
+            },
             points: history
                 .iter()
                 .filter_map(|(s, m)| m.get(&Metric::Probe(*p)).map(|v| (*s as f64, *v)))
@@ -153,14 +157,14 @@ pub fn probe_figure(history: &[(usize, Metrics)], chance: f64) -> Figure {
         }
         caption = if peak - last >= FADE && last_step > peak_step {
             format!(
-                "Transient ICL: accuracy on novel classes peaked at {peak:.2} (step {peak_step:.0}) and has faded to {last:.2} (step {last_step:.0})."
+                "Transient ICL: accuracy on {novel} peaked at {peak:.2} (step {peak_step:.0}) and has faded to {last:.2} (step {last_step:.0})."
             )
         } else if peak > chance + 0.1 {
             format!(
-                "ICL accuracy on novel classes: {last:.2} at step {last_step:.0} (peak {peak:.2}); chance is {chance:.3}."
+                "ICL accuracy on {novel}: {last:.2} at step {last_step:.0} (peak {peak:.2}); chance is {chance:.3}."
             )
         } else {
-            format!("ICL accuracy on novel classes is still near chance ({chance:.3}).")
+            format!("ICL accuracy on {novel} is still near chance ({chance:.3}).")
         };
     }
     Figure {
@@ -1055,6 +1059,7 @@ mod tests {
         let f = probe_figure(
             &h(&[(100, 0.3, 0.1), (200, 0.74, 0.2), (300, 0.2, 0.99)]),
             1.0 / 32.0,
+            "novel classes",
         );
         assert_eq!(
             f.lines[0].points,
@@ -1067,9 +1072,15 @@ mod tests {
             "{}",
             f.caption
         );
-        let still = probe_figure(&h(&[(100, 0.3, 0.1), (200, 0.74, 0.2)]), 1.0 / 32.0);
+        let still = probe_figure(
+            &h(&[(100, 0.3, 0.1), (200, 0.74, 0.2)]),
+            1.0 / 32.0,
+            "new tasks",
+        );
+        assert_eq!(still.lines[0].label, "ICL: new tasks");
+        assert!(still.caption.contains("on new tasks"), "{}", still.caption);
         assert!(!still.caption.contains("Transient"), "{}", still.caption);
-        let flat = probe_figure(&h(&[(100, 0.04, 0.1)]), 1.0 / 32.0);
+        let flat = probe_figure(&h(&[(100, 0.04, 0.1)]), 1.0 / 32.0, "novel classes");
         assert!(flat.marks.is_empty() && flat.caption.contains("near chance"));
         assert_eq!(f.hlines[0].0, 1.0 / 32.0);
     }

@@ -861,7 +861,12 @@ fn charts(props: &ChartsProps) -> Html {
         };
     }
     if let Shape::Classification(c) = shape {
-        let figure = Rc::new(probe_figure(&run.history, 1.0 / c.labels as f64));
+        let novel = if c.tasks.is_some() {
+            "new tasks"
+        } else {
+            "novel classes"
+        };
+        let figure = Rc::new(probe_figure(&run.history, 1.0 / c.labels as f64, novel));
         let heads = head_score_figure(&run.history)
             .filter(|_| want(ChartId::Heads))
             .map(Rc::new);
