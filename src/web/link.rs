@@ -7,6 +7,9 @@
 //! adopts that worker, turns its events into [`Action`]s, and, when a run needs
 //! WebGPU but the worker holds the CPU-only trainer, starts a WebGPU worker in its
 //! place (a Start or Restore drops the current run anyway, so nothing is lost).
+//! A worker that crashed (a panic, an uncaught error) or that the page gave up on
+//! (it stopped answering: [`TrainerLink::lost`]) is replaced the same way at the
+//! next Start or Restore; other controls to it are dropped.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -34,6 +37,8 @@ pub struct TrainerLink {
     started_with: BackendChoice,
     /// What its `Ready` said: `Some(true)` for the WebGPU trainer.
     loaded: Rc<Cell<Option<bool>>>,
+    /// The worker crashed or stopped answering: the next run needs a new one.
+    dead: Rc<Cell<bool>>,
     dispatch: UseReducerDispatcher<AppState>,
 }
 
@@ -44,6 +49,7 @@ impl TrainerLink {
             worker: boot.worker,
             started_with: boot.backend,
             loaded: Rc::default(),
+            dead: Rc::default(),
             dispatch,
         };
         link.listen();
@@ -76,6 +82,7 @@ impl TrainerLink {
             worker,
             started_with: backend,
             loaded: Rc::default(),
+            dead: Rc::default(),
             dispatch,
         };
         link.listen();
@@ -104,6 +111,7 @@ impl TrainerLink {
     fn handlers(&self) -> Handlers {
         Handlers {
             loaded: self.loaded.clone(),
+            dead: self.dead.clone(),
             dispatch: self.dispatch.clone(),
         }
     }
@@ -116,15 +124,24 @@ impl TrainerLink {
         self.handlers().on_error(message)
     }
 
-    /// Sends a control; a run that needs the WebGPU trainer gets a new worker first.
+    /// Sends a control; a run that needs the WebGPU trainer, or comes after the worker
+    /// died, gets a new worker first.
     pub fn send(&mut self, control: &Control) {
         let wanted = match control {
             Control::Start { backend, .. } | Control::Restore { backend, .. } => Some(*backend),
             _ => None,
         };
-        if let Some(wanted) = wanted
-            && let Some(backend) = trainer_switch(self.loaded.get(), self.started_with, wanted)
-        {
+        if wanted.is_none() && self.dead.get() {
+            return;
+        }
+        let replace = wanted.and_then(|wanted| {
+            let switch = trainer_switch(self.loaded.get(), self.started_with, wanted);
+            match switch {
+                None if self.dead.get() => Some(self.started_with),
+                switch => switch,
+            }
+        });
+        if let Some(backend) = replace {
             match Self::spawn(backend, self.dispatch.clone()) {
                 Ok(new) => {
                     self.worker.terminate();
@@ -133,6 +150,17 @@ impl TrainerLink {
                 Err(e) => self.handlers().on_error(&e),
             }
         }
+        self.post(control);
+    }
+
+    /// The page gave up on the worker (it stopped answering): it is stopped, and the
+    /// next run gets a new one.
+    pub fn lost(&self) {
+        self.dead.set(true);
+        self.worker.terminate();
+    }
+
+    fn post(&self, control: &Control) {
         let ser = serde_wasm_bindgen::Serializer::json_compatible();
         match serde::Serialize::serialize(control, &ser) {
             Ok(v) => {
@@ -145,6 +173,7 @@ impl TrainerLink {
 
 struct Handlers {
     loaded: Rc<Cell<Option<bool>>>,
+    dead: Rc<Cell<bool>>,
     dispatch: UseReducerDispatcher<AppState>,
 }
 
@@ -153,8 +182,10 @@ impl Handlers {
     fn on_message(&self, text: &str) {
         match serde_json::from_str::<Event>(text) {
             Ok(event) => {
-                if let Event::Ready { webgpu, .. } = &event {
-                    self.loaded.set(Some(*webgpu));
+                match &event {
+                    Event::Ready { webgpu, .. } => self.loaded.set(Some(*webgpu)),
+                    Event::Crashed { .. } => self.dead.set(true),
+                    _ => {}
                 }
                 self.dispatch.dispatch(Action::Worker {
                     event,
@@ -167,9 +198,15 @@ impl Handlers {
         }
     }
 
+    /// An error the worker did not catch: after a panic (whose hook already said
+    /// `Crashed`) or in its script; either way its trainer is gone.
     fn on_error(&self, message: &str) {
+        let first = !self.dead.replace(true);
+        if !first {
+            return;
+        }
         self.dispatch.dispatch(Action::Worker {
-            event: Event::Error {
+            event: Event::Crashed {
                 message: format!("the training worker failed: {message}"),
             },
             now_ms: now_ms(),

@@ -12,7 +12,7 @@ use super::runs::SavedCheckpoint;
 
 /// Bumped with any change to [`Control`] or [`Event`]; the page and the trainer are
 /// built from one source tree, so a mismatch means a stale cached module.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Which compute backend the user asked for.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -112,6 +112,9 @@ pub enum Control {
     Preview {
         experiment: Box<Experiment>,
     },
+    /// Fault injection for the reliability tests (`tests/e2e`): the trainer panics,
+    /// as a bug in it would. The page never sends it.
+    InjectPanic,
 }
 
 fn yes() -> bool {
@@ -130,6 +133,7 @@ fn yes() -> bool {
 pub struct LiveSchedule {
     last_report_ms: f64,
     next_eval_ms: f64,
+    next_checkpoint_ms: f64,
 }
 
 impl Default for LiveSchedule {
@@ -137,6 +141,7 @@ impl Default for LiveSchedule {
         Self {
             last_report_ms: 0.0,
             next_eval_ms: Self::FIRST_EVAL_MS,
+            next_checkpoint_ms: Self::FIRST_CHECKPOINT_MS,
         }
     }
 }
@@ -153,6 +158,20 @@ impl LiveSchedule {
     /// ...and the gap grows with the run (geometric spacing: ~30 evaluations in
     /// half an hour).
     pub const GROWTH: f64 = 0.15;
+
+    /// A running run sends its checkpoint this often (training time), so a crash, a
+    /// killed worker or a closed tab loses at most this much training...
+    pub const CHECKPOINT_MS: f64 = 30_000.0;
+    /// ...and the first one this early, so a short run is safe too.
+    pub const FIRST_CHECKPOINT_MS: f64 = 5_000.0;
+
+    pub fn checkpoint_due(&self, train_ms: f64) -> bool {
+        train_ms >= self.next_checkpoint_ms
+    }
+
+    pub fn checkpointed(&mut self, train_ms: f64) {
+        self.next_checkpoint_ms = train_ms + Self::CHECKPOINT_MS;
+    }
 
     pub fn report_due(&self, train_ms: f64) -> bool {
         train_ms - self.last_report_ms >= Self::REPORT_MS
@@ -248,6 +267,12 @@ pub enum Event {
     },
     /// The run was dropped; the worker is idle.
     Reset,
+    /// The trainer panicked: its wasm can do nothing more. The page keeps the run up
+    /// to its last checkpoint (see [`LiveSchedule::checkpoint_due`]) and starts a new
+    /// worker for whatever comes next.
+    Crashed {
+        message: String,
+    },
     /// The run's checkpoint (last logged step), sent after every pause and at the
     /// end, so the page can save the run and resume it after a reload.
     Checkpoint(Box<SavedCheckpoint>),
@@ -386,6 +411,11 @@ mod tests {
             }
         }
         assert!((20..=50).contains(&n), "{n} evaluations in 30 min");
+        // A checkpoint within seconds, then every half minute of training.
+        let mut s = LiveSchedule::default();
+        assert!(!s.checkpoint_due(4_999.0) && s.checkpoint_due(5_000.0));
+        s.checkpointed(5_100.0);
+        assert!(!s.checkpoint_due(35_000.0) && s.checkpoint_due(35_100.0));
         // An old page's Start (no `live`) keeps the page moving.
         let c: Control = serde_json::from_str(
             r#"{"type":"start","experiment":{},"backend":"cpu","paused":false}"#,

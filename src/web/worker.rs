@@ -39,10 +39,10 @@ pub fn worker_main() {
             console_error_panic_hook::hook(info);
             post(
                 &scope,
-                &Event::Error {
+                &Event::Crashed {
                     message: format!(
-                        "the trainer crashed ({info}); reload the page to train again, and \
-                         please report the link"
+                        "the trainer crashed ({}); please report the link",
+                        info.to_string().replace('\n', " ")
                     ),
                 },
             );
@@ -145,6 +145,9 @@ async fn run_loop(
                     Err(message) => post(&scope, &Event::Error { message }),
                 }
                 continue;
+            }
+            if control == Control::InjectPanic {
+                panic!("a panic injected by a reliability test");
             }
             if let Control::Preview { experiment } = control {
                 let curves = crate::eval::baseline_preview(&experiment, 256).map(Box::new);
@@ -380,6 +383,15 @@ impl Run {
             if let Some(l) = self.live.as_mut() {
                 l.evaluated(self.train_ms, cost);
             }
+        }
+        // A checkpoint now and then while running: a crash or a closed tab then
+        // loses at most LiveSchedule::CHECKPOINT_MS of training.
+        if !done
+            && let Some(l) = self.live.as_mut()
+            && l.checkpoint_due(self.train_ms)
+        {
+            l.checkpointed(self.train_ms);
+            self.post_checkpoint(scope).await;
         }
         if done {
             // Before Finished: a sweep's next run starts on the page at Finished.

@@ -900,6 +900,83 @@ test('saved runs: a paused run survives a reload and resumes from its checkpoint
   await page.close();
 });
 
+/// A page whose Workers are kept in `window.__workers`, so a test can inject a fault
+/// into the trainer (a panic) or stop it (as a browser out of memory would).
+async function openWithWorkers(hash) {
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.errors.push(m.text());
+  });
+  await page.addInitScript(() => {
+    const Native = window.Worker;
+    window.__workers = [];
+    window.Worker = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.__workers.push(this);
+      }
+    };
+  });
+  await page.goto(base + hash);
+  await page.waitForFunction(() => { const b = document.querySelector('#train'); return b && !b.disabled; });
+  return page;
+}
+
+/// Trains until a checkpoint taken while running is saved (the first comes after
+/// 5 s of training) and the run is past it; returns its row and step.
+async function trainPastACheckpoint(page, seed) {
+  await page.click('#train');
+  const row = await runRow(page, (r) => r.status === 'running (resumable)' && new RegExp(`seed ${seed}`).test(r.name), 90_000, 'a checkpoint saved while running');
+  const saved = Number(row.cells[4].split(' / ')[0]);
+  await waitFor(page, (s) => s.step > saved, 30_000, 'training past the checkpoint');
+  assert.match((await status(page)).text, /running/);
+  return { row, saved };
+}
+
+/// After the fault: the page says so, shows the run at its checkpoint, and Resume
+/// goes on from there in a new worker, with no step trained twice.
+async function resumesAfterTheFault(page, row, saved, said) {
+  const error = await page.waitForSelector('#run-error', { timeout: 90_000 });
+  const text = await error.textContent();
+  assert.match(text, said);
+  assert.match(text, new RegExp(`step ${saved}: Resume`));
+  await waitFor(page, (s) => /paused/.test(s.text) && s.step === saved, 10_000, 'the run shown at its checkpoint');
+  assert.equal(await page.textContent('#train'), 'Resume');
+  await page.click('#train');
+  const resumed = await waitFor(page, (s) => /running/.test(s.text) && s.step > saved, 90_000, 'the resumed run');
+  assert.ok(resumed.step > saved);
+  assert.equal(await page.evaluate(() => window.__workers.length), 2, 'a new worker took over');
+  assert.equal(await page.$('#run-error'), null, 'the message goes once resumed');
+  await page.click('#train'); // Pause
+  await waitFor(page, (s) => /paused/.test(s.text), 20_000, 'paused');
+  const steps = (await losses(page)).map(([s]) => s);
+  assert.deepEqual(steps, [...new Set(steps)].sort((a, b) => a - b), `steps ascend without repeats: ${steps}`);
+  await runRow(page, (r) => r.id === row.id && r.status === 'paused (resumable)' && Number(r.cells[4].split(' / ')[0]) > saved, 20_000, 'the same run saved further on');
+}
+
+test('a trainer that panics mid-run: the page says so and resumes from the checkpoint saved while running', { timeout: 300_000 }, async () => {
+  const page = await openWithWorkers(hashFor('icl-in-a-minute', { seed: 78, train: { steps: 100000, log_every: 5, eval_every: 0 } }));
+  const { row, saved } = await trainPastACheckpoint(page, 78);
+  await page.evaluate(() => window.__workers.at(-1).postMessage({ type: 'inject_panic' }));
+  await resumesAfterTheFault(page, row, saved, /the trainer crashed \(panicked at [^\n]*injected/);
+  // The panic's own report (its hook logs it) is the only error.
+  assert.deepEqual(page.errors.filter((e) => !/injected|unreachable|RuntimeError/.test(e)), []);
+  await page.close();
+});
+
+test('a trainer the browser stops mid-run: the watchdog says so and the run resumes from its checkpoint', { timeout: 300_000 }, async () => {
+  const page = await openWithWorkers(hashFor('icl-in-a-minute', { seed: 79, train: { steps: 100000, log_every: 5, eval_every: 0 } }));
+  const { row, saved } = await trainPastACheckpoint(page, 79);
+  const t0 = Date.now();
+  await page.evaluate(() => window.__workers.at(-1).terminate());
+  await resumesAfterTheFault(page, row, saved, /has not answered for \d+ s/);
+  console.log(`# watchdog: the stopped worker was noticed and the run resumed within ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('import and export: a CLI-produced run imports and plots, exports parse back, overlay, delete asks first', { timeout: 600_000 }, async () => {
   const { execFileSync } = await import('node:child_process');
   const { readFileSync, readdirSync } = await import('node:fs');

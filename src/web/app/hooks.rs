@@ -104,9 +104,12 @@ pub fn use_storage(state: &UseReducerHandle<AppState>) {
     }
 }
 
+/// How often the watchdog looks (page clock; a hidden tab's timers run slower).
+const WATCHDOG_TICK_MS: i32 = 2_000;
+
 /// The trainer's worker (the one boot.js started, or a new one), its events turned
 /// into actions; the controls the reducer queued sent to it in order; the bench
-/// page's time-to-ICL run paused at its milestone.
+/// page's time-to-ICL run paused at its milestone; the watchdog.
 #[hook]
 pub fn use_trainer(state: &UseReducerHandle<AppState>) -> WorkerSlot {
     let worker = use_mut_ref(|| None::<TrainerLink>);
@@ -141,6 +144,30 @@ pub fn use_trainer(state: &UseReducerHandle<AppState>) -> WorkerSlot {
             for (n, control) in pending {
                 send(&worker, &control);
                 *sent.borrow_mut() = n + 1;
+            }
+        });
+    }
+
+    // The watchdog's clock (see `AppState::watch`), and the worker stopped when the
+    // page gives up on it.
+    {
+        let dispatch = state.dispatcher();
+        use_effect_with((), move |_| {
+            let tick = Closure::<dyn FnMut()>::new(move || dispatch.dispatch(Action::Tick(now_ms())));
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_interval_with_callback_and_timeout_and_arguments_0(
+                    tick.as_ref().unchecked_ref(),
+                    WATCHDOG_TICK_MS,
+                );
+            }
+            tick.forget();
+        });
+        let worker = worker.clone();
+        use_effect_with(state.worker_lost, move |lost| {
+            if *lost > 0
+                && let Some(link) = worker.borrow().as_ref()
+            {
+                link.lost();
             }
         });
     }

@@ -199,9 +199,24 @@ pub fn app() -> Html {
                     else {
                         return;
                     };
+                    let backend = state.backend;
+                    // After a crash the checkpoint is still in memory (storage may be
+                    // off); a run opened from the table reads it from IndexedDB.
+                    if let Some(checkpoint) = state.run.latest_checkpoint.clone() {
+                        state.dispatch(Action::Restoring);
+                        send(
+                            &worker,
+                            &Control::Restore {
+                                experiment: Box::new(exp),
+                                backend,
+                                checkpoint: Box::new((*checkpoint).clone()),
+                            },
+                        );
+                        send(&worker, &c);
+                        return;
+                    }
                     let worker = worker.clone();
                     let dispatch = state.dispatcher();
-                    let backend = state.backend;
                     wasm_bindgen_futures::spawn_local(async move {
                         match store::checkpoint(&id).await {
                             Ok(Some(checkpoint)) => {
@@ -1941,8 +1956,14 @@ fn runs_panel(props: &RunsProps) -> Html {
                             let dispatch = dispatch.clone();
                             Callback::from(move |_| dispatch.dispatch(Action::Saved(SavedAction::CancelDelete)))
                         };
+                        // The run training now is saved with each checkpoint as
+                        // resumable: it says it is running.
+                        let training = run.id.as_deref() == Some(r.id.as_str())
+                            && !run.detached
+                            && run.phase == Phase::Running;
                         let status = match r.status {
                             RunStatus::Finished => "finished",
+                            RunStatus::Paused if training && r.resumable() => "running (resumable)",
                             RunStatus::Paused if r.resumable() => "paused (resumable)",
                             RunStatus::Paused | RunStatus::Stopped => "stopped",
                         };

@@ -92,7 +92,19 @@ pub struct AppState {
     /// The running training was paused because the tab was hidden (so coming back
     /// resumes it; a pause the user made stays).
     pub paused_by_tab: bool,
+    /// The watchdog's record: page clock (ms) of the worker's latest event, and the
+    /// longest silence between two events of the running run (an evaluation).
+    pub last_event_ms: f64,
+    pub longest_gap_ms: f64,
+    /// Counts the workers the page gave up on (they stopped answering): the trainer
+    /// hook stops the worker at each change, and the next run gets a new one.
+    pub worker_lost: u64,
 }
+
+/// A running run whose worker says nothing for this long (or 4 × its longest
+/// silence so far, an evaluation, if longer) is taken for stopped: a browser kills a
+/// worker that runs out of memory without a word.
+pub const WATCHDOG_MS: f64 = 30_000.0;
 
 /// Everything that changes the page. The parts' own actions are grouped
 /// ([`RunAction`], [`SweepAction`], [`SavedAction`], [`LessonAction`]); the rest
@@ -144,6 +156,8 @@ pub enum Action {
     Restoring,
     /// Stop showing a saved run (Reset on a run the worker does not hold).
     CloseRun,
+    /// The page's clock, every few seconds: the watchdog looks at the worker.
+    Tick(f64),
 }
 
 impl AppState {
@@ -176,6 +190,9 @@ impl AppState {
             epoch_offset: 0.0,
             pause_when_hidden: false,
             paused_by_tab: false,
+            last_event_ms: 0.0,
+            longest_gap_ms: 0.0,
+            worker_lost: 0,
         };
         let exp = s.exp.clone();
         s.sweep_mut().match_task(&exp);
@@ -232,6 +249,8 @@ impl AppState {
             live: true,
         });
         let id = self.new_run_id();
+        self.last_event_ms = now_ms;
+        self.longest_gap_ms = 0.0;
         self.run = Rc::new(RunView {
             phase: Phase::Running,
             experiment: Some(experiment),
@@ -468,6 +487,8 @@ impl AppState {
                 }
                 let name = experiment_name(&experiment);
                 let id = self.new_run_id();
+                self.last_event_ms = now_ms;
+                self.longest_gap_ms = 0.0;
                 // A new run starts on the fresh set, with every head in place.
                 self.run = Rc::new(RunView {
                     phase: if paused {
@@ -482,7 +503,19 @@ impl AppState {
                     ..RunView::default()
                 });
             }
-            Action::Worker { event, now_ms } => self.on_event(event, now_ms),
+            Action::Worker { event, now_ms } => {
+                // Silences after the first progress (not the start-up's).
+                if self.run.phase == Phase::Running
+                    && !self.run.detached
+                    && self.run.progress.is_some()
+                {
+                    let gap = now_ms - self.last_event_ms;
+                    self.longest_gap_ms = self.longest_gap_ms.max(gap);
+                }
+                self.last_event_ms = now_ms;
+                self.on_event(event, now_ms)
+            }
+            Action::Tick(now_ms) => self.watch(now_ms),
             Action::DismissNotices => self.notices.clear(),
             Action::PauseWhenHidden(on) => self.pause_when_hidden = on,
             Action::TabHidden(true) => {
@@ -567,6 +600,7 @@ impl AppState {
                 }
             }
             Action::Restoring => {
+                self.longest_gap_ms = 0.0;
                 let run = self.run_mut();
                 run.detached = false;
                 run.restoring = true;
@@ -667,10 +701,14 @@ impl AppState {
             }
             Event::Checkpoint(c) => {
                 if !self.run.detached {
-                    self.run_mut().checkpoint_step = Some(c.step);
+                    let run = self.run_mut();
+                    run.checkpoint_step = Some(c.step);
+                    // Kept in memory too: a crash can then resume without storage.
+                    run.latest_checkpoint = Some(Rc::new((*c).clone()));
                     self.save_run(Some(*c), now_ms);
                 }
             }
+            Event::Crashed { message } => self.trainer_lost(message),
             Event::Resumed { .. } => self.run_mut().phase = Phase::Running,
             Event::Finished { .. } => {
                 let run = self.run_mut();
@@ -698,6 +736,70 @@ impl AppState {
             Event::Reset if self.run.detached => {}
             Event::Reset => self.run = Rc::default(),
         }
+    }
+
+    /// The watchdog: a running run whose worker has said nothing for too long is
+    /// taken for lost (see [`WATCHDOG_MS`]). Only after the run's first progress: a
+    /// WebGPU start compiles shaders for a while.
+    fn watch(&mut self, now_ms: f64) {
+        let run = &self.run;
+        let silent = now_ms - self.last_event_ms;
+        if run.phase == Phase::Running
+            && !run.detached
+            && run.progress.is_some()
+            && silent > WATCHDOG_MS.max(4.0 * self.longest_gap_ms)
+        {
+            self.worker_lost += 1;
+            self.trainer_lost(format!(
+                "The trainer has not answered for {:.0} s: the browser may have stopped it \
+                 (out of memory?)",
+                silent / 1000.0
+            ));
+        }
+    }
+
+    /// The worker crashed or was stopped. A run it held is kept up to its last
+    /// checkpoint, shown as a paused saved run (Resume restores it in a new worker);
+    /// without a checkpoint it stops, its curves kept.
+    fn trainer_lost(&mut self, message: String) {
+        if self.sweep.running().is_some() {
+            self.sweep_mut().interrupt(Some(&message));
+        }
+        let run = self.run_mut();
+        let held =
+            !run.detached && matches!(run.phase, Phase::Running | Phase::Paused) || run.restoring;
+        if !held {
+            // A second word about the same crash, or a crash with no run.
+            if run.error.is_none() {
+                run.error = Some(message);
+            }
+            return;
+        }
+        run.restoring = false;
+        let Some(step) = run.checkpoint_step else {
+            run.phase = Phase::Idle;
+            run.error = Some(format!(
+                "{message}. The run had no checkpoint yet: Train starts it again."
+            ));
+            return;
+        };
+        // What came after the checkpoint is trained again on Resume.
+        run.losses.retain(|(s, _)| *s <= step);
+        run.timings.retain(|(s, _)| *s <= step);
+        run.history.retain(|(s, _)| *s <= step);
+        run.attention.retain(|(s, _)| *s <= step);
+        if let Some(p) = run.progress.as_mut() {
+            p.step = step;
+            if let Some((_, loss)) = run.losses.last() {
+                p.loss = *loss;
+            }
+        }
+        run.phase = Phase::Paused;
+        run.detached = true;
+        run.error = Some(format!(
+            "{message}. The run is kept up to its last checkpoint, step {step}: Resume goes on \
+             from there."
+        ));
     }
 
     /// Whether Train can start: every field valid and the worker listening.
@@ -1587,6 +1689,90 @@ mod tests {
         // A second run gets its own id.
         started(&mut s);
         assert_eq!(s.run.id.as_deref(), Some("t-2"));
+    }
+
+    fn progress(step: usize) -> Event {
+        Event::Progress(Progress {
+            step,
+            steps: 1500,
+            loss: 1.0 / step as f32,
+            lr: 1e-3,
+            steps_per_sec: 1.0,
+            first_step_ms: 1.0,
+            train_ms: step as f64,
+            wasm_bytes: 0.0,
+        })
+    }
+
+    /// A crash mid-run keeps the run up to its last checkpoint, as a paused run the
+    /// worker no longer holds (Resume restores it in a new worker), from memory if
+    /// storage is off; what came after the checkpoint is dropped, to be trained again.
+    #[test]
+    fn a_crash_keeps_the_run_up_to_its_last_checkpoint() {
+        let mut s = AppState::from_hash("#preset=icl-in-a-minute");
+        started(&mut s);
+        let ev = |event| Action::Worker { event, now_ms: 5.0 };
+        for step in [10, 20, 30] {
+            s.apply(ev(progress(step)));
+        }
+        s.apply(ev(Event::Checkpoint(Box::new(checkpoint(30)))));
+        assert_eq!(puts(&s), [(RunStatus::Paused, 30, true)], "saved while running");
+        s.apply(ev(progress(40)));
+        s.apply(ev(Event::Crashed {
+            message: "the trainer crashed (boom)".into(),
+        }));
+        let run = &s.run;
+        assert_eq!((run.phase, run.detached), (Phase::Paused, true));
+        let steps: Vec<usize> = run.losses.iter().map(|(s, _)| *s).collect();
+        assert_eq!(steps, [10, 20, 30]);
+        assert_eq!(run.progress.as_ref().unwrap().step, 30);
+        assert_eq!(run.latest_checkpoint.as_ref().unwrap().step, 30);
+        let error = run.error.clone().unwrap();
+        assert!(error.contains("boom") && error.contains("step 30"), "{error}");
+        assert!(s.status_line().contains("30"), "{}", s.status_line());
+        // The worker's uncaught error after the panic does not overwrite it.
+        s.apply(ev(Event::Crashed {
+            message: "the training worker failed: unreachable".into(),
+        }));
+        assert_eq!(s.run.error.as_deref(), Some(error.as_str()));
+        // Resume restores it (the page sends Restore, then Resume).
+        s.apply(Action::Restoring);
+        assert!(!s.run.detached && s.run.restoring && s.run.error.is_none());
+
+        // Before any checkpoint there is nothing to resume from.
+        let mut s = AppState::from_hash("#preset=icl-in-a-minute");
+        started(&mut s);
+        s.apply(ev(progress(10)));
+        s.apply(ev(Event::Crashed {
+            message: "the trainer crashed (boom)".into(),
+        }));
+        assert_eq!((s.run.phase, s.run.detached), (Phase::Idle, false));
+        assert!(s.run.error.as_ref().unwrap().contains("Train starts it again"));
+    }
+
+    /// A worker that goes silent while training (killed by the browser) is taken
+    /// for lost after WATCHDOG_MS, or 4 × the longest silence seen (an evaluation).
+    #[test]
+    fn the_watchdog_gives_up_on_a_silent_worker_only_while_training() {
+        let mut s = AppState::from_hash("#preset=icl-in-a-minute");
+        started(&mut s);
+        let at = |event, now_ms| Action::Worker { event, now_ms };
+        // Before the first progress (shaders compiling) it waits.
+        s.apply(Action::Tick(60_000.0));
+        assert_eq!(s.worker_lost, 0);
+        s.apply(at(progress(10), 61_000.0));
+        s.apply(at(Event::Checkpoint(Box::new(checkpoint(10))), 61_000.0));
+        // A slow evaluation: 9 s of silence, so 36 s are allowed from now on.
+        s.apply(at(progress(20), 70_000.0));
+        s.apply(Action::Tick(100_000.0));
+        assert_eq!(s.worker_lost, 0, "30 s silent, 36 s allowed");
+        s.apply(Action::Tick(107_000.0));
+        assert_eq!(s.worker_lost, 1);
+        assert_eq!((s.run.phase, s.run.detached), (Phase::Paused, true));
+        assert!(s.run.error.as_ref().unwrap().contains("has not answered for 37 s"));
+        // A paused run's worker may be silent for ever.
+        s.apply(Action::Tick(500_000.0));
+        assert_eq!(s.worker_lost, 1);
     }
 
     #[test]

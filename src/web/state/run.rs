@@ -9,7 +9,7 @@ use crate::eval::EvalReport;
 use crate::lens::heads::AttentionSnapshot;
 use crate::metric::Metrics;
 use crate::web::protocol::{BackendInfo, Control, Phase, Progress};
-use crate::web::runs::{RunRecord, RunStatus};
+use crate::web::runs::{RunRecord, RunStatus, SavedCheckpoint};
 
 /// When the model's error at the last position first fell below half the
 /// averaging baseline's: the moment in-context learning is unmistakable.
@@ -52,6 +52,9 @@ pub struct RunView {
     pub name: String,
     /// Step of the latest checkpoint the worker sent (CPU runs).
     pub checkpoint_step: Option<usize>,
+    /// That checkpoint, kept in memory for a resume after a crash (storage may be
+    /// off); not part of the saved record, which stores it apart.
+    pub latest_checkpoint: Option<Rc<SavedCheckpoint>>,
     /// Opened from the saved runs: the page shows it, the worker does not hold it
     /// (Resume first restores it there).
     pub detached: bool,
@@ -107,6 +110,7 @@ impl RunView {
             id: Some(r.id.clone()),
             name: r.name.clone(),
             checkpoint_step: r.checkpoint_step,
+            latest_checkpoint: None,
             detached: true,
             restoring: false,
             resumed_from: None,
@@ -183,6 +187,7 @@ impl Default for RunView {
             id: None,
             name: String::new(),
             checkpoint_step: None,
+            latest_checkpoint: None,
             detached: false,
             restoring: false,
             resumed_from: None,
