@@ -20,6 +20,30 @@ async function hardwareAdapter() {
   }
 }
 
+// Every WebGPU device the trainer asks for is watched: when one is lost (a driver
+// reset, the GPU process gone) the page hears of it and goes on on the CPU from the
+// last checkpoint. A device destroyed on purpose (a run's end) is not a loss, unless
+// a reliability test destroyed it (iclLoseDevices, after Control::InjectDeviceLoss).
+const devices = [];
+let injected = false;
+self.iclLoseDevices = () => {
+  injected = true;
+  for (const d of devices) d.destroy();
+};
+if (self.GPUAdapter) {
+  const request = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await request.apply(this, args);
+    devices.push(device);
+    device.lost.then((info) => {
+      if (info.reason === 'destroyed' && !injected) return;
+      const message = info.message || info.reason || 'no reason given';
+      self.postMessage(JSON.stringify({ type: 'device_lost', message }));
+    });
+    return device;
+  };
+}
+
 const webgpu = backend === 'webgpu' || (backend === 'auto' && (await hardwareAdapter()));
 const trainer = await import(
   webgpu ? './wasm-pkg/icl_lab_trainer_webgpu.js' : './wasm-pkg/icl_lab_trainer.js'

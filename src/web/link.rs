@@ -180,11 +180,16 @@ struct Handlers {
 impl Handlers {
     /// Events travel as JSON text (see `worker::post`).
     fn on_message(&self, text: &str) {
+        // A worker that crashed, lost its device or was given up on says nothing
+        // more that counts (a panic after a lost device, a late answer).
+        if self.dead.get() {
+            return;
+        }
         match serde_json::from_str::<Event>(text) {
             Ok(event) => {
                 match &event {
                     Event::Ready { webgpu, .. } => self.loaded.set(Some(*webgpu)),
-                    Event::Crashed { .. } => self.dead.set(true),
+                    Event::Crashed { .. } | Event::DeviceLost { .. } => self.dead.set(true),
                     _ => {}
                 }
                 self.dispatch.dispatch(Action::Worker {

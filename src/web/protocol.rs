@@ -115,6 +115,10 @@ pub enum Control {
     /// Fault injection for the reliability tests (`tests/e2e`): the trainer panics,
     /// as a bug in it would. The page never sends it.
     InjectPanic,
+    /// Fault injection for the reliability tests: the worker destroys its WebGPU
+    /// device (`GPUDevice.destroy()`), as a driver reset would lose it. The page
+    /// never sends it.
+    InjectDeviceLoss,
 }
 
 fn yes() -> bool {
@@ -271,6 +275,12 @@ pub enum Event {
     /// to its last checkpoint (see [`LiveSchedule::checkpoint_due`]) and starts a new
     /// worker for whatever comes next.
     Crashed {
+        message: String,
+    },
+    /// The worker's WebGPU device was lost (posted by `worker.js`, which watches
+    /// every device the trainer asks for): the trainer cannot go on there, so the page
+    /// goes on from the last checkpoint on the CPU in a new worker.
+    DeviceLost {
         message: String,
     },
     /// The run's checkpoint (last logged step), sent after every pause and at the

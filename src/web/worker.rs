@@ -149,6 +149,17 @@ async fn run_loop(
             if control == Control::InjectPanic {
                 panic!("a panic injected by a reliability test");
             }
+            if control == Control::InjectDeviceLoss {
+                // worker.js keeps the devices it saw; the lost device is reported
+                // from there (Event::DeviceLost).
+                let lose = js_sys::Reflect::get(&scope, &"iclLoseDevices".into())
+                    .ok()
+                    .and_then(|f| f.dyn_into::<Function>().ok());
+                if let Some(lose) = lose {
+                    let _ = lose.call0(&JsValue::NULL);
+                }
+                continue;
+            }
             if let Control::Preview { experiment } = control {
                 let curves = crate::eval::baseline_preview(&experiment, 256).map(Box::new);
                 post(&scope, &Event::Preview { experiment, curves });

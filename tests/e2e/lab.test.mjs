@@ -977,6 +977,28 @@ test('a trainer the browser stops mid-run: the watchdog says so and the run resu
   await page.close();
 });
 
+test('a lost WebGPU device: training goes on on the CPU from the last checkpoint', { timeout: 600_000 }, async () => {
+  const exp = { ...TINY, seed: 80, train: { steps: 100000, batch: 8, log_every: 1000, eval_every: 0 } };
+  const page = await openWithWorkers(hashFor('icl-in-a-minute', exp, 'webgpu'));
+  await page.click('#train');
+  await waitFor(page, (s) => /WebGPU/.test(s.badge), 300_000, 'the WebGPU backend');
+  const row = await runRow(page, (r) => r.status === 'running (resumable)' && /seed 80/.test(r.name), 300_000, 'a checkpoint saved while running');
+  const saved = Number(row.cells[4].split(' / ')[0]);
+  await waitFor(page, (s) => s.step > saved, 120_000, 'training past the checkpoint');
+  await page.evaluate(() => window.__workers.at(-1).postMessage({ type: 'inject_device_loss' }));
+  const error = await page.waitForSelector('#run-error', { timeout: 60_000 });
+  assert.match(await error.textContent(), new RegExp(`GPU device was lost .*on the CPU from step ${saved}`));
+  const s = await waitFor(page, (s) => /running/.test(s.text) && /CPU/.test(s.badge) && s.step > saved, 120_000, 'training on the CPU');
+  console.log(`# device lost at step > ${saved}; going on on the CPU: ${s.badge}, step ${s.step}`);
+  assert.equal(await page.evaluate(() => window.__workers.length), 2, 'a new worker took over');
+  await page.click('#train'); // Pause
+  await waitFor(page, (s) => /paused/.test(s.text), 20_000, 'paused');
+  const steps = (await losses(page)).map(([st]) => st);
+  assert.deepEqual(steps, [...new Set(steps)].sort((a, b) => a - b), `steps ascend without repeats: ${steps}`);
+  assert.deepEqual(page.errors.filter((e) => !/[Dd]evice|destroyed|lost|unreachable|RuntimeError|panicked/.test(e)), []);
+  await page.close();
+});
+
 test('import and export: a CLI-produced run imports and plots, exports parse back, overlay, delete asks first', { timeout: 600_000 }, async () => {
   const { execFileSync } = await import('node:child_process');
   const { readFileSync, readdirSync } = await import('node:fs');

@@ -134,22 +134,9 @@ pub fn use_trainer(state: &UseReducerHandle<AppState>) -> WorkerSlot {
         });
     }
 
-    // Controls the reducer queued (a sweep's next run, a cancel, ablated heads):
-    // every one not sent yet, in order.
-    {
-        let worker = worker.clone();
-        let sent = use_mut_ref(|| 0u64);
-        let pending = state.outbox.since(*sent.borrow());
-        use_effect_with(state.outbox.next_number(), move |_| {
-            for (n, control) in pending {
-                send(&worker, &control);
-                *sent.borrow_mut() = n + 1;
-            }
-        });
-    }
-
     // The watchdog's clock (see `AppState::watch`), and the worker stopped when the
-    // page gives up on it.
+    // page gives up on it: before the queued controls are sent, so a Restore the
+    // same change queued goes to a new worker.
     {
         let dispatch = state.dispatcher();
         use_effect_with((), move |_| {
@@ -168,6 +155,20 @@ pub fn use_trainer(state: &UseReducerHandle<AppState>) -> WorkerSlot {
                 && let Some(link) = worker.borrow().as_ref()
             {
                 link.lost();
+            }
+        });
+    }
+
+    // Controls the reducer queued (a sweep's next run, a cancel, ablated heads):
+    // every one not sent yet, in order.
+    {
+        let worker = worker.clone();
+        let sent = use_mut_ref(|| 0u64);
+        let pending = state.outbox.since(*sent.borrow());
+        use_effect_with(state.outbox.next_number(), move |_| {
+            for (n, control) in pending {
+                send(&worker, &control);
+                *sent.borrow_mut() = n + 1;
             }
         });
     }

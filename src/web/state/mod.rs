@@ -709,6 +709,7 @@ impl AppState {
                 }
             }
             Event::Crashed { message } => self.trainer_lost(message),
+            Event::DeviceLost { message } => self.device_lost(message),
             Event::Resumed { .. } => self.run_mut().phase = Phase::Running,
             Event::Finished { .. } => {
                 let run = self.run_mut();
@@ -756,6 +757,41 @@ impl AppState {
                 silent / 1000.0
             ));
         }
+    }
+
+    /// The worker's WebGPU device was lost: the run goes on from its last checkpoint
+    /// on the CPU, in a new worker (at once if it was training; paused if paused).
+    fn device_lost(&mut self, message: String) {
+        let was_running = self.run.phase == Phase::Running;
+        self.worker_lost += 1;
+        self.trainer_lost(format!("The GPU device was lost ({message})"));
+        let run = &self.run;
+        if !(run.detached && run.phase == Phase::Paused) {
+            return;
+        }
+        let (Some(experiment), Some(checkpoint)) =
+            (run.experiment.clone(), run.latest_checkpoint.clone())
+        else {
+            return;
+        };
+        let step = checkpoint.step;
+        self.send(Control::Restore {
+            experiment: Box::new(experiment),
+            backend: BackendChoice::Cpu,
+            checkpoint: Box::new((*checkpoint).clone()),
+        });
+        if was_running {
+            self.send(Control::Resume);
+        }
+        self.longest_gap_ms = 0.0;
+        let run = self.run_mut();
+        run.detached = false;
+        run.restoring = true;
+        run.resumed_from = Some(step);
+        run.error = Some(format!(
+            "The GPU device was lost ({message}): training goes on on the CPU from step {step}, \
+             its last checkpoint."
+        ));
     }
 
     /// The worker crashed or was stopped. A run it held is kept up to its last
@@ -1748,6 +1784,47 @@ mod tests {
         }));
         assert_eq!((s.run.phase, s.run.detached), (Phase::Idle, false));
         assert!(s.run.error.as_ref().unwrap().contains("Train starts it again"));
+    }
+
+    /// A lost WebGPU device: the run goes on from its last checkpoint on the CPU in a
+    /// new worker (the hook stops the old one first), and says so.
+    #[test]
+    fn a_lost_gpu_device_goes_on_on_the_cpu_from_the_last_checkpoint() {
+        let mut s = AppState::from_hash("#preset=icl-in-a-minute&backend=webgpu");
+        started(&mut s);
+        let ev = |event| Action::Worker { event, now_ms: 5.0 };
+        s.apply(ev(progress(20)));
+        s.apply(ev(Event::Checkpoint(Box::new(checkpoint(20)))));
+        s.apply(ev(progress(30)));
+        let sent = s.outbox.next_number();
+        s.apply(ev(Event::DeviceLost {
+            message: "destroyed".into(),
+        }));
+        assert_eq!(s.worker_lost, 1);
+        let controls: Vec<Control> = s
+            .outbox
+            .since(sent)
+            .into_iter()
+            .map(|(_, c)| (*c).clone())
+            .collect();
+        assert!(
+            matches!(&controls[..], [Control::Restore { backend: BackendChoice::Cpu, checkpoint, .. }, Control::Resume] if checkpoint.step == 20),
+            "{controls:?}"
+        );
+        let run = &s.run;
+        assert!(!run.detached && run.restoring);
+        assert_eq!(run.losses.last().map(|l| l.0), Some(20));
+        let error = run.error.as_deref().unwrap();
+        assert!(error.contains("on the CPU from step 20"), "{error}");
+        // Without a checkpoint it stops and says so.
+        let mut s = AppState::from_hash("#preset=icl-in-a-minute&backend=webgpu");
+        started(&mut s);
+        s.apply(ev(progress(20)));
+        s.apply(ev(Event::DeviceLost {
+            message: "destroyed".into(),
+        }));
+        assert_eq!(s.run.phase, Phase::Idle);
+        assert!(s.run.error.as_deref().unwrap().contains("Train starts it again"));
     }
 
     /// A worker that goes silent while training (killed by the browser) is taken
