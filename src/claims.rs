@@ -60,6 +60,10 @@ pub struct Claim {
     /// M*), and `expect` checks that value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<Threshold>,
+    /// Heads switched off before measuring (`L2H1`, `L2H2:mean`, as `icl-lab eval
+    /// --ablate`): the claim reads the evaluation of the model without them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ablate: Vec<String>,
 }
 
 /// The sweep of a threshold claim.
@@ -210,6 +214,16 @@ pub fn parse_table(text: &str) -> Result<Vec<Claim>, ClaimError> {
                 why: "`@` is kept for the runs of a threshold's sweep".into(),
             });
         }
+        if let Some(bad) = c
+            .ablate
+            .iter()
+            .find(|h| h.parse::<crate::ablation::HeadAblation>().is_err())
+        {
+            return Err(ClaimError::Claim {
+                id: c.id.clone(),
+                why: format!("ablate: `{bad}` is not a head such as L2H1 or L2H1:mean"),
+            });
+        }
         if let Some(t) = &c.threshold
             && (t.values.is_empty() || t.values.windows(2).any(|w| w[0] >= w[1]))
         {
@@ -342,6 +356,7 @@ mod tests {
             short: true,
             digits: 3,
             threshold: None,
+            ablate: Vec::new(),
         }
     }
 
@@ -464,6 +479,11 @@ mod tests {
         );
         let unknown = row("icl-in-a-minute/a").replace("what", "wat");
         assert!(parse_table(&unknown).is_err());
+        let ablated = format!("{}ablate = [\"L2H1\", \"L2H2:mean\"]\n", row("icl-in-a-minute/a"));
+        assert_eq!(parse_table(&ablated).unwrap()[0].ablate.len(), 2);
+        let bad = format!("{}ablate = [\"head two\"]\n", row("icl-in-a-minute/a"));
+        let e = parse_table(&bad).unwrap_err().to_string();
+        assert!(e.contains("`head two` is not a head"), "{e}");
     }
 
     /// The committed table and results agree: every claim names a preset and

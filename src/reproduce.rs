@@ -199,21 +199,48 @@ pub fn run_group(
     let exp = group.experiment()?;
     let started = Instant::now();
     let end = exp.train.steps;
-    let mut at: Vec<usize> = group
-        .claims
-        .iter()
-        .map(|c| c.step.unwrap_or(end).min(end))
-        .collect();
+    // Each claim's evaluation: a step, and the heads switched off there (none for
+    // most); the end's intact evaluation is always made (the run's figure).
+    let key = |c: &Claim| (c.step.unwrap_or(end).min(end), c.ablate.clone());
+    let mut at: Vec<(usize, Vec<String>)> = group.claims.iter().map(key).collect();
+    let stop = at.iter().map(|a| a.0).max().unwrap_or(end);
+    at.push((stop, Vec::new()));
     at.sort_unstable();
     at.dedup();
-    let stop = at.last().copied().unwrap_or(end);
-    let mut reports: BTreeMap<usize, EvalReport> = BTreeMap::new();
-    let mut t = Trainer::new(&exp, device);
-    let measure =
-        |t: &Trainer| evaluate(&exp, &t.model(), device, &t.source, None, t.step).map(|(r, _)| r);
-    if at.first() == Some(&0) {
-        reports.insert(0, measure(&t)?);
+    // The heads of every ablation, checked against the model before training (a
+    // head it lacks once surfaced only after the run).
+    let mut heads_of: BTreeMap<Vec<String>, Vec<crate::ablation::HeadAblation>> = BTreeMap::new();
+    for (_, ablate) in &at {
+        let heads = ablate
+            .iter()
+            .map(|h| {
+                let head: crate::ablation::HeadAblation = h.parse()?;
+                head.check(exp.model.layers, exp.model.heads)?;
+                Ok(head)
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|e| format!("{}: ablate {e}", group.label()))?;
+        heads_of.insert(ablate.clone(), heads);
     }
+    let mut reports: BTreeMap<(usize, Vec<String>), EvalReport> = BTreeMap::new();
+    let mut t = Trainer::new(&exp, device);
+    let measure = |t: &Trainer, ablate: &Vec<String>| -> Result<EvalReport, String> {
+        let heads = &heads_of[ablate];
+        let model = t.model();
+        let model = if heads.is_empty() {
+            model
+        } else {
+            model.ablated(heads)
+        };
+        evaluate(&exp, &model, device, &t.source, None, t.step).map(|(r, _)| r)
+    };
+    let measure_due = |t: &Trainer, reports: &mut BTreeMap<_, _>| -> Result<(), String> {
+        for (step, ablate) in at.iter().filter(|(s, _)| *s == t.step) {
+            reports.insert((*step, ablate.clone()), measure(t, ablate)?);
+        }
+        Ok(())
+    };
+    measure_due(&t, &mut reports)?;
     let mut training = std::time::Duration::ZERO;
     while !t.done() && t.step < stop {
         let step_started = Instant::now();
@@ -223,20 +250,18 @@ pub fn run_group(
         }
         training += step_started.elapsed();
         tick(t.step, end);
-        if at.binary_search(&t.step).is_ok() {
-            reports.insert(t.step, measure(&t)?);
-        }
+        measure_due(&t, &mut reports)?;
     }
     let (seconds, total_seconds) = (training.as_secs_f64(), started.elapsed().as_secs_f64());
     let last = reports
-        .get(&stop)
+        .get(&(stop, Vec::new()))
         .cloned()
         .ok_or_else(|| format!("{}: no evaluation at step {stop}", group.label()))?;
     let measured = group
         .claims
         .iter()
         .map(|c| {
-            let report = &reports[&c.step.unwrap_or(end).min(end)];
+            let report = &reports[&key(c)];
             let m = read(c, report).map(|(value, references)| Measured {
                 passed: c.expect.holds(value, &references),
                 value,
@@ -498,6 +523,7 @@ mod tests {
             short: true,
             digits: 2,
             threshold: None,
+            ablate: Vec::new(),
         };
         let claims = vec![
             // Untrained, the model is no better than guessing…
@@ -551,6 +577,47 @@ mod tests {
         assert!(page.contains("**fail**"));
     }
 
+    /// A claim with `ablate` reads the model with those heads switched off, from the
+    /// same run as the intact claims.
+    #[test]
+    fn an_ablation_claim_reads_the_model_without_its_heads() {
+        let claim = |id: &str, ablate: &[&str]| Claim {
+            id: format!("icl-in-a-minute/{id}"),
+            preset: "icl-in-a-minute".into(),
+            set: vec!["train.steps=3".into(), "eval.prompts=16".into()],
+            step: None,
+            metric: "fresh_error".into(),
+            k: None,
+            what: id.into(),
+            expect: Expect::AtLeast(0.0),
+            short: true,
+            digits: 2,
+            threshold: None,
+            ablate: ablate.iter().map(|h| h.to_string()).collect(),
+        };
+        let claims = vec![
+            claim("intact", &[]),
+            claim("ablated", &["L1H1", "L1H2", "L2H1", "L2H2", "L3H1", "L3H2"]),
+            claim("again", &[]),
+        ];
+        let gs = groups(&claims);
+        assert_eq!(gs.len(), 1, "one run");
+        let o = run_group(&gs[0], &Device::flex(), |_, _| {}).unwrap();
+        let v: Vec<f64> = o
+            .measured
+            .iter()
+            .map(|(_, m)| m.as_ref().unwrap().value)
+            .collect();
+        assert_eq!(v[0], v[2]);
+        assert!((v[0] - v[1]).abs() > 1e-6, "ablation changed nothing: {v:?}");
+        // A head the model does not have is an error, not a silent no-op.
+        let bad = vec![claim("bad", &["L9H1"])];
+        let Err(err) = run_group(&groups(&bad)[0], &Device::flex(), |_, _| {}) else {
+            panic!("a head the model lacks was measured");
+        };
+        assert!(err.contains("L9H1: the model has layers L1…L3"), "{err}");
+    }
+
     /// A threshold claim runs once per swept value and is located where its check
     /// starts to pass for good: least squares is exact from k = d on, so over
     /// task.dims = 2, 4, 8 at k = 5 the check passes at 2 and 4, not 8.
@@ -572,6 +639,7 @@ mod tests {
                 values: vec![2.0, 4.0, 8.0],
                 past: Expect::AtMost(1e-6),
             }),
+            ablate: Vec::new(),
         };
         let claims = vec![t.clone()];
         let rs = runs(&claims);
