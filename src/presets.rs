@@ -30,7 +30,7 @@ pub const PRESETS: &[Preset] = &[
     Preset {
         name: "garg-tiny",
         plain: "Garg's original small setting: the same regression task with x and y in separate tokens; it learns much more slowly, after a long plateau.",
-        summary: "Garg's interleaved x / y tokens, d=5, 11 points, 3 layers, 2 heads, width 64, Garg's initialisation and optimizer: a plateau near the zero predictor, then in-context learning (measured by `icl-lab reproduce`, error at k = 10: {{garg-tiny/error-step-1000}} at step 1000, {{garg-tiny/error-step-2000}} at 2000, {{garg-tiny/error}} at 3000; an independent PyTorch implementation of the same setting: 0.77, 0.227 and 0.152)",
+        summary: "Garg's interleaved x / y tokens, d=5, 11 points, 3 layers, 2 heads, width 64, Garg's initialisation and optimizer: a plateau near the zero predictor, then in-context learning (measured by `icl-lab reproduce`, error at k = 10: {{garg-tiny/error-step-1000}} at step 1000, {{garg-tiny/error-step-2000}} at 2000, {{garg-tiny/error}} at 3000; the team's independent PyTorch implementation of the same setting, a tool kept outside this repository and run on 2026-11-30, measured 0.77, 0.227 and 0.152: an external reference, not regenerated here)",
         build: garg_tiny,
         sweep: None,
     },

@@ -345,7 +345,51 @@ fn reproduce(
 fn device(backend: Backend) -> Result<Device> {
     match backend {
         Backend::Cpu => Ok(Device::flex()),
-        Backend::Wgpu => wgpu_device(),
+        Backend::Wgpu => {
+            quiet_wayland_probe();
+            wgpu_device()
+        }
+    }
+}
+
+/// On a Linux machine without a desktop session, the Vulkan driver's Wayland probe
+/// prints "error: XDG_RUNTIME_DIR is invalid or not set in the environment." (four
+/// times, on a run that succeeds). Given a private empty directory instead, it finds
+/// no display, quietly. Called before the device is made, while the CLI runs on one
+/// thread (the training threads start later), so setting the variable is sound.
+fn quiet_wayland_probe() {
+    let current = std::env::var_os("XDG_RUNTIME_DIR");
+    let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
+    let Some(dir) = runtime_dir_for(current.as_deref(), &std::env::temp_dir(), &user) else {
+        return;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let made = fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .and_then(|()| fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)));
+        if made.is_ok() {
+            // SAFETY: no other thread exists yet to read the environment (see above).
+            unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+        }
+    }
+}
+
+/// The directory to give as XDG_RUNTIME_DIR: none when the current one is a
+/// directory; else a private one under `temp` for `user`.
+fn runtime_dir_for(current: Option<&std::ffi::OsStr>, temp: &Path, user: &str) -> Option<PathBuf> {
+    match current {
+        Some(d) if Path::new(d).is_dir() => None,
+        _ => {
+            let safe: String = user
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            Some(temp.join(format!("icl-lab-runtime-{safe}")))
+        }
     }
 }
 
@@ -1091,4 +1135,27 @@ fn time_to_icl(preset_name: &str, every: usize, backend: Backend) -> Result<()> 
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--backend wgpu` on a headless Linux machine printed the Wayland probe's
+    /// complaint four times; the CLI gives the probe a private directory when
+    /// XDG_RUNTIME_DIR is unset or not a directory, and leaves a good one alone.
+    #[test]
+    fn the_wayland_probe_gets_a_private_runtime_dir_only_when_it_has_none() {
+        let temp = Path::new("/tmp");
+        let want = Some(PathBuf::from("/tmp/icl-lab-runtime-ann"));
+        assert_eq!(runtime_dir_for(None, temp, "ann"), want);
+        let missing = std::ffi::OsStr::new("/no/such/dir");
+        assert_eq!(runtime_dir_for(Some(missing), temp, "ann"), want);
+        let good = std::env::temp_dir();
+        assert_eq!(runtime_dir_for(Some(good.as_os_str()), temp, "ann"), None);
+        assert_eq!(
+            runtime_dir_for(None, temp, "../x y"),
+            Some(PathBuf::from("/tmp/icl-lab-runtime-___x_y"))
+        );
+    }
 }

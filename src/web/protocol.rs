@@ -235,7 +235,16 @@ pub struct Progress {
     /// over a long run); 0 where unknown.
     #[serde(default)]
     pub wasm_bytes: f64,
+    /// Logged steps since the previous progress event, (step, loss), oldest first:
+    /// a fast run logging every step sends them together rather than one event each
+    /// (hundreds a second once kept the page from answering a click).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<(usize, f32)>,
 }
+
+/// The page hears of a logged step at most this often (the rest ride along in the
+/// next [`Progress`]'s `earlier`).
+pub const MIN_PROGRESS_GAP_MS: f64 = 50.0;
 
 /// Worker → page.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -489,6 +498,7 @@ mod tests {
             first_step_ms: 10.0,
             train_ms: 30.0,
             wasm_bytes: 0.0,
+            earlier: Vec::new(),
         });
         let s = serde_json::to_string(&e).unwrap();
         assert_eq!(serde_json::from_str::<Event>(&s).unwrap(), e);

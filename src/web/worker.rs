@@ -22,8 +22,8 @@ use crate::model::Transformer;
 use crate::train::Trainer;
 
 use super::protocol::{
-    BackendChoice, BackendInfo, Control, Event, LiveSchedule, Next, PROTOCOL_VERSION, Progress,
-    RunState,
+    BackendChoice, BackendInfo, Control, Event, LiveSchedule, MIN_PROGRESS_GAP_MS, Next,
+    PROTOCOL_VERSION, Progress, RunState,
 };
 
 /// Entry point of `worker.js`.
@@ -250,6 +250,11 @@ struct Run {
     train_ms: f64,
     /// (step, train_ms) of the previous progress event.
     last_progress: (usize, f64),
+    /// Page-clock time of that event, the logged step held back since (step, lr,
+    /// loss), and the ones before it, sent with the next event.
+    last_post_ms: f64,
+    held: Option<(usize, f64, f32)>,
+    pending: Vec<(usize, f32)>,
     /// The latest step's loss, not read yet unless reported.
     last_loss: Option<(usize, f64, burn::tensor::Tensor<1>)>,
     /// Heads the user ablated: every evaluation is repeated without them.
@@ -287,6 +292,9 @@ impl Run {
             first_step_ms: None,
             train_ms: 0.0,
             last_progress: (0, 0.0),
+            last_post_ms: f64::NEG_INFINITY,
+            held: None,
+            pending: Vec::new(),
             last_loss: None,
             ablations: Vec::new(),
             live: live.then(LiveSchedule::default),
@@ -376,7 +384,8 @@ impl Run {
             self.trainer
                 .record_loss(out.step, loss)
                 .map_err(|e| e.to_string())?;
-            self.progress(scope, out.step, out.lr, loss);
+            let force = first || self.trainer.done();
+            self.progress(scope, out.step, out.lr, loss, force);
             if let Some(live) = self.live.as_mut() {
                 live.reported(self.train_ms);
             }
@@ -418,7 +427,36 @@ impl Run {
         Ok(())
     }
 
-    fn progress(&mut self, scope: &DedicatedWorkerGlobalScope, step: usize, lr: f64, loss: f32) {
+    /// Reports a logged step: at once when `force`d (the first and last steps, a
+    /// pause) or when [`MIN_PROGRESS_GAP_MS`] has passed since the last report;
+    /// otherwise it waits to ride along with the next one.
+    fn progress(
+        &mut self,
+        scope: &DedicatedWorkerGlobalScope,
+        step: usize,
+        lr: f64,
+        loss: f32,
+        force: bool,
+    ) {
+        if !force && now() - self.last_post_ms < MIN_PROGRESS_GAP_MS {
+            if let Some(held) = self.held.replace((step, lr, loss)) {
+                self.pending.push((held.0, held.2));
+            }
+            return;
+        }
+        self.pending.extend(self.held.take().map(|(s, _, l)| (s, l)));
+        self.post_progress(scope, step, lr, loss);
+    }
+
+    /// Reports the logged step held back, if any (before a pause or the end).
+    fn flush_progress(&mut self, scope: &DedicatedWorkerGlobalScope) {
+        if let Some((step, lr, loss)) = self.held.take() {
+            self.post_progress(scope, step, lr, loss);
+        }
+    }
+
+    fn post_progress(&mut self, scope: &DedicatedWorkerGlobalScope, step: usize, lr: f64, loss: f32) {
+        self.last_post_ms = now();
         let (s0, t0) = self.last_progress;
         let dt = (self.train_ms - t0).max(1e-6);
         post(
@@ -432,6 +470,7 @@ impl Run {
                 first_step_ms: self.first_step_ms.unwrap_or(0.0),
                 train_ms: self.train_ms,
                 wasm_bytes: wasm_memory_bytes(),
+                earlier: std::mem::take(&mut self.pending),
             }),
         );
         self.last_progress = (step, self.train_ms);
@@ -439,6 +478,7 @@ impl Run {
 
     /// Reports the latest step if it was not (a pause between logging steps).
     async fn report_current(&mut self, scope: &DedicatedWorkerGlobalScope) -> Result<(), String> {
+        self.flush_progress(scope);
         let Some((step, lr, loss)) = self.last_loss.take() else {
             return Ok(());
         };
@@ -449,7 +489,7 @@ impl Run {
         self.trainer
             .record_loss(step, loss)
             .map_err(|e| e.to_string())?;
-        self.progress(scope, step, lr, loss);
+        self.progress(scope, step, lr, loss, true);
         Ok(())
     }
 

@@ -291,6 +291,25 @@ async function setHidden(page, hidden) {
   }, hidden);
 }
 
+test('a fast run that logs every step keeps the page answering, and charts every step', async () => {
+  const exp = { ...TINY, train: { steps: 100000, batch: 8, log_every: 1, eval_every: 0 } };
+  const page = await open(hashFor('icl-in-a-minute', exp));
+  await page.click('#train');
+  await waitFor(page, (s) => s.step >= 300, 60_000, 'step 300');
+  // Hundreds of steps a second: each once sent an event, and the page stopped
+  // answering clicks. Now they come in batches.
+  const t0 = Date.now();
+  await page.click('#train', { timeout: 10_000 }); // Pause
+  const paused = await waitFor(page, (s) => /paused/.test(s.text), 10_000, 'paused');
+  console.log(`# pause answered in ${Date.now() - t0} ms at step ${paused.step}`);
+  const steps = (await losses(page)).map(([s]) => s);
+  assert.ok(steps.length >= 20, `${steps.length} recent points`);
+  for (let i = 1; i < steps.length; i++) assert.equal(steps[i], steps[i - 1] + 1, `every logged step charted: ${steps}`);
+  assert.equal(steps.at(-1), paused.step);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('a hidden tab pauses training when the setting says so, and goes on otherwise', async () => {
   const page = await open(hashFor('icl-in-a-minute', { train: { steps: 100000, log_every: 5 } }));
   assert.equal(await page.isChecked('#pause-hidden'), false, 'off by default: training goes on');

@@ -662,6 +662,7 @@ impl AppState {
             Event::Backend(info) => self.run_mut().backend = Some(info),
             Event::Progress(p) => {
                 let run = self.run_mut();
+                run.losses.extend(p.earlier.iter().copied());
                 run.losses.push((p.step, p.loss));
                 run.timings.push((p.step, p.train_ms));
                 run.progress = Some(p);
@@ -1147,6 +1148,7 @@ mod tests {
             first_step_ms: 40.0,
             train_ms: 1250.0,
             wasm_bytes: 0.0,
+            earlier: Vec::new(),
         })));
         let line = s.status_line();
         assert!(
@@ -1683,6 +1685,7 @@ mod tests {
             first_step_ms: 1.0,
             train_ms: 9.0,
             wasm_bytes: 0.0,
+            earlier: Vec::new(),
         })));
         s.apply(ev(Event::Paused { step: 40 }));
         assert_eq!(
@@ -1737,7 +1740,31 @@ mod tests {
             first_step_ms: 1.0,
             train_ms: step as f64,
             wasm_bytes: 0.0,
+            earlier: Vec::new(),
         })
+    }
+
+    /// Steps a fast run logged between two progress events come with the second, in
+    /// order: the loss curve misses none of them.
+    #[test]
+    fn logged_steps_sent_together_all_reach_the_loss_curve() {
+        let mut s = AppState::from_hash("#preset=icl-in-a-minute");
+        started(&mut s);
+        let Event::Progress(mut p) = progress(5) else {
+            unreachable!()
+        };
+        p.earlier = vec![(2, 0.9), (3, 0.8), (4, 0.7)];
+        s.apply(Action::Worker {
+            event: progress(1),
+            now_ms: 1.0,
+        });
+        s.apply(Action::Worker {
+            event: Event::Progress(p),
+            now_ms: 2.0,
+        });
+        let steps: Vec<usize> = s.run.losses.iter().map(|(s, _)| *s).collect();
+        assert_eq!(steps, [1, 2, 3, 4, 5]);
+        assert_eq!(s.run.progress.as_ref().unwrap().step, 5);
     }
 
     /// A crash mid-run keeps the run up to its last checkpoint, as a paused run the

@@ -93,6 +93,7 @@ impl RunView {
                 first_step_ms: 0.0,
                 train_ms: r.train_ms.unwrap_or(0.0),
                 wasm_bytes: 0.0,
+                earlier: Vec::new(),
             }),
             eval: r.eval.clone(),
             history: r.history.clone(),
