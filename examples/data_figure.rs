@@ -19,7 +19,7 @@ use icl_lab::metric::{Metric, Metrics, parse_list};
 use icl_lab::probes::Probe;
 use icl_lab::sweep::{SweepSummary, final_metrics};
 use icl_lab::web::figures::{
-    Figure, algorithm_figure, distance_figure, line_rgb, probe_figure, threshold_figure,
+    Figure, algorithm_figure, distance_figure, line_rgb, novel_in, probe_figure, threshold_figure,
 };
 
 /// The browser's colours (Okabe–Ito), from the same table.
@@ -55,7 +55,11 @@ fn load(input: &Path, metric: Option<&str>) -> Result<Figure, Box<dyn std::error
             .collect::<Result<_, serde_json::Error>>()?)
     };
     if let icl_lab::tasks::Shape::Classification(c) = exp.task.family.shape() {
-        return Ok(probe_figure(&history()?, 1.0 / c.labels as f64));
+        return Ok(probe_figure(
+            &history()?,
+            1.0 / c.labels as f64,
+            novel_in(c),
+        ));
     }
     if exp.task.pool.is_some()
         && let Some(f) = distance_figure(&history()?)

@@ -479,7 +479,10 @@ mod tests {
         );
         let unknown = row("icl-in-a-minute/a").replace("what", "wat");
         assert!(parse_table(&unknown).is_err());
-        let ablated = format!("{}ablate = [\"L2H1\", \"L2H2:mean\"]\n", row("icl-in-a-minute/a"));
+        let ablated = format!(
+            "{}ablate = [\"L2H1\", \"L2H2:mean\"]\n",
+            row("icl-in-a-minute/a")
+        );
         assert_eq!(parse_table(&ablated).unwrap()[0].ablate.len(), 2);
         let bad = format!("{}ablate = [\"head two\"]\n", row("icl-in-a-minute/a"));
         let e = parse_table(&bad).unwrap_err().to_string();

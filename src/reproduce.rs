@@ -609,7 +609,10 @@ mod tests {
             .map(|(_, m)| m.as_ref().unwrap().value)
             .collect();
         assert_eq!(v[0], v[2]);
-        assert!((v[0] - v[1]).abs() > 1e-6, "ablation changed nothing: {v:?}");
+        assert!(
+            (v[0] - v[1]).abs() > 1e-6,
+            "ablation changed nothing: {v:?}"
+        );
         // A head the model does not have is an error, not a silent no-op.
         let bad = vec![claim("bad", &["L9H1"])];
         let Err(err) = run_group(&groups(&bad)[0], &Device::flex(), |_, _| {}) else {

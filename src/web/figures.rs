@@ -121,6 +121,16 @@ pub fn probe_label(name: &str) -> &'static str {
     }
 }
 
+/// What the ICL probe's sequences are new in, for people: classes never seen, or
+/// (with Kirsch's tasks) tasks never seen.
+pub fn novel_in(c: &crate::tasks::ClassificationConfig) -> &'static str {
+    if c.tasks.is_some() {
+        "new tasks"
+    } else {
+        "novel classes"
+    }
+}
+
 /// ICL is said to have faded when its accuracy fell this far below its peak.
 pub const FADE: f64 = 0.15;
 

@@ -444,7 +444,8 @@ impl Run {
             }
             return;
         }
-        self.pending.extend(self.held.take().map(|(s, _, l)| (s, l)));
+        self.pending
+            .extend(self.held.take().map(|(s, _, l)| (s, l)));
         self.post_progress(scope, step, lr, loss);
     }
 
@@ -455,7 +456,13 @@ impl Run {
         }
     }
 
-    fn post_progress(&mut self, scope: &DedicatedWorkerGlobalScope, step: usize, lr: f64, loss: f32) {
+    fn post_progress(
+        &mut self,
+        scope: &DedicatedWorkerGlobalScope,
+        step: usize,
+        lr: f64,
+        loss: f32,
+    ) {
         self.last_post_ms = now();
         let (s0, t0) = self.last_progress;
         let dt = (self.train_ms - t0).max(1e-6);

@@ -67,14 +67,28 @@ after(async () => {
   server?.kill();
 });
 
-/// A page at `hash`, with console errors collected.
-async function open(hash) {
+/// A page at `hash`, with console errors collected. `keepWorkers`: every Worker the
+/// page starts is kept in `window.__workers`, so a test can inject a fault into the
+/// trainer (a panic) or stop it (as a browser out of memory would).
+async function open(hash, { keepWorkers = false } = {}) {
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
   page.on('console', (m) => {
     if (m.type() === 'error') page.errors.push(m.text());
   });
+  if (keepWorkers) {
+    await page.addInitScript(() => {
+      const Native = window.Worker;
+      window.__workers = [];
+      window.Worker = class extends Native {
+        constructor(...args) {
+          super(...args);
+          window.__workers.push(this);
+        }
+      };
+    });
+  }
   await page.goto(base + hash);
   await page.waitForSelector('#status');
   // The worker says Ready: Train becomes enabled.
@@ -919,30 +933,6 @@ test('saved runs: a paused run survives a reload and resumes from its checkpoint
   await page.close();
 });
 
-/// A page whose Workers are kept in `window.__workers`, so a test can inject a fault
-/// into the trainer (a panic) or stop it (as a browser out of memory would).
-async function openWithWorkers(hash) {
-  const page = await context.newPage();
-  page.errors = [];
-  page.on('pageerror', (e) => page.errors.push(String(e)));
-  page.on('console', (m) => {
-    if (m.type() === 'error') page.errors.push(m.text());
-  });
-  await page.addInitScript(() => {
-    const Native = window.Worker;
-    window.__workers = [];
-    window.Worker = class extends Native {
-      constructor(...args) {
-        super(...args);
-        window.__workers.push(this);
-      }
-    };
-  });
-  await page.goto(base + hash);
-  await page.waitForFunction(() => { const b = document.querySelector('#train'); return b && !b.disabled; });
-  return page;
-}
-
 /// Trains until a checkpoint taken while running is saved (the first comes after
 /// 5 s of training) and the run is past it; returns its row and step.
 async function trainPastACheckpoint(page, seed) {
@@ -976,7 +966,7 @@ async function resumesAfterTheFault(page, row, saved, said) {
 }
 
 test('a trainer that panics mid-run: the page says so and resumes from the checkpoint saved while running', { timeout: 300_000 }, async () => {
-  const page = await openWithWorkers(hashFor('icl-in-a-minute', { seed: 78, train: { steps: 100000, log_every: 5, eval_every: 0 } }));
+  const page = await open(hashFor('icl-in-a-minute', { seed: 78, train: { steps: 100000, log_every: 5, eval_every: 0 } }), { keepWorkers: true });
   const { row, saved } = await trainPastACheckpoint(page, 78);
   await page.evaluate(() => window.__workers.at(-1).postMessage({ type: 'inject_panic' }));
   await resumesAfterTheFault(page, row, saved, /the trainer crashed \(panicked at [^\n]*injected/);
@@ -986,7 +976,7 @@ test('a trainer that panics mid-run: the page says so and resumes from the check
 });
 
 test('a trainer the browser stops mid-run: the watchdog says so and the run resumes from its checkpoint', { timeout: 300_000 }, async () => {
-  const page = await openWithWorkers(hashFor('icl-in-a-minute', { seed: 79, train: { steps: 100000, log_every: 5, eval_every: 0 } }));
+  const page = await open(hashFor('icl-in-a-minute', { seed: 79, train: { steps: 100000, log_every: 5, eval_every: 0 } }), { keepWorkers: true });
   const { row, saved } = await trainPastACheckpoint(page, 79);
   const t0 = Date.now();
   await page.evaluate(() => window.__workers.at(-1).terminate());
@@ -998,7 +988,7 @@ test('a trainer the browser stops mid-run: the watchdog says so and the run resu
 
 test('a lost WebGPU device: training goes on on the CPU from the last checkpoint', { timeout: 600_000 }, async () => {
   const exp = { ...TINY, seed: 80, train: { steps: 100000, batch: 8, log_every: 1000, eval_every: 0 } };
-  const page = await openWithWorkers(hashFor('icl-in-a-minute', exp, 'webgpu'));
+  const page = await open(hashFor('icl-in-a-minute', exp, 'webgpu'), { keepWorkers: true });
   await page.click('#train');
   await waitFor(page, (s) => /WebGPU/.test(s.badge), 300_000, 'the WebGPU backend');
   const row = await runRow(page, (r) => r.status === 'running (resumable)' && /seed 80/.test(r.name), 300_000, 'a checkpoint saved while running');

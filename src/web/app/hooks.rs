@@ -140,7 +140,8 @@ pub fn use_trainer(state: &UseReducerHandle<AppState>) -> WorkerSlot {
     {
         let dispatch = state.dispatcher();
         use_effect_with((), move |_| {
-            let tick = Closure::<dyn FnMut()>::new(move || dispatch.dispatch(Action::Tick(now_ms())));
+            let tick =
+                Closure::<dyn FnMut()>::new(move || dispatch.dispatch(Action::Tick(now_ms())));
             if let Some(w) = web_sys::window() {
                 let _ = w.set_interval_with_callback_and_timeout_and_arguments_0(
                     tick.as_ref().unchecked_ref(),

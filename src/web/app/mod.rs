@@ -23,7 +23,7 @@ use super::charts::{
 use super::fields::{Field, Kind, SECTIONS, log_slider_position, log_slider_text};
 use super::figures::{
     algorithm_figure, copying_figure, distance_figure, head_score_figure, icl_score_figure,
-    noise_figure, probe_figure, threshold_figure, token_loss_figure,
+    noise_figure, novel_in, probe_figure, threshold_figure, token_loss_figure,
 };
 use super::hash::{EmbedSpec, HashState, embed_link};
 use super::keys::{Shortcut, shortcut, takes_text};
@@ -876,12 +876,11 @@ fn charts(props: &ChartsProps) -> Html {
         };
     }
     if let Shape::Classification(c) = shape {
-        let novel = if c.tasks.is_some() {
-            "new tasks"
-        } else {
-            "novel classes"
-        };
-        let figure = Rc::new(probe_figure(&run.history, 1.0 / c.labels as f64, novel));
+        let figure = Rc::new(probe_figure(
+            &run.history,
+            1.0 / c.labels as f64,
+            novel_in(c),
+        ));
         let heads = head_score_figure(&run.history)
             .filter(|_| want(ChartId::Heads))
             .map(Rc::new);

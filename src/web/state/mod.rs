@@ -1779,7 +1779,11 @@ mod tests {
             s.apply(ev(progress(step)));
         }
         s.apply(ev(Event::Checkpoint(Box::new(checkpoint(30)))));
-        assert_eq!(puts(&s), [(RunStatus::Paused, 30, true)], "saved while running");
+        assert_eq!(
+            puts(&s),
+            [(RunStatus::Paused, 30, true)],
+            "saved while running"
+        );
         s.apply(ev(progress(40)));
         s.apply(ev(Event::Crashed {
             message: "the trainer crashed (boom)".into(),
@@ -1791,7 +1795,10 @@ mod tests {
         assert_eq!(run.progress.as_ref().unwrap().step, 30);
         assert_eq!(run.latest_checkpoint.as_ref().unwrap().step, 30);
         let error = run.error.clone().unwrap();
-        assert!(error.contains("boom") && error.contains("step 30"), "{error}");
+        assert!(
+            error.contains("boom") && error.contains("step 30"),
+            "{error}"
+        );
         assert!(s.status_line().contains("30"), "{}", s.status_line());
         // The worker's uncaught error after the panic does not overwrite it.
         s.apply(ev(Event::Crashed {
@@ -1810,7 +1817,13 @@ mod tests {
             message: "the trainer crashed (boom)".into(),
         }));
         assert_eq!((s.run.phase, s.run.detached), (Phase::Idle, false));
-        assert!(s.run.error.as_ref().unwrap().contains("Train starts it again"));
+        assert!(
+            s.run
+                .error
+                .as_ref()
+                .unwrap()
+                .contains("Train starts it again")
+        );
     }
 
     /// A lost WebGPU device: the run goes on from its last checkpoint on the CPU in a
@@ -1851,7 +1864,13 @@ mod tests {
             message: "destroyed".into(),
         }));
         assert_eq!(s.run.phase, Phase::Idle);
-        assert!(s.run.error.as_deref().unwrap().contains("Train starts it again"));
+        assert!(
+            s.run
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("Train starts it again")
+        );
     }
 
     /// A worker that goes silent while training (killed by the browser) is taken
@@ -1873,7 +1892,13 @@ mod tests {
         s.apply(Action::Tick(107_000.0));
         assert_eq!(s.worker_lost, 1);
         assert_eq!((s.run.phase, s.run.detached), (Phase::Paused, true));
-        assert!(s.run.error.as_ref().unwrap().contains("has not answered for 37 s"));
+        assert!(
+            s.run
+                .error
+                .as_ref()
+                .unwrap()
+                .contains("has not answered for 37 s")
+        );
         // A paused run's worker may be silent for ever.
         s.apply(Action::Tick(500_000.0));
         assert_eq!(s.worker_lost, 1);
