@@ -250,11 +250,10 @@ struct Run {
     train_ms: f64,
     /// (step, train_ms) of the previous progress event.
     last_progress: (usize, f64),
-    /// Page-clock time of that event, the logged step held back since (step, lr,
-    /// loss), and the ones before it, sent with the next event.
+    /// Page-clock time of that event, and the logged steps held back since,
+    /// (step, lr, loss), oldest first: sent with the next event.
     last_post_ms: f64,
-    held: Option<(usize, f64, f32)>,
-    pending: Vec<(usize, f32)>,
+    pending: Vec<(usize, f64, f32)>,
     /// The latest step's loss, not read yet unless reported.
     last_loss: Option<(usize, f64, burn::tensor::Tensor<1>)>,
     /// Heads the user ablated: every evaluation is repeated without them.
@@ -293,7 +292,6 @@ impl Run {
             train_ms: 0.0,
             last_progress: (0, 0.0),
             last_post_ms: f64::NEG_INFINITY,
-            held: None,
             pending: Vec::new(),
             last_loss: None,
             ablations: Vec::new(),
@@ -335,8 +333,10 @@ impl Run {
 
     /// Posts the checkpoint of the last logged step: burn's whole checkpoint on the
     /// CPU, the weights read asynchronously on WebGPU (see `sync_records`).
-    async fn post_checkpoint(&self, scope: &DedicatedWorkerGlobalScope) {
+    async fn post_checkpoint(&mut self, scope: &DedicatedWorkerGlobalScope) {
         use crate::web::runs::SavedCheckpoint;
+        // The page saves the run at each checkpoint: its loss curve reaches the step.
+        self.flush_progress(scope);
         let saved = if self.sync_records {
             self.trainer.checkpoint().map(|c| SavedCheckpoint::new(&c))
         } else {
@@ -429,7 +429,7 @@ impl Run {
 
     /// Reports a logged step: at once when `force`d (the first and last steps, a
     /// pause) or when [`MIN_PROGRESS_GAP_MS`] has passed since the last report;
-    /// otherwise it waits to ride along with the next one.
+    /// otherwise it waits in `pending` to ride along with the next one.
     fn progress(
         &mut self,
         scope: &DedicatedWorkerGlobalScope,
@@ -439,19 +439,16 @@ impl Run {
         force: bool,
     ) {
         if !force && now() - self.last_post_ms < MIN_PROGRESS_GAP_MS {
-            if let Some(held) = self.held.replace((step, lr, loss)) {
-                self.pending.push((held.0, held.2));
-            }
+            self.pending.push((step, lr, loss));
             return;
         }
-        self.pending
-            .extend(self.held.take().map(|(s, _, l)| (s, l)));
         self.post_progress(scope, step, lr, loss);
     }
 
-    /// Reports the logged step held back, if any (before a pause or the end).
+    /// Reports the latest logged step held back, if any (before a pause, a
+    /// checkpoint or the end), with the ones before it.
     fn flush_progress(&mut self, scope: &DedicatedWorkerGlobalScope) {
-        if let Some((step, lr, loss)) = self.held.take() {
+        if let Some((step, lr, loss)) = self.pending.pop() {
             self.post_progress(scope, step, lr, loss);
         }
     }
@@ -477,7 +474,7 @@ impl Run {
                 first_step_ms: self.first_step_ms.unwrap_or(0.0),
                 train_ms: self.train_ms,
                 wasm_bytes: wasm_memory_bytes(),
-                earlier: std::mem::take(&mut self.pending),
+                earlier: self.pending.drain(..).map(|(s, _, l)| (s, l)).collect(),
             }),
         );
         self.last_progress = (step, self.train_ms);

@@ -46,6 +46,13 @@ use crate::tasks::Shape;
 impl Reducible for AppState {
     type Action = Action;
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        // The watchdog's tick every 2 s changes nothing unless the worker went silent:
+        // the same Rc back, so yew does not re-render the page for it.
+        if let Action::Tick(now_ms) = action
+            && !self.worker_silent(now_ms)
+        {
+            return self;
+        }
         let mut next = (*self).clone();
         next.apply(action);
         Rc::new(next)

@@ -740,17 +740,22 @@ impl AppState {
         }
     }
 
+    /// Whether the watchdog gives up on the worker at `now_ms` (the page's reducer
+    /// skips a tick that would change nothing, so an idle page does not redraw).
+    pub fn worker_silent(&self, now_ms: f64) -> bool {
+        let run = &self.run;
+        run.phase == Phase::Running
+            && !run.detached
+            && run.progress.is_some()
+            && now_ms - self.last_event_ms > WATCHDOG_MS.max(4.0 * self.longest_gap_ms)
+    }
+
     /// The watchdog: a running run whose worker has said nothing for too long is
     /// taken for lost (see [`WATCHDOG_MS`]). Only after the run's first progress: a
     /// WebGPU start compiles shaders for a while.
     fn watch(&mut self, now_ms: f64) {
-        let run = &self.run;
-        let silent = now_ms - self.last_event_ms;
-        if run.phase == Phase::Running
-            && !run.detached
-            && run.progress.is_some()
-            && silent > WATCHDOG_MS.max(4.0 * self.longest_gap_ms)
-        {
+        if self.worker_silent(now_ms) {
+            let silent = now_ms - self.last_event_ms;
             self.worker_lost += 1;
             self.trainer_lost(format!(
                 "The trainer has not answered for {:.0} s: the browser may have stopped it \
