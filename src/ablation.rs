@@ -31,6 +31,12 @@ impl HeadAblation {
     /// Whether the head exists in a model of `layers` × `heads`; the error names
     /// the allowed range.
     pub fn check(&self, layers: usize, heads: usize) -> Result<(), String> {
+        if layers == 0 || heads == 0 {
+            return Err(format!(
+                "{}: this model has no attention heads to switch off (a recurrent kind)",
+                self.label()
+            ));
+        }
         if self.layer >= layers || self.head >= heads {
             return Err(format!(
                 "{}: the model has layers L1…L{layers} and heads H1…H{heads}",

@@ -171,6 +171,10 @@ pub struct Measured {
     /// The steps that run trained: the preset's length, or the last step the run's
     /// claims read when none reads the end (`{{id:steps}}`).
     pub steps: usize,
+    /// The model's parameter count in that run (`{{id:params}}`; absent in results
+    /// measured before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<usize>,
     /// A threshold claim's sweep: [value, metric, 1 if it passed there].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sweep: Vec<[f64; 3]>,
@@ -261,7 +265,8 @@ pub fn quote(claim: &Claim, m: &Measured) -> String {
 }
 
 /// Fills `{{id}}` (the measured value), `{{id:seconds}}` (the run's wall-clock
-/// seconds), `{{id:steps}}` and `{{id:k}}` (the claim's k) from `results`; a claim not measured yet reads "(not measured yet)".
+/// seconds), `{{id:steps}}`, `{{id:params}}` (the model's parameter count) and
+/// `{{id:k}}` (the claim's k) from `results`; a claim not measured yet reads "(not measured yet)".
 /// Unknown ids are an error, so a typo cannot reach a reader (tested on every
 /// preset and lesson).
 pub fn render_with(text: &str, claims: &[Claim], results: &Results) -> Result<String, ClaimError> {
@@ -289,10 +294,17 @@ pub fn render_with(text: &str, claims: &[Claim], results: &Results) -> Result<St
             (Some(m), "value") => out.push_str(&quote(claim, m)),
             (Some(m), "seconds") => out.push_str(&format!("{:.0}", m.seconds.max(1.0))),
             (Some(m), "steps") => out.push_str(&m.steps.to_string()),
+            (Some(m), "params") => out.push_str(
+                &m.params
+                    .map_or_else(|| "(not measured yet)".into(), thousands),
+            ),
             (_, other) => {
                 return Err(ClaimError::Claim {
                     id: id.into(),
-                    why: format!("unknown field `{other}` (value, seconds, steps, k)"),
+                    why: format!(
+                        "unknown field `{}` (value, seconds, steps, params, k)",
+                        crate::check::readable(other)
+                    ),
                 });
             }
         }
@@ -300,6 +312,19 @@ pub fn render_with(text: &str, claims: &[Claim], results: &Results) -> Result<St
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// 45 012 → "45,012": a count as a reader reads it.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 thread_local! {
@@ -368,6 +393,7 @@ mod tests {
             seconds: 41.7,
             total_seconds: 50.0,
             steps: 1500,
+            params: Some(45012),
             sweep: vec![],
         }
     }
@@ -436,6 +462,10 @@ mod tests {
         assert_eq!(
             render_with(text, &claims, &results).unwrap(),
             "error 0.026 after 1500 steps (42 s)"
+        );
+        assert_eq!(
+            render_with("{{icl-in-a-minute/x:params}} parameters", &claims, &results).unwrap(),
+            "45,012 parameters"
         );
         results.insert("icl-in-a-minute/x".into(), measured(0.31, false));
         assert_eq!(

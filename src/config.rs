@@ -139,6 +139,77 @@ pub enum ModelKind {
     /// positions, no LayerNorm, no MLP, no biases); the prediction is the y slot of
     /// the query token. `width` and `mlp` do not apply; needs [x, y] tokens.
     Lsa,
+    /// The transformer with softmax-free attention whatever `attention` says: the
+    /// "linear RNN" bridge between attention and recurrence (linear attention is a
+    /// recurrence over a d_k × d_k state).
+    LinearAttention,
+    /// A stack of LSTM layers (burn's `nn::Lstm`, hidden size = width) in pre-LayerNorm
+    /// residual blocks, with the blocks' MLP when `mlp` is on: the transformer with
+    /// its attention swapped for recurrence (Chan 2022, Lee 2023). No positions: the
+    /// recurrence knows the order. Reads the sequence strictly in order, so regression
+    /// needs `task.encoding = interleaved`.
+    Lstm,
+    /// The same blocks with burn's `nn::Gru`.
+    Gru,
+    /// The same blocks with a diagonal state-space layer (S4D-Real, Gu et al. 2022):
+    /// per channel a linear recurrence over a state of [`S4D_STATE`] numbers, computed
+    /// as a causal convolution. burn has none; it is written out in `src/recurrent.rs`.
+    S4d,
+}
+
+/// State numbers per channel of the S4D layer: S4D's default of 64 is for
+/// sequences of thousands of tokens; a few hundred need far fewer modes, and 16
+/// keeps the convolution kernel's [w, N, s] tensor small in a browser.
+pub const S4D_STATE: usize = 16;
+
+impl ModelKind {
+    /// Every kind, in the order menus and sweeps list them.
+    pub const ALL: [ModelKind; 7] = [
+        ModelKind::Transformer,
+        ModelKind::LinearAttention,
+        ModelKind::Reddy,
+        ModelKind::Lsa,
+        ModelKind::Lstm,
+        ModelKind::Gru,
+        ModelKind::S4d,
+    ];
+
+    /// LSTM, GRU and S4D: no attention, a state carried along the sequence.
+    pub fn is_recurrent(self) -> bool {
+        matches!(self, ModelKind::Lstm | ModelKind::Gru | ModelKind::S4d)
+    }
+
+    /// Whether the model has attention heads (what the attention lens and head
+    /// ablations read).
+    pub fn has_attention(self) -> bool {
+        !self.is_recurrent()
+    }
+
+    /// The name a sentence uses ("LSTM", "state-space model").
+    pub fn label(self) -> &'static str {
+        match self {
+            ModelKind::Transformer => "transformer",
+            ModelKind::Reddy => "attention-only model",
+            ModelKind::Lsa => "linear self-attention model",
+            ModelKind::LinearAttention => "linear-attention transformer",
+            ModelKind::Lstm => "LSTM",
+            ModelKind::Gru => "GRU",
+            ModelKind::S4d => "S4D state-space model",
+        }
+    }
+
+    /// The name in configs and URLs (`lstm`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Transformer => "transformer",
+            ModelKind::Reddy => "reddy",
+            ModelKind::Lsa => "lsa",
+            ModelKind::LinearAttention => "linear_attention",
+            ModelKind::Lstm => "lstm",
+            ModelKind::Gru => "gru",
+            ModelKind::S4d => "s4d",
+        }
+    }
 }
 
 /// The model: a GPT-2-style decoder, or Reddy's attention-only classifier.
@@ -157,8 +228,13 @@ pub struct ModelConfig {
     /// (Reddy's model is always attention-only.)
     pub mlp: bool,
     pub attention: AttentionKind,
-    /// Position information added to the tokens.
+    /// Position information added to the tokens (attention models; recurrent ones
+    /// take none).
     pub positions: PositionKind,
+    /// Size the model by its parameter count: when set, `width` is the one whose
+    /// model has the count nearest this (a multiple of `heads` for attention models),
+    /// so kinds compare at equal parameters with one setting. `null`: `width` as given.
+    pub params: Option<usize>,
 }
 
 /// How the transformer knows where a token is.
@@ -184,7 +260,113 @@ impl Default for ModelConfig {
             mlp: true,
             attention: AttentionKind::Softmax,
             positions: PositionKind::Learned,
+            params: None,
         }
+    }
+}
+
+impl ModelConfig {
+    /// Whether attention is softmax: the `attention` setting, except that the
+    /// linear-attention kind is softmax-free by definition.
+    pub fn softmax(&self) -> bool {
+        self.kind != ModelKind::LinearAttention && self.attention == AttentionKind::Softmax
+    }
+
+    /// Attention layers and heads per layer, (0, 0) for the recurrent kinds: the
+    /// heads a lens reads and an ablation may switch off.
+    pub fn attention_heads(&self) -> (usize, usize) {
+        if self.kind.has_attention() {
+            (self.layers, self.heads)
+        } else {
+            (0, 0)
+        }
+    }
+
+    /// Whether learned positions are added (attention models with learned positions).
+    pub fn learned_positions(&self) -> bool {
+        self.kind.has_attention()
+            && self.kind != ModelKind::Lsa
+            && self.positions == PositionKind::Learned
+    }
+
+    /// Whether fixed sinusoids are added.
+    pub fn sinusoidal_positions(&self) -> bool {
+        self.kind.has_attention()
+            && self.kind != ModelKind::Lsa
+            && self.positions == PositionKind::Sinusoidal
+    }
+
+    /// The exact number of trainable numbers the model has, with `width` as set: the
+    /// model's own `num_params` (a test holds the two equal for every kind).
+    pub fn param_count(&self, token_dim: usize, max_seq: usize, outputs: usize) -> usize {
+        let (l, w) = (self.layers, self.width);
+        let linear = |i: usize, o: usize| i * o + o;
+        let norm = 2 * w;
+        if self.kind == ModelKind::Lsa {
+            // Four bias-free maps on the token itself per layer.
+            return 4 * l * token_dim * token_dim;
+        }
+        let reddy = self.kind == ModelKind::Reddy;
+        let mlp = if self.mlp && !reddy {
+            norm + linear(w, 4 * w) + linear(4 * w, w)
+        } else {
+            0
+        };
+        let mixer = match self.kind {
+            // query, key, value, output
+            ModelKind::Transformer | ModelKind::Reddy | ModelKind::LinearAttention => {
+                4 * linear(w, w)
+            }
+            // per gate an input and a hidden map: 4 gates (LSTM), 3 (GRU)
+            ModelKind::Lstm => 4 * 2 * linear(w, w),
+            ModelKind::Gru => 3 * 2 * linear(w, w),
+            // log Δ and D per channel; log(−A), B, C per channel and mode; the output map
+            ModelKind::S4d => 2 * w + 3 * w * S4D_STATE + linear(w, w),
+            ModelKind::Lsa => unreachable!("returned above"),
+        };
+        let positions = if self.learned_positions() {
+            max_seq * w
+        } else {
+            0
+        };
+        let head = if reddy {
+            linear(w, 4 * w) + linear(4 * w, 4 * w) + linear(4 * w, outputs)
+        } else {
+            linear(w, outputs)
+        };
+        linear(token_dim, w) + positions + l * (norm + mixer + mlp) + norm + head
+    }
+
+    /// The widths this kind may have: multiples of `heads` for attention models, any
+    /// width for recurrent ones.
+    fn widths(&self) -> impl Iterator<Item = usize> + '_ {
+        let step = if self.kind.is_recurrent() {
+            1
+        } else {
+            self.heads.max(1)
+        };
+        (step..=limits::WIDTH).step_by(step)
+    }
+
+    /// The width `params` asks for (the one with the nearest count), or `None` when
+    /// `params` is not set or the kind has no width (LSA).
+    pub fn width_for_params(
+        &self,
+        token_dim: usize,
+        max_seq: usize,
+        outputs: usize,
+    ) -> Option<usize> {
+        let target = self.params? as i64;
+        if self.kind == ModelKind::Lsa {
+            return None;
+        }
+        self.widths().min_by_key(|&w| {
+            let m = ModelConfig {
+                width: w,
+                ..self.clone()
+            };
+            (m.param_count(token_dim, max_seq, outputs) as i64 - target).abs()
+        })
     }
 }
 
@@ -468,12 +650,77 @@ impl Experiment {
                     format!("a divisor of the token width d + 1 = {w} with model.kind = lsa"),
                 );
             }
-        } else if m.heads > 0 && !m.width.is_multiple_of(m.heads) {
+        } else if m.kind.has_attention() && m.heads > 0 && !m.width.is_multiple_of(m.heads) {
             c.fail(
                 "model.width",
                 m.width,
                 format!("a multiple of model.heads ({})", m.heads),
             );
+        }
+        if m.kind.is_recurrent()
+            && shape == Shape::Regression
+            && t.encoding != Encoding::Interleaved
+        {
+            let name = match t.encoding {
+                Encoding::Concatenated => "concatenated",
+                _ => "full_context",
+            };
+            c.fail(
+                "task.encoding",
+                name,
+                format!(
+                    "interleaved with model.kind = {} (a recurrent model reads the tokens \
+                     strictly in order, so it cannot keep a query from the context after it \
+                     as the {} encoding's mask does)",
+                    m.kind.name(),
+                    name
+                ),
+            );
+        }
+        if let Some(n) = m.params {
+            let (token_dim, seq, outputs) = (self.token_dim(), self.max_seq_len(), self.outputs());
+            let count = |w: usize| {
+                ModelConfig {
+                    width: w,
+                    ..m.clone()
+                }
+                .param_count(token_dim, seq, outputs)
+            };
+            if m.kind == ModelKind::Lsa {
+                c.fail(
+                    "model.params",
+                    n,
+                    "null with model.kind = lsa (its size is fixed by the token width d + 1)",
+                );
+            } else if let Some(w) = m.width_for_params(token_dim, seq, outputs) {
+                let (lo, hi) = (
+                    count(m.widths().next().unwrap_or(1)),
+                    count(m.widths().last().unwrap_or(1)),
+                );
+                let off = (count(w) as f64 - n as f64).abs() / n.max(1) as f64;
+                if off > 0.1 {
+                    c.fail(
+                        "model.params",
+                        n,
+                        format!(
+                            "{lo} … {hi} for a {}-layer {} model on this task (widths {} … {})",
+                            m.layers,
+                            m.kind.name(),
+                            m.widths().next().unwrap_or(1),
+                            limits::WIDTH
+                        ),
+                    );
+                } else if w != m.width {
+                    c.fail(
+                        "model.width",
+                        m.width,
+                        format!(
+                            "{w}, the width model.params = {n} gives (set model.params = null \
+                             to choose the width yourself)"
+                        ),
+                    );
+                }
+            }
         }
 
         let o = &self.optim;
@@ -555,6 +802,23 @@ impl Experiment {
         }
     }
 
+    /// Sets `model.width` from `model.params` when that is set (the width whose model
+    /// has the nearest parameter count). Every reader of a record calls it, so a
+    /// config, a URL or an override that sets `model.params` (or changes the task,
+    /// and with it the token width) gets the width that goes with it.
+    pub fn resolve_params(&mut self) {
+        let (token_dim, seq, outputs) = (self.token_dim(), self.max_seq_len(), self.outputs());
+        if let Some(w) = self.model.width_for_params(token_dim, seq, outputs) {
+            self.model.width = w;
+        }
+    }
+
+    /// The model's parameter count (exact; what `model.params` sizes by).
+    pub fn param_count(&self) -> usize {
+        self.model
+            .param_count(self.token_dim(), self.max_seq_len(), self.outputs())
+    }
+
     /// Number of tokens in the longest prompt the model sees.
     pub fn max_seq_len(&self) -> usize {
         let t = &self.task;
@@ -592,12 +856,13 @@ impl Experiment {
             )));
         }
         migrate(&mut record);
-        let exp = read_record(record).map_err(|e| match e {
+        let mut exp = read_record(record).map_err(|e| match e {
             RecordError::Serde(e) => ConfigError::Parse(e),
             RecordError::Unknown(path) => ConfigError::Parse(format!(
                 "unknown field `{path}`: no such setting (README lists them)"
             )),
         })?;
+        exp.resolve_params();
         exp.validate()?;
         Ok(exp)
     }
@@ -643,7 +908,7 @@ impl Experiment {
             };
             set_path(&mut v, path, value)?;
         }
-        let exp = read_record(v).map_err(|e| match e {
+        let mut exp = read_record(v).map_err(|e| match e {
             RecordError::Unknown(path) => ConfigError::Set {
                 why: "no such field here".into(),
                 path,
@@ -672,6 +937,16 @@ impl Experiment {
                 }
             }
         })?;
+        // model.params sets the width, unless this very call sets the width (then
+        // validate says the two disagree, rather than dropping what was asked).
+        let sets_width = sets.iter().any(|s| {
+            s.as_ref()
+                .split_once('=')
+                .is_some_and(|(p, _)| p.trim() == "model.width")
+        });
+        if !sets_width {
+            exp.resolve_params();
+        }
         exp.validate()?;
         Ok(exp)
     }

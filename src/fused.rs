@@ -304,6 +304,7 @@ impl Fused {
         let [t, w] = read_in.weight.val().dims();
         let h = model.blocks.first()?.attention.heads;
         let plain = model.head.is_none()
+            && model.recurrent.is_empty()
             && model.ln_final.is_some()
             && read_out.weight.val().dims() == [w, 1]
             && (model.positions.is_some() || model.sinusoidal)

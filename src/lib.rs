@@ -44,6 +44,8 @@ pub mod predict;
 pub mod presets;
 pub mod probes;
 pub mod prompt;
+#[cfg(feature = "trainer")]
+pub mod recurrent;
 #[cfg(all(feature = "trainer", not(target_arch = "wasm32")))]
 pub mod reproduce;
 pub mod seeds;

@@ -53,37 +53,51 @@ pub fn footprint(exp: &Experiment) -> Footprint {
         return Footprint {
             largest_per_prompt: scores.max(seq * d_in * m.heads),
             train_per_prompt: m.layers * (seq * 4 * d_in * m.heads + 2 * scores) + seq * d_in,
-            weights: 4 * m.layers * 4 * d_in * d_in,
+            weights: 4 * exp.param_count(),
         };
     }
     let reddy = m.kind == crate::config::ModelKind::Reddy;
+    // Weights, gradients and two Adam moments.
+    let weights = 4 * exp.param_count();
+    if m.kind.is_recurrent() {
+        let hidden = if m.mlp { 4 * m.width } else { m.width };
+        // Per position and layer, what backward keeps: the LSTM's four gates before
+        // and after their activations and its cell (≈ 12 w; the GRU's three gates,
+        // ≈ 9 w), the S4D layer's input, output and activation (≈ 4 w); the block's
+        // residual and LayerNorm, and the MLP as in the transformer.
+        let mixer = match m.kind {
+            crate::config::ModelKind::Lstm => 12 * m.width,
+            crate::config::ModelKind::Gru => 9 * m.width,
+            _ => 4 * m.width,
+        };
+        let mlp = if m.mlp { 2 * m.width + 2 * hidden } else { 0 };
+        // The S4D layer's kernel [w, N, s] and causal convolution matrix [w, s, s]
+        // belong to the layer, not the batch: counted with the weights.
+        let kernel = if m.kind == crate::config::ModelKind::S4d {
+            m.layers * m.width * seq * (crate::config::S4D_STATE + 2 * seq)
+        } else {
+            0
+        };
+        return Footprint {
+            largest_per_prompt: seq * hidden.max(4 * m.width),
+            train_per_prompt: m.layers * seq * (2 * m.width + mixer + mlp)
+                + seq * (d_in + 2 * m.width),
+            weights: weights + kernel,
+        };
+    }
     let hidden = if m.mlp && !reddy {
         4 * m.width
     } else {
         m.width
     };
     let scores = m.heads * seq * seq;
-    let per_layer_weights = 4 * m.width * m.width
-        + if hidden > m.width {
-            8 * m.width * m.width
-        } else {
-            0
-        };
-    // The read-out: Reddy's classifier MLP, or one linear map to the outputs.
-    let head = if reddy {
-        // Two hidden layers of 4w, then one logit per label.
-        20 * m.width * m.width + 4 * m.width * exp.outputs()
-    } else {
-        m.width * exp.outputs()
-    };
     Footprint {
         largest_per_prompt: scores.max(seq * hidden),
         // Per layer: residual, layer-norm, q, k, v, attention out, MLP in/out (~8 × w),
         // the MLP hidden twice (pre- and post-GELU), the scores twice (pre/post softmax).
         train_per_prompt: m.layers * (seq * (8 * m.width + 2 * hidden) + 2 * scores)
             + seq * (d_in + 2 * m.width),
-        // Weights, gradients and two Adam moments.
-        weights: 4 * (m.layers * per_layer_weights + seq * m.width + d_in * m.width + head),
+        weights,
     }
 }
 

@@ -145,6 +145,7 @@ pub fn thresholds(
                 seconds,
                 total_seconds,
                 steps,
+                params: None,
                 sweep,
             };
             (c.clone(), Ok(m))
@@ -215,7 +216,10 @@ pub fn run_group(
             .iter()
             .map(|h| {
                 let head: crate::ablation::HeadAblation = h.parse()?;
-                head.check(exp.model.layers, exp.model.heads)?;
+                {
+                    let (layers, heads) = exp.model.attention_heads();
+                    head.check(layers, heads)?;
+                }
                 Ok(head)
             })
             .collect::<Result<Vec<_>, String>>()
@@ -269,6 +273,7 @@ pub fn run_group(
                 seconds,
                 total_seconds,
                 steps: stop,
+                params: Some(exp.param_count()),
                 sweep: Vec::new(),
             });
             (c.clone(), m)

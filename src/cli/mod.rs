@@ -822,8 +822,12 @@ fn run(exp: &Experiment, dev: &Device, backend: Backend, out: &Path) -> Result<E
     write_checkpoint(out, &trainer, None)?;
     bar.finish_and_clear();
     eprintln!(
-        "trained {} steps on {} in {:.1} s; wrote {}",
+        "trained {} steps of a {} ({} layers, width {}, {} parameters) on {} in {:.1} s; wrote {}",
         exp.train.steps,
+        exp.model.kind.label(),
+        exp.model.layers,
+        exp.model.width,
+        icl_lab::claims::thousands(exp.param_count()),
         backend_name(backend),
         start.elapsed().as_secs_f64(),
         out.display()
@@ -942,8 +946,9 @@ fn eval(args: EvalArgs) -> Result<()> {
             run.join("model.bin").display()
         ));
     }
+    let (layers, heads) = exp.model.attention_heads();
     for a in ablate {
-        a.check(exp.model.layers, exp.model.heads)
+        a.check(layers, heads)
             .map_err(|e| anyhow!("--ablate {e}"))?;
     }
     let model = model.ablated(ablate);
