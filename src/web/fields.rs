@@ -327,17 +327,37 @@ pub const SECTIONS: &[Section] = &[
                 "",
                 Kind::Select(&[
                     ("\"transformer\"", "transformer (GPT-2 style)"),
+                    ("\"linear_attention\"", "linear attention (no softmax)"),
                     ("\"reddy\"", "Reddy: attention-only + MLP classifier"),
                     ("\"lsa\"", "linear self-attention (von Oswald)"),
+                    ("\"lstm\"", "LSTM (recurrent)"),
+                    ("\"gru\"", "GRU (recurrent)"),
+                    ("\"s4d\"", "S4D state-space model"),
                 ]),
             ),
             f("model.layers", "layers", "1 … 24", Kind::Int),
-            f("model.heads", "heads", "1 … 16", Kind::Int),
+            unless(
+                f("model.heads", "heads", "1 … 16", Kind::Int),
+                &[
+                    ("model.kind", "lstm"),
+                    ("model.kind", "gru"),
+                    ("model.kind", "s4d"),
+                ],
+            ),
+            unless(
+                f(
+                    "model.params",
+                    "parameters (sets the width)",
+                    "empty = set the width; else ≈ this many parameters",
+                    Kind::OptInt,
+                ),
+                &[("model.kind", "lsa")],
+            ),
             unless(
                 f(
                     "model.width",
                     "width",
-                    "1 … 1024, a multiple of heads",
+                    "1 … 1024 (a multiple of heads with attention); set by parameters when given",
                     Kind::Int,
                 ),
                 &[("model.kind", "lsa")],
@@ -356,7 +376,13 @@ pub const SECTIONS: &[Section] = &[
                         ("\"linear\"", "linear (no softmax)"),
                     ]),
                 ),
-                &[("model.kind", "lsa")],
+                &[
+                    ("model.kind", "lsa"),
+                    ("model.kind", "linear_attention"),
+                    ("model.kind", "lstm"),
+                    ("model.kind", "gru"),
+                    ("model.kind", "s4d"),
+                ],
             ),
             unless(
                 f(
@@ -368,7 +394,12 @@ pub const SECTIONS: &[Section] = &[
                         ("\"sinusoidal\"", "fixed sinusoids"),
                     ]),
                 ),
-                &[("model.kind", "lsa")],
+                &[
+                    ("model.kind", "lsa"),
+                    ("model.kind", "lstm"),
+                    ("model.kind", "gru"),
+                    ("model.kind", "s4d"),
+                ],
             ),
         ],
     },

@@ -281,6 +281,8 @@ pub fn restore(base: &Experiment, incoming: &Value, problems: &mut Vec<String>) 
     let mut merged = serde_json::to_value(base).expect("config serialises");
     let mut leaves = Vec::new();
     collect_leaves(&merged, incoming, String::new(), &mut leaves);
+    // The leaves that could be set, in order: a later conflict can drop one of them.
+    let mut applied = Vec::new();
     for (path, value) in leaves {
         if path == "version" {
             continue;
@@ -291,39 +293,74 @@ pub fn restore(base: &Experiment, incoming: &Value, problems: &mut Vec<String>) 
             continue;
         }
         match serde_json::from_value::<Experiment>(trial.clone()) {
-            Ok(_) => merged = trial,
+            Ok(_) => {
+                merged = trial;
+                applied.push((path, value));
+            }
             Err(e) => problems.push(format!("{path} = {value} could not be used ({e})")),
         }
     }
-    let mut exp: Experiment = serde_json::from_value(merged.clone()).expect("checked leaf by leaf");
-    exp.version = FORMAT_VERSION;
-    // Out-of-range values: reset each named field to the base value, until valid.
     let base_value = serde_json::to_value(base).expect("config serialises");
-    for _ in 0..8 {
+    let decode = |merged: &Value| -> Option<Experiment> {
+        let mut e: Experiment = serde_json::from_value(merged.clone()).ok()?;
+        e.version = FORMAT_VERSION;
+        // A link that sizes the model by its parameters gets the width that goes with it.
+        e.resolve_params();
+        Some(e)
+    };
+    let mut exp = decode(&merged).expect("checked leaf by leaf");
+    // Out-of-range values: reset each named field to the base value, until valid. A
+    // field already at the base value cannot be mended this way: the conflict is with
+    // another field the link set (below).
+    let mut reported = std::collections::BTreeSet::new();
+    loop {
         let Err(ConfigError::Invalid(errors)) = exp.validate() else {
             return exp;
         };
+        let mut changed = false;
         for err in &errors {
-            problems.push(format!("{err}; using the default"));
             let path = err.field.split('[').next().unwrap_or(&err.field);
-            if let Some(default) = get(&base_value, path) {
+            let Some(default) = get(&base_value, path) else {
+                continue;
+            };
+            if get(&merged, path) != Some(default) {
                 set(&mut merged, path, default.clone());
+                changed = true;
+                if reported.insert(err.to_string()) {
+                    problems.push(format!("{err}; using the default"));
+                }
             }
         }
-        match serde_json::from_value::<Experiment>(merged.clone()) {
-            Ok(mut e) => {
-                e.version = FORMAT_VERSION;
-                exp = e;
-            }
-            Err(_) => break,
+        match decode(&merged) {
+            Some(e) if changed => exp = e,
+            _ => break,
         }
     }
-    if exp.validate().is_ok() {
-        exp
-    } else {
-        problems.push("the link's fields do not fit together; using the defaults".into());
-        base.clone()
+    // A field the link set conflicts with the base's others (`model.kind = lstm` on a
+    // preset whose encoding a recurrent model cannot read): drop the one link field
+    // whose removal makes the experiment valid, and keep the rest of the link.
+    let first_error = match exp.validate() {
+        Err(ConfigError::Invalid(errors)) => errors.first().map(|e| e.to_string()),
+        _ => None,
+    };
+    for skip in (0..applied.len()).rev() {
+        let mut trial = base_value.clone();
+        for (i, (path, value)) in applied.iter().enumerate() {
+            if i != skip {
+                set(&mut trial, path, value.clone());
+            }
+        }
+        if let Some(e) = decode(&trial).filter(|e| e.validate().is_ok()) {
+            let (path, value) = &applied[skip];
+            problems.push(format!(
+                "{path} = {value} does not fit with the rest of this experiment ({}); using the default",
+                first_error.as_deref().unwrap_or("invalid")
+            ));
+            return e;
+        }
     }
+    problems.push("the link's fields do not fit together; using the defaults".into());
+    base.clone()
 }
 
 /// The paths and values to apply: objects are walked field by field where the base
@@ -332,8 +369,9 @@ pub fn restore(base: &Experiment, incoming: &Value, problems: &mut Vec<String>) 
 fn collect_leaves(base: &Value, v: &Value, path: String, out: &mut Vec<(String, Value)>) {
     let join = |k: &str| crate::config::dotted(&path, k);
     match (base, v) {
+        // `model.kind` is a plain field (every kind has the same fields), not a tag.
         (Value::Object(b), Value::Object(m))
-            if m.get("kind").is_none() || m.get("kind") == b.get("kind") =>
+            if path == "model" || m.get("kind").is_none() || m.get("kind") == b.get("kind") =>
         {
             for (k, sub) in m {
                 let key = join(k);
@@ -502,6 +540,31 @@ mod tests {
         assert_eq!(s.experiment.model.heads, 4);
         assert_eq!(s.experiment.model.width, Experiment::default().model.width);
         assert!(p.iter().any(|m| m.contains("model.width = 30")), "{p:?}");
+    }
+
+    #[test]
+    fn a_link_field_that_conflicts_with_the_preset_is_dropped_alone_and_named_once() {
+        // icl-in-a-minute reads the concatenated encoding, which a recurrent model
+        // cannot: the link's model.kind goes, its other fields stay.
+        let (s, p) = parse_hash(
+            "preset=icl-in-a-minute&exp={\"model\":{\"kind\":\"lstm\",\"layers\":1},\"train\":{\"steps\":7}}",
+        );
+        let e = &s.experiment;
+        assert_eq!(e.train.steps, 7);
+        assert_eq!(e.model.layers, 1);
+        assert_eq!(e.model.kind, crate::config::ModelKind::Transformer);
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert!(
+            p[0].starts_with("model.kind = \"lstm\" does not fit"),
+            "{p:?}"
+        );
+        assert!(p[0].contains("task.encoding"), "{p:?}");
+        // With the encoding the link asks for too, it is all kept.
+        let (s, p) = parse_hash(
+            "preset=icl-in-a-minute&exp={\"model\":{\"kind\":\"lstm\"},\"task\":{\"encoding\":\"interleaved\"}}",
+        );
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(s.experiment.model.kind, crate::config::ModelKind::Lstm);
     }
 
     #[test]

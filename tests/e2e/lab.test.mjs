@@ -737,6 +737,39 @@ test('WebGPU (software adapter): a few steps, the badge names the adapter, losse
   assert.equal(gpu.model.length, cpu.model.length);
 });
 
+test('recurrent kinds (LSTM, GRU, S4D) train on WebGPU: a few steps, losses match the CPU', { timeout: 900_000 }, async () => {
+  const run = async (kind, backend) => {
+    // A recurrent model reads the interleaved encoding (icl-in-a-minute's is concatenated).
+    const exp = {
+      ...TINY,
+      task: { ...TINY.task, encoding: 'interleaved' },
+      model: { ...TINY.model, kind, layers: 1, width: 8 },
+      train: { ...TINY.train, steps: 2 },
+    };
+    const page = await open(hashFor('icl-in-a-minute', exp, backend));
+    await page.click('#train');
+    await waitFor(page, (s) => /finished/.test(s.text), 600_000, `${kind} on ${backend}`);
+    const l = await losses(page);
+    const badge = await page.textContent('#backend-badge');
+    const errors = page.errors;
+    await page.close();
+    return { l, badge, errors };
+  };
+  for (const kind of ['lstm', 'gru', 's4d']) {
+    const gpu = await run(kind, 'webgpu');
+    const cpu = await run(kind, 'cpu');
+    console.log(`# ${kind}: losses webgpu ${JSON.stringify(gpu.l)} cpu ${JSON.stringify(cpu.l)}`);
+    assert.match(gpu.badge, /WebGPU · .+/, `${kind} ran on WebGPU`);
+    assert.equal(gpu.l.length, 2);
+    for (let i = 0; i < 2; i++) {
+      assert.equal(gpu.l[i][0], cpu.l[i][0]);
+      assert.ok(Math.abs(gpu.l[i][1] - cpu.l[i][1]) < 1e-3 * Math.max(1, cpu.l[i][1]), `${kind} step ${i + 1}: ${gpu.l[i][1]} vs ${cpu.l[i][1]}`);
+    }
+    assert.deepEqual(gpu.errors, []);
+    assert.deepEqual(cpu.errors, []);
+  }
+});
+
 // ---- Lessons, saved runs, export and import (issue 7) ----
 
 /// Waits for the saved-runs table to have a row matching `pred(row)`, and returns it.

@@ -38,7 +38,7 @@ use super::state::{
 };
 use super::store;
 use crate::ablation::AblationMode;
-use crate::config::Experiment;
+use crate::config::{Experiment, ModelKind};
 use crate::eval::EvalReport;
 use crate::metric::{Head, Metric, list_text, parse_list};
 use crate::tasks::Shape;
@@ -420,6 +420,8 @@ struct LessonsProps {
 #[derive(Properties, PartialEq)]
 struct AttentionProps {
     run: Shared<RunView>,
+    /// The trained model's kind: a recurrent one has no attention to show.
+    kind: ModelKind,
     ablation_mode: AblationMode,
     attention_prompt: usize,
     dispatch: Dispatch,
@@ -561,6 +563,15 @@ fn controls(props: &ControlsProps) -> Html {
                     { for sec.fields.iter().filter(|f| f.applies(exp)).map(|f| html!{
                         <FieldInput field={*f} value={f.text(exp)} draft={props.drafts.get(f.path).cloned()} dispatch={dispatch.clone()} />
                     }) }
+                    if sec.title == "Model" {
+                        // What model.params sizes by, so that two kinds compare at equal size.
+                        <p class="muted small" id="param-count">{format!(
+                            "{} parameters ({} of width {})",
+                            crate::claims::thousands(exp.param_count()),
+                            exp.model.kind.label(),
+                            exp.model.width
+                        )}</p>
+                    }
                 </fieldset>
             }) }
         </aside>
@@ -878,7 +889,7 @@ fn charts(props: &ChartsProps) -> Html {
                 if let Some(figure) = heads { <FigureChart {figure} /> }
                 if let Some(figure) = copying { <FigureChart {figure} /> }
                 if let Some(figure) = token_loss { <FigureChart {figure} /> }
-                if want(ChartId::Attention) { <AttentionView run={run.clone()} ablation_mode={props.ablation_mode} attention_prompt={props.attention_prompt} dispatch={dispatch.clone()} /> }
+                if want(ChartId::Attention) { <AttentionView run={run.clone()} kind={trained.model.kind} ablation_mode={props.ablation_mode} attention_prompt={props.attention_prompt} dispatch={dispatch.clone()} /> }
             </div>
         };
     }
@@ -920,7 +931,7 @@ fn charts(props: &ChartsProps) -> Html {
                     </div>
                 }
                 if let Some(figure) = heads { <FigureChart {figure} /> }
-                if want(ChartId::Attention) { <AttentionView run={run.clone()} ablation_mode={props.ablation_mode} attention_prompt={props.attention_prompt} dispatch={dispatch.clone()} /> }
+                if want(ChartId::Attention) { <AttentionView run={run.clone()} kind={trained.model.kind} ablation_mode={props.ablation_mode} attention_prompt={props.attention_prompt} dispatch={dispatch.clone()} /> }
             </div>
         };
     }
@@ -1192,6 +1203,17 @@ fn copy_text(text: &str) -> bool {
 #[function_component(AttentionView)]
 fn attention_view(props: &AttentionProps) -> Html {
     let (run, dispatch) = (&props.run, &props.dispatch);
+    if !props.kind.has_attention() {
+        return html! {
+            <figure class="chart" data-chart={ChartId::Attention.id()}>
+                <figcaption>{"Attention patterns"}</figcaption>
+                <p class="caption" data-caption="no-attention">{format!(
+                    "The attention lens and head ablations are for attention models only: this {} reads its context through a recurrent state, not attention heads. The loss and in-context charts, and the algorithm lens, apply to it as to a transformer.",
+                    props.kind.label()
+                )}</p>
+            </figure>
+        };
+    }
     let Some((step, snapshot)) = run.shown_attention() else {
         return html! {
             <figure class="chart" data-chart={ChartId::Attention.id()}>
