@@ -24,6 +24,54 @@ pub const RESULTS: &str = include_str!("../claims/results.json");
 #[serde(deny_unknown_fields)]
 struct Table {
     claim: Vec<Claim>,
+    /// Figures drawn across claims (Lee's comparison: a metric against size).
+    #[serde(default)]
+    figure: Vec<SizeFigure>,
+}
+
+/// A figure drawn from several claims' results rather than from one run: one line
+/// per series, each point a claim's value against its model's parameter count
+/// (`Measured::params`). `icl-lab reproduce --write` draws it into
+/// `docs/results/<id>.svg`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SizeFigure {
+    /// The file name, `docs/results/<id>.svg`.
+    pub id: String,
+    pub title: String,
+    /// The y axis's label (what the claims measure).
+    pub y: String,
+    pub series: Vec<Series>,
+}
+
+/// One line of a [`SizeFigure`]: a model kind at several sizes.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Series {
+    pub name: String,
+    /// Claim ids, one per size.
+    pub claims: Vec<String>,
+}
+
+impl SizeFigure {
+    /// Each series' (parameters, value) points in order of size, from `results`;
+    /// a claim not measured yet (or measured before sizes were recorded) is left
+    /// out.
+    pub fn points(&self, results: &Results) -> Vec<(String, Vec<(f64, f64)>)> {
+        self.series
+            .iter()
+            .map(|s| {
+                let mut pts: Vec<(f64, f64)> = s
+                    .claims
+                    .iter()
+                    .filter_map(|id| results.get(id))
+                    .filter_map(|m| Some((m.params? as f64, m.value)))
+                    .collect();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                (s.name.clone(), pts)
+            })
+            .collect()
+    }
 }
 
 /// One quoted number and its check.
@@ -197,6 +245,42 @@ pub enum ClaimError {
 
 /// Parses a claims table.
 pub fn parse_table(text: &str) -> Result<Vec<Claim>, ClaimError> {
+    Ok(parse(text)?.claim)
+}
+
+/// Parses a claims table's figures; each names claims of the table.
+pub fn parse_figures(text: &str) -> Result<Vec<SizeFigure>, ClaimError> {
+    let table = parse(text)?;
+    let mut seen = std::collections::BTreeSet::new();
+    for f in &table.figure {
+        let bad = |why: String| ClaimError::Claim {
+            id: format!("figure {}", f.id),
+            why,
+        };
+        if !seen.insert(f.id.as_str()) {
+            return Err(bad("listed twice".into()));
+        }
+        if f.id.is_empty() || !f.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(bad("the id is a file name: letters, digits and -".into()));
+        }
+        for id in f.series.iter().flat_map(|s| &s.claims) {
+            if !table.claim.iter().any(|c| &c.id == id) {
+                return Err(bad(format!(
+                    "`{}` is not a claim of the table",
+                    crate::check::readable(id)
+                )));
+            }
+        }
+    }
+    Ok(table.figure)
+}
+
+/// The committed table's figures.
+pub fn figures() -> Vec<SizeFigure> {
+    parse_figures(TABLE).expect("claims/claims.toml parses (tested)")
+}
+
+fn parse(text: &str) -> Result<Table, ClaimError> {
     let table: Table = toml::from_str(text).map_err(|e| ClaimError::Table(e.to_string()))?;
     let mut seen = std::collections::BTreeSet::new();
     for c in &table.claim {
@@ -237,7 +321,7 @@ pub fn parse_table(text: &str) -> Result<Vec<Claim>, ClaimError> {
             });
         }
     }
-    Ok(table.claim)
+    Ok(table)
 }
 
 /// The committed table.
@@ -367,6 +451,53 @@ pub fn quoted(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn figures_name_claims_of_the_table_and_read_their_sizes() {
+        assert!(!figures().is_empty(), "the committed figures parse");
+        let head = "[[claim]]\nid = \"icl-in-a-minute/a\"\npreset = \"icl-in-a-minute\"\nmetric = \"fresh_error\"\nwhat = \"x\"\nexpect = { at_most = 1.0 }\n";
+        let fig = |claims: &str| {
+            format!(
+                "{head}\n[[figure]]\nid = \"f\"\ntitle = \"t\"\ny = \"y\"\nseries = [{{ name = \"s\", claims = [{claims}] }}]\n"
+            )
+        };
+        let f = parse_figures(&fig("\"icl-in-a-minute/a\"")).unwrap();
+        assert_eq!(f[0].series[0].claims, ["icl-in-a-minute/a"]);
+        let e = parse_figures(&fig("\"icl-in-a-minute/b\""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`icl-in-a-minute/b` is not a claim"), "{e}");
+        // Points: in order of size; a claim without a recorded size is left out.
+        let m = |value: f64, params: Option<usize>| Measured {
+            value,
+            references: vec![],
+            passed: true,
+            seconds: 1.0,
+            total_seconds: 1.0,
+            steps: 1,
+            params,
+            sweep: vec![],
+        };
+        let fig = SizeFigure {
+            id: "f".into(),
+            title: "t".into(),
+            y: "y".into(),
+            series: vec![Series {
+                name: "s".into(),
+                claims: vec!["a".into(), "b".into(), "c".into()],
+            }],
+        };
+        let results: Results = [
+            ("a".to_string(), m(2.0, Some(45_000))),
+            ("b".to_string(), m(3.0, Some(15_000))),
+            ("c".to_string(), m(9.0, None)),
+        ]
+        .into();
+        assert_eq!(
+            fig.points(&results),
+            [("s".to_string(), vec![(15_000.0, 3.0), (45_000.0, 2.0)])]
+        );
+    }
 
     fn claim(expect: Expect) -> Claim {
         Claim {

@@ -206,10 +206,87 @@ fn draw_ood(
     Ok(())
 }
 
+/// A metric against model size, one line per series (a model kind), as in Lee et
+/// al.'s figures: `series` holds (parameters, value) points in order of size.
+/// `None` when there is nothing to draw.
+pub fn size_svg(title: &str, y_desc: &str, series: &[(String, Vec<(f64, f64)>)]) -> Option<String> {
+    let mut svg = String::new();
+    draw_sizes(title, y_desc, series, &mut svg).ok()?;
+    Some(svg)
+}
+
+fn draw_sizes(
+    title: &str,
+    y_desc: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+    out: &mut String,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let all = || series.iter().flat_map(|(_, p)| p.iter());
+    let x_max = all().map(|p| p.0).fold(f64::NAN, f64::max);
+    let y_max = all().map(|p| p.1).fold(f64::NAN, f64::max);
+    if !(x_max.is_finite() && y_max.is_finite()) {
+        return Err("no points".into());
+    }
+    // Parameters in thousands, from 0: the sizes compared are a few times apart.
+    // Headroom above the highest point keeps the legend (top right) off the lines.
+    let (x_max, y_max) = (x_max / 1e3 * 1.1, y_max.max(1e-9) * 1.45);
+    let root = SVGBackend::with_string(out, (760, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0f64..x_max, 0f64..y_max)?;
+    chart
+        .configure_mesh()
+        .x_desc("parameters (thousands)")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_desc(y_desc)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    for (slot, (name, pts)) in series.iter().enumerate() {
+        let color = PALETTE[slot % PALETTE.len()];
+        let pts: Vec<(f64, f64)> = pts.iter().map(|(x, y)| (x / 1e3, *y)).collect();
+        let s = chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?;
+        labelled(s, name, color);
+        chart.draw_series(pts.iter().map(|p| Circle::new(*p, 4, color.filled())))?;
+    }
+    legend(&mut chart)?;
+    root.present()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use crate::eval::{Curve, EvalCurves};
+
+    #[test]
+    fn a_size_figure_draws_every_series_and_refuses_nothing_to_draw() {
+        let series = vec![
+            (
+                "transformer".to_string(),
+                vec![(15_000.0, 1.7), (45_000.0, 1.4)],
+            ),
+            ("lstm".to_string(), vec![(15_000.0, 3.4), (45_000.0, 2.9)]),
+        ];
+        let svg = size_svg("repeat loss against size", "nats", &series).unwrap();
+        for text in [
+            "transformer",
+            "lstm",
+            "repeat loss against size",
+            "parameters (thousands)",
+        ] {
+            assert!(svg.contains(text), "{text} is missing");
+        }
+        // A marker per point.
+        let one = size_svg("repeat loss against size", "nats", &series[..1]).unwrap();
+        assert_eq!(svg.matches("<circle").count(), 4);
+        assert_eq!(one.matches("<circle").count(), 2);
+        assert!(size_svg("t", "y", &[("a".into(), vec![])]).is_none());
+    }
 
     fn set(name: &str, x_dist: &str) -> EvalCurves {
         let c = |m: f64| Curve {

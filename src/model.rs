@@ -287,6 +287,17 @@ pub struct Mlp {
     pub proj: Linear,
 }
 
+impl Mlp {
+    /// x + MLP(LN(x)): [b, s, w] → [b, s, w]
+    fn residual(&self, x: Tensor<3>) -> Tensor<3> {
+        let y = self.proj.forward(
+            self.gelu
+                .forward(self.fc.forward(self.ln.forward(x.clone()))),
+        );
+        x + y
+    }
+}
+
 /// One pre-LayerNorm transformer block (no LayerNorm in the linear self-attention
 /// model).
 #[derive(Module, Debug)]
@@ -307,12 +318,7 @@ impl Block {
         let (a, weights) = self.attention.forward(normed, mask);
         let x = x + a;
         let x = match &self.mlp {
-            Some(m) => {
-                let y = m
-                    .proj
-                    .forward(m.gelu.forward(m.fc.forward(m.ln.forward(x.clone()))));
-                x + y
-            }
+            Some(m) => m.residual(x),
             None => x,
         };
         (x, weights)
@@ -335,12 +341,7 @@ impl RecurrentBlock {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let x = x.clone() + self.mixer.forward(self.ln.forward(x));
         match &self.mlp {
-            Some(m) => {
-                let y = m
-                    .proj
-                    .forward(m.gelu.forward(m.fc.forward(m.ln.forward(x.clone()))));
-                x + y
-            }
+            Some(m) => m.residual(x),
             None => x,
         }
     }

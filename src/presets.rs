@@ -160,7 +160,81 @@ pub const PRESETS: &[Preset] = &[
         build: induction_phase_change,
         sweep: Some("model.layers=1,2"),
     },
+    Preset {
+        name: "chan-architectures",
+        plain: "The bursty data that teaches a transformer to learn from its context, given to an LSTM of the same size: does it learn in context too?",
+        summary: "Chan et al. 2022's architecture result at browser scale: bursty-icl's data (2048 classes, 90 % bursty), a 2-layer transformer against a 2-layer LSTM, both sized to {{chan-architectures/transformer-icl:params}} parameters (model.params), {{chan-architectures/transformer-icl:steps}} steps. Measured by `icl-lab reproduce`: the transformer's ICL accuracy on novel classes ends at {{chan-architectures/transformer-icl}} (in-weights {{chan-architectures/transformer-in-weights}}); the LSTM's at {{chan-architectures/lstm-icl}} (in-weights {{chan-architectures/lstm-in-weights}}); a label copied at random from the context scores about 0.5. Sweep model.kind to add the GRU and the state-space model",
+        build: chan_architectures,
+        sweep: Some("model.kind=transformer,lstm,gru,s4d"),
+    },
+    Preset {
+        name: "architectures-induction",
+        plain: "The same copying task for five kinds of network of the same size: attention, linear attention, LSTM, GRU and a state-space model. Which learn to copy from their context?",
+        summary: "Lee et al. 2023's comparison at browser scale on induction-phase-change's task (32 tokens over 64, windows recur), every kind sized to about {{architectures-induction/transformer-repeat-loss:params}} parameters (model.params), 2 layers, {{architectures-induction/transformer-repeat-loss:steps}} steps. Measured by `icl-lab reproduce`, the loss (nats) on tokens that occurred before, against ln 64 = 4.16 for guessing: transformer {{architectures-induction/transformer-repeat-loss}}, linear attention {{architectures-induction/linear-repeat-loss}}, LSTM {{architectures-induction/lstm-repeat-loss}}, GRU {{architectures-induction/gru-repeat-loss}}, S4D {{architectures-induction/s4d-repeat-loss}}; the transformer's ICL score {{architectures-induction/transformer-icl-score}} nats against the LSTM's {{architectures-induction/lstm-icl-score}}. Sweep model.kind (or model.params) to draw them side by side",
+        build: architectures_induction,
+        sweep: Some("model.kind=transformer,linear_attention,lstm,gru,s4d"),
+    },
+    Preset {
+        name: "architectures-regression",
+        plain: "Garg's linear regression for five kinds of network of the same size: which ones learn to solve for w from the examples in their prompt?",
+        summary: "Lee et al. 2023's comparison on Garg's task (d=5, 11 points, x and y in separate tokens, the encoding a recurrent network reads in order), every kind sized to about {{architectures-regression/transformer-error:params}} parameters, 2 layers, {{architectures-regression/transformer-error:steps}} steps. Measured by `icl-lab reproduce`, the error with all 10 examples (averaging's: {{architectures-regression/averaging}}; least squares': 0): transformer {{architectures-regression/transformer-error}}, linear attention {{architectures-regression/linear-error}}, LSTM {{architectures-regression/lstm-error}}, GRU {{architectures-regression/gru-error}}, S4D {{architectures-regression/s4d-error}}. Sweep model.kind to draw their ICL curves side by side",
+        build: architectures_regression,
+        sweep: Some("model.kind=transformer,linear_attention,lstm,gru,s4d"),
+    },
 ];
+
+/// Lee's comparison on Garg's regression: one size for every kind.
+fn architectures_regression() -> Experiment {
+    let mut e = garg_tiny();
+    e.model = ModelConfig {
+        // Two layers, as in architectures-induction; two heads for the attention kinds.
+        layers: 2,
+        heads: 2,
+        // A third of garg-tiny's ≈ 150k: the LSTM and GRU step their sequence one
+        // token at a time, and 50k keeps each of their runs near 4 min natively.
+        params: Some(50_000),
+        ..ModelConfig::default()
+    };
+    // At this size the transformer leaves garg-tiny's plateau between steps 2000 and
+    // 4000 (measured: error 0.68 at 2000, 0.21 at 4000, with all 10 examples).
+    e.train.steps = 4000;
+    e.train.eval_every = 500;
+    e.resolve_params();
+    e
+}
+
+/// Chan's comparison: bursty-icl's data, a transformer or an LSTM of one size.
+fn chan_architectures() -> Experiment {
+    let mut e = bursty_icl();
+    e.model = ModelConfig {
+        kind: ModelKind::Transformer,
+        // Reddy's depth; one head, as in Reddy's model.
+        layers: 2,
+        heads: 1,
+        // The size of Reddy's ≈100k-parameter model: the width follows from it for
+        // each kind (≈ 62 for the transformer, ≈ 54 for the LSTM).
+        params: Some(100_000),
+        ..ModelConfig::default()
+    };
+    // The transformer's jump comes in the first few hundred steps (bursty-icl:
+    // step 500); 2000 steps give the LSTM four times that to show one.
+    e.train.steps = 2000;
+    e.resolve_params();
+    e
+}
+
+/// Lee's comparison on the induction task: one size for every kind.
+fn architectures_induction() -> Experiment {
+    let mut e = induction_phase_change();
+    // The 2-layer attention-only transformer of induction-phase-change has ≈ 45k
+    // parameters at width 64; every kind gets that many.
+    e.model.params = Some(45_000);
+    // Its induction head forms by step 400 (measured there): 1000 steps give the
+    // recurrent kinds more than twice that, at a cost the LSTM can bear on a CPU.
+    e.train.steps = 1000;
+    e.resolve_params();
+    e
+}
 
 /// Chan/Reddy classification at browser scale: D = 32 inputs, N = 8 context pairs,
 /// L = 32 labels, Reddy's two-layer attention-only model with an MLP classifier.

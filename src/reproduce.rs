@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 
-use crate::claims::{Claim, Measured, Results};
+use crate::claims::{Claim, Measured, Results, SizeFigure};
 use crate::config::Experiment;
 use crate::eval::{EvalReport, evaluate};
 use crate::metric::Metric;
@@ -404,7 +404,12 @@ pub fn merge(
 
 /// The results page: every claim of the table, grouped by run, with its check,
 /// its last measurement and a figure where the run has an ICL curve.
-pub fn results_page(claims: &[Claim], results: &Results, figures: &[String]) -> String {
+pub fn results_page(
+    claims: &[Claim],
+    sizes: &[SizeFigure],
+    results: &Results,
+    figures: &[String],
+) -> String {
     let mut s = String::from(
         "# Reproduced results\n\n\
          Written by `icl-lab reproduce --write` (do not edit by hand). Each row is a claim of \
@@ -477,6 +482,21 @@ pub fn results_page(claims: &[Claim], results: &Results, figures: &[String]) -> 
             ));
         }
         s.push('\n');
+    }
+    let drawn: Vec<&SizeFigure> = sizes.iter().filter(|f| figures.contains(&f.id)).collect();
+    if !drawn.is_empty() {
+        s.push_str("## Across runs\n\n");
+        for f in drawn {
+            let names: Vec<&str> = f.series.iter().map(|x| x.name.as_str()).collect();
+            s.push_str(&format!(
+                "{}: {} against parameters, one line per series ({}), from the claims above.\n\n![{}]({}.svg)\n\n",
+                f.title,
+                f.y,
+                names.join(", "),
+                f.title,
+                f.id
+            ));
+        }
     }
     s
 }
@@ -574,7 +594,7 @@ mod tests {
         assert!(missing.contains("icl is not measured"), "{missing}");
         let results = merge(&Results::new(), &[o], &[], &claims);
         assert_eq!(results.len(), 3, "the error is not recorded");
-        let page = results_page(&claims, &results, &[]);
+        let page = results_page(&claims, &[], &results, &[]);
         assert!(
             page.contains("4 claims: 2 pass, 1 fail, 1 not measured yet"),
             "{page}"

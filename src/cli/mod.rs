@@ -321,9 +321,21 @@ fn reproduce(
                 figures.push(ood);
             }
         }
+        // Figures across runs (a metric against size), from the merged results.
+        let sizes = claims::parse_figures(&fs::read_to_string(&table_path)?)?;
+        for f in &sizes {
+            let path = dir.join(format!("{}.svg", f.id));
+            if let Some(svg) = icl_lab::figure::size_svg(&f.title, &f.y, &f.points(&results)) {
+                fs::write(&path, svg)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            if path.exists() {
+                figures.push(f.id.clone());
+            }
+        }
         write_json(&results_path, &results)?;
         let page = dir.join("README.md");
-        fs::write(&page, rep::results_page(&table, &results, &figures))
+        fs::write(&page, rep::results_page(&table, &sizes, &results, &figures))
             .with_context(|| format!("cannot write {}", page.display()))?;
         eprintln!("wrote {}, {}", results_path.display(), page.display());
     }

@@ -80,6 +80,16 @@ pub const SWEEPABLE: &[(&str, &str, &str)] = &[
     ("task.points", "points per prompt", "5, 11, 21"),
     ("model.layers", "layers", "1..4"),
     ("model.width", "width", "16, 32, 64"),
+    (
+        "model.kind",
+        "architecture (model kind)",
+        "transformer, linear_attention, lstm, gru, s4d",
+    ),
+    (
+        "model.params",
+        "parameters (sets the width)",
+        "15000, 45000",
+    ),
     ("optim.weight_decay", "weight decay (AdamW)", "0, 0.01, 0.1"),
     ("seed", "seed", "0..4"),
 ];
