@@ -69,9 +69,10 @@ pub struct EvalReport {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<ProbeResult>,
     /// Which algorithm the model matches at each k, on the first few fresh prompts
-    /// ([`lens_prompts`]: 32, fewer for large d) for families linear in x.
+    /// ([`lens_prompts_for`]: 32, fewer for large d or interleaved tokens) for
+    /// families linear in x.
     ///
-    /// [`lens_prompts`]: crate::lens::algorithms::lens_prompts
+    /// [`lens_prompts_for`]: crate::lens::algorithms::lens_prompts_for
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithms: Option<AlgorithmMatch>,
     /// The linear self-attention model's heads beside the GD construction

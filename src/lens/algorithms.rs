@@ -12,8 +12,9 @@
 //!
 //! With [x, y] tokens (`task.encoding = concatenated`) the query token of position k
 //! sees only the context before it, so one forward pass per probe direction gives the
-//! implicit weights at every k at once. Garg's interleaved tokens would need a pass
-//! per k and are refused.
+//! implicit weights at every k at once. With Garg's interleaved tokens the query is
+//! also context for later positions, so each k gets copies of its own in which only
+//! x_k moves, read at k (see [`probe_batch`]): any causal model, recurrent included.
 
 use std::collections::BTreeMap;
 
@@ -117,37 +118,33 @@ pub const NEWTON_MAX_ITERATIONS: usize = 16;
 /// the step).
 pub const GDPP_STEPS: [usize; 3] = [2, 3, 4];
 
-/// The probe inputs of [`implicit_weights`] for every prompt at once: one copy of
-/// each prompt per direction j and sign, its query tokens set to ±`scale`·e_j.
-/// Sequence `(2j + s)·P + b` is prompt b probed at +e_j (s = 0) or −e_j (s = 1), so
-/// one forward pass (or a few chunks) gives every implicit weight at every k.
+/// The probe inputs of [`implicit_weights`] for every prompt at once: copies of
+/// each prompt with its query tokens set to ±`scale`·e_j. Sequence
+/// `((block · 2d) + 2j + s)·P + b` is prompt b probed at +e_j (s = 0) or −e_j (s = 1).
+/// With [x, y] tokens one block moves every query at once (a query token is read by
+/// nothing after it), so one forward pass gives every implicit weight at every k.
+/// With interleaved tokens x_k is also context for every later position, so block k
+/// moves x_k alone and is read at k only: a causal model's prediction there does not
+/// see what follows, whatever the later tokens hold. That is n times the sequences
+/// ([`lens_prompts_for`] takes fewer prompts), and it works for every model kind,
+/// recurrent ones included.
 pub fn probe_batch(prompts: &[Prompt], encoding: Encoding, scale: f64) -> Result<Batch, String> {
-    if !encoding.has_query_tokens() {
-        return Err(
-            "implicit weights need [x, y] tokens (task.encoding = concatenated or \
-             full_context): with interleaved tokens a query is also context for later \
-             positions"
-                .into(),
-        );
-    }
     let (n, d) = match prompts.first() {
         Some(p) => (p.points(), p.dims()),
         None => return Err("implicit weights need at least one prompt".into()),
     };
-    let copies: Vec<Prompt> = (0..2 * d).flat_map(|_| prompts.iter().cloned()).collect();
+    let blocks = probe_blocks(encoding, n);
+    let copies: Vec<Prompt> = (0..blocks * 2 * d)
+        .flat_map(|_| prompts.iter().cloned())
+        .collect();
     let mut batch = encoding.encode(&copies);
     let t = batch.token_dim;
-    for (c, _) in copies.iter().enumerate() {
-        let (j, sign) = (
-            c / prompts.len() / 2,
-            if (c / prompts.len()).is_multiple_of(2) {
-                1.0
-            } else {
-                -1.0
-            },
-        );
-        for k in 0..n {
-            // The query token of position k, [x_k, 0], where k is read out.
+    for c in 0..copies.len() {
+        let (block, dir) = (c / prompts.len() / (2 * d), c / prompts.len() % (2 * d));
+        let (j, sign) = (dir / 2, if dir % 2 == 0 { 1.0 } else { -1.0 });
+        let ks = if blocks == 1 { 0..n } else { block..block + 1 };
+        for k in ks {
+            // The query of position k, where k is read out: [x_k, 0] or x_k.
             let at = (c * batch.seq + batch.readout[k]) * t;
             for i in 0..d {
                 batch.tokens[at + i] = if i == j { (sign * scale) as f32 } else { 0.0 };
@@ -157,23 +154,38 @@ pub fn probe_batch(prompts: &[Prompt], encoding: Encoding, scale: f64) -> Result
     Ok(batch)
 }
 
+/// Blocks of 2d probe copies per prompt: one, or one per position k with
+/// interleaved tokens (see [`probe_batch`]).
+fn probe_blocks(encoding: Encoding, points: usize) -> usize {
+    if encoding.has_query_tokens() {
+        1
+    } else {
+        points
+    }
+}
+
 /// The implicit weights [prompt][k] from the model's predictions [sequence][k] on a
-/// [`probe_batch`] of `prompts` prompts of dimension `d`.
+/// [`probe_batch`] of `prompts` prompts of dimension `d` (`per_k`: one block per k,
+/// as interleaved tokens have).
 pub fn weights_from_probes(
     predictions: &[Vec<f64>],
     prompts: usize,
     d: usize,
     scale: f64,
+    per_k: bool,
 ) -> Vec<Vec<DVector<f64>>> {
     let n = predictions.first().map_or(0, Vec::len);
-    // Row j·2·prompts + b is prompt b's query moved to +scale·e_j, the next block
-    // its copy at −scale·e_j: the central difference is the weight on x_j.
+    // Row ((block·2d) + 2j)·prompts + b is prompt b's query moved to +scale·e_j, the
+    // next block of prompts its copy at −scale·e_j: the central difference is the
+    // weight on x_j.
     (0..prompts)
         .map(|b| {
             (0..n)
                 .map(|k| {
+                    let base = if per_k { k * 2 * d } else { 0 };
                     DVector::from_fn(d, |j, _| {
-                        let (plus, minus) = (2 * j * prompts + b, (2 * j + 1) * prompts + b);
+                        let plus = (base + 2 * j) * prompts + b;
+                        let minus = (base + 2 * j + 1) * prompts + b;
                         (predictions[plus][k] - predictions[minus][k]) / (2.0 * scale)
                     })
                 })
@@ -194,7 +206,7 @@ pub fn implicit_weights<F>(
 where
     F: FnMut(&Batch) -> Vec<Vec<f64>>,
 {
-    if prompts.is_empty() && encoding.has_query_tokens() {
+    if prompts.is_empty() {
         return Ok(Vec::new());
     }
     let batch = probe_batch(prompts, encoding, scale)?;
@@ -204,6 +216,7 @@ where
         prompts.len(),
         d,
         scale,
+        probe_blocks(encoding, prompts[0].points()) > 1,
     ))
 }
 
@@ -526,12 +539,22 @@ pub fn lens_prompts(dims: usize) -> usize {
     (LENS_SEQUENCES / (2 * dims.max(1))).clamp(4, LENS_PROMPTS)
 }
 
+/// How many prompts the lens uses for prompts of `points` points and `dims`
+/// dimensions in `encoding`: interleaved tokens need a probe block per k, so fewer
+/// prompts fill the same budget (down to 4).
+pub fn lens_prompts_for(dims: usize, points: usize, encoding: Encoding) -> usize {
+    let blocks = probe_blocks(encoding, points).max(1);
+    (LENS_SEQUENCES / (2 * dims.max(1) * blocks)).clamp(4, LENS_PROMPTS)
+}
+
 /// The lens of a run, made once: its prompts (the first [`LENS_PROMPTS`] fresh
-/// evaluation prompts), the algorithms' answers for them, and the probe batch
-/// (`None` with interleaved tokens: then only predictions are compared).
+/// evaluation prompts, fewer with large d or interleaved tokens), the algorithms'
+/// answers for them, and the probe batch.
 pub struct LensPlan {
     prompts: usize,
     dims: usize,
+    /// A probe block per k (interleaved tokens).
+    per_k: bool,
     references: References,
     batch: Option<Batch>,
 }
@@ -541,11 +564,16 @@ const PROBE_SCALE: f64 = 1.0;
 
 impl LensPlan {
     pub fn new(prompts: &[Prompt], encoding: Encoding, prior_var: f64, steps: &[usize]) -> Self {
-        let take = prompts.first().map_or(0, |p| lens_prompts(p.dims()));
+        let take = prompts
+            .first()
+            .map_or(0, |p| lens_prompts_for(p.dims(), p.points(), encoding));
         let prompts = &prompts[..prompts.len().min(take)];
         Self {
             prompts: prompts.len(),
             dims: prompts.first().map_or(1, Prompt::dims),
+            per_k: prompts
+                .first()
+                .is_some_and(|p| probe_blocks(encoding, p.points()) > 1),
             references: References::new(prompts, prior_var, steps),
             batch: probe_batch(prompts, encoding, PROBE_SCALE).ok(),
         }
@@ -569,7 +597,8 @@ impl LensPlan {
         set_predictions: &[Vec<f64>],
         probes: Option<&[Vec<f64>]>,
     ) -> AlgorithmMatch {
-        let weights = probes.map(|p| weights_from_probes(p, self.prompts, self.dims, PROBE_SCALE));
+        let weights = probes
+            .map(|p| weights_from_probes(p, self.prompts, self.dims, PROBE_SCALE, self.per_k));
         self.references
             .compare(weights.as_deref(), &set_predictions[..self.prompts])
     }
@@ -695,9 +724,42 @@ mod tests {
             }
             assert!(w[0].amax() < 1e-6, "no context, no weights");
         }
-        let e =
-            implicit_weights(&prompts, Encoding::Interleaved, 1.0, one_step_gd(0.3)).unwrap_err();
-        assert!(e.contains("concatenated"), "{e}");
+        // Interleaved tokens: a block of probes per k, read at k. A causal "model"
+        // reading x_0, y_0 … x_k (and nothing after) gives the same weights.
+        let interleaved = |batch: &Batch| -> Vec<Vec<f64>> {
+            let (t, n) = (batch.token_dim, batch.seq / 2);
+            (0..batch.tokens.len() / (batch.seq * t))
+                .map(|b| {
+                    let tok = |pos: usize, i: usize| batch.tokens[(b * batch.seq + pos) * t + i];
+                    (0..n)
+                        .map(|k| {
+                            let mut w = DVector::zeros(t);
+                            for i in 0..k {
+                                let x = DVector::from_fn(t, |j, _| tok(2 * i, j) as f64);
+                                w += x * tok(2 * i + 1, 0) as f64;
+                            }
+                            if k > 0 {
+                                w *= 0.3 / k as f64;
+                            }
+                            w.dot(&DVector::from_fn(t, |j, _| tok(2 * k, j) as f64)) + 0.7
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let wi = implicit_weights(&prompts, Encoding::Interleaved, 1.0, interleaved).unwrap();
+        for (a, b) in w.iter().flatten().zip(wi.iter().flatten()) {
+            assert!((a - b).amax() < 1e-5, "{a} vs {b}");
+        }
+        assert_eq!(wi.len(), prompts.len());
+        // n blocks of 2d copies: the lens takes fewer prompts to stay in budget.
+        let probe = probe_batch(&prompts, Encoding::Interleaved, 1.0).unwrap();
+        assert_eq!(
+            probe.tokens.len() / (probe.seq * probe.token_dim),
+            8 * 2 * 4 * prompts.len()
+        );
+        assert_eq!(lens_prompts_for(5, 11, Encoding::Interleaved), 5);
+        assert_eq!(lens_prompts_for(5, 11, Encoding::Concatenated), 32);
     }
 
     #[test]
