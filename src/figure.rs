@@ -46,20 +46,12 @@ fn draw(
         .min(2.0)
         * 1.05;
     let root = SVGBackend::with_string(out, (760, 480)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 18))
-        .margin(16)
-        .x_label_area_size(40)
-        .y_label_area_size(56)
-        .build_cartesian_2d(0f64..k_max, 0f64..y_max)?;
-    chart
-        .configure_mesh()
-        .x_desc("in-context examples k (grey line: k = d)")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_desc("squared error / d")
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    let mut chart = titled_chart(
+        &root,
+        title,
+        (k_max, "in-context examples k (grey line: k = d)"),
+        (y_max, "squared error / d"),
+    )?;
     chart.draw_series(std::iter::once(PathElement::new(
         vec![(d, 0.0), (d, y_max)],
         ShapeStyle::from(&RGBColor(150, 150, 150)).stroke_width(1),
@@ -94,6 +86,32 @@ type Chart<'a, 'b> = ChartContext<
     SVGBackend<'b>,
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
+
+/// A white, titled chart on `root` with both axes from 0 to the given maximum and
+/// labelled (`(max, label)`), whole numbers on x: the layout the full-size figures
+/// share.
+fn titled_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    (x_max, x_desc): (f64, &str),
+    (y_max, y_desc): (f64, &str),
+) -> Result<Chart<'a, 'b>, Box<dyn std::error::Error>> {
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 18))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0f64..x_max, 0f64..y_max)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_desc(y_desc)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    Ok(chart)
+}
 
 /// Names a drawn series in the legend with a short thick line of its colour.
 fn labelled(
@@ -231,20 +249,12 @@ fn draw_sizes(
     // Headroom above the highest point keeps the legend (top right) off the lines.
     let (x_max, y_max) = (x_max / 1e3 * 1.1, y_max.max(1e-9) * 1.45);
     let root = SVGBackend::with_string(out, (760, 480)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 18))
-        .margin(16)
-        .x_label_area_size(40)
-        .y_label_area_size(56)
-        .build_cartesian_2d(0f64..x_max, 0f64..y_max)?;
-    chart
-        .configure_mesh()
-        .x_desc("parameters (thousands)")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_desc(y_desc)
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    let mut chart = titled_chart(
+        &root,
+        title,
+        (x_max, "parameters (thousands)"),
+        (y_max, y_desc),
+    )?;
     for (slot, (name, pts)) in series.iter().enumerate() {
         let color = PALETTE[slot % PALETTE.len()];
         let pts: Vec<(f64, f64)> = pts.iter().map(|(x, y)| (x / 1e3, *y)).collect();

@@ -38,6 +38,9 @@ use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use crate::config::{ModelKind, S4D_STATE};
 
 /// What mixes information along the sequence in a recurrent block.
+// One per layer, built once and never moved in a loop: the variants' sizes (burn's
+// LSTM holds four gates' parameter handles) cost nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Mixer {
     Lstm(Lstm),
