@@ -688,23 +688,15 @@ impl Transformer {
 /// backend from the seed and then forked to `device` (trainable there when it is an
 /// autodiff device), so every backend starts from the same weights.
 pub fn init_model(exp: &Experiment, device: &Device) -> Transformer {
-    // burn's CPU generator is process-wide: hold it while seeding and drawing, so
-    // models initialised on other threads at the same time cannot interleave draws.
-    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let guard = INIT.lock().unwrap_or_else(|p| p.into_inner());
-    let cpu = Device::flex();
-    cpu.seed(exp.seed);
-    let model = TransformerConfig {
+    let config = TransformerConfig {
         model: exp.model.clone(),
         token_dim: exp.token_dim(),
         max_seq: exp.max_seq_len(),
         outputs: exp.outputs(),
-    }
-    .init(&cpu);
+    };
     // burn initialises parameters lazily, on the device where they are first used;
-    // touch every one now, on the CPU, in a fixed order.
-    model.visit(&mut Materialize);
-    drop(guard);
+    // every one is touched now, on the CPU, in a fixed order.
+    let model = seeded(exp.seed, |cpu| materialized(config.init(cpu)));
     let model = model.fork(device);
     if device.is_autodiff() {
         // Created on a plain device, the parameters do not track gradients yet.
@@ -712,6 +704,19 @@ pub fn init_model(exp: &Experiment, device: &Device) -> Transformer {
     } else {
         model
     }
+}
+
+/// Runs `draw` with burn's CPU generator seeded by `seed`, holding it: the generator
+/// is process-wide, so two models initialised on different threads at once would
+/// otherwise interleave their draws (and a test's model would depend on which
+/// other tests run beside it). Whatever `draw` makes must be drawn before it returns
+/// (burn initialises lazily: see `Materialize`).
+pub fn seeded<T>(seed: u64, draw: impl FnOnce(&Device) -> T) -> T {
+    static GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = GENERATOR.lock().unwrap_or_else(|p| p.into_inner());
+    let cpu = Device::flex();
+    cpu.seed(seed);
+    draw(&cpu)
 }
 
 /// Whether `device` is burn's CPU backend (with or without autodiff).
@@ -725,6 +730,13 @@ impl ModuleVisitor for Materialize {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let _ = param.val();
     }
+}
+
+/// `module` with every parameter drawn now (burn draws lazily, on first use): what
+/// a [`seeded`] closure returns.
+pub fn materialized<M: Module>(module: M) -> M {
+    module.visit(&mut Materialize);
+    module
 }
 
 #[cfg(test)]
@@ -747,22 +759,24 @@ mod tests {
         token_dim: usize,
         max_seq: usize,
     ) -> Transformer {
-        Device::flex().seed(1);
-        TransformerConfig {
-            model: ModelConfig {
-                kind: crate::config::ModelKind::Transformer,
-                layers: 2,
-                heads: 2,
-                width: 16,
-                mlp,
-                attention,
-                ..ModelConfig::default()
-            },
-            token_dim,
-            max_seq,
-            outputs: 1,
-        }
-        .init(&Device::flex())
+        seeded(1, |cpu| {
+            let model = TransformerConfig {
+                model: ModelConfig {
+                    kind: crate::config::ModelKind::Transformer,
+                    layers: 2,
+                    heads: 2,
+                    width: 16,
+                    mlp,
+                    attention,
+                    ..ModelConfig::default()
+                },
+                token_dim,
+                max_seq,
+                outputs: 1,
+            }
+            .init(cpu);
+            materialized(model)
+        })
     }
 
     fn prompt(seed: f64) -> Prompt {

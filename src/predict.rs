@@ -270,20 +270,22 @@ mod tests {
     /// with other queries, position k must move and no other.
     #[test]
     fn separate_queries_on_interleaved_tokens_are_asked_one_position_at_a_time() {
-        Device::flex().seed(3);
-        let model = TransformerConfig {
-            model: ModelConfig {
-                kind: ModelKind::Transformer,
-                layers: 2,
-                heads: 2,
-                width: 16,
-                ..ModelConfig::default()
-            },
-            token_dim: 3,
-            max_seq: 12,
-            outputs: 1,
-        }
-        .init(&Device::flex());
+        let model = crate::model::seeded(3, |cpu| {
+            let model = TransformerConfig {
+                model: ModelConfig {
+                    kind: ModelKind::Transformer,
+                    layers: 2,
+                    heads: 2,
+                    width: 16,
+                    ..ModelConfig::default()
+                },
+                token_dim: 3,
+                max_seq: 12,
+                outputs: 1,
+            }
+            .init(cpu);
+            crate::model::materialized(model)
+        });
         let p = Prompt::new(
             DMatrix::from_fn(6, 3, |i, j| ((i * 3 + j) as f64 * 0.41).sin()),
             DVector::from_fn(6, |i, _| (i as f64 * 0.9).cos()),
