@@ -54,7 +54,11 @@ enum Backend {
 #[derive(clap::Args)]
 struct RunArgs {
     /// Start from a named preset (`icl-lab presets` lists them).
-    #[arg(long, conflicts_with = "config", required_unless_present = "config")]
+    #[arg(
+        long,
+        conflicts_with = "config",
+        required_unless_present_any = ["config", "resume"]
+    )]
     preset: Option<String>,
     /// Start from a JSON config file (missing fields take their defaults).
     #[arg(long)]
@@ -64,13 +68,22 @@ struct RunArgs {
     sets: Vec<String>,
     /// Run directory (a sweep's: one sub-directory per value); created, and refused
     /// if it already holds files (see --force).
-    #[arg(long)]
-    out: PathBuf,
+    #[arg(long, required_unless_present = "resume")]
+    out: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "cpu")]
     backend: Backend,
     /// Write into an existing, non-empty directory, replacing its files.
     #[arg(long)]
     force: bool,
+    /// `train` only: go on with the run in DIR from its checkpoint (a run stopped by
+    /// --until, pre-empted or killed), to the end of its config's train.steps. The
+    /// result is the same as an uninterrupted run's.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "config", "sets", "out", "force"])]
+    resume: Option<PathBuf>,
+    /// `train` only: stop at this step with a checkpoint, before the end (a job with
+    /// a time limit); --resume goes on from there.
+    #[arg(long, value_name = "STEP")]
+    until: Option<usize>,
 }
 
 /// `icl-lab eval`: a trained run evaluated again (another x-distribution, more
@@ -610,13 +623,117 @@ fn write_checkpoint(out: &Path, trainer: &Trainer, diverged: Option<String>) -> 
 }
 
 fn train(args: RunArgs) -> Result<()> {
+    if let Some(dir) = &args.resume {
+        return resume(dir, args.backend, args.until);
+    }
+    let out = args
+        .out
+        .as_deref()
+        .expect("clap requires --out without --resume");
     // Everything that can be wrong with the input is checked before DIR is touched.
     let exp = load_experiment(args.preset, args.config, &args.sets)?;
+    if let Some(until) = args.until {
+        check_until(until, 0, &exp)?;
+    }
     let dev = device(args.backend)?;
-    prepare_out_dir(&args.out, args.force)?;
-    let report = run(&exp, &dev, args.backend, &args.out)?;
-    print_summary(&report);
+    prepare_out_dir(out, args.force)?;
+    if let Some(report) = run(&exp, &dev, args.backend, out, None, args.until)? {
+        print_summary(&report);
+    }
     Ok(())
+}
+
+/// `--until` must stop somewhere between the checkpoint and the end.
+fn check_until(until: usize, from: usize, exp: &Experiment) -> Result<()> {
+    if until <= from || until >= exp.train.steps {
+        return Err(anyhow!(
+            "--until {until}: must be after step {from} and before the end, step {} (train.steps)",
+            exp.train.steps
+        ));
+    }
+    Ok(())
+}
+
+/// `train --resume DIR`: the run's config and checkpoint, trained on to the end (or
+/// to `until`). Steps logged after the checkpoint by the interrupted process are
+/// dropped from metrics.jsonl and eval_history.jsonl: they are trained again.
+fn resume(dir: &Path, backend: Backend, until: Option<usize>) -> Result<()> {
+    let read = |name: &str| {
+        fs::read(dir.join(name)).with_context(|| {
+            format!(
+                "--resume {}: cannot read {name} (a run directory written by `icl-lab train`)",
+                dir.display()
+            )
+        })
+    };
+    let text = String::from_utf8(read("config.json")?).context("config.json is not UTF-8")?;
+    let exp = Experiment::from_json(&text)
+        .map_err(|e| anyhow!("--resume {}: config.json: {e}", dir.display()))?;
+    let state: CheckpointState =
+        serde_json::from_slice(&read("checkpoint.json")?).with_context(|| {
+            format!(
+                "--resume {}: checkpoint.json is not readable",
+                dir.display()
+            )
+        })?;
+    if let Some(why) = &state.diverged {
+        return Err(anyhow!(
+            "--resume {}: the run diverged ({why}); resuming would repeat it: change the config and train again",
+            dir.display()
+        ));
+    }
+    if state.step >= exp.train.steps {
+        return Err(anyhow!(
+            "--resume {}: the run finished (step {} of {}); nothing to resume",
+            dir.display(),
+            state.step,
+            exp.train.steps
+        ));
+    }
+    if let Some(until) = until {
+        check_until(until, state.step, &exp)?;
+    }
+    let checkpoint = icl_lab::checkpoint::Checkpoint {
+        step: state.step,
+        rng_position: state
+            .rng_position
+            .parse()
+            .with_context(|| format!("checkpoint.json: rng_position `{}`", state.rng_position))?,
+        model: read("model.bin")?,
+        optimizer: read("optimizer.bin")?,
+    };
+    for log in ["metrics.jsonl", "eval_history.jsonl"] {
+        keep_steps_up_to(&dir.join(log), state.step)?;
+    }
+    eprintln!(
+        "resuming {} at step {} of {}",
+        dir.display(),
+        state.step,
+        exp.train.steps
+    );
+    let dev = device(backend)?;
+    if let Some(report) = run(&exp, &dev, backend, dir, Some(checkpoint), until)? {
+        print_summary(&report);
+    }
+    Ok(())
+}
+
+/// Drops the lines of a JSON-lines log whose `step` is after `step` (absent: nothing).
+fn keep_steps_up_to(path: &Path, step: usize) -> Result<()> {
+    let Ok(text) = fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let kept: String = text
+        .lines()
+        .filter(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .and_then(|v| v["step"].as_u64())
+                .is_some_and(|s| s as usize <= step)
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
+    fs::write(path, kept).with_context(|| format!("cannot rewrite {}", path.display()))
 }
 
 fn sweep(args: RunArgs, vary: Option<String>) -> Result<()> {
@@ -627,7 +744,15 @@ fn sweep(args: RunArgs, vary: Option<String>) -> Result<()> {
         out,
         backend,
         force,
+        resume,
+        until,
     } = args;
+    if resume.is_some() || until.is_some() {
+        return Err(anyhow!(
+            "--resume and --until are for one run: `icl-lab train --resume RUN_DIR`"
+        ));
+    }
+    let out = out.expect("clap requires --out without --resume");
     let (out, sets) = (out.as_path(), sets.as_slice());
     let own = preset_name
         .as_deref()
@@ -686,7 +811,7 @@ fn sweep(args: RunArgs, vary: Option<String>) -> Result<()> {
             .collect();
         let dir = out.join(&name);
         prepare_out_dir(&dir, force)?;
-        let report = run(exp, &dev, backend, &dir)?;
+        let report = run(exp, &dev, backend, &dir, None, None)?.expect("runs to the end");
         summary.points.push(SweepPoint {
             value: value.clone(),
             step: report.step,
@@ -759,21 +884,41 @@ fn print_sweep(summary: &SweepSummary) {
 }
 
 /// Trains `exp` into the (prepared) run directory `out`; returns the final report.
-fn run(exp: &Experiment, dev: &Device, backend: Backend, out: &Path) -> Result<EvalReport> {
+/// Trains `exp` into `out` from the start or from `from` (its logs appended to), to
+/// the end (the final report) or to step `until` (a checkpoint, `None`).
+fn run(
+    exp: &Experiment,
+    dev: &Device,
+    backend: Backend,
+    out: &Path,
+    from: Option<icl_lab::checkpoint::Checkpoint>,
+    until: Option<usize>,
+) -> Result<Option<EvalReport>> {
     let exp = exp.clone();
     let dev = dev.clone();
     write_json(&out.join("config.json"), &exp)?;
 
     let mut trainer = Trainer::new(&exp, &dev);
-    let mut metrics =
-        fs::File::create(out.join("metrics.jsonl")).context("cannot create metrics.jsonl")?;
+    let resumed = from.is_some();
+    if let Some(checkpoint) = from {
+        trainer
+            .resume(checkpoint)
+            .map_err(|e| anyhow!("--resume {}: {e}", out.display()))?;
+    }
+    let log = |name: &str| -> Result<fs::File> {
+        fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(resumed)
+            .truncate(!resumed)
+            .open(out.join(name))
+            .with_context(|| format!("cannot open {name}"))
+    };
+    let mut metrics = log("metrics.jsonl")?;
     // The ICL curve through training, when train.eval_every > 0.
     let mut history = match exp.train.eval_every {
         0 => None,
-        _ => Some(
-            fs::File::create(out.join("eval_history.jsonl"))
-                .context("cannot create eval_history.jsonl")?,
-        ),
+        _ => Some(log("eval_history.jsonl")?),
     };
     // The run's evaluation plan (prompts, baseline curves, lens references), made
     // once as the browser's worker makes it; each evaluation adds the model's answers.
@@ -790,8 +935,20 @@ fn run(exp: &Experiment, dev: &Device, backend: Backend, out: &Path) -> Result<E
         )
         .expect("template"),
     );
+    bar.set_position(trainer.step as u64);
     let start = Instant::now();
     while !trainer.done() {
+        if until == Some(trainer.step) {
+            write_checkpoint(out, &trainer, None)?;
+            bar.finish_and_clear();
+            eprintln!(
+                "stopped at step {} of {} with a checkpoint; go on with `icl-lab train --resume {}`",
+                trainer.step,
+                exp.train.steps,
+                out.display()
+            );
+            return Ok(None);
+        }
         let outcome = trainer.step();
         bar.set_position(outcome.step as u64);
         if let Some(loss) = outcome.loss {
@@ -844,7 +1001,7 @@ fn run(exp: &Experiment, dev: &Device, backend: Backend, out: &Path) -> Result<E
         start.elapsed().as_secs_f64(),
         out.display()
     );
-    Ok(report)
+    Ok(Some(report))
 }
 
 /// A few columns of the ICL curve (or the probe table, or a token run's head

@@ -636,3 +636,118 @@ fn sweep_writes_one_run_per_value_and_a_summary() {
         assert!((0.0..=1.0).contains(&v), "{probe} = {v}");
     }
 }
+
+/// A run stopped with --until (a job's time limit) or killed after a checkpoint goes
+/// on with --resume to the same result as a run never stopped.
+#[test]
+fn a_run_stopped_and_resumed_ends_as_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("straight"), dir.path().join("stopped"));
+    let (a_s, b_s) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let base = [
+        "train",
+        "--preset",
+        "garg-tiny",
+        "--set",
+        "model.layers=1",
+        "--set",
+        "model.width=16",
+        "--set",
+        "train.steps=40",
+        "--set",
+        "train.log_every=1",
+        "--set",
+        "train.eval_every=10",
+        "--set",
+        "eval.prompts=64",
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+    };
+    fn args(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let o = icl_lab(&args(&with(&["--out", a_s])));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = icl_lab(&args(&with(&["--out", b_s, "--until", "15"])));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("stopped at step 15 of 40"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!b.join("eval.json").exists(), "no final evaluation yet");
+    assert_eq!(read_json(&b.join("checkpoint.json"))["step"], 15);
+    // A killed process may have logged steps after its last checkpoint: resuming
+    // trains them again, and the log holds each step once.
+    let mut log = std::fs::read_to_string(b.join("metrics.jsonl")).unwrap();
+    log.push_str("{\"step\":16,\"loss\":99.0}\n");
+    std::fs::write(b.join("metrics.jsonl"), log).unwrap();
+
+    let o = icl_lab(&["train", "--resume", b_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("resuming"), "{}", stderr(&o));
+    let losses = |dir: &Path| -> Vec<(u64, f64)> {
+        std::fs::read_to_string(dir.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|v| (v["step"].as_u64().unwrap(), v["loss"].as_f64().unwrap()))
+            .collect()
+    };
+    let (la, lb) = (losses(&a), losses(&b));
+    assert_eq!(la.len(), 40);
+    assert_eq!(la, lb, "the same steps and losses, interrupted or not");
+    let curve =
+        |dir: &Path| read_json(&dir.join("eval.json"))["evals"][0]["curves"]["model"].clone();
+    assert!(curve(&a).is_object(), "{}", curve(&a));
+    assert_eq!(curve(&a), curve(&b));
+    let history = |dir: &Path| {
+        std::fs::read_to_string(dir.join("eval_history.jsonl"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    assert_eq!(history(&a), history(&b));
+
+    // What cannot be resumed says why.
+    let o = icl_lab(&["train", "--resume", b_s]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("the run finished (step 40 of 40)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = icl_lab(&args(&with(&[
+        "--out",
+        dir.path().join("c").to_str().unwrap(),
+        "--until",
+        "40",
+    ])));
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o)
+            .contains("--until 40: must be after step 0 and before the end, step 40 (train.steps)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = icl_lab(&[
+        "train",
+        "--resume",
+        dir.path().join("nothing").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("cannot read config.json"),
+        "{}",
+        stderr(&o)
+    );
+    let o = icl_lab(&["train", "--resume", b_s, "--preset", "garg-tiny"]);
+    assert!(
+        !o.status.success(),
+        "--resume takes its config from the run"
+    );
+}
