@@ -153,17 +153,15 @@ impl S4d {
         let [_, s, w] = u.dims();
         let device = u.device();
         let k = self.kernel(s);
-        // Toeplitz per channel: T[c, t, j] = K[c, t − j] for j ≤ t, 0 above the diagonal.
-        let lag: Vec<i64> = (0..s)
-            .flat_map(|t| (0..s).map(move |j| t.saturating_sub(j) as i64))
-            .collect();
-        let lower: Vec<f32> = (0..s)
-            .flat_map(|t| (0..s).map(move |j| f32::from(j <= t)))
-            .collect();
-        let lag = Tensor::<1, Int>::from_data(TensorData::new(lag, [s * s]), &device);
-        let lower = Tensor::<3>::from_data(TensorData::new(lower, [1, s, s]), &device);
-        // [w, s·s] → [w, s, s]
-        let toeplitz = k.select(1, lag).reshape([w, s, s]) * lower;
+        // Toeplitz per channel: T[c, t, j] = K[c, t − j] for j ≤ t, 0 above the
+        // diagonal. The lags t − j (clamped at 0 above it, then zeroed by tril) are
+        // made on the device: [s, 1] − [1, s] → [s·s].
+        let t = Tensor::<1, Int>::arange(0..s as i64, &device);
+        let lag = (t.clone().reshape([s, 1]) - t.reshape([1, s]))
+            .clamp_min(0)
+            .reshape([s * s]);
+        // [w, s·s] → [w, s, s], lower triangle
+        let toeplitz = k.select(1, lag).reshape([w, s, s]).tril(0);
         // [w, s, s] · [w, s, b] → [w, s, b] → [b, s, w]
         let y = toeplitz
             .matmul(u.clone().permute([2, 1, 0]))

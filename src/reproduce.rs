@@ -216,10 +216,8 @@ pub fn run_group(
             .iter()
             .map(|h| {
                 let head: crate::ablation::HeadAblation = h.parse()?;
-                {
-                    let (layers, heads) = exp.model.attention_heads();
-                    head.check(layers, heads)?;
-                }
+                let (layers, heads) = exp.model.attention_heads();
+                head.check(layers, heads)?;
                 Ok(head)
             })
             .collect::<Result<Vec<_>, String>>()

@@ -244,9 +244,9 @@ fn reproduce(
     // else the one this binary was built with.
     let table_path = root.join("claims/claims.toml");
     let results_path = root.join("claims/results.json");
-    let table = match fs::read_to_string(&table_path) {
-        Ok(text) => claims::parse_table(&text)?,
-        Err(_) if !write => claims::table(),
+    let (table, sizes) = match fs::read_to_string(&table_path) {
+        Ok(text) => (claims::parse_table(&text)?, claims::parse_figures(&text)?),
+        Err(_) if !write => (claims::table(), claims::figures()),
         Err(e) => return Err(anyhow!("--write needs {}: {e}", table_path.display())),
     };
     let old = match fs::read_to_string(&results_path) {
@@ -335,7 +335,6 @@ fn reproduce(
             }
         }
         // Figures across runs (a metric against size), from the merged results.
-        let sizes = claims::parse_figures(&fs::read_to_string(&table_path)?)?;
         for f in &sizes {
             let path = dir.join(format!("{}.svg", f.id));
             if let Some(svg) = icl_lab::figure::size_svg(&f.title, &f.y, &f.points(&results)) {
