@@ -11,22 +11,15 @@
 
 use std::path::{Path, PathBuf};
 
-use plotters::prelude::*;
-
 use icl_lab::config::Experiment;
 use icl_lab::eval::EvalReport;
+use icl_lab::figure::figure_svg;
 use icl_lab::metric::{Metric, Metrics, parse_list};
 use icl_lab::probes::Probe;
 use icl_lab::sweep::{SweepSummary, final_metrics};
 use icl_lab::web::figures::{
-    Figure, algorithm_figure, distance_figure, line_rgb, novel_in, probe_figure, threshold_figure,
+    Figure, algorithm_figure, distance_figure, novel_in, probe_figure, threshold_figure,
 };
-
-/// The browser's colours (Okabe–Ito), from the same table.
-fn colour(key: &str) -> RGBColor {
-    let (r, g, b) = line_rgb(key);
-    RGBColor(r, g, b)
-}
 
 fn load(input: &Path, metric: Option<&str>) -> Result<Figure, Box<dyn std::error::Error>> {
     if input.is_file() {
@@ -76,111 +69,6 @@ fn load(input: &Path, metric: Option<&str>) -> Result<Figure, Box<dyn std::error
         .ok_or_else(|| "no distances (no task pool) and no algorithm lens in this run".into())
 }
 
-fn draw(fig: &Figure, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    let root = SVGBackend::new(out, (760, 480)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let all: Vec<(f64, f64)> = fig.lines.iter().flat_map(|l| l.points.clone()).collect();
-    let (x0, x1) = all
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
-    let (y0, y1) = fig.y_range.unwrap_or_else(|| {
-        let (a, b) = all
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
-        if fig.y_log {
-            (a.max(1e-6) / 1.5, b * 1.5)
-        } else {
-            (a - 0.1 * (b - a).max(0.1), b + 0.1 * (b - a).max(0.1))
-        }
-    });
-    let (x0, x1) = if fig.x_log {
-        (x0 / 1.3, x1 * 1.3)
-    } else {
-        (
-            x0 - (x1 - x0).max(1.0) * 0.03,
-            x1 + (x1 - x0).max(1.0) * 0.03,
-        )
-    };
-    let label_x = |v: &f64| {
-        fig.x_labels
-            .iter()
-            .find(|(x, _)| (x - v).abs() < 1e-9 * x.abs().max(1.0))
-            .map(|(_, l)| l.clone())
-            .unwrap_or_else(|| {
-                format!("{v:.3}")
-                    .trim_end_matches('0')
-                    .trim_end_matches('.')
-                    .to_string()
-            })
-    };
-    let mut b = ChartBuilder::on(&root);
-    b.caption(&fig.title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60);
-    macro_rules! body {
-        ($chart:expr) => {{
-            let mut chart = $chart;
-            chart
-                .configure_mesh()
-                .x_desc(fig.x_desc.as_str())
-                .y_desc(fig.y_desc.as_str())
-                .x_label_formatter(&label_x)
-                .light_line_style(RGBColor(238, 238, 238))
-                .max_light_lines(1)
-                .draw()?;
-            for (v, text) in &fig.hlines {
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        vec![(x0, *v), (x1, *v)],
-                        6,
-                        4,
-                        ShapeStyle::from(&RGBColor(110, 110, 110)),
-                    ))?
-                    .label(text.as_str())
-                    .legend(|(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 16, y)], RGBColor(110, 110, 110))
-                    });
-            }
-            for l in &fig.lines {
-                let c = colour(&l.key);
-                let style = ShapeStyle::from(&c).stroke_width(2);
-                let series = if l.dashed {
-                    chart.draw_series(DashedLineSeries::new(l.points.clone(), 8, 5, style))?
-                } else {
-                    chart.draw_series(LineSeries::new(l.points.clone(), style))?
-                };
-                series.label(l.label.as_str()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
-                });
-                chart.draw_series(l.points.iter().map(|p| Circle::new(*p, 3, c.filled())))?;
-            }
-            for m in &fig.marks {
-                chart.draw_series(std::iter::once(Circle::new(m.at, 6, BLACK.stroke_width(2))))?;
-                chart.draw_series(std::iter::once(Text::new(
-                    m.text.clone(),
-                    m.at,
-                    ("sans-serif", 13),
-                )))?;
-            }
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(200, 200, 200))
-                .position(SeriesLabelPosition::UpperLeft)
-                .draw()?;
-        }};
-    }
-    match (fig.x_log, fig.y_log) {
-        (false, false) => body!(b.build_cartesian_2d(x0..x1, y0..y1)?),
-        (true, false) => body!(b.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?),
-        (false, true) => body!(b.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?),
-        (true, true) => body!(b.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())?),
-    }
-    root.present()?;
-    Ok(())
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(input) = args.first().map(PathBuf::from) else {
@@ -191,7 +79,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .get(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(format!("{}.svg", fig.id)));
-    draw(&fig, &out)?;
+    let svg = figure_svg(&fig).ok_or("nothing to draw")?;
+    std::fs::write(&out, svg)?;
     eprintln!("{} — wrote {}", fig.caption, out.display());
     Ok(())
 }

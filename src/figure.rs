@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use plotters::prelude::*;
 
 use crate::eval::EvalReport;
+use crate::web::figures::Figure;
 
 /// Okabe–Ito: distinguishable with every common colour-vision deficiency.
 const PALETTE: [RGBColor; 7] = [
@@ -267,11 +268,196 @@ fn draw_sizes(
     Ok(())
 }
 
+/// Any of the page's [`Figure`]s (a sweep's threshold curve, probe accuracies
+/// through training, the algorithm lens, …) as an SVG file: the same lines and
+/// colours, with a seeded sweep's error bars and seeds. `None` when the figure has
+/// no points. (The page draws the same figure on a canvas.)
+pub fn figure_svg(fig: &Figure) -> Option<String> {
+    let mut svg = String::new();
+    draw_figure(fig, &mut svg).ok()?;
+    Some(svg)
+}
+
+fn draw_figure(fig: &Figure, out: &mut String) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::with_string(out, (760, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    // Everything drawn: the error bars' ends and each seed's value too.
+    let all: Vec<(f64, f64)> = fig
+        .lines
+        .iter()
+        .flat_map(|l| {
+            let bars = l
+                .points
+                .iter()
+                .zip(&l.error)
+                .flat_map(|(p, e)| [(p.0, p.1 - e), (p.0, p.1 + e)]);
+            l.points
+                .iter()
+                .copied()
+                .chain(bars)
+                .chain(l.spread.iter().copied())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if all.is_empty() {
+        return Err("no points".into());
+    }
+    let (x0, x1) = all
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y0, y1) = fig.y_range.unwrap_or_else(|| {
+        let (a, b) = all
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+        if fig.y_log {
+            (a.max(1e-6) / 1.5, b * 1.5)
+        } else {
+            (a - 0.1 * (b - a).max(0.1), b + 0.1 * (b - a).max(0.1))
+        }
+    });
+    let (x0, x1) = if fig.x_log {
+        (x0 / 1.3, x1 * 1.3)
+    } else {
+        (
+            x0 - (x1 - x0).max(1.0) * 0.03,
+            x1 + (x1 - x0).max(1.0) * 0.03,
+        )
+    };
+    let label_x = |v: &f64| {
+        fig.x_labels
+            .iter()
+            .find(|(x, _)| (x - v).abs() < 1e-9 * x.abs().max(1.0))
+            .map(|(_, l)| l.clone())
+            .unwrap_or_else(|| {
+                format!("{v:.3}")
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_string()
+            })
+    };
+    let mut b = ChartBuilder::on(&root);
+    b.caption(&fig.title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60);
+    macro_rules! body {
+        ($chart:expr) => {{
+            let mut chart = $chart;
+            chart
+                .configure_mesh()
+                .x_desc(fig.x_desc.as_str())
+                .y_desc(fig.y_desc.as_str())
+                .x_label_formatter(&label_x)
+                .light_line_style(RGBColor(238, 238, 238))
+                .max_light_lines(1)
+                .draw()?;
+            for (v, text) in &fig.hlines {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        vec![(x0, *v), (x1, *v)],
+                        6,
+                        4,
+                        ShapeStyle::from(&RGBColor(110, 110, 110)),
+                    ))?
+                    .label(text.as_str())
+                    .legend(|(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 16, y)], RGBColor(110, 110, 110))
+                    });
+            }
+            for l in &fig.lines {
+                let (r, g, bl) = crate::web::figures::line_rgb(&l.key);
+                let c = RGBColor(r, g, bl);
+                let style = ShapeStyle::from(&c).stroke_width(2);
+                let series = if l.dashed {
+                    chart.draw_series(DashedLineSeries::new(l.points.clone(), 8, 5, style))?
+                } else {
+                    chart.draw_series(LineSeries::new(l.points.clone(), style))?
+                };
+                series.label(l.label.as_str()).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
+                });
+                chart.draw_series(l.points.iter().map(|p| Circle::new(*p, 3, c.filled())))?;
+                // Each seed as a small open circle, then ± 1 s.e. as a capped bar.
+                chart.draw_series(
+                    l.spread
+                        .iter()
+                        .map(|p| Circle::new(*p, 2, c.mix(0.55).stroke_width(1))),
+                )?;
+                chart.draw_series(
+                    l.points
+                        .iter()
+                        .zip(&l.error)
+                        .filter(|(_, e)| **e > 0.0)
+                        .map(|(p, e)| {
+                            ErrorBar::new_vertical(p.0, p.1 - e, p.1, p.1 + e, c.stroke_width(2), 8)
+                        }),
+                )?;
+            }
+            for m in &fig.marks {
+                chart.draw_series(std::iter::once(Circle::new(m.at, 6, BLACK.stroke_width(2))))?;
+                chart.draw_series(std::iter::once(Text::new(
+                    m.text.clone(),
+                    m.at,
+                    ("sans-serif", 13),
+                )))?;
+            }
+            // A legend only where there is more than one thing to tell apart (the
+            // title names a single line), as the page does.
+            if fig.lines.len() > 1 || !fig.hlines.is_empty() {
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(RGBColor(200, 200, 200))
+                    .position(SeriesLabelPosition::UpperLeft)
+                    .draw()?;
+            }
+        }};
+    }
+    match (fig.x_log, fig.y_log) {
+        (false, false) => body!(b.build_cartesian_2d(x0..x1, y0..y1)?),
+        (true, false) => body!(b.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?),
+        (false, true) => body!(b.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?),
+        (true, true) => body!(b.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())?),
+    }
+    root.present()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     use crate::eval::{Curve, EvalCurves};
+
+    #[test]
+    fn a_figure_as_svg_draws_a_seeded_sweeps_error_bars_and_seeds() {
+        use crate::metric::Metric;
+        use crate::web::figures::threshold_figure;
+        let summary = crate::web::figures::tests::seeded_summary();
+        let fig = threshold_figure(&summary, &[Metric::error("fresh")]);
+        let mut plain = fig.clone();
+        plain.lines[0].error.clear();
+        plain.lines[0].spread.clear();
+        let (svg, plain) = (figure_svg(&fig).unwrap(), figure_svg(&plain).unwrap());
+        // One capped bar (pool 8 has one seed: none there): a vertical line, two
+        // caps and a ring round the mean; and three more circles, the seeds.
+        assert_eq!(
+            svg.matches("<circle").count(),
+            plain.matches("<circle").count() + 3 + 1
+        );
+        // (The bar's lines are the only 2-pixel `<line>`s: the mesh's are thinner
+        // and the series is a polyline.)
+        let bars = |svg: &str| {
+            svg.lines()
+                .filter(|l| l.starts_with("<line") && l.contains("stroke-width=\"2\""))
+                .count()
+        };
+        assert_eq!((bars(&svg), bars(&plain)), (3, 0), "{svg}");
+        assert!(svg.contains(&fig.title));
+        let mut empty = fig.clone();
+        empty.lines.clear();
+        assert!(figure_svg(&empty).is_none());
+    }
 
     #[test]
     fn a_size_figure_draws_every_series_and_refuses_nothing_to_draw() {

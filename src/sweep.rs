@@ -13,17 +13,41 @@ use crate::eval::EvalReport;
 use crate::metric::{Head, Metric, Metrics};
 use crate::probes::Probe;
 
-/// Most runs one sweep may queue.
+/// Most values one sweep may vary over.
 pub const MAX_VALUES: usize = 64;
+/// Most seeds per value: enough for a standard error, few enough that a typo
+/// (`--seeds 500`) is caught rather than queued.
+pub const MAX_SEEDS: usize = 32;
 
-/// Which field to vary and its values.
+/// Which field to vary, its values, and how many seeds each value runs with.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SweepSpec {
     /// A config path, e.g. `task.pool` or `task.family.p_bursty`.
     pub path: String,
-    /// One run per value, in order.
+    /// One run per value (per seed), in order.
     pub values: Vec<Value>,
+    /// Runs per value, seeded `seed`, `seed + 1`, … from the base experiment's
+    /// seed; the summary gives each value's mean ± standard error across them.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub seeds: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
+}
+
+/// One run of a sweep: a value with one seed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepTask {
+    pub value: Value,
+    /// The run's seed (`experiment.seed`).
+    pub seed: u64,
+    pub experiment: Experiment,
 }
 
 /// Why a sweep could not be set up. Worded for any caller: the CLI puts its flag
@@ -42,6 +66,12 @@ pub enum SweepError {
         value: String,
         why: ConfigError,
     },
+    #[error("seeds {0}: must be from 1 to {MAX_SEEDS}")]
+    Seeds(usize),
+    #[error(
+        "seeds {0}: a sweep of `seed` itself already gives one run per seed; use 1 seed, or vary another field"
+    )]
+    SeedsOfSeed(usize),
 }
 
 impl SweepSpec {
@@ -109,7 +139,47 @@ impl SweepSpec {
                 values.len()
             )));
         }
-        Ok(Self { path, values })
+        Ok(Self {
+            path,
+            values,
+            seeds: 1,
+        })
+    }
+
+    /// The same sweep with `seeds` seeds per value (checked: 1 to [`MAX_SEEDS`],
+    /// and not on a sweep of `seed` itself).
+    pub fn with_seeds(mut self, seeds: usize) -> Result<Self, SweepError> {
+        if seeds == 0 || seeds > MAX_SEEDS {
+            return Err(SweepError::Seeds(seeds));
+        }
+        if seeds > 1 && self.path == "seed" {
+            return Err(SweepError::SeedsOfSeed(seeds));
+        }
+        self.seeds = seeds;
+        Ok(self)
+    }
+
+    /// Every run of the sweep, value by value and each value's seeds in turn
+    /// (seed `base.seed + s`), each validated; the first bad value is named.
+    pub fn tasks(&self, base: &Experiment) -> Result<Vec<SweepTask>, SweepError> {
+        if self.seeds == 0 || self.seeds > MAX_SEEDS {
+            return Err(SweepError::Seeds(self.seeds));
+        }
+        let mut tasks = Vec::with_capacity(self.values.len() * self.seeds);
+        for (value, exp) in self.values.iter().zip(self.experiments(base)?) {
+            for s in 0..self.seeds as u64 {
+                let mut experiment = exp.clone();
+                if self.seeds > 1 {
+                    experiment.seed = exp.seed.wrapping_add(s);
+                }
+                tasks.push(SweepTask {
+                    value: value.clone(),
+                    seed: experiment.seed,
+                    experiment,
+                });
+            }
+        }
+        Ok(tasks)
     }
 
     /// The experiment of every value, each validated; the first bad value is named.
@@ -310,6 +380,9 @@ pub fn default_metric(report: &EvalReport) -> Vec<Metric> {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct SweepPoint {
     pub value: Value,
+    /// The run's seed, in a sweep with several seeds per value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// Steps trained.
     pub step: usize,
     pub metrics: Metrics,
@@ -325,10 +398,46 @@ pub struct SweepSummary {
     pub kind: String,
     pub path: String,
     pub values: Vec<Value>,
+    /// Runs per value (absent in a summary of one seed per value).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub seeds: usize,
     /// The experiment every run started from (before the varied field).
     pub base: Experiment,
     /// Finished runs, in the order of `values` (a cancelled sweep has fewer).
     pub points: Vec<SweepPoint>,
+    /// Runs with no result yet (a SLURM sweep collected while running, or with
+    /// failed tasks): what each is and where its log is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unfinished: Vec<Unfinished>,
+}
+
+/// A sweep's run that has not finished, as `icl-lab sweep collect` found it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Unfinished {
+    /// The SLURM array index.
+    pub task: usize,
+    pub value: Value,
+    pub seed: u64,
+    /// The run's directory, relative to the summary.
+    pub run: String,
+    /// The task's SLURM log, relative to the summary (written or not).
+    pub log: String,
+    /// What the files say: "not started", "stopped at step 300 of 1000", "failed
+    /// (exit status 1)", "diverged: …".
+    pub state: String,
+    /// True when the task failed rather than not having run (yet).
+    pub failed: bool,
+}
+
+/// One value's runs, summarised across seeds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Aggregate {
+    pub value: Value,
+    pub mean: f64,
+    /// Standard error of the mean (sample s.d. / √n); `None` with one run.
+    pub stderr: Option<f64>,
+    /// Each seed's value.
+    pub each: Vec<f64>,
 }
 
 pub const SUMMARY_KIND: &str = "icl-lab sweep";
@@ -339,9 +448,47 @@ impl SweepSummary {
             kind: SUMMARY_KIND.into(),
             path: spec.path.clone(),
             values: spec.values.clone(),
+            seeds: spec.seeds,
             base: base.clone(),
             points: Vec::new(),
+            unfinished: Vec::new(),
         }
+    }
+
+    /// Planned runs: one per value and seed.
+    pub fn planned(&self) -> usize {
+        self.values.len() * self.seeds.max(1)
+    }
+
+    /// `metric` for each value with a finished run, in the order of `values`: the
+    /// mean over its seeds, their standard error and each seed's value.
+    pub fn aggregate(&self, metric: &Metric) -> Vec<Aggregate> {
+        self.values
+            .iter()
+            .filter_map(|value| {
+                let each: Vec<f64> = self
+                    .points
+                    .iter()
+                    .filter(|p| p.value == *value)
+                    .filter_map(|p| p.metrics.get(metric).copied())
+                    .collect();
+                if each.is_empty() {
+                    return None;
+                }
+                let n = each.len() as f64;
+                let mean = each.iter().sum::<f64>() / n;
+                let stderr = (each.len() > 1).then(|| {
+                    let var = each.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+                    (var / n).sqrt()
+                });
+                Some(Aggregate {
+                    value: value.clone(),
+                    mean,
+                    stderr,
+                    each,
+                })
+            })
+            .collect()
     }
 
     /// Reads a summary, saying what is wrong with a file that is not one.
@@ -503,6 +650,7 @@ mod tests {
         let mut s = SweepSummary::new(&spec, &Experiment::default());
         s.points.push(SweepPoint {
             value: Value::from(2),
+            seed: None,
             step: 10,
             metrics: [(Metric::error("fresh"), 0.5)].into(),
             run: Some("00-task.pool=2".into()),
@@ -520,6 +668,7 @@ mod tests {
         let mut s = SweepSummary::new(&spec, &Experiment::default());
         let point = |layers: i64, t: f64| SweepPoint {
             value: Value::from(layers),
+            seed: None,
             step: 10,
             metrics: [(Metric::LensNewtonIterations, t)].into(),
             run: None,

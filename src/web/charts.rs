@@ -788,7 +788,24 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE)?;
-    let all: Vec<(f64, f64)> = fig.lines.iter().flat_map(|l| l.points.clone()).collect();
+    // Everything drawn, error bars' ends and each seed's value included.
+    let all: Vec<(f64, f64)> = fig
+        .lines
+        .iter()
+        .flat_map(|l| {
+            let bars = l
+                .points
+                .iter()
+                .zip(&l.error)
+                .flat_map(|(p, e)| [(p.0, p.1 - e), (p.0, p.1 + e)]);
+            l.points
+                .iter()
+                .copied()
+                .chain(bars)
+                .chain(l.spread.iter().copied())
+                .collect::<Vec<_>>()
+        })
+        .collect();
     if all.is_empty() {
         root.present()?;
         return Ok(Geometry::default());
@@ -870,6 +887,28 @@ where
                     chart.draw_series(LineSeries::new(line.points.clone(), style))?;
                 }
                 chart.draw_series(line.points.iter().map(|p| Circle::new(*p, 3, col.filled())))?;
+                // Each seed as a small open circle, then ± 1 s.e. as a capped bar.
+                chart.draw_series(
+                    line.spread
+                        .iter()
+                        .map(|p| Circle::new(*p, 2, col.mix(0.55).stroke_width(1))),
+                )?;
+                chart.draw_series(
+                    line.points
+                        .iter()
+                        .zip(&line.error)
+                        .filter(|(_, e)| **e > 0.0)
+                        .map(|(p, e)| {
+                            ErrorBar::new_vertical(
+                                p.0,
+                                p.1 - e,
+                                p.1,
+                                p.1 + e,
+                                col.stroke_width(2),
+                                8,
+                            )
+                        }),
+                )?;
             }
             for m in &fig.marks {
                 let ink = RGBColor(0, 0, 0);
@@ -960,8 +999,17 @@ pub fn figure_chart(props: &FigureProps) -> Html {
                     .lines
                     .iter()
                     .filter_map(|l| {
-                        let p = l.points.iter().find(|p| p.0 == near)?;
-                        Some((l.key.clone(), format!("{}: {:.3}", l.label, p.1)))
+                        let i = l.points.iter().position(|p| p.0 == near)?;
+                        let err = l
+                            .error
+                            .get(i)
+                            .filter(|e| **e > 0.0)
+                            .map(|e| format!(" ± {e:.3}"))
+                            .unwrap_or_default();
+                        Some((
+                            l.key.clone(),
+                            format!("{}: {:.3}{err}", l.label, l.points[i].1),
+                        ))
                     })
                     .collect();
                 Some((
@@ -991,6 +1039,19 @@ pub fn figure_chart(props: &FigureProps) -> Html {
                 .join(",")
         })
         .unwrap_or_default();
+    // A seeded sweep's error bars (± 1 s.e.) of the first line, for tests and
+    // screen readers alike; empty when it has none.
+    let errors = fig
+        .lines
+        .first()
+        .map(|l| {
+            l.error
+                .iter()
+                .map(|e| format!("{e:.4}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
     let fig_svg = {
         let fig = fig.clone();
         Callback::from(move |size| to_svg(size, |root| draw_figure(root, &fig)))
@@ -1000,7 +1061,7 @@ pub fn figure_chart(props: &FigureProps) -> Html {
             <figcaption>{fig.title.clone()}<ExportButtons name={fig.id.id()} canvas={canvas.clone()} svg={fig_svg} /></figcaption>
             <div class="chart-body">
                 <canvas ref={canvas} class="chart-canvas" data-chart={fig.id.id()} data-points={points.to_string()}
-                    data-values={values}
+                    data-values={values} data-errors={errors}
                     role="img" aria-label={format!("{}: {}", fig.title, fig.caption)}
                     {onmousemove} {onmouseleave}></canvas>
                 if points == 0 {

@@ -80,6 +80,12 @@ pub struct Line {
     pub label: String,
     pub points: Vec<(f64, f64)>,
     pub dashed: bool,
+    /// ± half-width of an error bar at each point (a seeded sweep's standard
+    /// error); empty: no bars.
+    pub error: Vec<f64>,
+    /// Individual values drawn as small open markers behind the line (each seed of
+    /// a seeded sweep); empty: none.
+    pub spread: Vec<(f64, f64)>,
 }
 
 /// A labelled point worth pointing at (the ICL peak).
@@ -151,6 +157,8 @@ pub fn probe_figure(history: &[(usize, Metrics)], chance: f64, novel: &str) -> F
                 .filter_map(|(s, m)| m.get(&Metric::Probe(*p)).map(|v| (*s as f64, *v)))
                 .collect(),
             dashed: matches!(p, Probe::FlippedContext | Probe::FlippedPrior),
+            error: Vec::new(),
+            spread: Vec::new(),
         })
         .collect();
     let icl = &lines[0].points;
@@ -274,12 +282,16 @@ pub fn head_score_figure(history: &[(usize, Metrics)]) -> Option<Figure> {
             label: format!("{h} prefix matching"),
             points: series(Metric::PrefixMatching(*h)),
             dashed: false,
+            error: Vec::new(),
+            spread: Vec::new(),
         });
         lines.push(Line {
             key: format!("head_{i}_previous"),
             label: format!("{h} previous token"),
             points: series(Metric::PreviousToken(*h)),
             dashed: true,
+            error: Vec::new(),
+            spread: Vec::new(),
         });
     }
     let best = heads
@@ -371,6 +383,8 @@ pub fn copying_figure(history: &[(usize, Metrics)]) -> Option<Figure> {
                 .filter_map(|(s, m)| m.get(&Metric::Copying(*h)).map(|v| (*s as f64, *v)))
                 .collect(),
             dashed: false,
+            error: Vec::new(),
+            spread: Vec::new(),
         })
         .collect();
     let now: Vec<String> = heads
@@ -437,12 +451,16 @@ pub fn icl_score_figure(history: &[(usize, Metrics)]) -> Option<Figure> {
                 label: "ICL score".into(),
                 points: score,
                 dashed: false,
+                error: Vec::new(),
+                spread: Vec::new(),
             },
             Line {
                 key: "uniform".into(),
                 label: "mean next-token loss".into(),
                 points: series(Metric::Loss),
                 dashed: true,
+                error: Vec::new(),
+                spread: Vec::new(),
             },
         ],
         hlines: vec![(0.0, "no help from the context".into())],
@@ -469,6 +487,8 @@ pub fn token_loss_figure(report: &EvalReport, ablated: Option<&EvalReport>) -> O
         label: "model".into(),
         points: curve(t),
         dashed: false,
+        error: Vec::new(),
+        spread: Vec::new(),
     }];
     let mut caption = format!(
         "Step {}: {:.2} nats where the token occurred before, {:.2} on new tokens (ln V = {:.2}).",
@@ -481,6 +501,8 @@ pub fn token_loss_figure(report: &EvalReport, ablated: Option<&EvalReport>) -> O
             label: format!("{} ablated", names.join(", ")),
             points: curve(a.1),
             dashed: true,
+            error: Vec::new(),
+            spread: Vec::new(),
         });
         caption.push_str(&format!(
             " With {} ablated: {:.2} where the token occurred before ({:+.2}), ICL score {:.2} instead of {:.2}.",
@@ -544,6 +566,8 @@ pub fn distance_figure(history: &[(usize, Metrics)]) -> Option<Figure> {
                     .filter_map(|(s, m)| m.get(&k).map(|v| (*s as f64, v.max(1e-6))))
                     .collect(),
                 dashed: set == "fresh",
+                error: Vec::new(),
+                spread: Vec::new(),
             }
         })
         .collect();
@@ -750,6 +774,8 @@ pub fn algorithm_figure(m: &AlgorithmMatch, step: usize) -> Option<Figure> {
                 })
                 .collect(),
             dashed: n == "gd_1",
+            error: Vec::new(),
+            spread: Vec::new(),
         })
         .collect();
     let runs = best_runs(m, differs);
@@ -856,6 +882,8 @@ pub fn noise_figure(report: &EvalReport) -> Option<Figure> {
                 .filter_map(|(s, e)| Some((*s, last(e, n)?.max(1e-6))))
                 .collect(),
             dashed: n != "model" && n != "ridge",
+            error: Vec::new(),
+            spread: Vec::new(),
         })
         .collect();
     // How far the model and the one-λ ridge are from the tuned ridge, worst level.
@@ -946,25 +974,48 @@ pub fn threshold_figure(summary: &SweepSummary, metric: &[Metric]) -> Figure {
     }
     // One line per metric; a comma joins metrics drawn together.
     let parts = metric;
+    // Each value's mean over its seeds, ± its standard error, with every seed's
+    // value behind it (one seed: the value itself, no bar).
+    let seeded = summary.seeds > 1;
     let lines: Vec<Line> = parts
         .iter()
         .enumerate()
-        .map(|(n, m)| Line {
-            key: if parts.len() == 1 {
-                "model".into()
-            } else {
-                format!("metric_{n}")
-            },
-            label: m.label(),
-            points: summary
-                .points
-                .iter()
-                .filter_map(|p| {
-                    let i = summary.values.iter().position(|v| *v == p.value)?;
-                    Some((position(i, &p.value), *p.metrics.get(m)?))
-                })
-                .collect(),
-            dashed: false,
+        .map(|(n, m)| {
+            let at = |a: &crate::sweep::Aggregate| {
+                let i = summary.values.iter().position(|v| *v == a.value)?;
+                Some(position(i, &a.value))
+            };
+            let aggregates: Vec<(f64, crate::sweep::Aggregate)> = summary
+                .aggregate(m)
+                .into_iter()
+                .filter_map(|a| Some((at(&a)?, a)))
+                .collect();
+            Line {
+                key: if parts.len() == 1 {
+                    "model".into()
+                } else {
+                    format!("metric_{n}")
+                },
+                label: m.label(),
+                points: aggregates.iter().map(|(x, a)| (*x, a.mean)).collect(),
+                dashed: false,
+                error: if seeded {
+                    aggregates
+                        .iter()
+                        .map(|(_, a)| a.stderr.unwrap_or(0.0))
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+                spread: if seeded {
+                    aggregates
+                        .iter()
+                        .flat_map(|(x, a)| a.each.iter().map(move |v| (*x, *v)))
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+            }
         })
         .collect();
     let accuracy = !parts.is_empty() && parts.iter().all(Metric::is_fraction);
@@ -977,8 +1028,14 @@ pub fn threshold_figure(summary: &SweepSummary, metric: &[Metric]) -> Figure {
     let mut caption = format!(
         "{} of {} runs finished.",
         summary.points.len(),
-        summary.values.len()
+        summary.planned()
     );
+    if seeded {
+        caption = format!(
+            "{caption} Each point is the mean of {} seeds, with ± 1 standard error; small circles are the seeds.",
+            summary.seeds
+        );
+    }
     if let Some(more) = combined_caption(summary, metric) {
         caption = format!("{caption} {more}");
     }
@@ -1011,25 +1068,23 @@ pub fn threshold_figure(summary: &SweepSummary, metric: &[Metric]) -> Figure {
 /// iterations the model matches per layer (a depth sweep's slopes).
 fn combined_caption(summary: &SweepSummary, metric: &[Metric]) -> Option<String> {
     let [mixture, lens, _] = combined();
+    // Means over seeds, where a sweep has several.
     let at = |v: f64, m: &Metric| {
         summary
-            .points
-            .iter()
-            .find(|p| value_number(&p.value) == Some(v))
-            .and_then(|p| p.metrics.get(m).copied())
+            .aggregate(m)
+            .into_iter()
+            .find(|a| value_number(&a.value) == Some(v))
+            .map(|a| a.mean)
     };
     let (regression, classification) =
         (Metric::error("regression"), Metric::error("classification"));
     if metric == mixture.as_slice() {
-        let mixed = summary
-            .points
+        let p = summary
+            .values
             .iter()
-            .find(|p| value_number(&p.value).is_some_and(|v| v > 0.0 && v < 1.0))?;
-        let p = value_number(&mixed.value)?;
-        let (r_mix, c_mix) = (
-            mixed.metrics.get(&regression)?,
-            mixed.metrics.get(&classification)?,
-        );
+            .filter_map(value_number)
+            .find(|v| *v > 0.0 && *v < 1.0)?;
+        let (r_mix, c_mix) = (at(p, &regression)?, at(p, &classification)?);
         let r_single = at(0.0, &regression)?;
         let c_single = at(1.0, &classification)?;
         return Some(format!(
@@ -1047,7 +1102,7 @@ fn combined_caption(summary: &SweepSummary, metric: &[Metric]) -> Option<String>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::Experiment;
     use crate::sweep::{SweepPoint, SweepSpec};
@@ -1318,6 +1373,52 @@ mod tests {
         assert_eq!(selection_k(&[&c]), 3);
     }
 
+    /// A sweep of pool sizes 2 and 8 with two seeds each: pool 2 has both seeds
+    /// (0.2 and 0.4), pool 8 one (0.6).
+    pub(crate) fn seeded_summary() -> SweepSummary {
+        let spec = SweepSpec::parse("task.pool=2,8")
+            .unwrap()
+            .with_seeds(2)
+            .unwrap();
+        let mut s = SweepSummary::new(&spec, &Experiment::default());
+        for (v, seed, err) in [(2, 0, 0.2), (2, 1, 0.4), (8, 0, 0.6)] {
+            s.points.push(SweepPoint {
+                value: v.into(),
+                seed: Some(seed),
+                step: 10,
+                metrics: [(Metric::error("fresh"), err)].into(),
+                run: None,
+            });
+        }
+        s
+    }
+
+    #[test]
+    fn a_seeded_sweep_draws_each_values_mean_with_its_error_bar_and_seeds() {
+        let f = threshold_figure(&seeded_summary(), &[Metric::error("fresh")]);
+        let line = &f.lines[0];
+        assert_eq!(line.points.len(), 2);
+        assert!((line.points[0].1 - 0.3).abs() < 1e-12, "{:?}", line.points);
+        assert_eq!(line.points[1], (8.0, 0.6));
+        // s.d. of {0.2, 0.4} is √0.02; ÷ √2 gives 0.1. One seed: no bar.
+        assert!((line.error[0] - 0.1).abs() < 1e-12, "{:?}", line.error);
+        assert_eq!(line.error[1], 0.0);
+        assert_eq!(line.spread, vec![(2.0, 0.2), (2.0, 0.4), (8.0, 0.6)]);
+        assert!(
+            f.caption.starts_with("3 of 4 runs finished."),
+            "{}",
+            f.caption
+        );
+        assert!(f.caption.contains("mean of 2 seeds"), "{}", f.caption);
+        // One seed per value: no bars, no seeds drawn, the caption as it was.
+        let mut one = seeded_summary();
+        one.seeds = 1;
+        one.points.truncate(1);
+        let f = threshold_figure(&one, &[Metric::error("fresh")]);
+        assert!(f.lines[0].error.is_empty() && f.lines[0].spread.is_empty());
+        assert_eq!(f.caption, "1 of 2 runs finished.");
+    }
+
     #[test]
     fn threshold_figure_uses_a_log_axis_for_wide_ranges_and_places_infinity() {
         let spec = SweepSpec::parse("task.pool=2^1..2^6,null").unwrap();
@@ -1325,6 +1426,7 @@ mod tests {
         for (v, e) in [(2, 0.9), (64, 0.2)] {
             s.points.push(SweepPoint {
                 value: v.into(),
+                seed: None,
                 step: 10,
                 metrics: [(k("fresh_error"), e)].into(),
                 run: None,
@@ -1332,6 +1434,7 @@ mod tests {
         }
         s.points.push(SweepPoint {
             value: serde_json::Value::Null,
+            seed: None,
             step: 10,
             metrics: [(k("fresh_error"), 0.1)].into(),
             run: None,
@@ -1350,6 +1453,7 @@ mod tests {
         let mut s = SweepSummary::new(&spec, &Experiment::default());
         s.points.push(SweepPoint {
             value: 0.5.into(),
+            seed: None,
             step: 10,
             metrics: [(k("icl"), 0.7)].into(),
             run: None,
@@ -1367,6 +1471,7 @@ mod tests {
         for (i, r, c) in [(0, 0.1, 0.3), (1, 0.12, 0.2), (2, 0.9, 0.18)] {
             s.points.push(SweepPoint {
                 value: spec.values[i].clone(),
+                seed: None,
                 step: 10,
                 metrics: [(k("regression_error"), r), (k("classification_error"), c)].into(),
                 run: None,
@@ -1605,6 +1710,8 @@ pub fn overlay_figures(runs: &[&crate::web::runs::RunRecord]) -> Vec<Figure> {
         label: name.to_string(),
         points,
         dashed: false,
+        error: Vec::new(),
+        spread: Vec::new(),
     };
     let names: Vec<String> = runs.iter().map(|r| r.name.clone()).collect();
     let mut figures = Vec::new();

@@ -306,6 +306,7 @@ fn mutated_imports_never_panic_and_problems_stay_one_line() {
     let mut summary = SweepSummary::new(&spec, &exp);
     summary.points.push(SweepPoint {
         value: serde_json::json!(4),
+        seed: None,
         step: 2,
         metrics: final_metrics(&report),
         run: Some("task.pool=4".into()),
