@@ -49,6 +49,7 @@ pub mod recurrent;
 #[cfg(all(feature = "trainer", not(target_arch = "wasm32")))]
 pub mod reproduce;
 pub mod seeds;
+pub mod slurm;
 pub mod sweep;
 pub mod tasks;
 #[cfg(feature = "trainer")]

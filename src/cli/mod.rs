@@ -66,9 +66,10 @@ struct RunArgs {
     /// Override one field, e.g. --set task.dims=8 --set model.attention=linear.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     sets: Vec<String>,
-    /// Run directory (a sweep's: one sub-directory per value); created, and refused
-    /// if it already holds files (see --force).
-    #[arg(long, required_unless_present = "resume")]
+    /// Run directory (a sweep's: one sub-directory per run); created, and refused
+    /// if it already holds files (see --force). Needed unless --resume (train) or
+    /// --slurm (sweep).
+    #[arg(long)]
     out: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "cpu")]
     backend: Backend,
@@ -117,6 +118,54 @@ struct EvalArgs {
     ablate: Vec<icl_lab::ablation::HeadAblation>,
 }
 
+/// `sweep --slurm DIR`: the sweep as a SLURM job array, written and not run.
+#[derive(clap::Args)]
+struct SlurmArgs {
+    /// Write the sweep as a SLURM job array into DIR instead of running it: the
+    /// plan (sweep.json), one config per run, and sweep.sbatch (one array task per
+    /// value × seed). Then `cd DIR && sbatch sweep.sbatch`, and
+    /// `icl-lab sweep collect DIR`.
+    // (Not `conflicts_with = "out"`: clap then waives `requires = "slurm"` of the
+    // options below when --out is given; the two are refused together in sweep().)
+    #[arg(long, value_name = "DIR")]
+    slurm: Option<PathBuf>,
+    /// #SBATCH --partition.
+    #[arg(long, requires = "slurm")]
+    partition: Option<String>,
+    /// #SBATCH --time: each task's limit (e.g. 2:00:00); a task stopped by it
+    /// resumes from its checkpoint when submitted again.
+    #[arg(long, requires = "slurm", value_name = "TIME")]
+    time: Option<String>,
+    /// #SBATCH --mem: memory per node (e.g. 4G).
+    #[arg(long, requires = "slurm")]
+    mem: Option<String>,
+    /// #SBATCH --cpus-per-task.
+    #[arg(long, requires = "slurm", value_name = "N")]
+    cpus_per_task: Option<u32>,
+    /// #SBATCH --gres, e.g. gpu:1; a GPU makes the tasks train with --backend wgpu.
+    #[arg(long, requires = "slurm")]
+    gres: Option<String>,
+    /// Any other sbatch option, as one #SBATCH line (repeatable): --sbatch=--account=lab.
+    #[arg(
+        long = "sbatch",
+        requires = "slurm",
+        value_name = "OPTION",
+        allow_hyphen_values = true
+    )]
+    sbatch: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum SweepAction {
+    /// Write DIR/summary.json from the runs of a SLURM sweep (--slurm DIR) that have
+    /// finished, and list the tasks that failed or have not finished, with their
+    /// logs. Only reads the runs: run it as often as you like, while the array runs too.
+    Collect {
+        /// A directory written by `icl-lab sweep --slurm DIR`.
+        dir: PathBuf,
+    },
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Train a model and write config.json, metrics.jsonl, eval.json and a checkpoint to --out.
@@ -126,7 +175,10 @@ enum Command {
     },
     /// One run per value of one field; writes a run directory per value and
     /// summary.json (the final metrics against the value) to --out.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Sweep {
+        #[command(subcommand)]
+        action: Option<SweepAction>,
         #[command(flatten)]
         run: RunArgs,
         /// The field and its values: task.pool=2,8,32 · task.pool=2^1..2^15 ·
@@ -135,6 +187,12 @@ enum Command {
         /// regression-vs-classification).
         #[arg(long, value_name = "PATH=V1,V2,…")]
         vary: Option<String>,
+        /// Runs per value, seeded SEED, SEED+1, … (SEED: the experiment's seed); the
+        /// summary gives each value's mean ± standard error across them.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        seeds: usize,
+        #[command(flatten)]
+        slurm: SlurmArgs,
     },
     /// Re-evaluate a trained run, optionally out of distribution.
     Eval(EvalArgs),
@@ -182,11 +240,43 @@ enum Command {
     },
 }
 
+/// Set by SIGTERM or the first Ctrl-C: the run writes a checkpoint and stops.
+static STOP: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> =
+    std::sync::OnceLock::new();
+
+/// Whether a stop was asked for (SIGTERM or Ctrl-C).
+fn stop_asked() -> bool {
+    STOP.get()
+        .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// SIGTERM (what SLURM sends before it stops a task: scancel, a time limit,
+/// pre-emption) and Ctrl-C set [`STOP`]; a second Ctrl-C ends the process at once.
+fn catch_stop_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = STOP.get_or_init(Default::default).clone();
+    // Conditional first: it fires only when the flag is already set.
+    let _ = signal_hook::flag::register_conditional_shutdown(SIGINT, 130, flag.clone());
+    let _ = signal_hook::flag::register(SIGINT, flag.clone());
+    let _ = signal_hook::flag::register(SIGTERM, flag);
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    catch_stop_signals();
     let result = match cli.command {
         Command::Train { run } => train(run),
-        Command::Sweep { run, vary } => sweep(run, vary),
+        Command::Sweep {
+            action: Some(SweepAction::Collect { dir }),
+            ..
+        } => collect(&dir),
+        Command::Sweep {
+            action: None,
+            run,
+            vary,
+            seeds,
+            slurm,
+        } => sweep(run, vary, seeds, slurm),
         Command::Eval(args) => eval(args),
         Command::Bench {
             preset,
@@ -448,6 +538,14 @@ fn wgpu_device() -> Result<Device> {
     ))
 }
 
+/// The backend as `--backend` spells it.
+fn backend_flag(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Cpu => "cpu",
+        Backend::Wgpu => "wgpu",
+    }
+}
+
 fn backend_name(backend: Backend) -> &'static str {
     match backend {
         Backend::Cpu => "cpu (flex)",
@@ -625,10 +723,9 @@ fn train(args: RunArgs) -> Result<()> {
     if let Some(dir) = &args.resume {
         return resume(dir, args.backend, args.until);
     }
-    let out = args
-        .out
-        .as_deref()
-        .expect("clap requires --out without --resume");
+    let out = args.out.as_deref().ok_or_else(|| {
+        anyhow!("--out DIR is needed: where the run is written (or --resume DIR)")
+    })?;
     // Everything that can be wrong with the input is checked before DIR is touched.
     let exp = load_experiment(args.preset, args.config, &args.sets)?;
     if let Some(until) = args.until {
@@ -735,13 +832,13 @@ fn keep_steps_up_to(path: &Path, step: usize) -> Result<()> {
     fs::write(path, kept).with_context(|| format!("cannot rewrite {}", path.display()))
 }
 
-fn sweep(args: RunArgs, vary: Option<String>) -> Result<()> {
+fn sweep(args: RunArgs, vary: Option<String>, seeds: usize, slurm: SlurmArgs) -> Result<()> {
     let RunArgs {
         preset: preset_name,
         config,
         sets,
         out,
-        backend,
+        mut backend,
         force,
         resume,
         until,
@@ -751,8 +848,7 @@ fn sweep(args: RunArgs, vary: Option<String>) -> Result<()> {
             "--resume and --until are for one run: `icl-lab train --resume RUN_DIR`"
         ));
     }
-    let out = out.expect("clap requires --out without --resume");
-    let (out, sets) = (out.as_path(), sets.as_slice());
+    let sets = sets.as_slice();
     let own = preset_name
         .as_deref()
         .and_then(|name| PRESETS.iter().find(|p| p.name == name))
@@ -769,12 +865,70 @@ fn sweep(args: RunArgs, vary: Option<String>) -> Result<()> {
             ));
         }
     };
-    let base = load_experiment(preset_name, config, sets)?;
-    let spec = SweepSpec::parse(&vary).map_err(|e| anyhow!("--vary {e}"))?;
-    // Every value is validated (and sized for this machine) before the first run.
-    let exps = spec.experiments(&base)?;
-    for (exp, value) in exps.iter().zip(&spec.values) {
-        fits_here(exp).with_context(|| format!("--vary {} = {value}", spec.path))?;
+    let base = if slurm.slurm.is_some() {
+        // Sized on the cluster's nodes, not here.
+        let exp = match (preset_name, config) {
+            (Some(name), _) => preset(&name)?,
+            (None, Some(path)) => {
+                let text = fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                Experiment::from_json(&text).with_context(|| format!("{}", path.display()))?
+            }
+            (None, None) => unreachable!("clap requires --preset or --config"),
+        };
+        exp.with_overrides(sets).map_err(cli_words)?
+    } else {
+        load_experiment(preset_name, config, sets)?
+    };
+    let spec = SweepSpec::parse(&vary)
+        .map_err(|e| anyhow!("--vary {e}"))?
+        .with_seeds(seeds)
+        .map_err(|e| anyhow!("--{e}"))?;
+    // Every run is validated (and sized for this machine) before the first.
+    let tasks = spec.tasks(&base)?;
+    if let Some(dir) = &slurm.slurm {
+        if out.is_some() {
+            return Err(anyhow!(
+                "--out and --slurm: choose one (--slurm DIR writes a job array into DIR; --out DIR runs the sweep here)"
+            ));
+        }
+        let options = icl_lab::slurm::SbatchOptions {
+            partition: slurm.partition,
+            time: slurm.time,
+            mem: slurm.mem,
+            cpus_per_task: slurm.cpus_per_task,
+            gres: slurm.gres,
+            extra: slurm.sbatch,
+        };
+        let lines = options.lines()?;
+        if options.wants_gpu() && backend != Backend::Wgpu {
+            eprintln!("--gres asks for a GPU: the tasks train with --backend wgpu");
+            backend = Backend::Wgpu;
+        }
+        let plan =
+            icl_lab::slurm::SlurmPlan::new(&spec, &base, &tasks, backend_flag(backend), lines);
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.canonicalize().ok())
+            .map_or_else(|| "icl-lab".to_string(), |p| p.display().to_string());
+        let configs: Vec<Experiment> = tasks.iter().map(|t| t.experiment.clone()).collect();
+        icl_lab::slurm::write(dir, &plan, &configs, &exe, force)?;
+        println!(
+            "wrote a SLURM job array of {} runs to {}:\n  sweep.json     the plan (the sweep, the base experiment, each task)\n  configs/       one experiment per task\n  sweep.sbatch   the job array (#SBATCH --array=0-{})\nsubmit it:       cd {} && sbatch sweep.sbatch\ncollect results: icl-lab sweep collect {}",
+            tasks.len(),
+            dir.display(),
+            tasks.len() - 1,
+            dir.display(),
+            dir.display()
+        );
+        return Ok(());
+    }
+    let out = out.ok_or_else(|| {
+        anyhow!("--out DIR is needed: where the sweep's runs and summary.json are written (or --slurm DIR to write a job array)")
+    })?;
+    let out = out.as_path();
+    for t in &tasks {
+        fits_here(&t.experiment).with_context(|| format!("--vary {} = {}", spec.path, t.value))?;
     }
     let dev = device(backend)?;
     if out.exists() && !out.is_dir() {
@@ -795,24 +949,27 @@ fn sweep(args: RunArgs, vary: Option<String>) -> Result<()> {
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut summary = SweepSummary::new(&spec, &base);
     write_json(&out.join("summary.json"), &summary)?;
-    for (i, (exp, value)) in exps.iter().zip(&spec.values).enumerate() {
-        let label = value_label(value);
-        eprintln!("run {}/{}: {} = {label}", i + 1, exps.len(), spec.path);
-        let name: String = format!("{i:02}-{}={label}", spec.path)
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.=".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+    let seeded = spec.seeds > 1;
+    for (i, t) in tasks.iter().enumerate() {
+        let label = value_label(&t.value);
+        eprintln!(
+            "run {}/{}: {} = {label}{}",
+            i + 1,
+            tasks.len(),
+            spec.path,
+            if seeded {
+                format!(", seed {}", t.seed)
+            } else {
+                String::new()
+            }
+        );
+        let name = icl_lab::slurm::task_name(i, 2, &spec.path, &t.value, seeded.then_some(t.seed));
         let dir = out.join(&name);
         prepare_out_dir(&dir, force)?;
-        let report = run(exp, &dev, backend, &dir, None, None)?.expect("runs to the end");
+        let report = run(&t.experiment, &dev, backend, &dir, None, None)?.expect("runs to the end");
         summary.points.push(SweepPoint {
-            value: value.clone(),
+            value: t.value.clone(),
+            seed: seeded.then_some(t.seed),
             step: report.step,
             metrics: final_metrics(&report),
             run: Some(name),
@@ -822,6 +979,49 @@ fn sweep(args: RunArgs, vary: Option<String>) -> Result<()> {
     }
     print_sweep(&summary);
     eprintln!("wrote {}", out.join("summary.json").display());
+    Ok(())
+}
+
+/// `icl-lab sweep collect DIR`: summary.json of a SLURM sweep from its finished
+/// runs; the others listed with their state and log. Fails (after writing the
+/// summary) when a task failed, so a script notices.
+fn collect(dir: &Path) -> Result<()> {
+    let summary = icl_lab::slurm::collect(dir)?;
+    write_json(&dir.join("summary.json"), &summary)?;
+    if !summary.points.is_empty() {
+        print_sweep(&summary);
+    }
+    let finished = summary.points.len();
+    eprintln!(
+        "{finished} of {} runs finished; wrote {}",
+        summary.planned(),
+        dir.join("summary.json").display()
+    );
+    for u in &summary.unfinished {
+        eprintln!(
+            "  task {} ({} = {}, seed {}): {} — log {}",
+            u.task,
+            summary.path,
+            value_label(&u.value),
+            u.seed,
+            u.state,
+            dir.join(&u.log).display()
+        );
+    }
+    let failed: Vec<String> = summary
+        .unfinished
+        .iter()
+        .filter(|u| u.failed)
+        .map(|u| u.task.to_string())
+        .collect();
+    if !failed.is_empty() {
+        return Err(anyhow!(
+            "{} task(s) failed: {}; after a fix, submit them again with `sbatch --array={} sweep.sbatch`",
+            failed.len(),
+            failed.join(", "),
+            failed.join(",")
+        ));
+    }
     Ok(())
 }
 
@@ -849,17 +1049,44 @@ fn print_sweep(summary: &SweepSummary) {
             _ => false,
         })
         .collect();
+    // Each column as wide as its name, and at least 22 (a mean ± its error).
+    let widths: Vec<usize> = metrics
+        .iter()
+        .map(|m| m.to_string().len().max(20) + 2)
+        .collect();
     print!("{:>14}", summary.path.rsplit('.').next().unwrap_or(""));
-    for m in &metrics {
-        print!("{:>22}", m.to_string());
+    for (m, w) in metrics.iter().zip(&widths) {
+        print!("{:>w$}", m.to_string());
     }
     println!();
-    for p in &summary.points {
-        print!("{:>14}", value_label(&p.value));
-        for m in &metrics {
-            print!("{:>22.4}", p.metrics[m]);
+    if summary.seeds > 1 {
+        // Each value's mean ± standard error over its finished seeds.
+        println!(
+            "(mean ± standard error over {} seeds per value; n: finished seeds)",
+            summary.seeds
+        );
+        let columns: Vec<Vec<icl_lab::sweep::Aggregate>> =
+            metrics.iter().map(|m| summary.aggregate(m)).collect();
+        for (row, a) in columns.first().into_iter().flatten().enumerate() {
+            print!("{:>14}", value_label(&a.value));
+            for (col, w) in columns.iter().zip(&widths) {
+                let a = &col[row];
+                let cell = match a.stderr {
+                    Some(se) => format!("{:.4} ± {se:.4}", a.mean),
+                    None => format!("{:.4}", a.mean),
+                };
+                print!("{cell:>w$}");
+            }
+            println!("  n={}", a.each.len());
         }
-        println!();
+    } else {
+        for p in &summary.points {
+            print!("{:>14}", value_label(&p.value));
+            for (m, w) in metrics.iter().zip(&widths) {
+                print!("{:>w$.4}", p.metrics[m]);
+            }
+            println!();
+        }
     }
     if summary.path == "model.layers" {
         // Fu 2023: about 3 Newton iterations per layer; GD would need exponentially many.
@@ -899,6 +1126,7 @@ fn run(
 
     let mut trainer = Trainer::new(&exp, &dev);
     let resumed = from.is_some();
+    let first_step = from.as_ref().map_or(0, |c| c.step);
     if let Some(checkpoint) = from {
         trainer
             .resume(checkpoint)
@@ -937,6 +1165,16 @@ fn run(
     bar.set_position(trainer.step as u64);
     let start = Instant::now();
     while !trainer.done() {
+        if stop_asked() {
+            write_checkpoint(out, &trainer, None)?;
+            bar.abandon();
+            return Err(anyhow!(
+                "stopped by a signal at step {} of {} with a checkpoint; go on with `icl-lab train --resume {}`",
+                trainer.step,
+                exp.train.steps,
+                out.display()
+            ));
+        }
         if until == Some(trainer.step) {
             write_checkpoint(out, &trainer, None)?;
             bar.finish_and_clear();
@@ -991,7 +1229,10 @@ fn run(
     bar.finish_and_clear();
     eprintln!(
         "trained {} steps of a {} ({} layers, width {}, {} parameters) on {} in {:.1} s; wrote {}",
-        exp.train.steps,
+        match first_step {
+            0 => exp.train.steps.to_string(),
+            s => format!("{}–{}", s + 1, exp.train.steps),
+        },
         exp.model.kind.label(),
         exp.model.layers,
         exp.model.width,

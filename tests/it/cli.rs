@@ -751,3 +751,271 @@ fn a_run_stopped_and_resumed_ends_as_an_uninterrupted_one() {
         "--resume takes its config from the run"
     );
 }
+
+/// The small experiment the sweep tests train (seconds each).
+const SMALL: [&str; 10] = [
+    "--set",
+    "model.layers=1",
+    "--set",
+    "model.width=16",
+    "--set",
+    "train.steps=4",
+    "--set",
+    "train.batch=8",
+    "--set",
+    "eval.prompts=16",
+];
+
+#[test]
+fn a_seeded_sweep_summarises_each_value_across_its_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let mut args = vec!["sweep", "--preset", "task-diversity-threshold"];
+    args.extend(SMALL);
+    args.extend(["--vary", "task.pool=2,null", "--seeds", "2"]);
+    args.extend(["--out", out.to_str().unwrap()]);
+    let o = icl_lab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let seed = read_json(&out.join("summary.json"))["base"]["seed"]
+        .as_u64()
+        .unwrap();
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["seeds"], 2);
+    let points = summary["points"].as_array().unwrap();
+    let got: Vec<(serde_json::Value, u64, &str)> = points
+        .iter()
+        .map(|p| {
+            (
+                p["value"].clone(),
+                p["seed"].as_u64().unwrap(),
+                p["run"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let (a, b) = (
+        format!("01-task.pool=2-seed{}", seed + 1),
+        format!("02-task.pool=null-seed{seed}"),
+    );
+    assert_eq!(got[1], (2.into(), seed + 1, a.as_str()));
+    assert_eq!(got[2], (serde_json::Value::Null, seed, b.as_str()));
+    assert_eq!(got.len(), 4);
+    // Each run really has its seed.
+    let config = read_json(&out.join(&a).join("config.json"));
+    assert_eq!(config["seed"].as_u64(), Some(seed + 1));
+    // Two seeds of one value train differently.
+    let (e0, e1) = (
+        points[0]["metrics"]["fresh_error"].as_f64().unwrap(),
+        points[1]["metrics"]["fresh_error"].as_f64().unwrap(),
+    );
+    assert_ne!(e0, e1);
+    // The table gives each value's mean ± standard error over its 2 seeds.
+    let table = String::from_utf8_lossy(&o.stdout);
+    let mean = (e0 + e1) / 2.0;
+    let se = (e0 - e1).abs() / 2.0;
+    assert!(
+        table.contains(&format!("{mean:.4} ± {se:.4}")),
+        "{mean:.4} ± {se:.4} not in\n{table}"
+    );
+    assert!(table.contains("n=2"), "{table}");
+
+    // Bad seeds are named with their range before anything runs.
+    let (x, y) = (dir.path().join("x"), dir.path().join("y"));
+    let o = icl_lab(&[
+        "sweep",
+        "--preset",
+        "garg-tiny",
+        "--vary",
+        "task.pool=2",
+        "--seeds",
+        "0",
+        "--out",
+        x.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--seeds 0: must be from 1 to 32"),
+        "{}",
+        stderr(&o)
+    );
+    let o = icl_lab(&[
+        "sweep",
+        "--preset",
+        "garg-tiny",
+        "--vary",
+        "seed=0..2",
+        "--seeds",
+        "2",
+        "--out",
+        y.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&o).contains("a sweep of `seed` itself"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("x").exists() && !dir.path().join("y").exists());
+}
+
+#[test]
+fn a_slurm_sweep_is_written_checked_and_collected() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path().join("slurm");
+    let s = sweep.to_str().unwrap();
+    let base = [
+        "sweep",
+        "--preset",
+        "garg-tiny",
+        "--vary",
+        "task.pool=4,16",
+        "--seeds",
+        "2",
+        "--slurm",
+    ];
+    let with = |extra: &[&str]| {
+        let mut v = base.to_vec();
+        v.push(s);
+        v.extend(extra);
+        icl_lab(&v)
+    };
+    // Each option is checked, named with what it allows, before anything is written.
+    for (extra, needle) in [
+        (vec!["--time", "2h"], "--time 2h: MM, MM:SS"),
+        (vec!["--mem", "lots"], "--mem lots: memory per node"),
+        (
+            vec!["--cpus-per-task", "0"],
+            "--cpus-per-task 0: from 1 to 1024",
+        ),
+        (vec!["--gres", "gpu:0"], "--gres gpu:0: NAME[:TYPE][:COUNT]"),
+        (vec!["--sbatch=--array=0-3"], "not --array"),
+    ] {
+        let o = with(&extra);
+        assert!(!o.status.success(), "{extra:?}");
+        assert!(stderr(&o).contains(needle), "{extra:?}: {}", stderr(&o));
+        assert!(!sweep.exists(), "{extra:?} wrote something");
+    }
+    let o = icl_lab(&[
+        "sweep",
+        "--preset",
+        "garg-tiny",
+        "--partition",
+        "x",
+        "--out",
+        s,
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--slurm"), "{}", stderr(&o));
+
+    let elsewhere = dir.path().join("elsewhere");
+    let o = with(&["--out", elsewhere.to_str().unwrap()]);
+    assert!(
+        stderr(&o).contains("--out and --slurm: choose one"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!sweep.exists() && !elsewhere.exists());
+
+    // A GPU makes the tasks train on wgpu.
+    let o = with(&[
+        "--gres",
+        "gpu:1",
+        "--time",
+        "1:00:00",
+        "--sbatch=--account=lab",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--backend wgpu"), "{}", stderr(&o));
+    let script = std::fs::read_to_string(sweep.join("sweep.sbatch")).unwrap();
+    for line in [
+        "#SBATCH --array=0-3\n",
+        "#SBATCH --gres=gpu:1\n",
+        "#SBATCH --time=1:00:00\n",
+        "#SBATCH --account=lab\n",
+        "--force --backend wgpu &\n",
+    ] {
+        assert!(script.contains(line), "{line} not in\n{script}");
+    }
+    let configs = std::fs::read_dir(sweep.join("configs")).unwrap().count();
+    assert_eq!(configs, 4);
+    let plan = read_json(&sweep.join("sweep.json"));
+    assert_eq!(plan["kind"], "icl-lab slurm sweep");
+    assert_eq!(plan["tasks"][3]["name"], "003-task.pool=16-seed1");
+    let c = read_json(&sweep.join("configs/003-task.pool=16-seed1.json"));
+    assert_eq!(
+        (c["task"]["pool"].as_u64(), c["seed"].as_u64()),
+        (Some(16), Some(1))
+    );
+    // Written again: refused, then replaced with --force.
+    let o = with(&[]);
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert!(with(&["--force"]).status.success());
+
+    // Collected before anything ran: no points, every task "not started" with its log.
+    let o = icl_lab(&["sweep", "collect", s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("0 of 4 runs finished"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("task 3 (task.pool = 16, seed 1): not started"),
+        "{}",
+        stderr(&o)
+    );
+    let summary = read_json(&sweep.join("summary.json"));
+    assert_eq!(summary["points"].as_array().unwrap().len(), 0);
+    assert_eq!(summary["unfinished"][3]["log"], "logs/3.log");
+    // Not a SLURM sweep: said so.
+    let o = icl_lab(&["sweep", "collect", dir.path().to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("a directory written by `icl-lab sweep --slurm`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn sigterm_stops_a_run_with_a_checkpoint_that_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let r = run.to_str().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_icl-lab"))
+        .args(["train", "--preset", "garg-tiny", "--set", "model.layers=1"])
+        .args(["--set", "model.width=16", "--set", "train.steps=100000"])
+        .args(["--set", "train.log_every=1", "--set", "eval.prompts=16"])
+        .args(["--out", r])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(run.join("metrics.jsonl")).map_or(0, |t| t.lines().count()) < 3 {
+        assert!(started.elapsed().as_secs() < 120, "no steps logged");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    let step: u64 = err
+        .split("stopped by a signal at step ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(step >= 3, "{err}");
+    assert_eq!(read_json(&run.join("checkpoint.json"))["step"], step);
+    // Resumed to a nearer end: the checkpoint is where it stopped.
+    let o = icl_lab(&["train", "--resume", r, "--until", &(step + 2).to_string()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("resuming {r} at step {step} of 100000")),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(read_json(&run.join("checkpoint.json"))["step"], step + 2);
+}
