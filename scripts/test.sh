@@ -2,7 +2,8 @@
 # Runs every test: unit tests beside the code, integration tests in tests/ (CLI,
 # end-to-end learning; wgpu against CPU with ICL_TEST_WGPU=1), the examples and benches compiled and run
 # once in test mode, then the browser tests (scripts/test-web.sh: the wasm build,
-# end-to-end tests of the built site in headless Chromium). Release profile, so
+# end-to-end tests of the built site in headless Chromium), then a sweep on a
+# one-node SLURM cluster (tests/slurm/test.sh). Release profile, so
 # burn is compiled once for tests, the CLI and the benches alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +84,15 @@ if [ "${ICL_SKIP_BROWSER:-0}" != 1 ]; then
   ICL_LAB_BIN="$CARGO_TARGET_DIR/release/icl-lab" scripts/test-web.sh 2>&1 | tee -a "$log" || status=1
 else
   echo "browser tests NOT run (ICL_SKIP_BROWSER=1)" | tee -a "$log"
+fi
+# A one-node SLURM cluster started by the test itself: a sweep's job array submitted,
+# one task cancelled and resubmitted, the results collected (tests/slurm/test.sh;
+# it installs SLURM and munge on a machine without them).
+if [ "${ICL_SKIP_SLURM:-0}" != 1 ]; then
+  ICL_LAB_BIN="$CARGO_TARGET_DIR/release/icl-lab" tests/slurm/test.sh 2>&1 | tee -a "$log" || status=1
+  phase "SLURM cluster test"
+else
+  echo "SLURM cluster test NOT run (ICL_SKIP_SLURM=1)" | tee -a "$log"
 fi
 grep '^phase ' "$log" || true
 # One closing line for the whole run: cargo prints one per test binary, node one per run.
