@@ -454,12 +454,54 @@ impl RunRecord {
 pub struct Imported {
     pub runs: Vec<RunRecord>,
     pub problems: Vec<String>,
+    /// What else was recognised and deliberately not imported (a SLURM sweep's
+    /// plan, configs and logs).
+    pub notes: Vec<String>,
 }
 
 /// Reads whatever the user picked: run directories of `icl-lab train` (grouped by
 /// folder; a folder of a sweep gives every run and its summary), `summary.json`
 /// files of `icl-lab sweep` or the sweep panel, and runs exported by the page.
 pub fn import_files(files: Vec<ImportFile>, saved_ms: f64) -> Imported {
+    // SLURM sweep directories (`icl-lab sweep --slurm`): their plan, configs, logs
+    // and job script are the cluster's; their runs and summary.json are imported.
+    let slurm_roots: Vec<String> = files
+        .iter()
+        .filter(|f| {
+            f.path == crate::slurm::PLAN_FILE
+                || f.path.ends_with(&format!("/{}", crate::slurm::PLAN_FILE))
+        })
+        .filter(|f| {
+            serde_json::from_slice::<serde_json::Value>(&f.bytes)
+                .ok()
+                .is_some_and(|v| v["kind"] == crate::slurm::PLAN_KIND)
+        })
+        .map(|f| f.path[..f.path.len() - crate::slurm::PLAN_FILE.len()].to_string())
+        .collect();
+    let slurm_file = |path: &str| {
+        slurm_roots.iter().any(|root| {
+            path.strip_prefix(root.as_str()).is_some_and(|rest| {
+                rest == crate::slurm::PLAN_FILE
+                    || rest == crate::slurm::SCRIPT_FILE
+                    || rest.starts_with("configs/")
+                    || rest.starts_with("logs/")
+            })
+        })
+    };
+    let notes: Vec<String> = slurm_roots
+        .iter()
+        .map(|root| {
+            let name = root.trim_end_matches('/');
+            let name = if name.is_empty() { "the chosen folder" } else { name };
+            let summary = format!("{root}summary.json");
+            if files.iter().any(|f| f.path == summary) {
+                format!("{name}: a SLURM sweep; its runs and summary.json were read (its plan, configs and logs stay with the cluster)")
+            } else {
+                format!("{name}: a SLURM sweep without summary.json; run `icl-lab sweep collect {name}` first to see its threshold curve")
+            }
+        })
+        .collect();
+    let files: Vec<ImportFile> = files.into_iter().filter(|f| !slurm_file(&f.path)).collect();
     let mut folders: BTreeMap<String, BTreeMap<String, Vec<u8>>> = BTreeMap::new();
     let mut loose = Vec::new();
     for f in files {
@@ -474,7 +516,10 @@ pub fn import_files(files: Vec<ImportFile>, saved_ms: f64) -> Imported {
             loose.push(f);
         }
     }
-    let mut out = Imported::default();
+    let mut out = Imported {
+        notes,
+        ..Imported::default()
+    };
     for (folder, files) in folders {
         if !files.contains_key("config.json") {
             // Not a run directory: its JSON files may still be exports.
@@ -730,6 +775,67 @@ mod tests {
         assert_eq!(got.runs[3], exported, "an exported run reads back exactly");
         assert_eq!(got.problems.len(), 1);
         assert!(got.problems[0].contains("other.json"), "{:?}", got.problems);
+    }
+
+    #[test]
+    fn a_slurm_sweep_folder_imports_its_runs_and_summary_and_names_the_rest() {
+        let exp = Experiment::default();
+        let spec = crate::sweep::SweepSpec::parse("task.pool=2,8")
+            .unwrap()
+            .with_seeds(2)
+            .unwrap();
+        let tasks = spec.tasks(&exp).unwrap();
+        let plan = crate::slurm::SlurmPlan::new(&spec, &exp, &tasks, "cpu", Vec::new());
+        let file = |path: &str, bytes: Vec<u8>| ImportFile {
+            path: path.into(),
+            bytes,
+        };
+        let mut files = vec![
+            file("c/sweep.json", serde_json::to_vec(&plan).unwrap()),
+            file("c/sweep.sbatch", plan.script("icl-lab").into_bytes()),
+            file("c/logs/0.log", b"== task 0\n".to_vec()),
+        ];
+        for t in &plan.tasks {
+            files.push(file(
+                &format!("c/{}", t.config()),
+                exp.to_json_pretty().into_bytes(),
+            ));
+        }
+        // Two finished runs.
+        for t in &plan.tasks[..2] {
+            for (n, bytes) in cli_dir(&exp, 10, true) {
+                files.push(file(&format!("c/{}/{n}", t.run()), bytes));
+            }
+        }
+        let got = import_files(files.clone(), 0.0);
+        assert!(got.problems.is_empty(), "{:?}", got.problems);
+        assert_eq!(got.runs.len(), 2);
+        assert!(
+            got.notes[0].contains("without summary.json") && got.notes[0].contains("collect c"),
+            "{:?}",
+            got.notes
+        );
+        // Collected: the summary comes too, with its seeds.
+        let mut summary = SweepSummary::new(&spec, &exp);
+        summary.unfinished.push(crate::sweep::Unfinished {
+            task: 3,
+            value: 8.into(),
+            seed: 1,
+            run: plan.tasks[3].run(),
+            log: plan.tasks[3].log(),
+            state: "not started".into(),
+            failed: false,
+        });
+        files.push(file(
+            "c/summary.json",
+            serde_json::to_vec(&summary).unwrap(),
+        ));
+        let got = import_files(files, 0.0);
+        assert!(got.problems.is_empty(), "{:?}", got.problems);
+        assert_eq!(got.runs.len(), 3);
+        let sweep = got.runs[2].sweep.as_ref().unwrap();
+        assert_eq!((sweep.seeds, sweep.unfinished.len()), (2, 1));
+        assert!(got.notes[0].contains("its runs and summary.json were read"));
     }
 
     #[test]

@@ -1124,6 +1124,53 @@ test('import and export: a CLI-produced run imports and plots, exports parse bac
   await page.close();
 });
 
+test('a seeded SLURM sweep, collected, loads with error bars and imports its runs', { timeout: 300_000 }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const bin = process.env.ICL_LAB_BIN ||
+    path.join(process.env.CARGO_TARGET_DIR || path.join(process.env.HOME, '.cache/icl-lab-target'), 'release/icl-lab');
+  assert.ok(existsSync(bin), `the native CLI is built (${bin})`);
+  // The job array written, three of its four tasks run as SLURM would run them
+  // (`train --config` into runs/), the fourth left undone, then collected.
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'icl-slurm-')), 'sweep');
+  execFileSync(bin, ['sweep', '--preset', 'task-diversity-threshold', '--set', 'model.layers=1', '--set', 'model.width=16',
+    '--set', 'train.steps=6', '--set', 'train.batch=8', '--set', 'eval.prompts=16',
+    '--vary', 'task.pool=2,null', '--seeds', '2', '--slurm', dir], { stdio: 'ignore' });
+  const plan = JSON.parse(readFileSync(path.join(dir, 'sweep.json'), 'utf8'));
+  assert.equal(plan.tasks.length, 4);
+  for (const t of plan.tasks.slice(0, 3)) {
+    execFileSync(bin, ['train', '--config', path.join(dir, 'configs', `${t.name}.json`), '--out', path.join(dir, 'runs', t.name)],
+      { stdio: 'ignore' });
+  }
+  execFileSync(bin, ['sweep', 'collect', dir], { stdio: 'ignore' });
+
+  const page = await open('#backend=cpu');
+  await page.setInputFiles('#sweep-load', path.join(dir, 'summary.json'));
+  const chart = 'canvas[data-chart=threshold]';
+  await page.waitForSelector(chart);
+  assert.equal(await page.inputValue('#sweep-seeds'), '2');
+  assert.equal(await page.getAttribute(chart, 'data-points'), '2', 'one point per value: the mean of its seeds');
+  const errors = (await page.getAttribute(chart, 'data-errors')).split(',').map(Number);
+  assert.equal(errors.length, 2);
+  assert.ok(errors[0] > 0, `pool 2 has two seeds, so an error bar: ${errors}`);
+  assert.equal(errors[1], 0, 'pool ∞ has one finished seed: no bar');
+  assert.match(await page.textContent(`.chart:has(${chart}) .caption`), /3 of 4 runs finished\. Each point is the mean of 2 seeds/);
+  assert.match(await page.textContent('#sweep-unfinished summary'), /1 of 4 runs have no result yet \(0 failed\)/);
+  assert.match(await page.textContent('#sweep-unfinished'), /task 3 \(task\.pool = null, seed 1\): not started — log logs\/3\.log/);
+  const svg = (await downloaded(page, `.chart:has(${chart}) button[data-export=svg]`)).bytes.toString('utf8');
+  assert.ok((svg.match(/<circle/g) || []).length >= 2 + 3, 'the means and each seed are drawn');
+
+  // The whole folder imports: its three runs and the sweep; the cluster's files are
+  // named, not reported as problems.
+  await page.setInputFiles('#runs-import-folder', dir);
+  await page.waitForFunction(() => /SLURM sweep/.test(document.querySelector('#import-notes')?.textContent ?? ''));
+  const notes = await page.textContent('#import-notes');
+  assert.match(notes, /a SLURM sweep; its runs and summary\.json were read/);
+  assert.doesNotMatch(notes, /not a file the lab reads|not an icl-lab run/, notes);
+  assert.equal((notes.match(/imported /g) || []).length, 4, notes);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('a full storage quota is reported, not swallowed', async () => {
   const page = await context.newPage();
   page.errors = [];

@@ -1457,6 +1457,13 @@ fn sweep_panel(props: &SweepProps) -> Html {
             }));
         })
     };
+    let on_seeds = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |e: InputEvent| {
+            let el: HtmlInputElement = e.target_unchecked_into();
+            dispatch.dispatch(Action::Sweep(SweepAction::Seeds(el.value())));
+        })
+    };
     let on_run = {
         let dispatch = dispatch.clone();
         Callback::from(move |_| {
@@ -1494,15 +1501,10 @@ fn sweep_panel(props: &SweepProps) -> Html {
     };
     let status = match &sw.status {
         Some(SweepStatus::Running { index }) => format!(
-            "run {} of {}: {} = {} · step {} / {}",
+            "run {} of {}: {} · step {} / {}",
             index + 1,
             sw.runs.len(),
-            sw.summary.as_ref().map_or("", |s| s.path.as_str()),
-            sw.summary
-                .as_ref()
-                .and_then(|s| s.values.get(*index))
-                .map(crate::sweep::value_label)
-                .unwrap_or_default(),
+            sw.run_label(*index).unwrap_or_default(),
             run.progress.as_ref().map_or(0, |p| p.step),
             run.experiment.as_ref().map_or(0, |e| e.train.steps),
         ),
@@ -1560,6 +1562,10 @@ fn sweep_panel(props: &SweepProps) -> Html {
                     <input type="text" id="sweep-values" value={sw.values.clone()} oninput={on_values}
                         disabled={running} aria-describedby="sweep-hint" />
                 </label>
+                <label>{"seeds "}
+                    <input type="number" id="sweep-seeds" class="narrow" min="1" max={crate::sweep::MAX_SEEDS.to_string()} step="1"
+                        value={sw.seeds.clone()} oninput={on_seeds} disabled={running} aria-describedby="sweep-hint" />
+                </label>
                 if running {
                     <button id="sweep-cancel" onclick={on_cancel}>{"Cancel sweep"}</button>
                 } else {
@@ -1572,7 +1578,7 @@ fn sweep_panel(props: &SweepProps) -> Html {
                     <a id="sweep-download" {href} download="sweep-summary.json">{"Download summary"}</a>
                 }
             </div>
-            <p class="hint" id="sweep-hint">{"Comma-separated values; 2^1..2^6 gives powers of two, 1..4 every integer, null an infinite pool. At most 64 runs."}</p>
+            <p class="hint" id="sweep-hint">{"Comma-separated values; 2^1..2^6 gives powers of two, 1..4 every integer, null an infinite pool. Seeds: runs per value (seed, seed + 1, …), drawn as mean ± standard error. At most 64 runs."}</p>
             if let Some(e) = &sw.error { <p class="field-error" role="alert" id="sweep-error">{e}</p> }
             if !status.is_empty() { <p class="sweep-status" id="sweep-status">{status}</p> }
             if metrics.len() > 1 {
@@ -1583,6 +1589,20 @@ fn sweep_panel(props: &SweepProps) -> Html {
                 </label>
             }
             if let Some(figure) = figure { <FigureChart {figure} /> }
+            if let Some(s) = sw.summary.as_ref().filter(|s| !s.unfinished.is_empty()) {
+                <details class="sweep-unfinished" id="sweep-unfinished" open={s.unfinished.iter().any(|u| u.failed)}>
+                    <summary>{format!("{} of {} runs have no result yet ({} failed)", s.unfinished.len(), s.planned(),
+                        s.unfinished.iter().filter(|u| u.failed).count())}</summary>
+                    <ul>
+                        { for s.unfinished.iter().map(|u| html!{
+                            <li class={classes!(u.failed.then_some("failed"))}>
+                                {format!("task {} ({} = {}, seed {}): {} — log {}", u.task, s.path,
+                                    crate::sweep::value_label(&u.value), u.seed, u.state, u.log)}
+                            </li>
+                        }) }
+                    </ul>
+                </details>
+            }
         </section>
     }
 }

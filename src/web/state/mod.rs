@@ -588,9 +588,10 @@ impl AppState {
                     notes.push(format!("imported {}", record.name));
                     self.keep_record(record, checkpoint);
                 }
-                if n == 0 && imported.problems.is_empty() {
+                if n == 0 && imported.problems.is_empty() && imported.notes.is_empty() {
                     notes.push("nothing to import in the chosen files".into());
                 }
+                notes.extend(imported.notes);
                 notes.extend(imported.problems);
                 self.saved_mut().import_notes = notes;
             }
@@ -1252,6 +1253,77 @@ mod tests {
         // a late Finished of the cancelled run adds nothing
         finish(&mut s, 10, 0.1);
         assert_eq!(s.sweep.summary.as_ref().unwrap().points.len(), 1);
+    }
+
+    #[test]
+    fn a_seeded_sweep_runs_every_seed_of_each_value_and_refuses_too_many() {
+        let mut s = AppState::from_hash("");
+        s.worker_ready = true;
+        let seed = s.exp.seed;
+        s.apply(Action::Sweep(SweepAction::Edit {
+            path: "task.pool".into(),
+            values: "2, 8".into(),
+        }));
+        // Too many runs for a browser, and seeds that are not a count: named.
+        for (seeds, needle) in [
+            ("40", "seeds 40: must be from 1 to 32"),
+            ("two", "seeds `two`: a whole number from 1 to 32"),
+        ] {
+            s.apply(Action::Sweep(SweepAction::Seeds(seeds.into())));
+            s.apply(Action::Sweep(SweepAction::Start { now_ms: 0.0 }));
+            let e = s.sweep.error.clone().unwrap_or_default();
+            assert!(e.contains(needle), "{e}");
+            assert_eq!(s.sweep.status, None);
+        }
+        s.apply(Action::Sweep(SweepAction::Edit {
+            path: "task.pool".into(),
+            values: "1..33".into(),
+        }));
+        s.apply(Action::Sweep(SweepAction::Seeds("2".into())));
+        s.apply(Action::Sweep(SweepAction::Start { now_ms: 0.0 }));
+        let e = s.sweep.error.clone().unwrap_or_default();
+        assert!(e.contains("33 values × 2 seeds = 66 runs"), "{e}");
+        s.apply(Action::Sweep(SweepAction::Edit {
+            path: "task.pool".into(),
+            values: "2, 8".into(),
+        }));
+        s.apply(Action::Sweep(SweepAction::Start { now_ms: 0.0 }));
+        assert_eq!(s.sweep.error, None);
+        let started = |s: &AppState| {
+            s.outbox
+                .iter()
+                .filter_map(|(_, c)| match c {
+                    Control::Start { experiment, .. } => {
+                        Some((experiment.task.pool, experiment.seed))
+                    }
+                    _ => None,
+                })
+                .last()
+                .expect("a start")
+        };
+        assert_eq!(started(&s), (Some(2), seed));
+        assert_eq!(
+            s.sweep.run_label(0).unwrap(),
+            format!("task.pool = 2, seed {seed}")
+        );
+        for (i, err) in [0.2, 0.4, 0.6, 0.8].into_iter().enumerate() {
+            if i > 0 {
+                let want = (Some([2, 2, 8, 8][i]), seed + [0, 1, 0, 1][i]);
+                assert_eq!(started(&s), want, "run {i}");
+            }
+            finish(&mut s, 10, err);
+        }
+        assert_eq!(s.sweep.status, Some(SweepStatus::Done));
+        let summary = s.sweep.summary.clone().unwrap();
+        assert_eq!(summary.seeds, 2);
+        let seeds: Vec<Option<u64>> = summary.points.iter().map(|p| p.seed).collect();
+        assert_eq!(
+            seeds,
+            [Some(seed), Some(seed + 1), Some(seed), Some(seed + 1)]
+        );
+        let a = summary.aggregate(&Metric::error("fresh"));
+        assert!((a[0].mean - 0.3).abs() < 1e-12 && (a[1].mean - 0.7).abs() < 1e-12);
+        assert!((a[0].stderr.unwrap() - 0.1).abs() < 1e-12);
     }
 
     #[test]
@@ -2042,6 +2114,7 @@ mod tests {
             Imported {
                 runs: vec![r],
                 problems: vec!["notes.txt: not a file the lab reads".into()],
+                ..Imported::default()
             },
             2.0,
         ));

@@ -4,14 +4,17 @@ use crate::config::Experiment;
 use crate::eval::EvalReport;
 use crate::metric::Metric;
 use crate::probes::Probe;
-use crate::sweep::{SweepPoint, SweepSpec, SweepSummary, default_metric, final_metrics};
+use crate::sweep::{
+    MAX_SEEDS, MAX_VALUES, SweepPoint, SweepSpec, SweepSummary, SweepTask, default_metric,
+    final_metrics,
+};
 use crate::tasks::Shape;
 use crate::web::runs::{RunRecord, experiment_name};
 
 /// Where a sweep stands.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SweepStatus {
-    /// Run `index` of the values is training.
+    /// Run `index` of the sweep's runs (values × seeds) is training.
     Running {
         index: usize,
     },
@@ -31,12 +34,14 @@ pub struct SweepView {
     pub path: String,
     /// The values as typed, e.g. `2^1..2^6, null`.
     pub values: String,
+    /// Seeds per value as typed (1 to [`MAX_SEEDS`]).
+    pub seeds: String,
     /// Why the typed sweep cannot run (named field, value and range).
     pub error: Option<String>,
     pub summary: Option<SweepSummary>,
     pub status: Option<SweepStatus>,
-    /// The experiment of each value, in order.
-    pub runs: Vec<Experiment>,
+    /// Each run of the sweep under way (value × seed), in order.
+    pub runs: Vec<SweepTask>,
     /// The metrics on the threshold chart (several are drawn together).
     pub metric: Vec<Metric>,
 }
@@ -46,6 +51,7 @@ impl Default for SweepView {
         Self {
             path: "task.pool".into(),
             values: "2^1..2^6, null".into(),
+            seeds: "1".into(),
             error: None,
             summary: None,
             status: None,
@@ -103,6 +109,8 @@ pub enum SweepAction {
         path: String,
         values: String,
     },
+    /// The seeds per value changed (as typed).
+    Seeds(String),
     /// Start a sweep of the current experiment.
     Start {
         now_ms: f64,
@@ -138,13 +146,39 @@ impl SweepView {
                 self.values = values;
                 self.error = None;
             }
+            SweepAction::Seeds(seeds) => {
+                self.seeds = seeds;
+                self.error = None;
+            }
             SweepAction::Start { .. } => {
-                let spec = SweepSpec::parse(&format!("{}={}", self.path, self.values))
-                    .map_err(|e| e.to_string())
+                let spec = self
+                    .seeds
+                    .trim()
+                    .parse::<usize>()
+                    .map_err(|_| {
+                        format!(
+                            "seeds `{}`: a whole number from 1 to {MAX_SEEDS}",
+                            self.seeds.trim()
+                        )
+                    })
+                    .and_then(|seeds| {
+                        SweepSpec::parse(&format!("{}={}", self.path, self.values))
+                            .and_then(|spec| spec.with_seeds(seeds))
+                            .map_err(|e| e.to_string())
+                    })
                     .and_then(|spec| {
-                        let runs = spec.experiments(exp).map_err(|e| e.to_string())?;
+                        let runs = spec.tasks(exp).map_err(|e| e.to_string())?;
+                        if runs.len() > MAX_VALUES {
+                            return Err(format!(
+                                "{} values × {} seeds = {} runs; a sweep in the browser runs at most {MAX_VALUES} (`icl-lab sweep`, or --slurm on a cluster, runs more)",
+                                spec.values.len(),
+                                spec.seeds,
+                                runs.len()
+                            ));
+                        }
                         for r in &runs {
-                            crate::web::limits::check_browser(r).map_err(|e| e.to_string())?;
+                            crate::web::limits::check_browser(&r.experiment)
+                                .map_err(|e| e.to_string())?;
                         }
                         Ok((spec, runs))
                     });
@@ -155,7 +189,7 @@ impl SweepView {
                         self.summary = Some(SweepSummary::new(&spec, exp));
                         self.status = Some(SweepStatus::Running { index: 0 });
                         self.metric = Vec::new();
-                        let first = runs[0].clone();
+                        let first = runs[0].experiment.clone();
                         self.runs = runs;
                         return SweepEffect::Start {
                             experiment: Box::new(first),
@@ -210,9 +244,12 @@ impl SweepView {
         let Some(index) = self.running() else {
             return SweepEffect::None;
         };
-        if let (Some(summary), Some(report)) = (self.summary.as_mut(), report) {
+        if let (Some(summary), Some(report), Some(run)) =
+            (self.summary.as_mut(), report, self.runs.get(index))
+        {
             summary.points.push(SweepPoint {
-                value: summary.values[index].clone(),
+                value: run.value.clone(),
+                seed: (summary.seeds > 1).then_some(run.seed),
                 step: report.step,
                 metrics: final_metrics(report),
                 run: None,
@@ -225,7 +262,7 @@ impl SweepView {
         if next < self.runs.len() {
             self.status = Some(SweepStatus::Running { index: next });
             return SweepEffect::Start {
-                experiment: Box::new(self.runs[next].clone()),
+                experiment: Box::new(self.runs[next].experiment.clone()),
                 name: self.run_name(next),
             };
         }
@@ -239,21 +276,35 @@ impl SweepView {
         }
     }
 
-    /// "garg-tiny: task.pool = 8": a sweep run's name.
+    /// "garg-tiny: task.pool = 8" (", seed 1" with several seeds): a sweep run's name.
     fn run_name(&self, index: usize) -> String {
-        let Some(summary) = &self.summary else {
+        let (Some(summary), Some(run)) = (&self.summary, self.runs.get(index)) else {
             return String::new();
         };
         format!(
-            "{}: {} = {}",
+            "{}: {}",
             experiment_name(&summary.base),
-            summary.path,
-            summary
-                .values
-                .get(index)
-                .map(crate::sweep::value_label)
-                .unwrap_or_default()
+            self.run_label(index).unwrap_or_else(|| format!(
+                "{} = {}",
+                summary.path,
+                crate::sweep::value_label(&run.value)
+            ))
         )
+    }
+
+    /// "task.pool = 8" or "task.pool = 8, seed 1": what run `index` varies.
+    pub fn run_label(&self, index: usize) -> Option<String> {
+        let summary = self.summary.as_ref()?;
+        let run = self.runs.get(index)?;
+        let mut label = format!(
+            "{} = {}",
+            summary.path,
+            crate::sweep::value_label(&run.value)
+        );
+        if summary.seeds > 1 {
+            label.push_str(&format!(", seed {}", run.seed));
+        }
+        Some(label)
     }
 
     /// Puts a finished sweep's summary (a file, a saved sweep) into the panel.
@@ -264,6 +315,7 @@ impl SweepView {
             .find(|m| *m == [Metric::Probe(Probe::Icl)] || *m == [Metric::error("fresh")])
             .unwrap_or_default();
         self.path = summary.path.clone();
+        self.seeds = summary.seeds.max(1).to_string();
         self.summary = Some(summary);
         self.status = Some(SweepStatus::Loaded);
         self.runs = Vec::new();
