@@ -89,6 +89,8 @@ fi
 # one task cancelled and resubmitted, the results collected (tests/slurm/test.sh;
 # it installs SLURM and munge on a machine without them).
 if [ "${ICL_SKIP_SLURM:-0}" != 1 ]; then
+  # (test-web.sh printed its own phases.)
+  t0=$SECONDS
   ICL_LAB_BIN="$CARGO_TARGET_DIR/release/icl-lab" tests/slurm/test.sh 2>&1 | tee -a "$log" || status=1
   phase "SLURM cluster test"
 else
