@@ -281,24 +281,7 @@ pub fn figure_svg(fig: &Figure) -> Option<String> {
 fn draw_figure(fig: &Figure, out: &mut String) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::with_string(out, (760, 480)).into_drawing_area();
     root.fill(&WHITE)?;
-    // Everything drawn: the error bars' ends and each seed's value too.
-    let all: Vec<(f64, f64)> = fig
-        .lines
-        .iter()
-        .flat_map(|l| {
-            let bars = l
-                .points
-                .iter()
-                .zip(&l.error)
-                .flat_map(|(p, e)| [(p.0, p.1 - e), (p.0, p.1 + e)]);
-            l.points
-                .iter()
-                .copied()
-                .chain(bars)
-                .chain(l.spread.iter().copied())
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let all = fig.drawn_points();
     if all.is_empty() {
         return Err("no points".into());
     }

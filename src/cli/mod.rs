@@ -553,7 +553,21 @@ fn backend_name(backend: Backend) -> &'static str {
     }
 }
 
+/// The experiment of --preset or --config with the --set overrides, sized for this
+/// machine.
 fn load_experiment(
+    preset_name: Option<String>,
+    config: Option<PathBuf>,
+    sets: &[String],
+) -> Result<Experiment> {
+    let exp = read_experiment(preset_name, config, sets)?;
+    fits_here(&exp)?;
+    Ok(exp)
+}
+
+/// The experiment of --preset or --config with the --set overrides, validated but
+/// not sized (a SLURM sweep runs on the cluster's nodes, not here).
+fn read_experiment(
     preset_name: Option<String>,
     config: Option<PathBuf>,
     sets: &[String],
@@ -567,9 +581,7 @@ fn load_experiment(
         }
         (None, None) => unreachable!("clap requires --preset or --config"),
     };
-    let exp = base.with_overrides(sets).map_err(cli_words)?;
-    fits_here(&exp)?;
-    Ok(exp)
+    base.with_overrides(sets).map_err(cli_words)
 }
 
 /// Refuses, before anything is allocated or written, a run this machine's memory
@@ -866,17 +878,7 @@ fn sweep(args: RunArgs, vary: Option<String>, seeds: usize, slurm: SlurmArgs) ->
         }
     };
     let base = if slurm.slurm.is_some() {
-        // Sized on the cluster's nodes, not here.
-        let exp = match (preset_name, config) {
-            (Some(name), _) => preset(&name)?,
-            (None, Some(path)) => {
-                let text = fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read config file {}", path.display()))?;
-                Experiment::from_json(&text).with_context(|| format!("{}", path.display()))?
-            }
-            (None, None) => unreachable!("clap requires --preset or --config"),
-        };
-        exp.with_overrides(sets).map_err(cli_words)?
+        read_experiment(preset_name, config, sets)?
     } else {
         load_experiment(preset_name, config, sets)?
     };

@@ -788,24 +788,7 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE)?;
-    // Everything drawn, error bars' ends and each seed's value included.
-    let all: Vec<(f64, f64)> = fig
-        .lines
-        .iter()
-        .flat_map(|l| {
-            let bars = l
-                .points
-                .iter()
-                .zip(&l.error)
-                .flat_map(|(p, e)| [(p.0, p.1 - e), (p.0, p.1 + e)]);
-            l.points
-                .iter()
-                .copied()
-                .chain(bars)
-                .chain(l.spread.iter().copied())
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let all = fig.drawn_points();
     if all.is_empty() {
         root.present()?;
         return Ok(Geometry::default());

@@ -116,6 +116,29 @@ pub struct Figure {
     pub x_labels: Vec<(f64, String)>,
 }
 
+impl Figure {
+    /// Every point drawn (markers, the ends of error bars, each seed's value): what
+    /// the axes must hold.
+    pub fn drawn_points(&self) -> Vec<(f64, f64)> {
+        self.lines
+            .iter()
+            .flat_map(|l| {
+                let bars = l
+                    .points
+                    .iter()
+                    .zip(&l.error)
+                    .flat_map(|(p, e)| [(p.0, p.1 - e), (p.0, p.1 + e)]);
+                l.points
+                    .iter()
+                    .copied()
+                    .chain(bars)
+                    .chain(l.spread.iter().copied())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+}
+
 /// The probes' names for people.
 pub fn probe_label(name: &str) -> &'static str {
     match name {

@@ -428,18 +428,7 @@ fn sweep_writes_one_run_per_value_and_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sweep");
     let out_s = out.to_str().unwrap();
-    let small = [
-        "--set",
-        "model.layers=1",
-        "--set",
-        "model.width=16",
-        "--set",
-        "train.steps=4",
-        "--set",
-        "train.batch=8",
-        "--set",
-        "eval.prompts=16",
-    ];
+    let small = SMALL;
     let mut args = vec!["sweep", "--preset", "task-diversity-threshold"];
     args.extend(small);
     args.extend(["--vary", "task.pool=2,null", "--out", out_s]);
