@@ -366,15 +366,9 @@ fn draw_figure(fig: &Figure, out: &mut String) -> Result<(), Box<dyn std::error:
                         .iter()
                         .map(|p| Circle::new(*p, 2, c.mix(0.55).stroke_width(1))),
                 )?;
-                chart.draw_series(
-                    l.points
-                        .iter()
-                        .zip(&l.error)
-                        .filter(|(_, e)| **e > 0.0)
-                        .map(|(p, e)| {
-                            ErrorBar::new_vertical(p.0, p.1 - e, p.1, p.1 + e, c.stroke_width(2), 8)
-                        }),
-                )?;
+                chart.draw_series(l.bars().map(|(x, lo, mid, hi)| {
+                    ErrorBar::new_vertical(x, lo, mid, hi, c.stroke_width(2), 8)
+                }))?;
             }
             for m in &fig.marks {
                 chart.draw_series(std::iter::once(Circle::new(m.at, 6, BLACK.stroke_width(2))))?;

@@ -876,22 +876,9 @@ where
                         .iter()
                         .map(|p| Circle::new(*p, 2, col.mix(0.55).stroke_width(1))),
                 )?;
-                chart.draw_series(
-                    line.points
-                        .iter()
-                        .zip(&line.error)
-                        .filter(|(_, e)| **e > 0.0)
-                        .map(|(p, e)| {
-                            ErrorBar::new_vertical(
-                                p.0,
-                                p.1 - e,
-                                p.1,
-                                p.1 + e,
-                                col.stroke_width(2),
-                                8,
-                            )
-                        }),
-                )?;
+                chart.draw_series(line.bars().map(|(x, lo, mid, hi)| {
+                    ErrorBar::new_vertical(x, lo, mid, hi, col.stroke_width(2), 8)
+                }))?;
             }
             for m in &fig.marks {
                 let ink = RGBColor(0, 0, 0);

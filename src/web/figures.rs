@@ -116,6 +116,17 @@ pub struct Figure {
     pub x_labels: Vec<(f64, String)>,
 }
 
+impl Line {
+    /// The error bars to draw: (x, mean − e, mean, mean + e) where e > 0.
+    pub fn bars(&self) -> impl Iterator<Item = (f64, f64, f64, f64)> + '_ {
+        self.points
+            .iter()
+            .zip(&self.error)
+            .filter(|(_, e)| **e > 0.0)
+            .map(|(p, e)| (p.0, p.1 - e, p.1, p.1 + e))
+    }
+}
+
 impl Figure {
     /// Every point drawn (markers, the ends of error bars, each seed's value): what
     /// the axes must hold.
