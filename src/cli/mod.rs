@@ -538,14 +538,6 @@ fn wgpu_device() -> Result<Device> {
     ))
 }
 
-/// The backend as `--backend` spells it.
-fn backend_flag(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Cpu => "cpu",
-        Backend::Wgpu => "wgpu",
-    }
-}
-
 fn backend_name(backend: Backend) -> &'static str {
     match backend {
         Backend::Cpu => "cpu (flex)",
@@ -907,8 +899,11 @@ fn sweep(args: RunArgs, vary: Option<String>, seeds: usize, slurm: SlurmArgs) ->
             eprintln!("--gres asks for a GPU: the tasks train with --backend wgpu");
             backend = Backend::Wgpu;
         }
-        let plan =
-            icl_lab::slurm::SlurmPlan::new(&spec, &base, &tasks, backend_flag(backend), lines);
+        // The backend as `--backend` spells it (clap's own name for the value).
+        let flag = backend
+            .to_possible_value()
+            .expect("every backend has a name");
+        let plan = icl_lab::slurm::SlurmPlan::new(&spec, &base, &tasks, flag.get_name(), lines);
         let exe = std::env::current_exe()
             .ok()
             .and_then(|p| p.canonicalize().ok())
